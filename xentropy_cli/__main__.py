@@ -1,0 +1,3 @@
+from xentropy_cli.cli import app
+
+app(prog_name="xent")

@@ -1,0 +1,1 @@
+"""Pure computation: no printing, no typer, no rich. Everything here returns data."""

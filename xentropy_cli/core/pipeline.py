@@ -1,0 +1,250 @@
+"""run(inputs, profile) -> Result: the profile's stages, in order, over validated inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from xentropy_cli.core import stages as st
+from xentropy_cli.core.profiles import CLIP, LOG, NORMALISE, SMOOTH, Profile
+from xentropy_cli.core.types import Array, Inputs, Notice, Options, Result, StageResult
+from xentropy_cli.core.validate import Prepared, prepare
+
+
+@dataclass
+class _State:
+    """The arrays in flight. ``y`` holds integer labels (sparse) until a stage needs them one-hot."""
+
+    y: Array
+    p: Array
+    logp: Array | None = None
+    log1mp: Array | None = None
+    losses: Array | None = None
+    results: list[StageResult] = field(default_factory=list)
+
+
+def plan(profile: Profile, kind: str, from_logits: bool, options: Options) -> tuple[str, ...]:
+    """The profile's stage list for this input, with the user's --normalise/--clip switches."""
+    names = list(profile.path(kind, from_logits))
+    if options.normalise is False and NORMALISE in names:
+        names.remove(NORMALISE)
+    if options.normalise and NORMALISE not in names and not from_logits and kind != "binary":
+        after = names.index(SMOOTH) + 1 if SMOOTH in names else 1
+        names.insert(after, NORMALISE)
+    if options.clip is False and CLIP in names:
+        names.remove(CLIP)
+    if isinstance(options.clip, float) and CLIP not in names and LOG in names:
+        if not from_logits or "sigmoid" in names or "softmax" in names:
+            names.insert(names.index(LOG), CLIP)
+    return tuple(names)
+
+
+def clip_eps(profile: Profile, options: Options, dtype: np.dtype) -> float:
+    if isinstance(options.clip, float):
+        return options.clip
+    eps = profile.eps_for(dtype)
+    return 1e-7 if eps is None else eps
+
+
+def compute_dtype(profile: Profile, options: Options, y_pred: Array) -> np.dtype:
+    if options.dtype:
+        return np.dtype(options.dtype)
+    if profile.dtype == "input":
+        return y_pred.dtype if np.issubdtype(y_pred.dtype, np.floating) else np.dtype("float64")
+    return np.dtype(profile.dtype)
+
+
+def run(inputs: Inputs, profile: Profile, options: Options | None = None) -> Result:
+    """Run every stage of ``profile`` on ``inputs`` and keep what each one produced."""
+    options = options or Options()
+    prep = prepare(inputs, profile, options)
+    dtype = compute_dtype(profile, options, prep.y_pred)
+    names = plan(profile, prep.kind, inputs.from_logits, options)
+    state = _State(y=prep.y_true, p=prep.y_pred)
+    for name in names[:-1]:
+        _STAGES[name](state, profile, options, dtype, prep)
+    weights = None if prep.sample_weight is None else prep.sample_weight.astype(dtype)
+    weighted = st.weigh(state.losses, weights)
+    reduction = options.reduction or profile.reduction
+    divisor, divisor_name = _divisor(profile, reduction, weights, prep, state.losses)
+    reduced = st.reduce(weighted, reduction, divisor, divisor_name, profile.zero_division)
+    state.results.append(reduced)
+    value = reduced.array if reduction == "none" else float(reduced.array)
+    notices = prep.notices + tuple(_result_notices(state, prep))
+    return Result(
+        profile=profile.name,
+        models=profile.models,
+        kind=prep.kind,  # type: ignore[arg-type]
+        from_logits=inputs.from_logits,
+        dtype=str(dtype),
+        reduction=reduction,
+        stages=tuple(state.results),
+        per_sample=weighted,
+        value=value,
+        weighted_sum=float(np.sum(weighted, dtype=weighted.dtype)),
+        divisor=float(divisor) if divisor is not None else float("nan"),
+        n_samples=prep.n_samples,
+        n_classes=prep.n_classes,
+        notices=notices,
+        kind_reason=prep.kind_reason,
+    )
+
+
+def _divisor(profile: Profile, reduction: str, weights: Array | None, prep: Prepared,
+             losses: Array) -> tuple[float | None, str]:
+    n = losses.shape[0]
+    if reduction == "mean_with_sample_weight":
+        if weights is None:
+            return n, "N"
+        total = float(np.sum(np.broadcast_to(weights, losses.shape) if weights.ndim else weights,
+                             dtype=weights.dtype))
+        if total == 0 and profile.zero_division == "error":
+            from xentropy_cli.errors import DataError
+
+            raise DataError("the sample weights sum to zero, so their weighted mean is undefined",
+                            where=prep.source, hint="give at least one positive weight")
+        return total, "Σ w"
+    if reduction in ("mean", "sum_over_batch_size"):
+        if prep.class_weight is not None and prep.labels is not None and profile.class_weight:
+            cw = prep.class_weight.astype(losses.dtype)
+            return float(np.sum(cw[prep.labels.astype(np.intp)], dtype=losses.dtype)), "Σ w[target]"
+        return n, "N"
+    return None, ""
+
+
+def _result_notices(state: _State, prep: Prepared) -> list[Notice]:
+    notices = []
+    for result in state.results:
+        if result.name == CLIP and result.changed is not None and result.changed.any():
+            rows = tuple(int(r) + 1 for r in np.flatnonzero(result.changed.any(axis=-1)))
+            notices.append(Notice("clipped", result.note, rows))
+    losses = state.losses
+    inf_rows = tuple(int(r) + 1 for r in np.flatnonzero(np.isinf(losses)))
+    if inf_rows:
+        notices.append(Notice("log_zero", f"log 0 made the loss infinite in {len(inf_rows)} "
+                              "sample(s): a predicted probability of exactly 0 for a true class",
+                              inf_rows))
+    nan_rows = tuple(int(r) + 1 for r in np.flatnonzero(np.isnan(losses)))
+    if nan_rows:
+        notices.append(Notice("nan", f"the loss is nan in {len(nan_rows)} sample(s) "
+                              "(0·log 0, or softmax overflow)", nan_rows))
+    return notices
+
+
+# --- stage handlers: each takes the state and appends one StageResult -------------------------
+
+def _cast(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
+    result = st.cast(s.p, dtype)
+    s.p = result.array
+    if s.y.ndim == 2:
+        s.y = s.y.astype(dtype)
+    s.results.append(result)
+
+
+def _smooth(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
+    made_one_hot = bool(options.label_smoothing) and s.y.ndim == 1
+    if made_one_hot:
+        s.y = st.one_hot(s.y, prep.n_classes, dtype)
+    k = 2 if prep.kind == "binary" else prep.n_classes
+    result = st.smooth(s.y, options.label_smoothing, k)
+    if made_one_hot:
+        result = replace(result, note="labels made one-hot, then " + result.note)
+    s.y = result.array
+    s.results.append(result)
+
+
+def _normalise(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
+    result = st.normalise(s.p)
+    s.p = result.array
+    s.results.append(result)
+
+
+def _clip(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
+    result = st.clip(s.p, clip_eps(profile, options, dtype))
+    s.p = result.array
+    s.results.append(result)
+
+
+def _offset(profile: Profile, prep: Prepared) -> float:
+    return profile.binary_log_offset if prep.kind == "binary" else 0.0
+
+
+def _log(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
+    result = st.log(s.p, _kernel(profile, options), options.base, _offset(profile, prep),
+                    profile.log_floor)
+    s.logp = result.array
+    s.results.append(result)
+
+
+def _log1m(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
+    result = st.log1m(s.p, _kernel(profile, options), options.base, _offset(profile, prep),
+                      profile.log_floor)
+    s.log1mp = result.array
+    s.results.append(result)
+
+
+def _kernel(profile: Profile, options: Options) -> str:
+    return options.kernel or profile.kernel
+
+
+def _in_base(a: Array, options: Options) -> Array:
+    return a if options.base is None else a / a.dtype.type(np.log(options.base))
+
+
+def _softmax(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
+    result = st.softmax(s.p)
+    s.p = result.array
+    s.results.append(result)
+
+
+def _log_softmax(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
+    result = st.log_softmax(s.p)
+    s.logp = _in_base(result.array, options)
+    s.results.append(replace(result, array=s.logp))
+
+
+def _renormalise(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
+    result = st.renormalise(s.logp)
+    s.logp = result.array
+    s.results.append(result)
+
+
+def _sigmoid(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
+    result = st.sigmoid(s.p)
+    s.p = result.array
+    s.results.append(result)
+
+
+def _log_sigmoid(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
+    logp, log1mp = st.log_sigmoid(s.p)
+    s.logp = _in_base(logp.array, options)
+    s.log1mp = _in_base(log1mp.array, options)
+    s.results += [replace(logp, array=s.logp), replace(log1mp, array=s.log1mp)]
+
+
+def _combine(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
+    if prep.kind == "binary":
+        result = st.combine_binary(s.y, s.logp, s.log1mp)
+    elif s.y.ndim == 1:
+        result = st.combine_sparse(s.y, s.logp, prep.class_weight)
+    else:
+        result = st.combine_categorical(s.y, s.logp, prep.class_weight, profile.zero_times_inf)
+    s.losses = result.array
+    s.results.append(result)
+
+
+_STAGES = {
+    "cast": _cast,
+    "smooth": _smooth,
+    "normalise": _normalise,
+    "clip": _clip,
+    "log": _log,
+    "log1m": _log1m,
+    "softmax": _softmax,
+    "log_softmax": _log_softmax,
+    "renormalise": _renormalise,
+    "sigmoid": _sigmoid,
+    "log_sigmoid": _log_sigmoid,
+    "combine": _combine,
+}

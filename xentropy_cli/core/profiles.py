@@ -1,0 +1,272 @@
+"""Each framework's cross-entropy convention, as data.
+
+A profile names the ordered stages it runs for each kind of target (categorical, sparse,
+binary) on probabilities and on logits, its dtype rule, epsilon, reduction and what it accepts.
+Adding a framework means adding one ``Profile`` here and its golden fixtures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from xentropy_cli.errors import UsageError
+
+CAST, SMOOTH, NORMALISE, CLIP, LOG, LOG1M = "cast", "smooth", "normalise", "clip", "log", "log1m"
+SOFTMAX, LOG_SOFTMAX, RENORMALISE = "softmax", "log_softmax", "renormalise"
+SIGMOID, LOG_SIGMOID = "sigmoid", "log_sigmoid"
+COMBINE, REDUCE = "combine", "reduce"
+
+# The stage every profile ends with, and the paths most of them share.
+_TAIL = (COMBINE, REDUCE)
+KERAS_PATHS = {
+    "categorical": (CAST, SMOOTH, NORMALISE, CLIP, LOG) + _TAIL,
+    "categorical/logits": (CAST, SMOOTH, LOG_SOFTMAX) + _TAIL,
+    # The TensorFlow backend feeds log(clip(p)) to sparse_softmax_cross_entropy_with_logits.
+    "sparse": (CAST, CLIP, LOG, RENORMALISE) + _TAIL,
+    "sparse/logits": (CAST, LOG_SOFTMAX) + _TAIL,
+    "binary": (CAST, SMOOTH, CLIP, LOG, LOG1M) + _TAIL,
+    "binary/logits": (CAST, SMOOTH, LOG_SIGMOID) + _TAIL,
+}
+# The JAX, torch and numpy backends normalise sparse probabilities instead.
+KERAS_OTHER_BACKEND_PATHS = {**KERAS_PATHS, "sparse": (CAST, NORMALISE, CLIP, LOG) + _TAIL}
+KERAS_REDUCTIONS = ("sum_over_batch_size", "none", "sum", "mean", "mean_with_sample_weight")
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    framework: str
+    models: str
+    call: str
+    dtype: str  # "float32", "float64", or "input" (compute in the input's dtype)
+    eps: float | str | None  # clip epsilon; "finfo" = machine epsilon of the dtype
+    paths: Mapping[str, tuple[str, ...]]
+    reduction: str
+    reductions: tuple[str, ...]
+    sample_weight: str = "any"  # "any" (scalar or per sample), "per-sample", "none"
+    class_weight: bool = False
+    smoothing: tuple[str, ...] = ("categorical", "binary")
+    zero_times_inf: str = "nan"  # how 0·log 0 comes out: "nan" as tensors multiply, "zero" = xlogy
+    zero_division: str = "zero"  # "zero" = divide_no_nan; "error" = refuse
+    binary_log_offset: float = 0.0
+    log_floor: float | None = None
+    sorted_labels: bool = False  # sparse labels are any values, mapped to sorted unique classes
+    kernel: str = "numpy"
+    agreement: str = ""
+    refusals: Mapping[str, str] = field(default_factory=dict)
+
+    def path(self, kind: str, from_logits: bool) -> tuple[str, ...]:
+        key = f"{kind}/logits" if from_logits else kind
+        if key not in self.paths:
+            reason = self.refusals.get(key) or self.refusals.get(
+                "logits" if from_logits else "probabilities"
+            )
+            what = f"{kind} targets on {'logits' if from_logits else 'probabilities'}"
+            raise UsageError(
+                f"profile {self.name} has no {what}",
+                hint=reason or "choose another --profile (see `xent profiles`)",
+            )
+        return self.paths[key]
+
+    def eps_for(self, dtype) -> float | None:
+        import numpy as np
+
+        if self.eps == "finfo":
+            return float(np.finfo(dtype).eps)
+        return self.eps  # type: ignore[return-value]
+
+
+def _frozen(d: dict) -> Mapping:
+    return MappingProxyType(dict(d))
+
+
+NAIVE = Profile(
+    name="naive",
+    framework="the textbook formula",
+    models="numpy float64, as written in the textbook",
+    call="-np.sum(y * np.log(p), axis=-1).mean()",
+    dtype="float64",
+    eps=None,
+    paths=_frozen({
+        "categorical": (CAST, SMOOTH, LOG) + _TAIL,
+        "categorical/logits": (CAST, SMOOTH, SOFTMAX, LOG) + _TAIL,
+        "sparse": (CAST, LOG) + _TAIL,
+        "sparse/logits": (CAST, SOFTMAX, LOG) + _TAIL,
+        "binary": (CAST, SMOOTH, LOG, LOG1M) + _TAIL,
+        "binary/logits": (CAST, SMOOTH, SIGMOID, LOG, LOG1M) + _TAIL,
+    }),
+    reduction="mean",
+    reductions=("mean", "none", "sum", "sum_over_batch_size", "mean_with_sample_weight"),
+    zero_times_inf="zero",
+    agreement="exact: it is the definition",
+)
+
+KERAS = Profile(
+    name="keras",
+    framework="Keras 3, TensorFlow backend",
+    models="keras 3.15.1, tensorflow 2.21.0",
+    call="keras.losses.CategoricalCrossentropy() (Sparse…, Binary…)",
+    dtype="float32",
+    eps=1e-7,
+    paths=_frozen(KERAS_PATHS),
+    reduction="sum_over_batch_size",
+    reductions=KERAS_REDUCTIONS,
+    smoothing=("categorical", "binary"),
+    kernel="tensorflow",
+    refusals={"sparse/smooth": "Keras's sparse losses take no label_smoothing"},
+)
+
+KERAS_JAX = Profile(
+    name="keras-jax",
+    framework="Keras 3, JAX backend",
+    models="keras 3.15.1, jax 0.10.2",
+    call="keras.losses.CategoricalCrossentropy() with KERAS_BACKEND=jax",
+    dtype="float32",
+    eps=1e-7,
+    paths=_frozen(KERAS_OTHER_BACKEND_PATHS),
+    reduction="sum_over_batch_size",
+    reductions=KERAS_REDUCTIONS,
+    kernel="xla",
+)
+
+KERAS_TORCH = Profile(
+    name="keras-torch",
+    framework="Keras 3, PyTorch backend",
+    models="keras 3.15.1, torch 2.13.0",
+    call="keras.losses.CategoricalCrossentropy() with KERAS_BACKEND=torch",
+    dtype="float32",
+    eps=1e-7,
+    paths=_frozen(KERAS_OTHER_BACKEND_PATHS),
+    reduction="sum_over_batch_size",
+    reductions=KERAS_REDUCTIONS,
+    kernel="torch",
+)
+
+KERAS_NUMPY = Profile(
+    name="keras-numpy",
+    framework="Keras 3, NumPy backend",
+    models="keras 3.15.1, numpy backend",
+    call="keras.losses.CategoricalCrossentropy() with KERAS_BACKEND=numpy",
+    dtype="float32",
+    eps=1e-7,
+    paths=_frozen({
+        **KERAS_OTHER_BACKEND_PATHS,
+        # The numpy backend has no log-sigmoid: it applies sigmoid, then clips as for probabilities.
+        "binary/logits": (CAST, SMOOTH, SIGMOID, CLIP, LOG, LOG1M) + _TAIL,
+    }),
+    reduction="sum_over_batch_size",
+    reductions=KERAS_REDUCTIONS,
+    kernel="numpy",
+)
+
+TF_KERAS = Profile(
+    name="tf-keras",
+    framework="tf.keras (Keras 2)",
+    models="tf_keras 2.21.0, tensorflow 2.21.0",
+    call="tf_keras.losses.CategoricalCrossentropy()",
+    dtype="input",
+    eps=1e-7,
+    paths=_frozen(KERAS_PATHS),
+    reduction="sum_over_batch_size",
+    reductions=("sum_over_batch_size", "none", "sum"),
+    binary_log_offset=1e-7,
+    kernel="tensorflow",
+    refusals={"reduction": "tf.keras has no mean_with_sample_weight reduction"},
+)
+
+TORCH = Profile(
+    name="torch",
+    framework="PyTorch",
+    models="torch 2.13.0",
+    call="F.nll_loss(log p) / F.cross_entropy(logits) / F.binary_cross_entropy(p)",
+    dtype="float32",
+    eps=None,
+    paths=_frozen({
+        # On probabilities torch is handed log p: nothing normalises or clips it.
+        "categorical": (CAST, SMOOTH, LOG) + _TAIL,
+        "categorical/logits": (CAST, SMOOTH, LOG_SOFTMAX) + _TAIL,
+        "sparse": (CAST, SMOOTH, LOG) + _TAIL,
+        "sparse/logits": (CAST, SMOOTH, LOG_SOFTMAX) + _TAIL,
+        "binary": (CAST, LOG, LOG1M) + _TAIL,
+        "binary/logits": (CAST, LOG_SIGMOID) + _TAIL,
+    }),
+    reduction="mean",
+    reductions=("mean", "none", "sum"),
+    sample_weight="none",
+    class_weight=True,
+    smoothing=("categorical", "sparse"),
+    log_floor=-100.0,
+    kernel="torch",
+    refusals={"sample_weight": "torch losses take no sample weight; multiply reduction='none' "
+                               "losses yourself, or use --profile keras"},
+)
+
+SKLEARN = Profile(
+    name="sklearn",
+    framework="scikit-learn log_loss",
+    models="scikit-learn 1.9.1",
+    call="sklearn.metrics.log_loss(y_true, y_proba, sample_weight=w)",
+    dtype="input",
+    eps="finfo",
+    paths=_frozen({
+        "categorical": (CAST, CLIP, LOG) + _TAIL,
+        "sparse": (CAST, CLIP, LOG) + _TAIL,
+        "binary": (CAST, CLIP, LOG, LOG1M) + _TAIL,
+    }),
+    reduction="mean_with_sample_weight",
+    reductions=("mean_with_sample_weight", "sum", "none"),
+    sample_weight="per-sample",
+    smoothing=(),
+    zero_times_inf="zero",
+    zero_division="error",
+    sorted_labels=True,
+    refusals={
+        "logits": "log_loss takes probabilities: apply softmax first, or use --profile torch, "
+                  "optax or keras with --from-logits",
+        "sample_weight": "log_loss rejects a single number as sample_weight: give one weight "
+                         "per sample",
+    },
+)
+
+OPTAX = Profile(
+    name="optax",
+    framework="optax",
+    models="optax 0.2.8, jax 0.10.2",
+    call="optax.softmax_cross_entropy(logits, labels) (…_with_integer_labels, "
+         "sigmoid_binary_cross_entropy)",
+    dtype="float32",
+    eps=None,
+    paths=_frozen({
+        "categorical/logits": (CAST, SMOOTH, LOG_SOFTMAX) + _TAIL,
+        "sparse/logits": (CAST, LOG_SOFTMAX) + _TAIL,
+        "binary/logits": (CAST, SMOOTH, LOG_SIGMOID) + _TAIL,
+    }),
+    reduction="none",
+    reductions=("none", "mean", "sum"),
+    sample_weight="none",
+    kernel="xla",
+    refusals={
+        "probabilities": "optax losses take logits: pass --from-logits with logits, or "
+                         "log-probabilities as logits, or use --profile keras",
+        "sample_weight": "optax losses take no sample weight; weigh the per-example losses "
+                         "yourself, or use --profile keras",
+    },
+)
+
+PROFILES: Mapping[str, Profile] = MappingProxyType({
+    p.name: p for p in (NAIVE, KERAS, KERAS_JAX, KERAS_TORCH, KERAS_NUMPY, TF_KERAS, TORCH, SKLEARN,
+                        OPTAX)
+})
+
+
+def get(name: str) -> Profile:
+    key = name.strip().lower().replace("_", "-")
+    aliases = {"tf.keras": "tf-keras", "tfkeras": "tf-keras", "keras-tf": "keras",
+               "keras-tensorflow": "keras", "pytorch": "torch", "scikit-learn": "sklearn",
+               "textbook": "naive", "keras3": "keras", "keras2": "tf-keras"}
+    key = aliases.get(key, key)
+    if key not in PROFILES:
+        raise UsageError(f"unknown profile {name!r}", hint=f"choose one of {', '.join(PROFILES)}")
+    return PROFILES[key]

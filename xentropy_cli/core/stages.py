@@ -1,0 +1,245 @@
+"""The stages of a cross-entropy computation: small pure numpy functions.
+
+Each function keeps the floating dtype it is given (a float32 array stays float32, as it does in
+the framework being modelled) and carries its formula in its docstring. Functions that can change
+cells return a ``StageResult`` with the mask of cells they changed and a one-line note.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from xentropy_cli.core import kernels
+from xentropy_cli.core.types import Array, StageResult
+
+
+def _rows_text(rows: Array, limit: int = 5) -> str:
+    shown = ", ".join(str(int(r) + 1) for r in rows[:limit])
+    more = f", … ({len(rows)} in all)" if len(rows) > limit else ""
+    return f"row{'s' if len(rows) > 1 else ''} {shown}{more}"
+
+
+def fmt(x: float) -> str:
+    """A number as a person would write it: 1.99, 1e-07, 0.9999999."""
+    return f"{float(x):.7g}"
+
+
+def cast(a: Array, dtype: np.dtype, operand: str = "p") -> StageResult:
+    """a ← a as ``dtype`` (round to nearest). Marks the cells whose value the rounding moved."""
+    dtype = np.dtype(dtype)
+    out = a.astype(dtype)
+    source = a.dtype
+    if source == dtype:
+        return StageResult("cast", out, np.zeros(a.shape, bool), f"stays {dtype}", operand)
+    if np.issubdtype(source, np.floating) and np.finfo(source).bits > np.finfo(dtype).bits:
+        changed = out.astype(source) != a
+    else:
+        changed = np.zeros(a.shape, bool)
+    n = int(changed.sum())
+    note = f"{source} → {dtype}"
+    if n:
+        note += f"; {n} value{'s' if n > 1 else ''} rounded"
+    return StageResult("cast", out, changed, note, operand)
+
+
+def one_hot(labels: Array, n_classes: int, dtype: np.dtype) -> Array:
+    """y[i, k] ← 1 if labels[i] == k else 0."""
+    y = np.zeros((labels.shape[0], n_classes), dtype=dtype)
+    y[np.arange(labels.shape[0]), labels.astype(np.intp)] = 1
+    return y
+
+
+def smooth(y: Array, epsilon: float, n_classes: int) -> StageResult:
+    """y ← y·(1 − ε) + ε / K  (binary: K = 2, so y·(1 − ε) + ε/2)."""
+    if not epsilon:
+        return StageResult("smooth", y, np.zeros(y.shape, bool), "no label smoothing", "y")
+    eps = y.dtype.type(epsilon)
+    out = y * (y.dtype.type(1) - eps) + eps / y.dtype.type(n_classes)
+    note = f"targets smoothed: y·(1 − {fmt(epsilon)}) + {fmt(epsilon)}/{n_classes}"
+    return StageResult("smooth", out, out != y, note, "y")
+
+
+def normalise(p: Array) -> StageResult:
+    """p ← p / Σₖ p  per row, so every row sums to 1."""
+    total = np.sum(p, axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = p / total
+    changed = out != p
+    rows = np.flatnonzero(changed.any(axis=-1))
+    if rows.size == 0:
+        note = "every row already summed to 1"
+    elif rows.size == 1:
+        note = f"row {rows[0] + 1} summed to {fmt(total[rows[0], 0])} and was divided by it"
+    else:
+        note = f"{_rows_text(rows)} did not sum to 1; each was divided by its sum"
+    return StageResult("normalise", out, changed, note)
+
+
+def clip(p: Array, eps: float) -> StageResult:
+    """p ← min(max(p, ε), 1 − ε). Marks the cells it moved."""
+    lo = p.dtype.type(eps)
+    hi = p.dtype.type(1) - lo
+    out = np.clip(p, lo, hi)
+    raised = p < lo
+    lowered = p > hi
+    parts = []
+    if raised.any():
+        n = int(raised.sum())
+        parts.append(f"{n} value{'s' if n > 1 else ''} clipped up to {fmt(lo)}")
+    if lowered.any():
+        n = int(lowered.sum())
+        parts.append(f"{n} value{'s' if n > 1 else ''} clipped down to {fmt(hi)}")
+    note = "; ".join(parts) if parts else f"nothing outside [{fmt(lo)}, {fmt(hi)}]"
+    return StageResult("clip", out, raised | lowered, note)
+
+
+def log(p: Array, kernel: str = "numpy", base: float | None = None, offset: float = 0.0,
+        floor: float | None = None) -> StageResult:
+    """log p ← max(ln(p + offset) / ln(base), floor).
+
+    offset is 0 except in tf.keras binary (1e-7); floor is None except in torch's binary loss (−100).
+    """
+    x = p + p.dtype.type(offset) if offset else p
+    return _logged("log", "log p", x, kernel, base, offset, floor)
+
+
+def log1m(p: Array, kernel: str = "numpy", base: float | None = None, offset: float = 0.0,
+          floor: float | None = None) -> StageResult:
+    """log(1 − p) ← max(ln(1 − p + offset) / ln(base), floor): binary cross-entropy's second term."""
+    x = p.dtype.type(1) - p
+    if offset:
+        x = x + p.dtype.type(offset)
+    return _logged("log1m", "log(1 − p)", x, kernel, base, offset, floor)
+
+
+def _logged(name: str, what: str, x: Array, kernel: str, base: float | None, offset: float,
+            floor: float | None) -> StageResult:
+    out = kernels.log(x, kernel)
+    if base is not None:
+        out = out / out.dtype.type(np.log(base))
+    note = what + (f" with {fmt(offset)} added inside the log" if offset else "")
+    note += f", base {fmt(base)}" if base else ", natural log"
+    changed = None
+    if floor is not None:
+        floored = np.maximum(out, out.dtype.type(floor))
+        changed = floored != out
+        n = int(changed.sum())
+        note += f"; {n} value{'s' if n != 1 else ''} raised to the floor {fmt(floor)}" if n else ""
+        out = floored
+    n_inf = int(np.isneginf(out).sum())
+    if n_inf:
+        note += f"; log 0 = −inf in {n_inf} cell{'s' if n_inf > 1 else ''}"
+    operand = "log(1−p)" if name == "log1m" else "log p"
+    return StageResult(name, out, changed, note, operand)
+
+
+def softmax(z: Array) -> StageResult:
+    """p ← exp(z) / Σₖ exp(z), computed as written (no max shift), so it can overflow."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(z)
+        out = e / np.sum(e, axis=-1, keepdims=True)
+    bad = np.flatnonzero(~np.isfinite(out).all(axis=-1))
+    note = "softmax exp(z)/Σexp(z)"
+    if bad.size:
+        note += f"; exp overflowed in {_rows_text(bad)} (gives nan): use a log-softmax profile"
+    return StageResult("softmax", out, None, note)
+
+
+def log_softmax(z: Array) -> StageResult:
+    """log p ← z − m − ln Σₖ exp(z − m), with m = maxₖ z (stable at ±1000)."""
+    shifted = z - np.max(z, axis=-1, keepdims=True)
+    out = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+    return StageResult("log_softmax", out, None, "log-softmax z − max − log Σ exp(z − max)", "log p")
+
+
+def renormalise(logp: Array) -> StageResult:
+    """log p ← log_softmax(log p) = log(p / Σₖ p): TensorFlow's sparse loss treats log p as logits."""
+    result = log_softmax(logp)
+    changed = result.array != logp
+    rows = np.flatnonzero(changed.any(axis=-1))
+    note = "log p used as logits: softmax renormalises each row"
+    if rows.size:
+        note += f" ({_rows_text(rows)} changed)"
+    return StageResult("renormalise", result.array, changed, note, "log p")
+
+
+def sigmoid(z: Array) -> StageResult:
+    """p ← 1 / (1 + exp(−z))."""
+    with np.errstate(over="ignore"):
+        out = z.dtype.type(1) / (z.dtype.type(1) + np.exp(-z))
+    return StageResult("sigmoid", out, None, "sigmoid 1/(1 + exp(−z))")
+
+
+def log_sigmoid(z: Array) -> tuple[StageResult, StageResult]:
+    """log σ(z) = −(max(−z, 0) + log1p(exp(−|z|)));  log(1 − σ(z)) = log σ(−z)."""
+    soft = np.log1p(np.exp(-np.abs(z)))
+    log_p = -(np.maximum(-z, z.dtype.type(0)) + soft)
+    log_1mp = -(np.maximum(z, z.dtype.type(0)) + soft)
+    return (
+        StageResult("log_sigmoid", log_p, None, "log σ(z), stable form", "log p"),
+        StageResult("log1m", log_1mp, None, "log(1 − σ(z)) = log σ(−z)", "log(1−p)"),
+    )
+
+
+def combine_categorical(y: Array, logp: Array, class_weight: Array | None = None,
+                        zero_times_inf: str = "nan") -> StageResult:
+    """lᵢ ← −Σₖ wₖ·yᵢₖ·log pᵢₖ  (wₖ = 1 without class weights).
+
+    ``zero_times_inf="zero"`` uses the convention 0·log 0 = 0 (scipy's xlogy), as the textbook
+    formula and scikit-learn do; ``"nan"`` multiplies as the tensor libraries do.
+    """
+    terms = y * logp
+    if zero_times_inf == "zero":
+        terms = np.where(y == 0, terms.dtype.type(0), terms)
+    if class_weight is not None:
+        terms = terms * class_weight.astype(terms.dtype)
+    out = -np.sum(terms, axis=-1)
+    return StageResult("combine", out, None, "per sample −Σ y·log p", "loss")
+
+
+def combine_sparse(labels: Array, logp: Array, class_weight: Array | None = None) -> StageResult:
+    """lᵢ ← −w[labelᵢ]·log pᵢ,labelᵢ."""
+    out = -logp[np.arange(logp.shape[0]), labels.astype(np.intp)]
+    if class_weight is not None:
+        out = out * class_weight.astype(out.dtype)[labels.astype(np.intp)]
+    return StageResult("combine", out, None, "per sample −log p[label]", "loss")
+
+
+def combine_binary(y: Array, logp: Array, log1mp: Array) -> StageResult:
+    """lᵢ ← meanₖ −(yᵢₖ·log pᵢₖ + (1 − yᵢₖ)·log(1 − pᵢₖ))."""
+    terms = y * logp + (y.dtype.type(1) - y) * log1mp
+    out = -np.mean(terms, axis=-1)
+    return StageResult("combine", out, None, "per sample mean over outputs of −(y·log p + (1−y)·log(1−p))",
+                       "loss")
+
+
+def weigh(losses: Array, sample_weight: Array | None) -> Array:
+    """lᵢ ← wᵢ·lᵢ  (a single weight is broadcast to every sample)."""
+    if sample_weight is None:
+        return losses
+    return losses * sample_weight.astype(losses.dtype)
+
+
+def divide_no_nan(total: Array, divisor: Array) -> Array:
+    """total / divisor, and 0 where the divisor is 0 (TensorFlow's divide_no_nan)."""
+    if divisor == 0:
+        return total.dtype.type(0)
+    return total / divisor
+
+
+def reduce(weighted: Array, reduction: str, divisor: float | None, divisor_name: str = "N",
+           zero_division: str = "zero") -> StageResult:
+    """none: w·l;  sum: Σ w·l;  the means: Σ w·l ÷ divisor (N, Σ w or Σ w[target], per profile).
+
+    ``zero_division="zero"`` returns 0 for a zero divisor, as Keras's divide_no_nan does.
+    """
+    if reduction == "none":
+        return StageResult("reduce", weighted, None, "no reduction: one loss per sample", "loss")
+    total = np.sum(weighted, dtype=weighted.dtype)
+    if reduction == "sum":
+        return StageResult("reduce", np.asarray(total), None, f"Σ w·l = {fmt(total)}", "loss")
+    d = weighted.dtype.type(divisor)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = divide_no_nan(total, d) if zero_division == "zero" else total / d
+    note = f"Σ w·l = {fmt(total)} ÷ {divisor_name} = {fmt(d)}"
+    return StageResult("reduce", np.asarray(value), None, note, "loss")
