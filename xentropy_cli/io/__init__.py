@@ -1,0 +1,1 @@
+"""Readers that turn files, stdin and inline strings into ``core.types.Inputs``."""
