@@ -45,3 +45,55 @@ class StrictError(XentError):
     """A warning raised to an error by --strict (exit 1)."""
 
     exit_code = EXIT_DATA
+
+
+def report(message: str, prefix: str = "error") -> None:
+    import sys
+
+    sys.stderr.write(f"xent: {prefix}: {message}\n")
+
+
+def guarded(command):
+    """Run a CLI command and turn every failure into one stderr line and its exit code.
+
+    XentError → its exit code; Ctrl-C → 130; a closed stdout pipe → quiet exit 0. Anything else is
+    a bug: one line naming it (set XENT_DEBUG=1 for the traceback) and exit 70.
+    """
+    import functools
+    import os
+    import sys
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except XentError as error:
+            report(error.one_line())
+            raise SystemExit(error.exit_code) from None
+        except KeyboardInterrupt:
+            sys.stderr.write("\n")
+            raise SystemExit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:
+            _silence_stdout()
+            raise SystemExit(EXIT_OK) from None
+        except SystemExit:
+            raise
+        except Exception as error:  # a bug: never show the user a traceback unless asked
+            if os.environ.get("XENT_DEBUG"):
+                raise
+            report(f"internal error: {type(error).__name__}: {error} "
+                   "(set XENT_DEBUG=1 for details and please report it)")
+            raise SystemExit(70) from None
+
+    return wrapper
+
+
+def _silence_stdout() -> None:
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

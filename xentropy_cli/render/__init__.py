@@ -1,0 +1,193 @@
+"""Where output goes and in which form. Rich is imported only when a table is drawn."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from xentropy_cli.core.types import Notice, Result
+from xentropy_cli.errors import StrictError, UsageError, report
+from xentropy_cli.render import machine
+
+FORMATS = ("auto", "table", "json", "csv", "plain")
+COLORS = ("auto", "always", "never")
+
+
+class Output:
+    """One command's output: format, colour, destination, and what happens to warnings."""
+
+    def __init__(self, fmt: str, color: str, path: Path | None, quiet: bool, strict: bool,
+                 stdout: Any = None):
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown --format {fmt!r}", hint=f"choose one of {', '.join(FORMATS)}")
+        if color not in COLORS:
+            raise UsageError(f"unknown --color {color!r}", hint=f"choose one of {', '.join(COLORS)}")
+        self.stdout = stdout or sys.stdout
+        self.path = path
+        self.quiet = quiet
+        self.strict = strict
+        self.to_terminal = path is None and _isatty(self.stdout)
+        self.format = fmt if fmt != "auto" else ("table" if self.to_terminal else "plain")
+        no_color_env = "NO_COLOR" in os.environ and os.environ["NO_COLOR"] != ""
+        self.color = color == "always" or (color == "auto" and self.to_terminal and not no_color_env)
+
+    # --- warnings ----------------------------------------------------------------------------
+    def warn(self, notices: tuple[Notice, ...]) -> None:
+        """Warnings go to stderr (never stdout); with --strict they end the run with exit 1."""
+        if not self.quiet:
+            for notice in notices:
+                rows = _rows(notice.rows)
+                report(f"{notice.message}{rows}", prefix="warning")
+        if self.strict and notices:
+            raise StrictError(f"{len(notices)} warning(s) and --strict: {notices[0].message}",
+                              hint="fix the input, or drop --strict")
+
+    # --- commands ----------------------------------------------------------------------------
+    def emit_compute(self, result: Result) -> None:
+        if self.format == "json":
+            self.write(machine.dumps(machine.result_json(result)))
+        elif self.format == "csv":
+            self.write(machine.per_sample_csv(result))
+        elif self.format == "plain":
+            self.write(machine.plain(result))
+        else:
+            from xentropy_cli.render import tables
+
+            self.write(self.draw(tables.compute_panel(result)))
+
+    def emit_explain(self, inputs, result_p: Result, result_q: Result, divergence, rows: int) -> None:
+        if self.format == "json":
+            data = machine.result_json(
+                result_p, "explain", stages=machine.stages_json(result_p),
+                against=machine.result_json(result_q, "explain", stages=machine.stages_json(result_q)),
+                divergence={"stage": divergence.stage, "rows": [r + 1 for r in divergence.rows],
+                            "difference": machine.number(divergence.difference),
+                            "stage_gaps": {k: machine.number(v) for k, v in divergence.stage_gaps.items()},
+                            "contributions": machine.numbers(divergence.contributions),
+                            "account": divergence.account})
+            self.write(machine.dumps(data))
+        elif self.format == "csv":
+            self.write(_explain_csv(result_p, result_q, divergence))
+        else:
+            from xentropy_cli.render import tables
+
+            self.write(self.draw(*tables.explain_views(inputs, result_p, result_q, divergence, rows)))
+
+    def emit_compare(self, rows) -> None:
+        if self.format == "json":
+            self.write(machine.dumps([_compare_json(row) for row in rows]))
+        elif self.format in ("csv", "plain"):
+            sep = "," if self.format == "csv" else "\t"
+            lines = [sep.join(("profile", "value", "dtype", "first_difference", "max_gap"))]
+            for row in rows:
+                value = machine.text(row.result.value) if row.result and row.result.reduction != "none" \
+                    else ("" if row.result else "refused")
+                dtype = row.result.dtype if row.result else ""
+                lines.append(sep.join((row.profile.name, value, dtype, row.first_difference or "",
+                                       machine.text(row.max_gap) if row.result else "")))
+            self.write("\n".join(lines) + "\n")
+        else:
+            from xentropy_cli.render import tables
+
+            self.write(self.draw(tables.compare_table(rows)))
+
+    def emit_profiles(self, profiles) -> None:
+        if self.format == "json":
+            self.write(machine.dumps([_profile_json(p) for p in profiles]))
+        else:
+            from xentropy_cli.render import tables
+
+            self.write(self.draw(tables.profiles_table(profiles)))
+
+    def emit_examples(self, examples: dict) -> None:
+        if self.format == "json":
+            self.write(machine.dumps({name: text for name, (text, _) in examples.items()}))
+        else:
+            self.write("".join(f"{name}\t{text}\n" for name, (text, _) in examples.items()))
+
+    # --- plumbing ----------------------------------------------------------------------------
+    def draw(self, *renderables) -> str:
+        """Render Rich objects to text: coloured on a terminal, plain in a pipe or file."""
+        from rich.console import Console
+
+        buffer = io.StringIO()
+        width = _terminal_width() if self.to_terminal else int(os.environ.get("COLUMNS", "80") or 80)
+        console = Console(file=buffer, width=width, force_terminal=self.color, no_color=not self.color,
+                          color_system="auto" if self.color else None, highlight=False,
+                          emoji=False, legacy_windows=False)
+        for renderable in renderables:
+            console.print(renderable)
+        return buffer.getvalue()
+
+    def write(self, text: str) -> None:
+        """To stdout, or to --output whole or not at all (temporary file, then rename)."""
+        if self.path is None:
+            self.stdout.write(text)
+            self.stdout.flush()
+            return
+        target = Path(self.path)
+        directory = target.parent if str(target.parent) else Path(".")
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        except OSError as error:
+            raise UsageError(f"cannot write {target}: {error.strerror}",
+                             hint="check that the folder exists and is writable") from None
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((100, 24)).columns
+
+
+def _rows(rows: tuple[int, ...]) -> str:
+    if not rows:
+        return ""
+    shown = ", ".join(str(r) for r in rows[:8])
+    return f" (row{'s' if len(rows) > 1 else ''} {shown}{', …' if len(rows) > 8 else ''})"
+
+
+def _compare_json(row) -> dict[str, Any]:
+    data: dict[str, Any] = {"profile": row.profile.name, "models": row.profile.models}
+    if row.result is None:
+        data["refused"] = row.refusal
+        return data
+    data.update({"value": machine.numbers(__import__("numpy").asarray(row.result.value)),
+                 "dtype": row.result.dtype, "reduction": row.result.reduction,
+                 "first_difference": row.first_difference, "max_gap": machine.number(row.max_gap),
+                 "warnings": machine.notices_json(row.result.notices)})
+    return data
+
+
+def _profile_json(profile) -> dict[str, Any]:
+    return {"name": profile.name, "framework": profile.framework, "models": profile.models,
+            "call": profile.call, "dtype": profile.dtype, "eps": profile.eps,
+            "reduction": profile.reduction, "reductions": list(profile.reductions),
+            "kernel": profile.kernel, "agreement": profile.agreement,
+            "paths": {k: list(v) for k, v in profile.paths.items()}}
+
+
+def _explain_csv(result_p: Result, result_q: Result, divergence) -> str:
+    lines = [f"sample,{result_p.profile},{result_q.profile},contribution"]
+    for i, (a, b, c) in enumerate(zip(result_p.per_sample, result_q.per_sample,
+                                      divergence.contributions, strict=True), start=1):
+        lines.append(f"{i},{machine.text(a)},{machine.text(b)},{machine.text(c)}")
+    return "\n".join(lines) + "\n"
