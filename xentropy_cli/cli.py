@@ -250,6 +250,64 @@ def compare(
     out.emit_compare(rows)
 
 
+@app.command()
+@guarded
+def grad(
+    sources: Sources = None,
+    y_true: YTrue = None, y_pred: YPred = None, sample_weight: Weight = None,
+    true_cols: TrueCols = None, pred_cols: PredCols = None, weight_col: WeightCol = None,
+    input_format: InputFormat = "auto", loss: Loss = "auto", from_logits: FromLogits = False,
+    labels: Labels = None, class_weight: ClassWeight = None,
+    profile: Profile = "naive", keras_compat: KerasCompat = False, label_smoothing: Smoothing = 0.0,
+    reduction: Reduction = None, dtype: Dtype = None, normalise: Normalise = None,
+    clip: Clip = None, no_clip: NoClip = False, base: Base = "e", kernel: Kernel = None,
+    check: Annotated[bool, typer.Option("--check", help="Compare with central finite differences "
+                                        "of the loss; exit 1 if they disagree.")] = False,
+    cells: Annotated[int | None, typer.Option("--cells", metavar="N", help="Check N random cells "
+                                              "(default: all, or 200 beyond 1000 cells).",
+                                              show_default=False)] = None,
+    surrogate: Annotated[bool, typer.Option("--surrogate", help="Show the surrogate "
+                                            "((P − Q)·z).sum(−1).mean(), P = softmax(z) held "
+                                            "constant: same gradient, no log (logits only).")] = False,
+    format: Format = "auto", color: Color = "auto", output: Output = None, strict: Strict = False,
+    quiet: Quiet = False,
+) -> None:
+    """The gradient of the loss w.r.t. y_pred: softmax(z) − y for logits, −y/p for probabilities,
+    through the profile's normalise and clip (0 where the clip is active). Computed in float64.
+
+    Examples:
+
+      xent grad -t '[[0,0,1],[1,0,0]]' -p '[[1,2,3],[0,0,0]]' --from-logits
+
+      xent grad -t '[[0,1]]' -p '[[0.99999999999,1e-11]]' --keras-compat   # all 0: the clip stops learning
+
+      xent grad logits.csv --from-logits --profile torch --check --cells 500
+
+      xent grad logits.csv --from-logits --surrogate --format json
+    """
+    from xentropy_cli import render
+    from xentropy_cli.core import grad as grad_core
+    from xentropy_cli.core import profiles
+    from xentropy_cli.render import grad as grad_render
+
+    chosen = profiles.get(_profile_name(profile, keras_compat))
+    options = _options(label_smoothing, reduction, dtype, normalise, clip, no_clip, base, kernel)
+    if cells is not None and cells < 1:
+        raise UsageError(f"--cells {cells} is not a positive number", hint="e.g. --cells 200")
+    if cells is not None and not check:
+        raise UsageError("--cells only applies to --check", hint="add --check")
+    inputs = _read(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
+                   input_format, loss, from_logits, labels, class_weight)
+    result = grad_core.gradient(inputs, chosen, options)
+    checked = grad_core.finite_difference(inputs, chosen, options, cells=cells) if check else None
+    sur = grad_core.surrogate(inputs, chosen, options) if surrogate else None
+    out = render.Output(format, color, output, quiet, strict)
+    out.warn(result.notices)
+    grad_render.emit(out, result, result.notices, checked, sur)
+    if checked is not None:
+        grad_core.require_pass(checked)
+
+
 @app.command(name="profiles")
 @guarded
 def profiles_command(

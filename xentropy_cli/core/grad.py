@@ -28,7 +28,7 @@ import numpy as np
 from xentropy_cli.core import pipeline
 from xentropy_cli.core import stages as st
 from xentropy_cli.core.profiles import Profile
-from xentropy_cli.core.types import Array, Inputs, Options, Result
+from xentropy_cli.core.types import Array, Inputs, Notice, Options, Result
 from xentropy_cli.core.validate import Prepared, prepare
 from xentropy_cli.errors import UsageError, XentError
 
@@ -41,6 +41,25 @@ MAX_ALL_CELLS = 1000
 DEFAULT_SAMPLE = 200
 
 _P_STAGES = ("normalise", "clip", "softmax", "sigmoid")  # stages whose output is the new p
+
+
+class CheckFailed(XentError):
+    """The finite-difference check disagreed with the analytic gradient (exit 1)."""
+
+    exit_code = 1
+
+
+def require_pass(check: CheckResult) -> None:
+    """Raise CheckFailed unless the check passed."""
+    if check.passed:
+        return
+    if not check.rows.size:
+        raise CheckFailed("the gradient check scored no cell",
+                          hint="every checked cell sits on a clip bound or where the loss is undefined")
+    r, c = check.worst or (0, 0)
+    raise CheckFailed(f"the gradient check failed in {check.n_failed} of {check.rows.size} cells "
+                      f"(max rel error {check.max_rel_error:.3g}; worst at sample {r + 1}, class {c})",
+                      hint="see the check's table or --format json for every cell")
 
 
 @dataclass(frozen=True)
@@ -62,6 +81,7 @@ class GradResult:
     n_samples: int
     n_classes: int
     notes: tuple[str, ...] = ()
+    notices: tuple[Notice, ...] = ()  # the float64 run's warnings (clipped cells, log 0, …)
 
 
 @dataclass(frozen=True)
@@ -82,6 +102,7 @@ class CheckResult:
     max_abs_error: float
     max_rel_error: float
     worst: tuple[int, int] | None  # (row, col) of the largest excess over the tolerance
+    failed: Array  # per checked cell: beyond the tolerance
     n_failed: int
     kinks: tuple[tuple[int, int], ...]  # skipped: the ±h evaluations straddle a clip/floor bound
     undefined: tuple[tuple[int, int], ...]  # skipped: the loss is not finite or not defined at ±h
@@ -345,9 +366,6 @@ def _notes(setup: _Setup, result: Result, profile: Profile, wrt: str) -> list[st
     if wrt == "logits" and "softmax" in result.stage_names:
         notes.append("gradient of the exact softmax (max-shifted); the naive forward pass may "
                      "overflow where this does not")
-    if "normalise" in result.stage_names and "clip" in result.stage_names:
-        notes.append("normalise runs before the clip, so a clipped cell can still pass gradient "
-                     "through the row sum")
     if profile.log_floor is not None and "log" in result.stage_names:
         notes.append(f"the log floor {st.fmt(profile.log_floor)} passes no gradient where active "
                      "(torch's own backward for BCE uses (p − y)/max(p(1 − p), 1e-12) instead)")
@@ -376,6 +394,9 @@ def gradient(inputs: Inputs, profile: Profile, options: Options | None = None) -
     if n_clipped:
         notes.append(f"the clip was active in {n_clipped} cell{'s' if n_clipped > 1 else ''}: "
                      "no gradient flows through them (the loss stops learning there)")
+        if "normalise" in result.stage_names:
+            notes.append("normalise runs before the clip, so the input cell under a clipped one can "
+                         "still get gradient through its row's sum")
     bad = int((~np.isfinite(grad)).sum())
     if bad:
         notes.append(f"{bad} gradient cell{'s are' if bad > 1 else ' is'} not finite (log 0)")
@@ -384,6 +405,7 @@ def gradient(inputs: Inputs, profile: Profile, options: Options | None = None) -
         divisor=divisor(result), grad=grad, clipped=clipped, value=result.value,
         dtype_modelled=str(setup.dtype_modelled), stages=result.stage_names,
         n_samples=setup.prep.n_samples, n_classes=grad.shape[1], notes=tuple(notes),
+        notices=result.notices,
     )
 
 
@@ -560,7 +582,7 @@ def _score(analytic: GradResult, rows: Array, cols: Array, numeric: Array, steps
         abs_error=abs_err, rel_error=rel,
         max_abs_error=float(abs_err.max()) if rows.size else float("nan"),
         max_rel_error=float(rel.max()) if rows.size else float("nan"),
-        worst=worst, n_failed=int(failed.sum()), kinks=kinks, undefined=undefined,
+        worst=worst, failed=failed, n_failed=int(failed.sum()), kinks=kinks, undefined=undefined,
         sampled=sampled, method=method, notes=tuple(notes),
     )
 
