@@ -1,0 +1,164 @@
+"""Nested lists (from JSON or inline text) and .npy/.npz bytes to numpy arrays, with exact locations."""
+
+from __future__ import annotations
+
+import io
+import math
+import zipfile
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+
+from xentropy_cli.errors import DataError
+
+_NUMERIC_KINDS = "biuf"
+
+
+class BadValue(Exception):
+    """A value that is not a number, or a list of the wrong length, at ``path`` (indices)."""
+
+    def __init__(self, path: tuple[int, ...], message: str):
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+def path_text(name: str, path: Sequence[int]) -> str:
+    """``y_pred[3][1]``."""
+    return name + "".join(f"[{i}]" for i in path)
+
+
+def to_float_array(obj: object) -> np.ndarray:
+    """A nested list of numbers as a float64 array; BadValue names the first bad element.
+
+    Numbers written as strings ("0.5") and booleans are accepted; null, NaN, inf, text,
+    objects and ragged lists are not.
+    """
+    try:
+        array = np.asarray(obj, dtype=np.float64)
+    except (ValueError, TypeError, OverflowError, RecursionError):
+        array = None
+    if array is not None and np.isfinite(array).all():
+        return array
+    try:
+        problem = _find_bad(obj, ())
+    except RecursionError:
+        raise BadValue((), "is nested too deeply") from None
+    if problem is None:  # numpy refused something the walk accepts: say what numpy said
+        raise BadValue((), "is not a rectangular array of numbers")
+    raise BadValue(*problem)
+
+
+def _scalar_problem(value: object) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if value is None:
+        return "is null, not a number"
+    if isinstance(value, int):
+        return None if abs(value) < 2**1023 else "is too large for a float"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"is {value}, not a finite number"
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return f"is {value[:40]!r}, not a number"
+        return None if math.isfinite(number) else f"is {value!r}, not a finite number"
+    if isinstance(value, dict):
+        return "is an object, not a number"
+    return f"is a {type(value).__name__}, not a number"
+
+
+def _find_bad(obj: object, path: tuple[int, ...]) -> tuple[tuple[int, ...], str] | None:
+    """Depth-first: the first element that is not a number, or a list whose shape differs."""
+    if not isinstance(obj, list | tuple):
+        problem = _scalar_problem(obj)
+        return (path, problem) if problem else None
+    shape: tuple[int, ...] | None = None
+    for i, item in enumerate(obj):
+        problem = _find_bad(item, (*path, i))
+        if problem:
+            return problem
+        item_shape = np.shape(item) if isinstance(item, list | tuple) else ()
+        if shape is None:
+            shape = item_shape
+        elif item_shape != shape:
+            return (*path, i), _shape_message(item_shape, shape, path)
+    return None
+
+
+def _shape_message(got: tuple[int, ...], want: tuple[int, ...], path: tuple[int, ...]) -> str:
+    if not got:
+        return f"is a number where the earlier ones are lists of {want[0]}"
+    if not want:
+        return "is a list where the earlier ones are numbers"
+    return f"has {got[0]} values where the earlier ones have {want[0]}"
+
+
+# --- .npy / .npz -------------------------------------------------------------------------------
+
+def check_numeric(array: np.ndarray, where: str, what: str = "the array") -> np.ndarray:
+    """Numbers only: text, structured, complex and date arrays are DataErrors; bool becomes float64."""
+    kind = array.dtype.kind
+    if kind == "b":
+        return array.astype(np.float64)
+    if kind not in _NUMERIC_KINDS:
+        raise DataError(f"{what} holds {array.dtype} values, not real numbers", where=where,
+                        hint="save it as a float or integer array")
+    return array
+
+
+def load_npy(data: bytes, where: str) -> np.ndarray:
+    """An .npy file's array, refusing pickles, and checking the header against the data size."""
+    stream = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+    except (ValueError, EOFError, OSError, SyntaxError, TypeError, MemoryError, OverflowError) as exc:
+        raise DataError(f"is not a valid .npy file ({_short(exc)})", where=where,
+                        hint="write it with numpy.save") from None
+    if dtype.hasobject:
+        raise DataError("holds Python objects (pickled), which xent does not load", where=where,
+                        hint="save a float or integer array (numpy.save(path, a.astype(float)))")
+    expected = math.prod(shape) * dtype.itemsize
+    remaining = len(data) - stream.tell()
+    if remaining != expected:
+        raise DataError(f"is truncated or corrupt: its header says {shape} {dtype} "
+                        f"({expected} bytes) but {remaining} bytes follow", where=where,
+                        hint="write it again with numpy.save")
+    try:
+        array = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, EOFError, OSError, TypeError, MemoryError) as exc:
+        raise DataError(f"is not a valid .npy file ({_short(exc)})", where=where) from None
+    return check_numeric(np.asarray(array), where)
+
+
+def load_npz(data: bytes, where: str) -> dict[str, np.ndarray]:
+    """Every array of an .npz file by name (loaded lazily would not save much: they are small)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        names = archive.namelist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+        raise DataError(f"is not a valid .npz file ({_short(exc)})", where=where,
+                        hint="write it with numpy.savez(path, y_true=…, y_pred=…)") from None
+    arrays: dict[str, np.ndarray] = {}
+    with archive:
+        for name in names:
+            key = name[:-4] if name.endswith(".npy") else name
+            try:
+                member = archive.read(name)
+            except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError,
+                    NotImplementedError, RuntimeError) as exc:
+                raise DataError(f"array {key!r} cannot be read ({_short(exc)})", where=where,
+                                hint="write the file again with numpy.savez") from None
+            arrays[key] = load_npy(member, f"{where}: array {key!r}")
+    return arrays
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).split("\n")[0]
+    return text if len(text) <= 120 else text[:117] + "..."
