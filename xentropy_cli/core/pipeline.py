@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from xentropy_cli.core import stages as st
+from xentropy_cli.core import sums
 from xentropy_cli.core.profiles import CLIP, LOG, NORMALISE, SMOOTH, Profile
 from xentropy_cli.core.types import Array, Inputs, Notice, Options, Result, StageResult
 from xentropy_cli.core.validate import Prepared, prepare
@@ -82,7 +83,7 @@ def run(inputs: Inputs, profile: Profile, options: Options | None = None) -> Res
         stages=tuple(state.results),
         per_sample=weighted,
         value=value,
-        weighted_sum=float(np.sum(weighted, dtype=weighted.dtype)),
+        weighted_sum=float(sums.total(weighted)),
         divisor=float(divisor) if divisor is not None else float("nan"),
         n_samples=prep.n_samples,
         n_classes=prep.n_classes,
@@ -94,21 +95,39 @@ def run(inputs: Inputs, profile: Profile, options: Options | None = None) -> Res
 def _divisor(profile: Profile, reduction: str, weights: Array | None, prep: Prepared,
              losses: Array) -> tuple[float | None, str]:
     n = losses.shape[0]
+    weight_total = target_total = None
+    if reduction == "mean_with_sample_weight" and weights is not None:
+        weight_total = float(sums.total(weights.reshape(-1)))  # one number counts once
+    if prep.class_weight is not None and prep.labels is not None and profile.class_weight:
+        target_total = float(sums.total(target_weights(prep.class_weight, prep.labels, losses.dtype)))
+    return divisor(profile, reduction, n, weight_total, target_total, prep.source)
+
+
+def target_weights(class_weight: Array, labels: Array, dtype: np.dtype) -> Array:
+    """w[targetᵢ] per sample: torch's class-weighted mean divides by their sum."""
+    return class_weight.astype(dtype)[labels.astype(np.intp)]
+
+
+def divisor(profile: Profile, reduction: str, n: int, weight_total: float | None,
+            target_total: float | None, source: str = "") -> tuple[float | None, str]:
+    """The reduction's denominator and its name: N, Σ w (Keras/sklearn weighted mean) or
+    Σ w[target] (torch with class weights); None for ``none`` and ``sum``.
+
+    ``weight_total`` is Σ w (None: no sample weights); ``target_total`` is Σ w[target] (None: no
+    class weights). Streamed and sharded runs call this with totals combined from partials.
+    """
     if reduction == "mean_with_sample_weight":
-        if weights is None:
+        if weight_total is None:
             return n, "N"
-        total = float(np.sum(np.broadcast_to(weights, losses.shape) if weights.ndim else weights,
-                             dtype=weights.dtype))
-        if total == 0 and profile.zero_division == "error":
+        if weight_total == 0 and profile.zero_division == "error":
             from xentropy_cli.errors import DataError
 
             raise DataError("the sample weights sum to zero, so their weighted mean is undefined",
-                            where=prep.source, hint="give at least one positive weight")
-        return total, "Σ w"
+                            where=source, hint="give at least one positive weight")
+        return weight_total, "Σ w"
     if reduction in ("mean", "sum_over_batch_size"):
-        if prep.class_weight is not None and prep.labels is not None and profile.class_weight:
-            cw = prep.class_weight.astype(losses.dtype)
-            return float(np.sum(cw[prep.labels.astype(np.intp)], dtype=losses.dtype)), "Σ w[target]"
+        if target_total is not None:
+            return target_total, "Σ w[target]"
         return n, "N"
     return None, ""
 

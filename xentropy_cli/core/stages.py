@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xentropy_cli.core import kernels
+from xentropy_cli.core import kernels, sums
 from xentropy_cli.core.types import Array, StageResult
 
 
@@ -235,10 +235,15 @@ def reduce(weighted: Array, reduction: str, divisor: float | None, divisor_name:
     """
     if reduction == "none":
         return StageResult("reduce", weighted, None, "no reduction: one loss per sample", "loss")
-    total = np.sum(weighted, dtype=weighted.dtype)
+    return reduce_total(sums.total(weighted), reduction, divisor, divisor_name, zero_division)
+
+
+def reduce_total(total: np.floating, reduction: str, divisor: float | None, divisor_name: str = "N",
+                 zero_division: str = "zero") -> StageResult:
+    """``reduce`` from Σ w·l already summed (see core/sums.py): streamed runs end here too."""
     if reduction == "sum":
         return StageResult("reduce", np.asarray(total), None, f"Σ w·l = {fmt(total)}", "loss")
-    d = weighted.dtype.type(divisor)
+    d = total.dtype.type(divisor)
     with np.errstate(divide="ignore", invalid="ignore"):
         value = divide_no_nan(total, d) if zero_division == "zero" else total / d
     note = f"Σ w·l = {fmt(total)} ÷ {divisor_name} = {fmt(d)}"

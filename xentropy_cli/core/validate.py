@@ -147,6 +147,16 @@ def _sample_weight(inputs: Inputs, profile: Profile, n: int) -> Array | None:
     return w
 
 
+def check_reduction(profile: Profile, options: Options) -> str:
+    """The reduction to use (the user's, else the profile's); UsageError if the profile lacks it."""
+    reduction = options.reduction or profile.reduction
+    if reduction not in profile.reductions:
+        raise UsageError(f"profile {profile.name} has no reduction {reduction!r}",
+                         hint=profile.refusals.get("reduction")
+                         or f"choose one of {', '.join(profile.reductions)}")
+    return reduction
+
+
 def prepare(inputs: Inputs, profile: Profile, options: Options) -> Prepared:
     kind, reason = resolve_kind(inputs)
     if kind not in ("categorical", "sparse", "binary"):
@@ -158,11 +168,7 @@ def prepare(inputs: Inputs, profile: Profile, options: Options) -> Prepared:
                          hint=profile.refusals.get(f"{kind}/smooth"))
     if not 0 <= options.label_smoothing <= 1:
         raise UsageError("label smoothing must be between 0 and 1")
-    reduction = options.reduction or profile.reduction
-    if reduction not in profile.reductions:
-        raise UsageError(f"profile {profile.name} has no reduction {reduction!r}",
-                         hint=profile.refusals.get("reduction")
-                         or f"choose one of {', '.join(profile.reductions)}")
+    check_reduction(profile, options)
     if inputs.class_weight is not None and not profile.class_weight:
         raise UsageError(f"profile {profile.name} takes no class weights",
                          hint="class weights are torch's `weight=`; in Keras, class_weight "

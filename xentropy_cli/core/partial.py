@@ -1,0 +1,284 @@
+"""What one chunk (or shard) of rows contributes to a result, and how contributions combine.
+
+A streamed or sharded run computes each chunk with the ordinary pipeline (reduction ``none``),
+keeps only a ``Partial`` of it, and folds the partials into the value the in-memory
+``pipeline.run`` gives on all the rows at once:
+
+    value = Σ w·l ÷ D,   D = N | Σ w | Σ w[target]   (pipeline.divisor picks D for the profile)
+
+Sums are kept as ``sums.Sum`` (see core/sums.py): up to 65,536 samples the chunks' values are
+concatenated and summed by numpy exactly as in memory; above that both paths use the exactly
+rounded sum. So a combined value equals the in-memory value bit for bit, for float64 and float32
+profiles alike, however the rows were cut into chunks (tests/test_stream.py checks this).
+
+Warnings are combined by code: counts add up, the first ``ROW_LIMIT`` rows (global, 1-based) are
+kept, and the message is rebuilt from the totals. Partials must describe adjacent row ranges;
+``merge_all`` orders them by ``first_row``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from functools import reduce as fold
+
+import numpy as np
+
+from xentropy_cli.core import pipeline, sums
+from xentropy_cli.core import stages as st
+from xentropy_cli.core.profiles import Profile
+from xentropy_cli.core.types import Array, Inputs, Notice, Options, Result, StageResult
+from xentropy_cli.core.validate import check_reduction
+
+ROW_LIMIT = 1000  # rows kept per warning code (the in-memory run keeps them all)
+
+# Warnings whose message carries a count to add up (the first number matched by the pattern).
+_COUNT = {
+    "log_zero": re.compile(r"infinite in (\d+) sample"),
+    "nan": re.compile(r"nan in (\d+) sample"),
+    "looks_like_logits": re.compile(r"^(\d+) prediction"),
+    "not_normalised": re.compile(r"^(\d+) row\(s\)"),
+}
+# Warnings whose message names a (chunk-local, 1-based) row number.
+_ROW = {"not_normalised": re.compile(r"\(row (\d+) sums")}
+_CLIP_PART = {
+    "up": re.compile(r"(\d+) values? clipped up to ([^;]+)"),
+    "down": re.compile(r"(\d+) values? clipped down to ([^;]+)"),
+}
+# The order the in-memory pipeline emits them in.
+_ORDER = ("looks_like_logits", "not_normalised", "zero_weights", "clipped", "log_zero", "nan")
+
+
+@dataclass(frozen=True)
+class NoticePart:
+    """A warning as one chunk (or several merged) raised it."""
+
+    code: str
+    counts: tuple[int, ...]  # what the message counts; clipped: (cells up, cells down)
+    rows: tuple[int, ...]  # global 1-based rows, the first ROW_LIMIT
+    n_rows: int  # rows in all
+    message: str  # the first chunk's message, its row numbers made global
+    texts: tuple[str, ...] = ()  # clipped: the bounds as the message wrote them (lo, hi)
+    chunks: int = 1  # how many chunks raised it
+
+
+@dataclass(frozen=True)
+class Partial:
+    """One chunk's contribution: sums, counts, warnings and its rows that matter most.
+
+    ``first_row`` is the global 0-based index of the chunk's first sample; ``top_rows`` are
+    global 0-based rows with the largest ``top_scores`` (|w·l| unless the caller scored them),
+    best first, with their ``top_losses`` (w·l).
+    """
+
+    first_row: int
+    n: int
+    dtype: str
+    n_classes: int
+    kind: str
+    kind_reason: str
+    from_logits: bool
+    stage_names: tuple[str, ...]
+    weighted: sums.Sum  # Σ w·l
+    weights: sums.Sum | None  # Σ w, None without sample weights
+    targets: sums.Sum | None  # Σ w[target], None unless class weights divide (torch)
+    notices: tuple[NoticePart, ...]
+    top_rows: tuple[int, ...]
+    top_scores: tuple[float, ...]
+    top_losses: tuple[float, ...]
+    chunks: int = 1
+
+
+@dataclass(frozen=True)
+class Combined:
+    """The reduced result of all partials."""
+
+    value: float | None  # None for reduction "none" (the caller streamed the rows)
+    notices: tuple[Notice, ...]
+    reduction: str
+    weighted_sum: float
+    divisor: float | None
+    stage: StageResult  # the reduce stage, as the in-memory run shows it
+    total: Partial
+
+
+# --- one chunk ---------------------------------------------------------------------------------
+
+def run_chunk(inputs: Inputs, profile: Profile, options: Options, first_row: int,
+              top_k: int = 0) -> tuple[Result, Partial]:
+    """Run the pipeline on one chunk (reduction none) and summarise it.
+
+    ``inputs.first_line`` should be the file line of the chunk's first sample, so errors name it.
+    The user's reduction is checked here, but applied only when the partials are combined.
+    """
+    check_reduction(profile, options)
+    result = pipeline.run(inputs, profile, replace(options, reduction="none"))
+    weights, targets = _divisor_parts(inputs, profile, result, first_row)
+    return result, partial_of(result, first_row, top_k, weights, targets)
+
+
+def _divisor_parts(inputs: Inputs, profile: Profile, result: Result,
+                   first_row: int) -> tuple[Array | None, Array | None]:
+    dtype = np.dtype(result.dtype)
+    weights = None
+    if inputs.sample_weight is not None:
+        w = np.asarray(inputs.sample_weight).astype(dtype)
+        if w.ndim == 0:  # one number: Keras divides by it once (Σ w "as given"), not N times
+            w = w.reshape(1) if first_row == 0 else w.reshape(1)[:0]
+        weights = w.reshape(-1)
+    targets = None
+    if inputs.class_weight is not None and profile.class_weight and result.kind == "sparse":
+        y = np.asarray(inputs.y_true)
+        labels = np.argmax(y, axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(-1)
+        cw = np.asarray(inputs.class_weight, dtype=np.float64).reshape(-1)
+        targets = pipeline.target_weights(cw, labels, dtype)
+    return weights, targets
+
+
+def partial_of(result: Result, first_row: int, top_k: int = 0, weights: Array | None = None,
+               targets: Array | None = None, score: Array | None = None) -> Partial:
+    """Summarise a chunk's ``Result`` (any reduction; its per-sample w·l are what count).
+
+    ``weights`` are the chunk's sample weights in the result's dtype (for Σ w; a single number
+    broadcast to every sample is given once, by the chunk with first_row 0), ``targets`` its
+    w[target] (torch class weights, for Σ w[target]); ``score`` ranks rows for ``top_rows``
+    (default |w·l|, nan first).
+    """
+    per = np.asarray(result.per_sample).reshape(-1)
+    rows, scores, losses = _top(per, first_row, top_k, score)
+    return Partial(
+        first_row=first_row, n=result.n_samples, dtype=result.dtype, n_classes=result.n_classes,
+        kind=result.kind, kind_reason=result.kind_reason, from_logits=result.from_logits,
+        stage_names=result.stage_names, weighted=sums.of(per),
+        weights=None if weights is None else sums.of(np.ascontiguousarray(weights)),
+        targets=None if targets is None else sums.of(targets),
+        notices=tuple(_notice_part(n, first_row, result) for n in result.notices),
+        top_rows=rows, top_scores=scores, top_losses=losses,
+    )
+
+
+def _top(per: Array, first_row: int, k: int, score: Array | None):
+    if k <= 0 or per.size == 0:
+        return (), (), ()
+    s = np.abs(per.astype(np.float64)) if score is None else np.asarray(score, np.float64)
+    s = np.where(np.isnan(s), np.inf, s)
+    k = min(k, s.size)
+    pick = np.argpartition(-s, k - 1)[:k] if k < s.size else np.arange(s.size)
+    pick = pick[np.lexsort((pick, -s[pick]))]
+    return (tuple(int(i) + first_row for i in pick), tuple(float(s[i]) for i in pick),
+            tuple(float(per[i]) for i in pick))
+
+
+def _notice_part(notice: Notice, first_row: int, result: Result) -> NoticePart:
+    rows = tuple(r + first_row for r in notice.rows[:ROW_LIMIT])
+    message = notice.message
+    if notice.code in _ROW:
+        message = _ROW[notice.code].sub(lambda m: f"(row {int(m.group(1)) + first_row} sums", message)
+    counts: tuple[int, ...] = ()
+    texts: tuple[str, ...] = ()
+    if notice.code in _COUNT:
+        found = _COUNT[notice.code].search(message)
+        counts = (int(found.group(1)),) if found else ()
+    elif notice.code == "clipped":
+        parts = {key: pattern.search(message) for key, pattern in _CLIP_PART.items()}
+        counts = tuple(int(parts[k].group(1)) if parts[k] else 0 for k in ("up", "down"))
+        texts = tuple(parts[k].group(2).strip() if parts[k] else "" for k in ("up", "down"))
+    return NoticePart(notice.code, counts, rows, len(notice.rows), message, texts)
+
+
+# --- combining -----------------------------------------------------------------------------------
+
+def merge(a: Partial, b: Partial) -> Partial:
+    """The Partial of chunk ``a`` followed by the adjacent chunk ``b``."""
+    if a.dtype != b.dtype or a.kind != b.kind or a.n_classes != b.n_classes:
+        raise ValueError(f"chunks disagree: {a.kind}/{a.n_classes}/{a.dtype} then "
+                         f"{b.kind}/{b.n_classes}/{b.dtype}")
+    k = max(len(a.top_rows), len(b.top_rows))
+    top = sorted(zip(a.top_scores + b.top_scores, a.top_rows + b.top_rows,
+                     a.top_losses + b.top_losses, strict=True), key=lambda t: (-t[0], t[1]))[:k]
+    return replace(
+        a, n=a.n + b.n, weighted=sums.merge(a.weighted, b.weighted),
+        weights=_merge_optional(a.weights, b.weights), targets=_merge_optional(a.targets, b.targets),
+        notices=_merge_notices(a.notices, b.notices), top_rows=tuple(t[1] for t in top),
+        top_scores=tuple(t[0] for t in top), top_losses=tuple(t[2] for t in top),
+        chunks=a.chunks + b.chunks,
+    )
+
+
+def _merge_optional(a: sums.Sum | None, b: sums.Sum | None) -> sums.Sum | None:
+    if (a is None) != (b is None):
+        raise ValueError("some chunks have sample weights (or class weights) and some do not")
+    return None if a is None else sums.merge(a, b)
+
+
+def _merge_notices(a: tuple[NoticePart, ...], b: tuple[NoticePart, ...]) -> tuple[NoticePart, ...]:
+    out = {part.code: part for part in a}
+    for part in b:
+        first = out.get(part.code)
+        if first is None:
+            out[part.code] = part
+            continue
+        out[part.code] = replace(
+            first, counts=tuple(x + y for x, y in zip(first.counts, part.counts, strict=True)),
+            rows=(first.rows + part.rows)[:ROW_LIMIT], n_rows=first.n_rows + part.n_rows,
+            texts=tuple(x or y for x, y in zip(first.texts, part.texts, strict=True)),
+            chunks=first.chunks + part.chunks)
+    return tuple(out.values())
+
+
+def merge_all(partials: list[Partial]) -> Partial:
+    """Fold partials of adjacent chunks (any order given) into one."""
+    if not partials:
+        raise ValueError("no partials to combine")
+    ordered = sorted(partials, key=lambda p: p.first_row)
+    return fold(merge, ordered)
+
+
+def notices_of(total: Partial) -> tuple[Notice, ...]:
+    """The warnings of the whole run, with counts and messages as the in-memory run has them."""
+    rank = {code: i for i, code in enumerate(_ORDER)}
+    parts = sorted(total.notices, key=lambda p: rank.get(p.code, len(rank)))
+    out = []
+    for part in parts:
+        if part.code == "zero_weights" and part.chunks < total.chunks:
+            continue  # only some chunks had all-zero weights: the whole run does not
+        out.append(Notice(part.code, _message(part), part.rows))
+    return tuple(out)
+
+
+def _message(part: NoticePart) -> str:
+    if part.code in _COUNT and part.counts:
+        pattern = _COUNT[part.code]
+        found = pattern.search(part.message)
+        if found:
+            start, end = found.span(1)
+            return part.message[:start] + str(part.counts[0]) + part.message[end:]
+    if part.code == "clipped":
+        words = []
+        for n, text, way in zip(part.counts, part.texts, ("up", "down"), strict=True):
+            if n:
+                words.append(f"{n} value{'s' if n > 1 else ''} clipped {way} to {text}")
+        return "; ".join(words)
+    return part.message
+
+
+def finish(total: Partial, profile: Profile, reduction: str, source: str = "") -> Combined:
+    """Reduce a merged Partial with the profile's rule: the same numbers as pipeline.run."""
+    weighted_sum = sums.value(total.weighted)
+    weight_total = None if total.weights is None else float(sums.value(total.weights))
+    target_total = None if total.targets is None else float(sums.value(total.targets))
+    divisor, name = pipeline.divisor(profile, reduction, total.n, weight_total, target_total, source)
+    notices = notices_of(total)
+    if reduction == "none":
+        stage = StageResult("reduce", np.zeros(0, np.dtype(total.dtype)), None,
+                            "no reduction: one loss per sample", "loss")
+        return Combined(None, notices, reduction, float(weighted_sum), None, stage, total)
+    stage = st.reduce_total(weighted_sum, reduction, divisor, name, profile.zero_division)
+    return Combined(float(stage.array), notices, reduction, float(weighted_sum), divisor, stage, total)
+
+
+def combine(partials: list[Partial], profile: Profile, reduction: str,
+            source: str = "") -> tuple[float | None, tuple[Notice, ...]]:
+    """(value, warnings) of all partials under ``profile``'s ``reduction`` (None for ``none``)."""
+    combined = finish(merge_all(partials), profile, reduction, source)
+    return combined.value, combined.notices
