@@ -288,8 +288,9 @@ def _probability_checks(inputs: Inputs, profile: Profile, kind: str, p: Array) -
         if off.size:
             rows = tuple(int(r) + 1 for r in off)
             first = int(off[0])
+            many = off.size > 1
             notices.append(Notice(
                 "not_normalised",
-                f"{off.size} row(s) of y_pred do not sum to 1 (row {first + 1} sums to "
-                f"{float(sums[first]):.6g})", rows))
+                f"{off.size} row{'s' if many else ''} of y_pred {'do' if many else 'does'} not sum "
+                f"to 1 (the first sums to {float(sums[first]):.6g})", rows))
     return notices
