@@ -58,7 +58,12 @@ def compute_dtype(profile: Profile, options: Options, y_pred: Array) -> np.dtype
 
 def run(inputs: Inputs, profile: Profile, options: Options | None = None) -> Result:
     """Run every stage of ``profile`` on ``inputs`` and keep what each one produced."""
-    options = options or Options()
+    # log 0, overflow and 0·inf are reported as notices, never as numpy's RuntimeWarnings
+    with np.errstate(all="ignore"):
+        return _run(inputs, profile, options or Options())
+
+
+def _run(inputs: Inputs, profile: Profile, options: Options) -> Result:
     prep = prepare(inputs, profile, options)
     dtype = compute_dtype(profile, options, prep.y_pred)
     names = plan(profile, prep.kind, inputs.from_logits, options)
@@ -244,7 +249,7 @@ def _log_sigmoid(s: _State, profile: Profile, options: Options, dtype, prep: Pre
 
 def _combine(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
     if prep.kind == "binary":
-        result = st.combine_binary(s.y, s.logp, s.log1mp)
+        result = st.combine_binary(s.y, s.logp, s.log1mp, profile.zero_times_inf)
     elif s.y.ndim == 1:
         result = st.combine_sparse(s.y, s.logp, prep.class_weight)
     else:

@@ -205,9 +205,18 @@ def combine_sparse(labels: Array, logp: Array, class_weight: Array | None = None
     return StageResult("combine", out, None, "per sample −log p[label]", "loss")
 
 
-def combine_binary(y: Array, logp: Array, log1mp: Array) -> StageResult:
-    """lᵢ ← meanₖ −(yᵢₖ·log pᵢₖ + (1 − yᵢₖ)·log(1 − pᵢₖ))."""
-    terms = y * logp + (y.dtype.type(1) - y) * log1mp
+def combine_binary(y: Array, logp: Array, log1mp: Array, zero_times_inf: str = "nan") -> StageResult:
+    """lᵢ ← meanₖ −(yᵢₖ·log pᵢₖ + (1 − yᵢₖ)·log(1 − pᵢₖ)).
+
+    ``zero_times_inf="zero"`` drops a term whose factor is 0 (0·log 0 = 0), as in
+    ``combine_categorical``.
+    """
+    one_minus_y = y.dtype.type(1) - y
+    first, second = y * logp, one_minus_y * log1mp
+    if zero_times_inf == "zero":
+        first = np.where(y == 0, first.dtype.type(0), first)
+        second = np.where(one_minus_y == 0, second.dtype.type(0), second)
+    terms = first + second
     out = -np.mean(terms, axis=-1)
     return StageResult("combine", out, None, "per sample mean over outputs of −(y·log p + (1−y)·log(1−p))",
                        "loss")
