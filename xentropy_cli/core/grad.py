@@ -492,7 +492,8 @@ def _row_batch(inputs: Inputs, profile: Profile, setup: _Setup, x0: Array, rows:
     f_up = np.asarray(up.per_sample, dtype=np.float64)[rows]
     f_down = np.asarray(down.per_sample, dtype=np.float64)[rows]
     kink = _straddles(up, down)[rows]
-    numeric = (f_up - f_down) / (plus - minus) / d if d else np.zeros(rows.size)
+    with np.errstate(all="ignore"):
+        numeric = (f_up - f_down) / (plus - minus) / d if d else np.zeros(rows.size)
     return [("kink" if kink[k] else "ok" if np.isfinite([f_up[k], f_down[k]]).all() else "undefined",
              float(numeric[k])) for k in range(rows.size)]
 

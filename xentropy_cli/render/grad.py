@@ -259,7 +259,8 @@ def _surrogate_panel(sur: SurrogateResult):
     text.append(f"surrogate value      {_value(sur.value)}\n")
     text.append(f"cross-entropy value  {_value(sur.cross_entropy)}\n")
     text.append(f"max |∂L₂/∂z − ∂L/∂z| {machine.text(sur.max_gap)}", style="bold")
-    text.append("   the values differ; the gradients agree\n" if sur.max_gap <= 1e-12 else "\n")
+    if sur.max_gap <= 1e-12:
+        text.append("   the values differ; the gradients agree")
     parts: list = [text] + [Text(f"note: {note}", style="dim") for note in sur.notes]
     return Panel(Group(*parts), title="surrogate form (no log)", title_align="left", expand=False)
 
