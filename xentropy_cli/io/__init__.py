@@ -238,14 +238,14 @@ def _json_one(raw: source.Raw, fmt: str, role: str) -> np.ndarray:
         array = arrays.to_float_array(value)
     except arrays.BadValue as bad:
         raise DataError(f"{arrays.path_text(role, bad.path)} {bad.message}", where=raw.name,
-                        hint="every value must be a finite number") from None
+                        hint=bad.hint) from None
     return np.atleast_1d(array)
 
 
 def _select_array_columns(array: np.ndarray, cols: str, role: str, where: str) -> np.ndarray:
     if array.ndim != 2:
         raise UsageError(f"column selection needs a table, but {role} has shape {array.shape}",
-                         where=where)
+                         where=where, hint="drop --true-cols/--pred-cols for this file")
     flag = {"y_true": "--true-cols", "y_pred": "--pred-cols"}.get(role, "--weight-col")
     index = select(cols, [str(i) for i in range(array.shape[1])], flag, where)
     return array[:, index]

@@ -23,6 +23,12 @@ class BadValue(Exception):
         self.path = path
         self.message = message
 
+    @property
+    def hint(self) -> str:
+        if "earlier ones" in self.message or "rectangular" in self.message:
+            return "every row needs the same number of values"
+        return "every value must be a finite number"
+
 
 def path_text(name: str, path: Sequence[int]) -> str:
     """``y_pred[3][1]``."""
@@ -90,10 +96,15 @@ def _find_bad(obj: object, path: tuple[int, ...]) -> tuple[tuple[int, ...], str]
 
 def _shape_message(got: tuple[int, ...], want: tuple[int, ...], path: tuple[int, ...]) -> str:
     if not got:
-        return f"is a number where the earlier ones are lists of {want[0]}"
+        return f"is a number where the earlier ones are lists of {plural(want[0], 'value')}"
     if not want:
         return "is a list where the earlier ones are numbers"
-    return f"has {got[0]} values where the earlier ones have {want[0]}"
+    return f"has {plural(got[0], 'value')} where the earlier ones have {want[0]}"
+
+
+def plural(n: int, word: str) -> str:
+    """``1 value``, ``2 values``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 # --- .npy / .npz -------------------------------------------------------------------------------
@@ -133,7 +144,8 @@ def load_npy(data: bytes, where: str) -> np.ndarray:
     try:
         array = np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, EOFError, OSError, TypeError, MemoryError) as exc:
-        raise DataError(f"is not a valid .npy file ({_short(exc)})", where=where) from None
+        raise DataError(f"is not a valid .npy file ({_short(exc)})", where=where,
+                        hint="write it with numpy.save") from None
     return check_numeric(np.asarray(array), where)
 
 

@@ -71,7 +71,8 @@ def _select_item(item: str, header: Sequence[str], flag: str, source: str) -> li
     if sliced:
         parts = [int(p) if p not in (None, "") else None for p in sliced.groups()]
         if parts[2] == 0:
-            raise UsageError(f"{flag} {item}: a slice step cannot be 0", where=source or None)
+            raise UsageError(f"{flag} {item}: a slice step cannot be 0", where=source or None,
+                                 hint="e.g. 0:3 or ::2")
         chosen = list(range(n))[slice(*parts)]
         if not chosen:
             raise UsageError(f"{flag} {item} selects no column of the {n}",
@@ -128,7 +129,7 @@ def resolve_columns(header: list[str], true_cols: str | None = None, pred_cols: 
         weight = select(weight_col, header, "--weight-col", source)
         if len(weight) != 1:
             raise UsageError(f"--weight-col {weight_col!r} selects {len(weight)} columns; it takes one",
-                             where=source or None)
+                             where=source or None, hint="name one column, e.g. --weight-col weight")
     else:
         weight = recognise(header, WEIGHT_PATTERNS)[:1]
     true = select(true_cols, header, "--true-cols", source) if true_cols is not None else None

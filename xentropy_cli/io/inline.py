@@ -17,7 +17,7 @@ import re
 import numpy as np
 
 from xentropy_cli.errors import UsageError
-from xentropy_cli.io.arrays import BadValue, path_text, to_float_array
+from xentropy_cli.io.arrays import BadValue, path_text, plural, to_float_array
 
 _WRAPPER = re.compile(
     r"^\s*(?:array|tensor|tf\.Tensor|np\.array|torch\.tensor)\((.*?)"
@@ -45,8 +45,7 @@ def parse(text: str, flag: str) -> np.ndarray:
     try:
         return to_float_array(value)
     except BadValue as bad:
-        raise UsageError(f"{path_text(flag, bad.path)} {bad.message}",
-                         hint="give numbers, e.g. [[1,0],[0,1]] or \"1 0; 0 1\"") from None
+        raise UsageError(f"{path_text(flag, bad.path)} {bad.message}", hint=bad.hint) from None
 
 
 def _number(token: str, flag: str) -> float:
@@ -94,7 +93,8 @@ def _rows_form(body: str, flag: str) -> object:
     parsed = [[_number(token, flag) for token in _SEPARATOR.split(row) if token] for row in rows]
     for i, row in enumerate(parsed[1:], 2):
         if len(row) != len(parsed[0]):
-            raise UsageError(f"{flag}: row {i} has {len(row)} numbers but row 1 has {len(parsed[0])}",
+            raise UsageError(f"{flag}: row {i} has {plural(len(row), 'number')} but row 1 has "
+                             f"{len(parsed[0])}",
                              hint="every row needs the same number of values")
     if table:
         return parsed

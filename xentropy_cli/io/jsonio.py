@@ -16,6 +16,7 @@ from xentropy_cli.errors import DataError
 from xentropy_cli.io.arrays import BadValue, path_text, to_float_array
 
 KEYS = ("y_true", "y_pred", "sample_weight")
+_DEEP = "arrays have at most 2 levels: [[…], […]]"
 _HINT = 'give {"y_true": [[…]], "y_pred": [[…]]}, a list of such records, or one record per line'
 
 
@@ -37,7 +38,7 @@ def parse(text: str, source: str) -> object:
         raise DataError(f"invalid JSON: {exc.msg}", where=f"{source}:{exc.lineno}:{exc.colno}",
                         hint="fix the JSON syntax there") from None
     except RecursionError:
-        raise DataError("invalid JSON: nested too deeply", where=source) from None
+        raise DataError("invalid JSON: nested too deeply", where=source, hint=_DEEP) from None
 
 
 def parse_lines(text: str, source: str) -> tuple[list[object], list[int]]:
@@ -53,7 +54,8 @@ def parse_lines(text: str, source: str) -> tuple[list[object], list[int]]:
             raise DataError(f"invalid JSON: {exc.msg}", where=f"{source}:{number}:{exc.colno}",
                             hint="JSON Lines needs one complete JSON value per line") from None
         except RecursionError:
-            raise DataError("invalid JSON: nested too deeply", where=f"{source}:{number}") from None
+            raise DataError("invalid JSON: nested too deeply", where=f"{source}:{number}",
+                            hint=_DEEP) from None
         lines.append(number)
     if not values:
         raise DataError("is empty: there is no data", where=source, hint=_HINT)
@@ -74,7 +76,7 @@ def parse_any(text: str, source: str) -> tuple[object, list[int] | None]:
         parse(text, source)
         raise AssertionError("unreachable") from exc
     except RecursionError:
-        raise DataError("invalid JSON: nested too deeply", where=source) from None
+        raise DataError("invalid JSON: nested too deeply", where=source, hint=_DEEP) from None
 
 
 def inputs_from(value: object, lines: list[int] | None, source: str) -> Parts:
@@ -116,7 +118,7 @@ def _array(value: object, name: str, source: str, allow_scalar: bool = False) ->
         array = to_float_array(value)
     except BadValue as bad:
         raise DataError(f"{path_text(name, bad.path)} {bad.message}", where=source,
-                        hint="every value must be a finite number") from None
+                        hint=bad.hint) from None
     if array.ndim == 0 and not allow_scalar:
         array = array.reshape(1)
     return array
@@ -154,8 +156,8 @@ def from_records(records: list, lines: list[int] | None, source: str) -> Parts:
             arrays.append(to_float_array(columns[key]))
         except BadValue as bad:
             if not bad.path:
-                raise DataError(f"{key} {bad.message}", where=source) from None
+                raise DataError(f"{key} {bad.message}", where=source, hint=bad.hint) from None
             raise DataError(f"{path_text(key, bad.path[1:])} {bad.message}", where=where(bad.path[0]),
-                            hint="every record needs the same number of values") from None
+                            hint=bad.hint.replace("row", "record")) from None
     first_line = lines[0] if lines and lines[-1] - lines[0] == len(lines) - 1 else None
     return Parts(arrays[0], arrays[1], arrays[2] if weighted else None, first_line)

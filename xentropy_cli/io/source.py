@@ -45,7 +45,8 @@ def load(path: str, stdin: BinaryIO | None = None) -> Raw:
         raise DataError("cannot be read: permission denied", where=path,
                         hint="check the file's permissions") from None
     except OSError as exc:
-        raise DataError(f"cannot be read: {exc.strerror or exc}", where=path) from None
+        raise DataError(f"cannot be read: {exc.strerror or exc}", where=path,
+                        hint="check the file and the disk it is on") from None
     return Raw(path, data, os.path.splitext(path)[1].lower())
 
 
@@ -62,7 +63,8 @@ def _load_stdin(stdin: BinaryIO | None) -> Raw:
     try:
         data = stream.read()
     except OSError as exc:
-        raise DataError(f"cannot be read: {exc.strerror or exc}", where=STDIN_NAME) from None
+        raise DataError(f"cannot be read: {exc.strerror or exc}", where=STDIN_NAME,
+                        hint="check the program that writes to it") from None
     if isinstance(data, str):  # a text stream was passed in
         data = data.encode("utf-8")
     return Raw(STDIN_NAME, data)
