@@ -352,3 +352,12 @@ def test_gradient_matches_framework_autograd(name):
                            Options(label_smoothing=case.get("label_smoothing", 0.0)))
     np.testing.assert_allclose(result.grad, case["gradient"], rtol=5e-7, atol=4e-8)
     assert result.value == pytest.approx(case["value"], rel=5e-7)
+
+
+def test_cli_built_in_example_and_stdin():
+    # the seed's 1×2 case under keras: both cells clipped, so the gradient is exactly 0
+    result = run("--example", "tiny", "--keras-compat", "--check", "-f", "plain", "-q")
+    assert result.exit_code == 0 and result.stdout == "0.0 0.0\n"
+    # no input option: read stdin. −y/p = −1/0.7 at the true class (N = 1)
+    piped = CliRunner().invoke(app, ["grad", "-f", "plain"], input='{"y_true":[[0,1]],"y_pred":[[0.3,0.7]]}')
+    assert piped.exit_code == 0 and piped.stdout == f"0.0 {-1 / 0.7!r}\n"

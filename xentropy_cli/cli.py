@@ -269,13 +269,18 @@ def grad(
     surrogate: Annotated[bool, typer.Option("--surrogate", help="Show the surrogate "
                                             "((P − Q)·z).sum(−1).mean(), P = softmax(z) held "
                                             "constant: same gradient, no log (logits only).")] = False,
+    example: Annotated[str | None, typer.Option(help="Use a built-in example: keras-question or "
+                                                "tiny.")] = None,
     format: Format = "auto", color: Color = "auto", output: Output = None, strict: Strict = False,
     quiet: Quiet = False,
 ) -> None:
     """The gradient of the loss w.r.t. y_pred: softmax(z) − y for logits, −y/p for probabilities,
     through the profile's normalise and clip (0 where the clip is active). Computed in float64.
+    With no input and a terminal on stdin it uses the Keras question (--example keras-question).
 
     Examples:
+
+      xent grad --check                              # the built-in Keras question
 
       xent grad -t '[[0,0,1],[1,0,0]]' -p '[[1,2,3],[0,0,0]]' --from-logits
 
@@ -296,8 +301,14 @@ def grad(
         raise UsageError(f"--cells {cells} is not a positive number", hint="e.g. --cells 200")
     if cells is not None and not check:
         raise UsageError("--cells only applies to --check", hint="add --check")
-    inputs = _read(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
-                   input_format, loss, from_logits, labels, class_weight)
+    no_input = not sources and y_true is None and y_pred is None
+    if example or (no_input and sys.stdin.isatty()):
+        from xentropy_cli import examples
+
+        inputs = examples.get(example or "keras-question")
+    else:
+        inputs = _read(sources or (["-"] if no_input else []), y_true, y_pred, sample_weight, true_cols,
+                       pred_cols, weight_col, input_format, loss, from_logits, labels, class_weight)
     result = grad_core.gradient(inputs, chosen, options)
     checked = grad_core.finite_difference(inputs, chosen, options, cells=cells) if check else None
     sur = grad_core.surrogate(inputs, chosen, options) if surrogate else None
