@@ -187,19 +187,24 @@ def explain_views(inputs, p: Result, q: Result, divergence, limit: int) -> list:
     return views
 
 
-def compare_table(rows) -> Table:
-    table = Table(title="xent compare", title_justify="left", box=box.SIMPLE_HEAD)
+def compare_table(rows) -> Group:
+    table = Table(title="xent compare", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+                  pad_edge=False)
     for name, justify in (("profile", "left"), ("value", "right"), ("dtype", "left"),
-                          ("first stage ≠ naive", "left"), ("max per-sample gap", "right")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+                          ("differs at", "left"), ("max gap", "right")):
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    refusals = []
     for row in rows:
         if row.result is None:
-            table.add_row(row.profile.name, Text("refused", style="red"), "", Text(row.refusal), "")
+            table.add_row(row.profile.name, Text("refused", style="red"), "", "see below", "")
+            refusals.append(Text(f"{row.profile.name}: {row.refusal}", style="red"))
             continue
         value = machine.text(row.result.value) if row.result.reduction != "none" else "per sample"
         table.add_row(row.profile.name, value, row.result.dtype, row.first_difference or "—",
                       fmt(row.max_gap))
-    return table
+    legend = Text("differs at: first stage whose output differs from naive beyond rounding; "
+                  "max gap: largest |per-sample loss − naive per-sample loss|", style="dim")
+    return Group(table, legend, *refusals)
 
 
 def profiles_table(all_profiles) -> Group:
