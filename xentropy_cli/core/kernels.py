@@ -1,7 +1,23 @@
 """Elementwise kernels by framework. Frameworks round float32 logarithms differently.
 
-``log(x, kernel)`` computes the natural log the way the named library does. ``numpy`` is the
-reference implementation; other kernels are emulated in exact float32 arithmetic.
+``log(x, kernel)`` computes the natural log the way the named library does, bit for bit, in exact
+float32/float64 numpy arithmetic. ``numpy`` is numpy's own ``np.log``. The others model what each
+framework's CPU build does on an x86-64 AVX2 machine (measured with tools/gen_kernel_sweep.py):
+
+- ``tensorflow``: Eigen's vectorised ``plog_float`` on 8-float AVX packets (TensorFlow's wheel is
+  built without FMA, so every multiply-add rounds twice) for the first ``n − n mod 8`` elements of
+  the tensor in memory order, and the C library's ``logf`` for the last ``n mod 8``.
+- ``torch``: SLEEF's ``Sleef_logf8_u10`` (AVX2 + FMA) for every element, tail included.
+- ``xla``: XLA:CPU's Cephes polynomial (LLVM fuses its multiply-adds into FMAs) for every element,
+  except one-dimensional arrays of 3, 5, 6, 7, 11, 13, 14 or 15 elements, whose last ``n mod 8``
+  elements LLVM scalarises into calls to the C library's ``logf``.
+- ``glibc``: glibc 2.36's ``logf`` (its FMA variant, picked at run time on FMA machines), the
+  scalar fallback of the two above.
+
+Fused multiply-adds are emulated exactly: a float32 product is exact in float64, and the float64
+sum is rounded to odd before the final rounding to float32, which makes the double rounding
+harmless (Boldo & Melquiond, "Emulation of FMA and correctly rounded sums", 2008). A float64 FMA
+uses an exact product (Veltkamp/Dekker), TwoSum and the same round-to-odd step.
 """
 
 from __future__ import annotations
@@ -11,14 +27,281 @@ from collections.abc import Callable
 import numpy as np
 
 Array = np.ndarray
+F32 = np.float32
+F64 = np.float64
+_U32 = np.uint32
 
+
+# --- exact arithmetic helpers ---------------------------------------------------------------
+
+def _bits_f32(bits: int) -> np.float32:
+    """The float32 whose IEEE bit pattern is ``bits``."""
+    return np.array(bits, dtype=_U32).view(F32)[()]
+
+
+def _two_sum(a: Array, b: Array) -> tuple[Array, Array]:
+    """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum)."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _split(a: Array) -> tuple[Array, Array]:
+    """a = hi + lo with hi holding the top 26 bits (Veltkamp's split, factor 2²⁷ + 1)."""
+    c = F64(134217729.0) * a
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+def _two_prod(a: Array, b: Array) -> tuple[Array, Array]:
+    """p + e = a·b exactly, p = fl(a·b) (Dekker's product)."""
+    p = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _round_to_odd(s: Array, err: Array) -> Array:
+    """The value s + err rounded to odd, given s = RN(s + err): s, or its neighbour towards err when
+    s is inexact and its last significand bit is even."""
+    fix = (err != 0) & ((s.view(np.int64) & 1) == 0) & np.isfinite(s)
+    toward = np.where(err > 0, F64(np.inf), F64(-np.inf))
+    return np.where(fix, np.nextafter(s, toward), s)
+
+
+def fma64(a: Array, b: Array, c: Array) -> Array:
+    """fl(a·b + c) in float64 with one rounding: (uh, ul) = a·b, (th, tl) = c + uh, th + RO(tl + ul)."""
+    a, b, c = (np.asarray(v, F64) for v in (a, b, c))
+    with np.errstate(all="ignore"):
+        uh, ul = _two_prod(a, b)
+        th, tl = _two_sum(c, uh)
+        v, verr = _two_sum(tl, ul)
+        out = th + _round_to_odd(v, verr)
+        return np.where(np.isfinite(out), out, a * b + c)
+
+
+def fma32(a: Array, b: Array, c: Array) -> Array:
+    """fl₃₂(a·b + c) with one rounding: a·b is exact in float64; the float64 sum is rounded to odd
+    (53 ≥ 24 + 2 bits), so rounding it to float32 gives the correctly rounded result."""
+    a, b, c = (np.asarray(v, F32).astype(F64) for v in (a, b, c))
+    with np.errstate(all="ignore"):
+        s, err = _two_sum(a * b, c)
+        s = _round_to_odd(s, np.where(np.isfinite(err), err, 0.0))
+        return s.astype(F32)
+
+
+def _specials(x: Array, r: Array, zero: float = -np.inf) -> Array:
+    """IEEE log at the edges: log(+inf) = +inf, log(x < 0) = log(nan) = nan, log(±0) = −inf."""
+    r = np.where(x == np.inf, F32(np.inf), r)
+    r = np.where((x < 0) | np.isnan(x), F32(np.nan), r)
+    return np.where(x == 0, F32(zero), r).astype(F32)
+
+
+# --- numpy ------------------------------------------------------------------------------------
 
 def _numpy_log(x: Array) -> Array:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log(x)
 
 
-LOG_KERNELS: dict[str, Callable[[Array], Array]] = {"numpy": _numpy_log}
+# --- glibc logf (Arm optimized-routines algorithm, glibc ≥ 2.28, FMA variant) -----------------
+# Table and polynomial of glibc's e_logf_data.c: (1/c, log c) for 16 subintervals of [OFF, 2·OFF].
+_LOGF_TAB = np.array([[float.fromhex(a), float.fromhex(b)] for a, b in (
+    ("0x1.661ec79f8f3bep+0", "-0x1.57bf7808caadep-2"), ("0x1.571ed4aaf883dp+0", "-0x1.2bef0a7c06ddbp-2"),
+    ("0x1.49539f0f010bp+0", "-0x1.01eae7f513a67p-2"), ("0x1.3c995b0b80385p+0", "-0x1.b31d8a68224e9p-3"),
+    ("0x1.30d190c8864a5p+0", "-0x1.6574f0ac07758p-3"), ("0x1.25e227b0b8eap+0", "-0x1.1aa2bc79c81p-3"),
+    ("0x1.1bb4a4a1a343fp+0", "-0x1.a4e76ce8c0e5ep-4"), ("0x1.12358f08ae5bap+0", "-0x1.1973c5a611cccp-4"),
+    ("0x1.0953f419900a7p+0", "-0x1.252f438e10c1ep-5"), ("0x1p+0", "0x0p+0"),
+    ("0x1.e608cfd9a47acp-1", "0x1.aa5aa5df25984p-5"), ("0x1.ca4b31f026aap-1", "0x1.c5e53aa362eb4p-4"),
+    ("0x1.b2036576afce6p-1", "0x1.526e57720db08p-3"), ("0x1.9c2d163a1aa2dp-1", "0x1.bc2860d22477p-3"),
+    ("0x1.886e6037841edp-1", "0x1.1058bc8a07ee1p-2"), ("0x1.767dcf5534862p-1", "0x1.4043057b6ee09p-2"),
+)])
+_LOGF_A = tuple(float.fromhex(h) for h in ("-0x1.00ea348b88334p-2", "0x1.5575b0be00b6ap-2",
+                                            "-0x1.ffffef20a4123p-2"))
+_LN2_F64 = float.fromhex("0x1.62e42fefa39efp-1")
+_LOGF_OFF = 0x3F330000
+
+
+def glibc_logf(x: Array, daz: bool = False) -> Array:
+    """glibc logf: x = 2ᵏ·z, z ∈ [OFF, 2·OFF); r = z/c − 1 (FMA); log x = log1p(r) + log c + k·ln 2,
+    log1p(r) ≈ r + A₂r² + A₁r³ + A₀r⁴, all in float64 with FMAs, rounded once to float32.
+
+    ``daz``: the caller runs with denormals-are-zero (TensorFlow, XLA), so glibc's rescaling of a
+    subnormal x by 2²³ gives 0 and log x comes out as −150·ln 2 = −103.97208.
+    """
+    x = np.asarray(x, F32)
+    with np.errstate(all="ignore"):
+        sub = (x > 0) & (x < np.finfo(F32).tiny)
+        scaled = np.zeros_like(x) if daz else x * F32(2.0**23)
+        ix = np.where(sub, scaled.view(_U32) - _U32(23 << 23), x.view(_U32))
+        tmp = ix - _U32(_LOGF_OFF)
+        i = ((tmp >> _U32(19)) % _U32(16)).astype(np.intp)
+        k = (tmp.view(np.int32) >> 23).astype(F64)
+        z = (ix - (tmp & _U32(0xFF800000))).view(F32).astype(F64)
+        invc, logc = _LOGF_TAB[i, 0], _LOGF_TAB[i, 1]
+        r = fma64(z, invc, -1.0)
+        y0 = fma64(k, _LN2_F64, logc)
+        r2 = r * r
+        y = fma64(_LOGF_A[1], r, _LOGF_A[2])
+        y = fma64(_LOGF_A[0], r2, y)
+        y = fma64(y, r2, y0 + r)
+        out = y.astype(F32)
+    return _specials(x, np.where(x == 1, F32(0), out))
+
+
+# --- Eigen plog_float (TensorFlow, AVX without FMA) ------------------------------------------
+_SQRTHF = F32(0.707106781186547524)
+_EIGEN_ALPHA = (F32(0.18256296349849254), F32(1.0000000190281063), F32(1.0000000190281136))
+_EIGEN_BETA = (F32(0.049616247954120038), F32(0.59923249590823520), F32(1.4999999999999927), F32(1.0))
+
+
+def _frexp_eigen(a: Array) -> tuple[Array, Array]:
+    """Eigen's pfrexp: a = m·2ᵉ, m ∈ [0.5, 1) (subnormals scaled by 2²⁴ first)."""
+    sub = np.abs(a) < np.finfo(F32).tiny
+    na = np.where(sub, a * F32(2.0**24), a)
+    bexp = ((na.view(_U32) >> _U32(23)) & _U32(0xFF)).astype(F32)
+    m = ((na.view(_U32) & _U32(0x807FFFFF)) | _U32(0x3F000000)).view(F32)
+    return m, bexp + np.where(sub, F32(-150), F32(-126))
+
+
+def eigen_plog(x: Array) -> Array:
+    """Eigen plog_float (Packet8f, no FMA): x = m·2ᵉ, m shifted to [√½, √2) − 1;
+    log(1+m) ≈ m·P(m)/Q(m) with P, Q of degree 2 and 3 (Horner, each multiply-add rounded twice);
+    log x = e·ln 2 + that."""
+    x = np.asarray(x, F32)
+    with np.errstate(all="ignore"):
+        m, e = _frexp_eigen(x)
+        mask = m < _SQRTHF
+        m = (m - F32(1)) + np.where(mask, m, F32(0))
+        e = e - np.where(mask, F32(1), F32(0))
+        a0, a1, a2 = _EIGEN_ALPHA
+        b0, b1, b2, b3 = _EIGEN_BETA
+        p = m * ((a0 * m + a1) * m + a2)
+        q = ((b0 * m + b1) * m + b2) * m + b3
+        r = e * F32(np.log(2.0)) + p / q
+    return _specials(x, r)
+
+
+# --- XLA:CPU Cephes log (LLVM fuses multiply-adds: AllowFPOpFusion = Fast) --------------------
+_XLA_P = tuple(_bits_f32(b) for b in (0x3D9021BB, 0xBDEBD1B8, 0x3DEF251A, 0xBDFE5D4F, 0x3E11E9BF,
+                                      0xBE2AAE50, 0x3E4CCEAC, 0xBE7FFFFC, 0x3EAAAAAA))
+_XLA_Q1, _XLA_Q2 = _bits_f32(0xB95E8083), _bits_f32(0x3F318000)
+
+
+def xla_log(x: Array) -> Array:
+    """XLA:CPU log: x = m·2ᵉ (subnormals raised to 2⁻¹²⁶), m → [√½, √2) − 1; Cephes
+    log(1+m) = m − m²/2 + m³·P(m) with P of degree 8 in three Estrin-style parts; + e·(q1 + q2)."""
+    x = np.asarray(x, F32)
+    with np.errstate(all="ignore"):
+        t = np.where((x > np.finfo(F32).tiny) & ~np.isnan(x), x, np.finfo(F32).tiny)
+        emm0 = (t.view(_U32) >> _U32(23)).astype(np.int32) - 127
+        m = ((t.view(_U32) & _U32(0x807FFFFF)) | _U32(0x3F000000)).view(F32)
+        e = F32(1) + emm0.astype(F32)
+        mask = m < _SQRTHF
+        m, e = (m - F32(1)) + np.where(mask, m, F32(0)), e - np.where(mask, F32(1), F32(0))
+        p = _XLA_P
+        m2 = m * m
+        m3 = m2 * m
+        y = fma32(fma32(m, p[0], p[1]), m, p[2])
+        y1 = fma32(fma32(m, p[3], p[4]), m, p[5])
+        y2 = fma32(fma32(m, p[6], p[7]), m, p[8])
+        y = fma32(fma32(y, m3, y1), m3, y2)
+        y = fma32(y, m3, _XLA_Q1 * e)
+        m = fma32(F32(-0.5), m2, m)
+        r = fma32(_XLA_Q2, e, m + y)
+    return _specials(x, r)
+
+
+# --- SLEEF logf u10 (PyTorch's Vectorized<float>::log on AVX2) --------------------------------
+_SLEEF_L2 = (F32(0.69314718246459960938), F32(-1.904654323148236017e-09))
+
+
+def _df_add2(x: Array, y: Array) -> tuple[Array, Array]:
+    """SLEEF dfadd2_vf2_vf_vf: s = x + y and its exact error, by Knuth's TwoSum."""
+    s = x + y
+    v = s - x
+    return s, (x - (s - v)) + (y - v)
+
+
+def sleef_logf_u10(x: Array) -> Array:
+    """SLEEF xlogf_u1 (AVX2, FMA): d = m·2ᵉ with m ∈ [0.75, 1.5); u = (m−1)/(m+1) in double-float;
+    log d = e·ln 2 + 2u + u³·(c₀ + c₁u² + c₂u⁴), carried in double-float, rounded at the end."""
+    d = np.asarray(x, F32)
+    with np.errstate(all="ignore"):
+        o = d < np.finfo(F32).tiny
+        d2 = np.where(o, d * F32(18446744073709551616.0), d)
+        e = (((d2 * F32(1.0 / 0.75)).view(_U32) >> _U32(23)) & _U32(0xFF)).astype(np.int32) - 127
+        m = (d2.view(np.int32) + ((-e) << 23)).view(F32)
+        ef = np.where(o, e - 64, e).astype(F32)
+        lx, ly = _SLEEF_L2
+        sx = lx * ef
+        sy = fma32(ly, ef, fma32(lx, ef, -sx))
+        nx, ny = _df_add2(F32(-1), m)
+        dx, dy = _df_add2(F32(1), m)
+        t = F32(1) / dx
+        ux = nx * t
+        u = fma32(t, nx, -ux)
+        v = fma32(-dy, t, fma32(-dx, t, F32(1)))
+        uy = fma32(ux, v, fma32(ny, t, u))
+        u2 = ux * ux
+        c = fma32(fma32(F32(0.3027294874), u2, F32(0.3996108174)), u2, F32(0.6666694880))
+        ax, ay = ux * F32(2), uy * F32(2)
+        s1 = sx + ax
+        s1y = (((sx - s1) + ax) + sy) + ay
+        w = (u2 * ux) * c
+        s2 = s1 + w
+        s2y = ((s1 - s2) + w) + s1y
+        r = s2 + s2y
+    return _specials(d2, r)
+
+
+# --- framework kernels: which elements of a tensor take which path --------------------------
+
+def _flush(x: Array) -> Array:
+    """Denormals-are-zero: a subnormal input reads as a zero of the same sign."""
+    return np.where(np.abs(x) < np.finfo(F32).tiny, np.copysign(F32(0), x), x)
+
+
+def _with_tail(x: Array, packet: Callable[[Array], Array], tail: int, daz: bool) -> Array:
+    """``packet`` on the flat array in memory order, ``glibc_logf`` on its last ``tail`` elements.
+    ``daz``: the framework sets the CPU's denormals-are-zero flag while it runs its kernels."""
+    flat = np.ascontiguousarray(x, dtype=F32).reshape(-1)
+    out = packet(_flush(flat) if daz else flat)
+    if tail:
+        out[flat.size - tail:] = glibc_logf(flat[flat.size - tail:], daz=daz)
+    return out.reshape(np.shape(x))
+
+
+def _tensorflow_log(x: Array) -> Array:
+    """tf.math.log: Eigen packets of 8 over the flat tensor, glibc logf for the n mod 8 left over
+    (TensorFlow runs its ops with denormals flushed to zero)."""
+    return _with_tail(x, eigen_plog, np.size(x) % 8, daz=True)
+
+
+def _xla_tail(shape: tuple[int, ...]) -> int:
+    """Elements XLA:CPU leaves to scalar logf calls: only 1-D arrays whose last tile of n mod 8
+    (n < 16) LLVM shrinks to a vector of 3, 5, 6 or 7 floats, which it cannot vectorise."""
+    n = int(np.prod(shape))
+    return n % 8 if len(shape) == 1 and n < 16 and n % 8 in (3, 5, 6, 7) else 0
+
+
+def _xla_log(x: Array) -> Array:
+    """jnp.log on CPU (jax/optax, Keras's JAX backend)."""
+    return _with_tail(x, xla_log, _xla_tail(np.shape(x)), daz=True)
+
+
+def _torch_log(x: Array) -> Array:
+    """torch.log on CPU (AVX2 build): SLEEF on every element."""
+    return _with_tail(x, sleef_logf_u10, 0, daz=False)
+
+
+LOG_KERNELS: dict[str, Callable[[Array], Array]] = {
+    "numpy": _numpy_log,
+    "tensorflow": _tensorflow_log,
+    "torch": _torch_log,
+    "xla": _xla_log,
+    "glibc": glibc_logf,
+}
 
 
 def log(x: Array, kernel: str = "numpy") -> Array:
