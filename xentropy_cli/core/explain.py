@@ -14,9 +14,6 @@ from xentropy_cli.core.types import Array, Result
 CANONICAL = ("cast", "smooth", "normalise", "softmax", "sigmoid", "clip", "log", "log_softmax",
              "log_sigmoid", "log1m", "renormalise", "combine", "reduce")
 _OPERAND_KEY = {"p": "p", "y": "y", "log p": "logp", "log(1−p)": "log1mp", "loss": "losses"}
-_STAGE_KEY = {"cast": "p", "smooth": "y", "normalise": "p", "softmax": "p", "sigmoid": "p",
-              "clip": "p", "log": "logp", "log_softmax": "logp", "log_sigmoid": "logp",
-              "log1m": "log1mp", "renormalise": "logp", "combine": "losses", "reduce": "value"}
 RTOL, ATOL = 1e-5, 1e-9
 
 
@@ -30,13 +27,26 @@ class Divergence:
     account: str
 
 
+def _written_key(result: Result, stage_name: str, operand: str) -> str:
+    """Which part of the state a stage wrote. Logits are "z" until softmax or sigmoid makes p."""
+    if stage_name == "reduce":
+        return "value"
+    key = _OPERAND_KEY.get(operand, "p")
+    if key == "p" and result.from_logits and stage_name == "cast":
+        return "z"
+    return key
+
+
 def snapshots(result: Result, inputs_y: Array, inputs_p: Array) -> dict[str, dict[str, Array]]:
-    """The state {y, p, logp, log1mp, losses, value} after each stage, keyed by stage name."""
-    state: dict[str, Array] = {"y": inputs_y, "p": inputs_p}
+    """The state {y, p or z, logp, log1mp, losses, value} after each stage, keyed by stage name.
+
+    ``state["written"]`` names the key the stage itself wrote.
+    """
+    state: dict[str, Array] = {"y": inputs_y, ("z" if result.from_logits else "p"): inputs_p}
     out: dict[str, dict[str, Array]] = {}
     for stage in result.stages:
-        key = "value" if stage.name == "reduce" else _OPERAND_KEY.get(stage.operand, "p")
-        state = {**state, key: np.asarray(stage.array)}
+        key = _written_key(result, stage.name, stage.operand)
+        state = {**state, key: np.asarray(stage.array), "written": key}  # type: ignore[dict-item]
         out[stage.name] = state
     return out
 
@@ -74,13 +84,13 @@ def contributions(p: Result, q: Result) -> Array:
 
 
 def diverge(p: Result, q: Result, y: Array, pred: Array) -> Divergence:
-    first = {"y": y, "p": pred}
+    first = {"y": y, ("z" if p.from_logits else "p"): pred}
     snaps_p, snaps_q = snapshots(p, y, pred), snapshots(q, y, pred)
     names = [n for n in CANONICAL if n in snaps_p or n in snaps_q]
     gaps: dict[str, float] = {}
     first_stage, rows = None, ()
     for name in names:
-        key = _STAGE_KEY[name]
+        key = (snaps_p.get(name) or snaps_q[name])["written"]
         a = _state_at(snaps_p, name, first).get(key)
         b = _state_at(snaps_q, name, first).get(key)
         gap, differs = _gap(a, b)
@@ -103,7 +113,7 @@ def _scalar(value) -> float:
 
 def _who(result: Result) -> str:
     profile = profiles.get(result.profile)
-    return {"naive": "the naive formula"}.get(profile.name, profile.framework.split(",")[0])
+    return "the naive formula" if profile.name == "naive" else profile.framework
 
 
 def _account(p: Result, q: Result, stage: str | None, rows: tuple[int, ...], contrib: Array,
@@ -112,8 +122,12 @@ def _account(p: Result, q: Result, stage: str | None, rows: tuple[int, ...], con
         return f"{_who(p)} and {_who(q)} agree at every stage (difference {fmt(difference)})."
     actor, other, actor_snaps = (p, q, snaps_p) if stage in snaps_p else (q, p, snaps_q)
     row = max(rows, key=lambda r: abs(contrib[r]) if r < len(contrib) else 0) if rows else 0
-    what = _what_happened(stage, actor, actor_snaps, first, row)
-    sentence = f"{_who(actor)} {what}; {_who(other)} {_what_other(stage, first, row)}."
+    if stage in _LOG_STAGES:
+        sentence = _log_sentence(stage, actor, other, actor_snaps, snaps_q if actor is p else snaps_p,
+                                 first, row)
+    else:
+        what = _what_happened(stage, actor, actor_snaps, first, row)
+        sentence = f"{_who(actor)} {what}; {_who(other)} {_what_other(stage, first, row)}."
     if rows and len(contrib):
         share = float(np.nansum(contrib[list(rows)]))
         who = f"Row {row + 1} alone" if len(rows) == 1 else f"Rows {', '.join(str(r + 1) for r in rows[:5])}"
@@ -122,8 +136,28 @@ def _account(p: Result, q: Result, stage: str | None, rows: tuple[int, ...], con
     return f"The first stage where they part ways is {stage}. " + sentence
 
 
+_LOG_STAGES = ("log", "log_softmax", "log_sigmoid", "log1m", "renormalise")
+
+
+def _log_sentence(stage: str, actor: Result, other: Result, actor_snaps, other_snaps, first,
+                  row: int) -> str:
+    """Both runs' log of the true class in the row that matters most."""
+    mine = _state_at(actor_snaps, stage, first)
+    theirs = _state_at(other_snaps, stage, first)
+    key = mine["written"]
+    a, b = np.asarray(mine[key], np.float64), np.asarray(theirs.get(key, np.nan), np.float64)
+    y = np.asarray(mine.get("y"))
+    col = int(y[row]) if y.ndim == 1 else int(np.argmax(y[row])) if y.ndim == 2 else 0
+    label = "log(1 − p)" if key == "log1mp" else "log p"
+    where = f"row {row + 1}, class {col}" if a.ndim == 2 and a.shape[1] > 1 else f"row {row + 1}"
+    a_val = a[row, col] if a.ndim == 2 else a[row]
+    b_val = b[row, col] if b.ndim == 2 else (b[row] if b.ndim else b)
+    return (f"{_who(actor)} computed {label} = {fmt(a_val)} in {where} "
+            f"({actor.stage(stage).note}); {_who(other)} got {fmt(b_val)}.")
+
+
 def _what_happened(stage: str, result: Result, snaps, first, row: int) -> str:
-    before_p = np.asarray(first["p"], np.float64)
+    before_p = np.asarray(first.get("p", first.get("z")), np.float64)
     after = snaps.get(stage, {})
     if stage == "normalise":
         total = float(np.sum(before_p[row]))
@@ -163,7 +197,7 @@ def _cast_remark(result: Result, before_p: Array, row: int) -> str:
 
 
 def _what_other(stage: str, first, row: int) -> str:
-    p = np.asarray(first["p"], np.float64)
+    p = np.asarray(first.get("p", first.get("z")), np.float64)
     if stage in ("normalise", "clip", "cast"):
         return f"used row {row + 1} as it was ({', '.join(fmt(x) for x in p[row][:6])})"
     return "did not"
