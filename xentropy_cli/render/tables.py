@@ -31,7 +31,9 @@ def compute_panel(result: Result):
     else:
         lines.append(machine.text(result.value), style="bold cyan")
         lines.append(f"   {result.reduction}\n")
-    lines.append(f"profile   {_framework(result)}\n")
+    profile = profiles.get(result.profile)
+    lines.append(f"profile   {profile.name} — {profile.framework}\n")
+    lines.append(f"models    {profile.models}\n")
     lines.append(f"loss      {result.kind}: {result.kind_reason}\n")
     lines.append(f"dtype     {result.dtype}   samples {result.n_samples}   classes {result.n_classes}"
                  f"   {'logits' if result.from_logits else 'probabilities'}\n")
