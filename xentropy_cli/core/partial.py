@@ -186,6 +186,23 @@ def _notice_part(notice: Notice, first_row: int, result: Result) -> NoticePart:
     return NoticePart(notice.code, counts, rows, len(notice.rows), message, texts)
 
 
+def moved(p: Partial, first_row: int) -> Partial:
+    """``p`` with its rows counted from ``first_row``: for a shard whose global offset is known
+    only once the shards before it have been read (its sums do not change)."""
+    shift = first_row - p.first_row
+    if shift == 0:
+        return p
+
+    def notice(n: NoticePart) -> NoticePart:
+        message = n.message
+        if n.code in _ROW:
+            message = _ROW[n.code].sub(lambda m: f"(row {int(m.group(1)) + shift} sums", message)
+        return replace(n, rows=tuple(r + shift for r in n.rows), message=message)
+
+    return replace(p, first_row=first_row, top_rows=tuple(r + shift for r in p.top_rows),
+                   notices=tuple(notice(n) for n in p.notices))
+
+
 # --- combining -----------------------------------------------------------------------------------
 
 def merge(a: Partial, b: Partial) -> Partial:
@@ -267,7 +284,8 @@ def finish(total: Partial, profile: Profile, reduction: str, source: str = "") -
     weighted_sum = sums.value(total.weighted)
     weight_total = None if total.weights is None else float(sums.value(total.weights))
     target_total = None if total.targets is None else float(sums.value(total.targets))
-    divisor, name = pipeline.divisor(profile, reduction, total.n, weight_total, target_total, source)
+    n = pipeline.counted(profile, total.kind, total.n, total.n_classes)  # torch binary: N·K
+    divisor, name = pipeline.divisor(profile, reduction, n, weight_total, target_total, source)
     notices = notices_of(total)
     if reduction == "none":
         stage = StageResult("reduce", np.zeros(0, np.dtype(total.dtype)), None,
