@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -123,13 +124,19 @@ def check_numeric(array: np.ndarray, where: str, what: str = "the array") -> np.
 def load_npy(data: bytes, where: str) -> np.ndarray:
     """An .npy file's array, refusing pickles, and checking the header against the data size."""
     stream = io.BytesIO(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. numpy's note on Python 2 headers: not the user's concern
+        return _load_npy(data, stream, where)
+
+
+def _load_npy(data: bytes, stream: io.BytesIO, where: str) -> np.ndarray:
     try:
         version = np.lib.format.read_magic(stream)
         if version == (1, 0):
             shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
         else:
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
-    except (ValueError, EOFError, OSError, SyntaxError, TypeError, MemoryError, OverflowError) as exc:
+    except Exception as exc:  # noqa: BLE001 - numpy's header parser raises many kinds (tokenize, ast…)
         raise DataError(f"is not a valid .npy file ({_short(exc)})", where=where,
                         hint="write it with numpy.save") from None
     if dtype.hasobject:
@@ -143,7 +150,7 @@ def load_npy(data: bytes, where: str) -> np.ndarray:
                         hint="write it again with numpy.save")
     try:
         array = np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, EOFError, OSError, TypeError, MemoryError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure of an untrusted file is bad data
         raise DataError(f"is not a valid .npy file ({_short(exc)})", where=where,
                         hint="write it with numpy.save") from None
     return check_numeric(np.asarray(array), where)
