@@ -274,7 +274,8 @@ def _combine_grads(result: Result, prep: Prepared, scale: Array) -> _Grads:
     binary ḡ_logp = −y/K·wᵢ/D and ḡ_log1mp = −(1 − y)/K·wᵢ/D."""
     y = _targets(result, prep)
     if prep.kind == "binary":
-        k = y.shape[1]
+        from xentropy_cli.core.profiles import get  # torch sums its K outputs per sample: no 1/K
+        k = y.shape[1] if get(result.profile).binary_outputs == "mean" else 1
         return _Grads(logp=-y / k * scale, log1mp=-(1.0 - y) / k * scale)
     if prep.class_weight is not None:
         y = y * prep.class_weight[None, :]

@@ -70,8 +70,11 @@ def _run(inputs: Inputs, profile: Profile, options: Options) -> Result:
     state = _State(y=prep.y_true, p=prep.y_pred)
     for name in names[:-1]:
         _STAGES[name](state, profile, options, dtype, prep)
-    weights = None if prep.sample_weight is None else prep.sample_weight.astype(dtype)
-    weighted = st.weigh(state.losses, weights)
+    weights = None if prep.sample_weight is None else prep.sample_weight.astype(
+        weight_dtype(profile, dtype, prep.sample_weight))
+    losses = state.losses if weights is None else state.losses.astype(
+        np.result_type(state.losses.dtype, weights.dtype))
+    weighted = st.weigh(losses, weights)
     reduction = options.reduction or profile.reduction
     divisor, divisor_name = _divisor(profile, reduction, weights, prep, state.losses)
     reduced = st.reduce(weighted, reduction, divisor, divisor_name, profile.zero_division)
@@ -97,9 +100,22 @@ def _run(inputs: Inputs, profile: Profile, options: Options) -> Result:
     )
 
 
+def weight_dtype(profile: Profile, dtype: np.dtype, sample_weight: Array) -> np.dtype:
+    """The dtype samples are weighed in: the compute dtype, or (sklearn's np.average) the
+    promotion of the losses' and the weights' dtypes, so float32 losses with float64 weights
+    are weighed and averaged in float64."""
+    return np.result_type(dtype, sample_weight.dtype) if profile.weight_promotion else dtype
+
+
+def counted(profile: Profile, kind: str, n: int, n_outputs: int) -> int:
+    """How many losses a mean divides by: N, or N·K when the framework reduces every output of a
+    binary loss (torch's reduction="mean" over an (N, K) tensor)."""
+    return n * n_outputs if kind == "binary" and profile.binary_outputs == "sum" else n
+
+
 def _divisor(profile: Profile, reduction: str, weights: Array | None, prep: Prepared,
              losses: Array) -> tuple[float | None, str]:
-    n = losses.shape[0]
+    n = counted(profile, prep.kind, losses.shape[0], prep.n_classes)
     weight_total = target_total = None
     if reduction == "mean_with_sample_weight" and weights is not None:
         weight_total = float(sums.total(weights.reshape(-1)))  # one number counts once
@@ -194,22 +210,28 @@ def _offset(profile: Profile, prep: Prepared) -> float:
     return profile.binary_log_offset if prep.kind == "binary" else 0.0
 
 
+def _floor(profile: Profile, prep: Prepared) -> float | None:
+    return profile.log_floor if prep.kind == "binary" else None
+
+
 def _log(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
-    result = st.log(s.p, _kernel(profile, options), options.base, _offset(profile, prep),
-                    profile.log_floor)
+    result = st.log(s.p, _kernel(profile, options, prep), options.base, _offset(profile, prep),
+                    _floor(profile, prep))
     s.logp = result.array
     s.results.append(result)
 
 
 def _log1m(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
-    result = st.log1m(s.p, _kernel(profile, options), options.base, _offset(profile, prep),
-                      profile.log_floor)
+    result = st.log1m(s.p, _kernel(profile, options, prep), options.base, _offset(profile, prep),
+                      _floor(profile, prep), profile.log1m)
     s.log1mp = result.array
     s.results.append(result)
 
 
-def _kernel(profile: Profile, options: Options) -> str:
-    return options.kernel or profile.kernel
+def _kernel(profile: Profile, options: Options, prep: Prepared) -> str:
+    if options.kernel:
+        return options.kernel
+    return (profile.binary_kernel if prep.kind == "binary" else None) or profile.kernel
 
 
 def _in_base(a: Array, options: Options) -> Array:
@@ -223,7 +245,7 @@ def _softmax(s: _State, profile: Profile, options: Options, dtype, prep: Prepare
 
 
 def _log_softmax(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
-    result = st.log_softmax(s.p)
+    result = st.log_softmax(s.p, "lse" if prep.kind in profile.lse_kinds else "shifted")
     s.logp = _in_base(result.array, options)
     s.results.append(replace(result, array=s.logp))
 
@@ -241,7 +263,7 @@ def _sigmoid(s: _State, profile: Profile, options: Options, dtype, prep: Prepare
 
 
 def _log_sigmoid(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
-    logp, log1mp = st.log_sigmoid(s.p)
+    logp, log1mp = st.log_sigmoid(s.p, profile.flush_subnormals)
     s.logp = _in_base(logp.array, options)
     s.log1mp = _in_base(log1mp.array, options)
     s.results += [replace(logp, array=s.logp), replace(log1mp, array=s.log1mp)]
@@ -249,7 +271,10 @@ def _log_sigmoid(s: _State, profile: Profile, options: Options, dtype, prep: Pre
 
 def _combine(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
     if prep.kind == "binary":
-        result = st.combine_binary(s.y, s.logp, s.log1mp, profile.zero_times_inf)
+        from_logits = any(r.name == "log_sigmoid" for r in s.results)  # s.p still holds z
+        form = profile.binary_logits if from_logits else "log_sigmoid"
+        result = st.combine_binary(s.y, s.logp, s.log1mp, profile.zero_times_inf, form, s.p,
+                                   profile.binary_outputs, options.base, profile.flush_subnormals)
     elif s.y.ndim == 1:
         result = st.combine_sparse(s.y, s.logp, prep.class_weight)
     else:

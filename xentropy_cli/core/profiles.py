@@ -51,7 +51,16 @@ class Profile:
     zero_times_inf: str = "nan"  # how 0·log 0 comes out: "nan" as tensors multiply, "zero" = xlogy
     zero_division: str = "zero"  # "zero" = divide_no_nan; "error" = refuse
     binary_log_offset: float = 0.0
-    log_floor: float | None = None
+    log_floor: float | None = None  # binary cross-entropy on probabilities only (torch: −100)
+    log1m: str = "log"  # "log1p": log(1 − p) computed as log1p(−p), as torch's binary loss does
+    binary_kernel: str | None = None  # log kernel of binary on probabilities, when not ``kernel``
+    # binary from logits, elementwise: "log_sigmoid" −(y·log σ(z) + (1−y)·log σ(−z)) (JAX, optax);
+    # "tensorflow" (max(z, 0) − z·y) + log1p(exp(−|z|)); "torch" (1 − y)·z − log σ(z)
+    binary_logits: str = "log_sigmoid"
+    binary_outputs: str = "mean"  # per sample over K outputs: "mean" (Keras) or "sum" (torch)
+    lse_kinds: tuple[str, ...] = ()  # kinds whose log-softmax is z − logsumexp(z) (optax labels)
+    weight_promotion: bool = False  # weigh in numpy's promoted dtype of losses and weights (sklearn)
+    flush_subnormals: bool = False  # TensorFlow and XLA set flush-to-zero: exp(−90) is 0 in float32
     sorted_labels: bool = False  # sparse labels are any values, mapped to sorted unique classes
     kernel: str = "numpy"
     agreement: str = ""
@@ -114,6 +123,8 @@ KERAS = Profile(
     reduction="sum_over_batch_size",
     reductions=KERAS_REDUCTIONS,
     smoothing=("categorical", "binary"),
+    binary_logits="tensorflow",
+    flush_subnormals=True,
     kernel="tensorflow",
     refusals={"sparse/smooth": "Keras's sparse losses take no label_smoothing"},
 )
@@ -128,6 +139,7 @@ KERAS_JAX = Profile(
     paths=_frozen(KERAS_OTHER_BACKEND_PATHS),
     reduction="sum_over_batch_size",
     reductions=KERAS_REDUCTIONS,
+    flush_subnormals=True,
     kernel="xla",
 )
 
@@ -141,6 +153,10 @@ KERAS_TORCH = Profile(
     paths=_frozen(KERAS_OTHER_BACKEND_PATHS),
     reduction="sum_over_batch_size",
     reductions=KERAS_REDUCTIONS,
+    # binary goes through torch's F.binary_cross_entropy(_with_logits): scalar logf, log1p(−p)
+    log1m="log1p",
+    binary_kernel="glibc",
+    binary_logits="torch",
     kernel="torch",
 )
 
@@ -172,6 +188,8 @@ TF_KERAS = Profile(
     reduction="sum_over_batch_size",
     reductions=("sum_over_batch_size", "none", "sum"),
     binary_log_offset=1e-7,
+    binary_logits="tensorflow",
+    flush_subnormals=True,
     kernel="tensorflow",
     refusals={"reduction": "tf.keras has no mean_with_sample_weight reduction"},
 )
@@ -198,6 +216,10 @@ TORCH = Profile(
     class_weight=True,
     smoothing=("categorical", "sparse"),
     log_floor=-100.0,
+    log1m="log1p",
+    binary_kernel="glibc",  # F.binary_cross_entropy is a scalar loop: std::log, std::log1p
+    binary_logits="torch",
+    binary_outputs="sum",  # reduction="sum" adds every output, "mean" divides by N·K
     kernel="torch",
     refusals={"sample_weight": "torch losses take no sample weight; multiply reduction='none' "
                                "losses yourself, or use --profile keras"},
@@ -218,6 +240,7 @@ SKLEARN = Profile(
     reduction="mean_with_sample_weight",
     reductions=("mean_with_sample_weight", "sum", "none"),
     sample_weight="per-sample",
+    weight_promotion=True,  # np.average(float32 losses, float64 weights) is float64
     smoothing=(),
     zero_times_inf="zero",
     zero_division="error",
@@ -246,12 +269,17 @@ OPTAX = Profile(
     reduction="none",
     reductions=("none", "mean", "sum"),
     sample_weight="none",
+    smoothing=("categorical",),  # optax.smooth_labels: (1 − α)·y + α/K over the classes
+    lse_kinds=("sparse",),  # softmax_cross_entropy_with_integer_labels: logsumexp(z) − z[label]
+    flush_subnormals=True,
     kernel="xla",
     refusals={
         "probabilities": "optax losses take logits: pass --from-logits with logits, or "
                          "log-probabilities as logits, or use --profile keras",
         "sample_weight": "optax losses take no sample weight; weigh the per-example losses "
                          "yourself, or use --profile keras",
+        "binary/smooth": "optax.smooth_labels spreads α over the classes of a categorical "
+                         "target; smooth binary targets yourself",
     },
 )
 

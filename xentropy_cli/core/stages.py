@@ -104,8 +104,14 @@ def log(p: Array, kernel: str = "numpy", base: float | None = None, offset: floa
 
 
 def log1m(p: Array, kernel: str = "numpy", base: float | None = None, offset: float = 0.0,
-          floor: float | None = None) -> StageResult:
-    """log(1 − p) ← max(ln(1 − p + offset) / ln(base), floor): binary cross-entropy's second term."""
+          floor: float | None = None, form: str = "log") -> StageResult:
+    """log(1 − p) ← max(ln(1 − p + offset) / ln(base), floor): binary cross-entropy's second term.
+
+    ``form="log1p"`` computes ln(1 − p) as log1p(−p), without rounding 1 − p first (torch's
+    binary_cross_entropy): for p = 1e-12 in float32 it gives −1e-12 where log(1 − p) gives 0.
+    """
+    if form == "log1p":
+        return _logged("log1m", "log(1 − p) as log1p(−p)", -p, kernel, base, offset, floor, np.log1p)
     x = p.dtype.type(1) - p
     if offset:
         x = x + p.dtype.type(offset)
@@ -113,8 +119,12 @@ def log1m(p: Array, kernel: str = "numpy", base: float | None = None, offset: fl
 
 
 def _logged(name: str, what: str, x: Array, kernel: str, base: float | None, offset: float,
-            floor: float | None) -> StageResult:
-    out = kernels.log(x, kernel)
+            floor: float | None, fn=None) -> StageResult:
+    if fn is None:
+        out = kernels.log(x, kernel)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = fn(x)
     if base is not None:
         out = out / out.dtype.type(np.log(base))
     note = what + (f" with {fmt(offset)} added inside the log" if offset else "")
@@ -145,10 +155,19 @@ def softmax(z: Array) -> StageResult:
     return StageResult("softmax", out, None, note)
 
 
-def log_softmax(z: Array) -> StageResult:
-    """log p ← z − m − ln Σₖ exp(z − m), with m = maxₖ z (stable at ±1000)."""
-    shifted = z - np.max(z, axis=-1, keepdims=True)
-    out = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+def log_softmax(z: Array, form: str = "shifted") -> StageResult:
+    """log p ← (z − m) − ln Σₖ exp(z − m), with m = maxₖ z (stable at ±1000).
+
+    ``form="lse"`` rounds in the other order, log p ← z − (ln Σₖ exp(z − m) + m), as
+    z − logsumexp(z) (optax's integer-label loss: logsumexp(z) − z[label]).
+    """
+    m = np.max(z, axis=-1, keepdims=True)
+    shifted = z - m
+    log_sum = np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+    if form == "lse":
+        out = z - (log_sum + m)
+        return StageResult("log_softmax", out, None, "log-softmax z − logsumexp(z)", "log p")
+    out = shifted - log_sum
     return StageResult("log_softmax", out, None, "log-softmax z − max − log Σ exp(z − max)", "log p")
 
 
@@ -170,9 +189,22 @@ def sigmoid(z: Array) -> StageResult:
     return StageResult("sigmoid", out, None, "sigmoid 1/(1 + exp(−z))")
 
 
-def log_sigmoid(z: Array) -> tuple[StageResult, StageResult]:
+def softplus_tail(z: Array, flush: bool = False) -> Array:
+    """log1p(exp(−|z|)), the term every stable sigmoid cross-entropy shares.
+
+    ``flush``: a subnormal exp(−|z|) reads as 0 (|z| > 87.3 in float32), as in TensorFlow and
+    XLA, which run with the CPU's flush-to-zero flag set.
+    """
+    with np.errstate(over="ignore", under="ignore"):
+        e = np.exp(-np.abs(z))
+    if flush:
+        e = np.where(e < np.finfo(e.dtype).tiny, e.dtype.type(0), e)
+    return np.log1p(e)
+
+
+def log_sigmoid(z: Array, flush: bool = False) -> tuple[StageResult, StageResult]:
     """log σ(z) = −(max(−z, 0) + log1p(exp(−|z|)));  log(1 − σ(z)) = log σ(−z)."""
-    soft = np.log1p(np.exp(-np.abs(z)))
+    soft = softplus_tail(z, flush)
     log_p = -(np.maximum(-z, z.dtype.type(0)) + soft)
     log_1mp = -(np.maximum(z, z.dtype.type(0)) + soft)
     return (
@@ -205,21 +237,40 @@ def combine_sparse(labels: Array, logp: Array, class_weight: Array | None = None
     return StageResult("combine", out, None, "per sample −log p[label]", "loss")
 
 
-def combine_binary(y: Array, logp: Array, log1mp: Array, zero_times_inf: str = "nan") -> StageResult:
-    """lᵢ ← meanₖ −(yᵢₖ·log pᵢₖ + (1 − yᵢₖ)·log(1 − pᵢₖ)).
+def combine_binary(y: Array, logp: Array, log1mp: Array, zero_times_inf: str = "nan",
+                   form: str = "log_sigmoid", z: Array | None = None, over: str = "mean",
+                   base: float | None = None, flush: bool = False) -> StageResult:
+    """lᵢ ← meanₖ (``over="sum"``: Σₖ) of the elementwise loss, which is
 
-    ``zero_times_inf="zero"`` drops a term whose factor is 0 (0·log 0 = 0), as in
-    ``combine_categorical``.
+    −(y·log p + (1 − y)·log(1 − p))            on probabilities, and from logits z by default;
+    (max(z, 0) − z·y) + log1p(exp(−|z|))       ``form="tensorflow"`` (sigmoid_cross_entropy_with_logits);
+    (1 − y)·z − log σ(z), log σ(z) = min(z, 0) − log1p(exp(−|z|))   ``form="torch"``.
+
+    The three are equal in exact arithmetic and round differently. ``zero_times_inf="zero"`` drops
+    a term whose factor is 0 (0·log 0 = 0), as in ``combine_categorical``; ``flush`` as in
+    ``softplus_tail``.
     """
-    one_minus_y = y.dtype.type(1) - y
-    first, second = y * logp, one_minus_y * log1mp
-    if zero_times_inf == "zero":
-        first = np.where(y == 0, first.dtype.type(0), first)
-        second = np.where(one_minus_y == 0, second.dtype.type(0), second)
-    terms = first + second
-    out = -np.mean(terms, axis=-1)
-    return StageResult("combine", out, None, "per sample mean over outputs of −(y·log p + (1−y)·log(1−p))",
-                       "loss")
+    one = y.dtype.type(1)
+    if form in ("tensorflow", "torch") and z is not None:
+        soft = softplus_tail(z, flush)
+        if form == "tensorflow":
+            elements = (np.where(z >= 0, z, z.dtype.type(0)) - z * y) + soft
+        else:
+            elements = (one - y) * z - (np.minimum(z, z.dtype.type(0)) - soft)
+        if base is not None:
+            elements = elements / elements.dtype.type(np.log(base))
+        what = {"tensorflow": "(max(z, 0) − z·y) + log1p(exp(−|z|))",
+                "torch": "(1 − y)·z − log σ(z)"}[form]
+    else:
+        one_minus_y = one - y
+        first, second = y * logp, one_minus_y * log1mp
+        if zero_times_inf == "zero":
+            first = np.where(y == 0, first.dtype.type(0), first)
+            second = np.where(one_minus_y == 0, second.dtype.type(0), second)
+        elements = -(first + second)
+        what = "−(y·log p + (1−y)·log(1−p))"
+    out = np.sum(elements, axis=-1) if over == "sum" else np.mean(elements, axis=-1)
+    return StageResult("combine", out, None, f"per sample {over} over outputs of {what}", "loss")
 
 
 def weigh(losses: Array, sample_weight: Array | None) -> Array:

@@ -144,6 +144,9 @@ def _sample_weight(inputs: Inputs, profile: Profile, n: int) -> Array | None:
         raise DataError(f"sample weight {np.atleast_1d(w)[row]:g} is negative",
                         where=inputs.where(row if w.ndim else None, None, "sample_weight"),
                         hint="weights must be ≥ 0")
+    if profile.zero_division == "error" and not np.any(w):
+        raise DataError("every sample weight is 0", where=inputs.source,
+                        hint=f"profile {profile.name} needs at least one non-zero weight")
     return w
 
 
