@@ -19,8 +19,6 @@ from __future__ import annotations
 import csv
 import os
 import typing
-import zipfile
-import zlib
 from dataclasses import replace
 
 import numpy as np
@@ -33,8 +31,8 @@ from xentropy_cli.io.columns import Columns, resolve_columns, select
 __all__ = ["read", "INLINE_SOURCE"]
 
 INLINE_SOURCE = "command line"
-_READ_ERRORS = (OSError, ValueError, UnicodeDecodeError, csv.Error, zipfile.BadZipFile, zlib.error,
-                EOFError, OverflowError, RecursionError, MemoryError)
+_READ_ERRORS = (OSError, ValueError, UnicodeDecodeError, csv.Error, EOFError, OverflowError, RecursionError,
+                MemoryError)
 
 
 def read(sources: list[str], *, y_true: str | None = None, y_pred: str | None = None,

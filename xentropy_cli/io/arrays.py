@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import math
 import warnings
-import zipfile
-import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -157,7 +155,10 @@ def _load_npy(data: bytes, stream: io.BytesIO, where: str) -> np.ndarray:
 
 
 def load_npz(data: bytes, where: str) -> dict[str, np.ndarray]:
-    """Every array of an .npz file by name (loaded lazily would not save much: they are small)."""
+    """Every array of an .npz file by name (each member checked as an .npy)."""
+    import zipfile  # only .npz needs it: keep it off the start-up path
+    import zlib
+
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         names = archive.namelist()
