@@ -7,7 +7,10 @@ framework's CPU build does on an x86-64 AVX2 machine (measured with tools/gen_ke
 - ``tensorflow``: Eigen's vectorised ``plog_float`` on 8-float AVX packets (TensorFlow's wheel is
   built without FMA, so every multiply-add rounds twice) for the first ``n − n mod 8`` elements of
   the tensor in memory order, and the C library's ``logf`` for the last ``n mod 8``.
-- ``torch``: SLEEF's ``Sleef_logf8_u10`` (AVX2 + FMA) for every element, tail included.
+- ``torch``: Intel MKL's ``vsLn`` (PyTorch's x86 wheels call it for every contiguous or strided
+  float32 log). MKL is closed source: this kernel is the correctly rounded log, which agrees with it
+  on about 92.5 % of inputs and is never more than 1 ulp away. ``F.binary_cross_entropy`` does not
+  use it: it calls the C library's ``logf`` and ``log1pf`` element by element (kernel ``glibc``).
 - ``xla``: XLA:CPU's Cephes polynomial (LLVM fuses its multiply-adds into FMAs) for every element,
   except one-dimensional arrays of 3, 5, 6, 7, 11, 13, 14 or 15 elements, whose last ``n mod 8``
   elements LLVM scalarises into calls to the C library's ``logf``.
@@ -149,6 +152,59 @@ def glibc_logf(x: Array, daz: bool = False) -> Array:
     return _specials(x, np.where(x == 1, F32(0), out))
 
 
+# --- glibc log1pf (fdlibm's float log1p, glibc < 2.40, no FMA) --------------------------------
+_L1P_LN2_HI, _L1P_LN2_LO = _bits_f32(0x3F317180), _bits_f32(0x3717F7D1)
+_L1P_LP = tuple(_bits_f32(b) for b in (0x3F2AAAAB, 0x3ECCCCCD, 0x3E924925, 0x3E638E29, 0x3E3A3325,
+                                       0x3E1CD04F, 0x3E178897))
+
+
+def _log1pf_reduce(x: Array, hx: Array) -> tuple[Array, Array, Array, Array]:
+    """fdlibm's argument reduction: 1 + x = 2ᵏ·(1 + f) with √½ ≤ 1 + f < √2, c the rounding error
+    of 1 + x divided by it; k = 0 (f = x) for −0.2929 < x < 0.41422."""
+    one = F32(1)
+    u = one + x
+    big = hx >= 0x5A000000
+    u = np.where(big, x, u)
+    hu = u.view(np.int32)
+    k = (hu >> 23) - 127
+    c = np.where(k > 0, one - (u - x), x - (u - one)) / u
+    c = np.where(big, F32(0), c)
+    hu = hu & 0x007FFFFF
+    low = hu < 0x3504F7
+    u = np.where(low, hu | 0x3F800000, hu | 0x3F000000).view(F32)
+    k = np.where(low, k, k + 1)
+    hu = np.where(low, hu, (0x00800000 - hu) >> 2)
+    small = (hx < 0x3ED413D7) & ((hx > 0) | (hx <= np.int32(-1097468385)))  # 0xbe95f61f as int32
+    f = np.where(small, x, u - one)
+    return f, np.where(small, 0, k), np.where(small, F32(0), c), np.where(small, 1, hu)
+
+
+def glibc_log1pf(x: Array) -> Array:
+    """glibc log1pf (fdlibm): log(1+x) = k·ln2_hi − ((f²/2 − (s·(f²/2 + R) + (k·ln2_lo + c))) − f),
+    s = f/(2+f), R = s²·Lp(s²) of degree 7, in float32 with every operation rounded."""
+    x = np.asarray(x, F32)
+    with np.errstate(all="ignore"):
+        hx = x.view(np.int32)
+        ax = hx & 0x7FFFFFFF
+        f, k, c, hu = _log1pf_reduce(x, hx)
+        kf = k.astype(F32)
+        hfsq = F32(0.5) * f * f
+        s = f / (F32(2) + f)
+        z = s * s
+        lp = _L1P_LP
+        r = z * (lp[0] + z * (lp[1] + z * (lp[2] + z * (lp[3] + z * (lp[4] + z * (lp[5] + z * lp[6]))))))
+        out = np.where(k == 0, f - (hfsq - s * (hfsq + r)),
+                       kf * _L1P_LN2_HI - ((hfsq - (s * (hfsq + r) + (kf * _L1P_LN2_LO + c))) - f))
+        # |f| < 2⁻²⁰ after reduction (hu == 0)
+        r0 = hfsq * (F32(1) - F32(0.66666666666666666) * f)
+        tiny = np.where(k == 0, f - r0, kf * _L1P_LN2_HI - ((r0 - (kf * _L1P_LN2_LO + c)) - f))
+        zero_f = np.where(k == 0, F32(0), kf * _L1P_LN2_HI + (c + kf * _L1P_LN2_LO))
+        out = np.where(hu == 0, np.where(f == 0, zero_f, tiny), out)
+        out = np.where(ax < 0x31000000, np.where(ax < 0x24800000, x, x - x * x * F32(0.5)), out)
+        out = np.where(x == -1, F32(-np.inf), np.where((x < -1) | np.isnan(x), F32(np.nan), out))
+        return np.where(x == np.inf, F32(np.inf), out).astype(F32)
+
+
 # --- Eigen plog_float (TensorFlow, AVX without FMA) ------------------------------------------
 _SQRTHF = F32(0.707106781186547524)
 _EIGEN_ALPHA = (F32(0.18256296349849254), F32(1.0000000190281063), F32(1.0000000190281136))
@@ -212,47 +268,15 @@ def xla_log(x: Array) -> Array:
     return _specials(x, r)
 
 
-# --- SLEEF logf u10 (PyTorch's Vectorized<float>::log on AVX2) --------------------------------
-_SLEEF_L2 = (F32(0.69314718246459960938), F32(-1.904654323148236017e-09))
+# --- correctly rounded log (stand-in for PyTorch's MKL vsLn) ----------------------------------
 
-
-def _df_add2(x: Array, y: Array) -> tuple[Array, Array]:
-    """SLEEF dfadd2_vf2_vf_vf: s = x + y and its exact error, by Knuth's TwoSum."""
-    s = x + y
-    v = s - x
-    return s, (x - (s - v)) + (y - v)
-
-
-def sleef_logf_u10(x: Array) -> Array:
-    """SLEEF xlogf_u1 (AVX2, FMA): d = m·2ᵉ with m ∈ [0.75, 1.5); u = (m−1)/(m+1) in double-float;
-    log d = e·ln 2 + 2u + u³·(c₀ + c₁u² + c₂u⁴), carried in double-float, rounded at the end."""
-    d = np.asarray(x, F32)
-    with np.errstate(all="ignore"):
-        o = d < np.finfo(F32).tiny
-        d2 = np.where(o, d * F32(18446744073709551616.0), d)
-        e = (((d2 * F32(1.0 / 0.75)).view(_U32) >> _U32(23)) & _U32(0xFF)).astype(np.int32) - 127
-        m = (d2.view(np.int32) + ((-e) << 23)).view(F32)
-        ef = np.where(o, e - 64, e).astype(F32)
-        lx, ly = _SLEEF_L2
-        sx = lx * ef
-        sy = fma32(ly, ef, fma32(lx, ef, -sx))
-        nx, ny = _df_add2(F32(-1), m)
-        dx, dy = _df_add2(F32(1), m)
-        t = F32(1) / dx
-        ux = nx * t
-        u = fma32(t, nx, -ux)
-        v = fma32(-dy, t, fma32(-dx, t, F32(1)))
-        uy = fma32(ux, v, fma32(ny, t, u))
-        u2 = ux * ux
-        c = fma32(fma32(F32(0.3027294874), u2, F32(0.3996108174)), u2, F32(0.6666694880))
-        ax, ay = ux * F32(2), uy * F32(2)
-        s1 = sx + ax
-        s1y = (((sx - s1) + ax) + sy) + ay
-        w = (u2 * ux) * c
-        s2 = s1 + w
-        s2y = ((s1 - s2) + w) + s1y
-        r = s2 + s2y
-    return _specials(d2, r)
+def rounded_log(x: Array) -> Array:
+    """fl₃₂(ln x): the float64 log rounded once to float32. PyTorch's CPU wheel computes float32 log
+    with Intel MKL's closed-source vsLn (errors up to 0.87 ulp), which no public algorithm
+    reproduces; of the public ones this agrees with it most often (92.5 % of float32 inputs)."""
+    x = np.asarray(x, F32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(x.astype(F64)).astype(F32)
 
 
 # --- framework kernels: which elements of a tensor take which path --------------------------
@@ -291,8 +315,8 @@ def _xla_log(x: Array) -> Array:
 
 
 def _torch_log(x: Array) -> Array:
-    """torch.log on CPU (AVX2 build): SLEEF on every element."""
-    return _with_tail(x, sleef_logf_u10, 0, daz=False)
+    """torch.log on CPU: MKL vsLn on every element, approximated by the correctly rounded log."""
+    return rounded_log(np.asarray(x, F32))
 
 
 LOG_KERNELS: dict[str, Callable[[Array], Array]] = {
@@ -301,7 +325,20 @@ LOG_KERNELS: dict[str, Callable[[Array], Array]] = {
     "torch": _torch_log,
     "xla": _xla_log,
     "glibc": glibc_logf,
+    "rounded": rounded_log,
 }
+
+
+LOG1P_KERNELS: dict[str, Callable[[Array], Array]] = {"numpy": np.log1p, "glibc": glibc_log1pf}
+
+
+def log1p(x: Array, kernel: str = "numpy") -> Array:
+    """ln(1 + x) as the library named by ``kernel`` computes it (float64 always uses numpy).
+    PyTorch's binary_cross_entropy takes log(1 − p) as glibc's log1pf(−p)."""
+    if x.dtype != np.float32:
+        return np.log1p(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return LOG1P_KERNELS.get(kernel, LOG1P_KERNELS["numpy"])(x)
 
 
 def log(x: Array, kernel: str = "numpy") -> Array:

@@ -1,0 +1,210 @@
+"""Record each framework's float32 log (and glibc's logf/log1pf) over a seeded sweep of inputs.
+
+Run in the frameworks' venv, from the repository root:
+
+    /work/fwvenv/bin/python tools/gen_kernel_sweep.py
+
+It writes tests/golden/kernels_sweep.json (versions, machine, counts, sha256 of every full output)
+and tests/golden/kernels_sweep.npz (compact data). Outputs are not stored raw: for each source only
+the positions where it differs from a fixed reference (``kernels.glibc_logf``, pure IEEE numpy
+arithmetic, so the same on every machine; ``kernels.glibc_log1pf`` for log1p) and the difference
+of the float32 bit patterns. The test rebuilds every output from the seed, the reference and these differences, and checks its sha256.
+
+The sweep (``sweep_inputs``) is 1,000,000+ float32 values: bit patterns uniform over all positive
+finite floats (every exponent, subnormals included), bit patterns uniform over [1e-7, 1] (the
+probabilities a loss takes the log of), values uniform over [1e-7, 1), and edge values. It is one
+1-D array, as the frameworks see it: TensorFlow's last n mod 8 elements take its scalar path.
+The shape probes record small arrays of many shapes, whose tails take the scalar paths.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden"
+SEED = 20260909
+PARTS = {"all_positive": 400_000, "probabilities_bits": 400_000, "probabilities_uniform": 200_000}
+
+
+def edge_values() -> np.ndarray:
+    """Zeros, ±1, ±inf, nan, the smallest normal and subnormal, 1e-7 and 1 − 1e-7, and every power
+    of two 2⁻¹⁴⁹ … 2¹²⁷ with its two neighbours."""
+    f32 = np.float32
+    powers = np.ldexp(np.ones(277, np.float64), np.arange(-149, 128)).astype(f32)
+    near = np.concatenate([np.nextafter(powers, f32(0)), powers, np.nextafter(powers, f32(np.inf))])
+    fixed = np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 1e-7, 1 - 1e-7, 0.5, 0.9, 0.05,
+                      0.89 / 1.99, 0.94, 0.7071067811865476], f32)
+    return np.concatenate([fixed, near]).astype(f32)
+
+
+def sweep_inputs(seed: int = SEED) -> np.ndarray:
+    """The sweep, regenerated identically from ``seed`` by the generator and the tests."""
+    rng = np.random.default_rng(seed)
+    lo, hi = np.array([1e-7, 1.0], np.float32).view(np.uint32)
+    parts = [
+        rng.integers(1, 0x7F7FFFFF, PARTS["all_positive"], dtype=np.uint32, endpoint=True).view(np.float32),
+        rng.integers(lo, hi, PARTS["probabilities_bits"], dtype=np.uint32, endpoint=True).view(np.float32),
+        rng.uniform(1e-7, 1.0, PARTS["probabilities_uniform"]).astype(np.float32),
+        edge_values(),
+    ]
+    return np.concatenate(parts)
+
+
+def log1p_inputs(seed: int = SEED) -> np.ndarray:
+    """Arguments of log1p in binary cross-entropy: −p for the probabilities of the sweep, and the
+    rest of the sweep as it is."""
+    x = sweep_inputs(seed)
+    return np.concatenate([-x[PARTS["all_positive"]:], x]).astype(np.float32)
+
+
+def shape_list() -> list[tuple[int, ...]]:
+    """Small shapes whose scalar tails differ: 1-D 1…40, 2-D up to 12×12, and a few larger ones."""
+    shapes: list[tuple[int, ...]] = [(n,) for n in range(1, 41)]
+    shapes += [(n, k) for n in range(1, 13) for k in range(1, 13)]
+    return shapes + [(100, 10), (1001, 3), (2, 3, 5), (257,), (1001,)]
+
+
+def bit_diff(out: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions where ``out`` differs from ``ref`` bit for bit (NaNs compare by their bits too),
+    and out's bits minus ref's bits there, as int64."""
+    ob, rb = out.view(np.uint32).astype(np.int64), ref.view(np.uint32).astype(np.int64)
+    idx = np.flatnonzero(ob != rb)
+    return idx, ob[idx] - rb[idx]
+
+
+def rebuild(ref: np.ndarray, idx: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """The recorded output, from the reference and the recorded differences."""
+    bits = ref.view(np.uint32).astype(np.int64)
+    bits[idx] += delta
+    return bits.astype(np.uint32).view(np.float32)
+
+
+def sha256(a: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(a, np.float32).tobytes()).hexdigest()
+
+
+def _libm(name: str):
+    fn = getattr(ctypes.CDLL("libm.so.6"), name)
+    fn.restype, fn.argtypes = ctypes.c_float, [ctypes.c_float]
+    return np.frompyfunc(lambda v: fn(float(v)), 1, 1)
+
+
+def framework_logs(x: np.ndarray) -> dict[str, np.ndarray]:
+    """log x by every framework, each given the whole 1-D float32 array."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import jax.numpy as jnp
+    import tensorflow as tf
+    import torch
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = {
+            "numpy": np.log(x),
+            "tensorflow": tf.math.log(x).numpy(),
+            "torch": torch.log(torch.from_numpy(x.copy())).numpy(),
+            "xla": np.asarray(jnp.log(x)),
+            "glibc": _libm("logf")(x).astype(np.float32),
+        }
+    return {k: np.ascontiguousarray(v, np.float32) for k, v in out.items()}
+
+
+def shape_probe_inputs() -> np.ndarray:
+    """Inputs where the vector and scalar paths of TensorFlow and XLA give different bits, so a
+    probe shows which elements took which path."""
+    from xentropy_cli.core import kernels
+
+    x = sweep_inputs()[PARTS["all_positive"]:PARTS["all_positive"] + PARTS["probabilities_bits"]]
+    g = kernels.glibc_logf(x)
+    keep = (kernels.eigen_plog(x) != g) & (kernels.xla_log(x) != g)
+    n = sum(int(np.prod(s)) for s in shape_list())
+    return np.resize(x[keep], n)
+
+
+def shape_probes() -> dict[str, np.ndarray]:
+    """Each framework's log of the probe inputs cut into every shape of ``shape_list``."""
+    import jax.numpy as jnp
+    import tensorflow as tf
+    import torch
+
+    x = shape_probe_inputs()
+    out: dict[str, list[np.ndarray]] = {"tensorflow": [], "xla": [], "torch": []}
+    at = 0
+    for shape in shape_list():
+        n = int(np.prod(shape))
+        a = x[at:at + n].reshape(shape)
+        at += n
+        out["tensorflow"].append(tf.math.log(a).numpy().ravel())
+        out["xla"].append(np.asarray(jnp.log(a)).ravel())
+        out["torch"].append(torch.log(torch.from_numpy(a.copy())).numpy().ravel())
+    return {"probe_x": x, **{f"probe_{k}": np.concatenate(v).astype(np.float32) for k, v in out.items()}}
+
+
+def machine() -> dict[str, str]:
+    flags = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = line
+                break
+    except OSError:
+        pass
+    simd = [f for f in ("avx512f", "avx2", "fma", "avx") if f" {f} " in flags + " "]
+    return {"machine": platform.machine(), "cpu_simd": " ".join(simd), "libc": " ".join(platform.libc_ver())}
+
+
+def versions() -> dict[str, str]:
+    import jax
+    import tensorflow as tf
+    import torch
+
+    return {"tensorflow": tf.__version__, "torch": torch.__version__, "jax": jax.__version__,
+            "jaxlib": __import__("jaxlib").__version__, "numpy": np.__version__,
+            "python": sys.version.split()[0]}
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    from xentropy_cli.core import kernels
+
+    x = sweep_inputs()
+    ref = kernels.glibc_logf(x)
+    outs = framework_logs(x)
+    x1p = log1p_inputs()
+    ref1p = kernels.glibc_log1pf(x1p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        outs1p = {"glibc_log1p": _libm("log1pf")(x1p).astype(np.float32), "numpy_log1p": np.log1p(x1p)}
+    arrays: dict[str, np.ndarray] = {}
+    meta: dict = {"seed": SEED, "parts": PARTS, "n": int(x.size), "n_log1p": int(x1p.size),
+                  "reference": "kernels.glibc_logf(x) (for log1p: kernels.glibc_log1pf(x1p))",
+                  "versions": versions(), **machine(), "generated_by": "tools/gen_kernel_sweep.py",
+                  "outputs": {}}
+    for name, (out, r) in {**{k: (v, ref) for k, v in outs.items()},
+                           **{k: (v, ref1p) for k, v in outs1p.items()}}.items():
+        idx, delta = bit_diff(out, r)
+        assert np.array_equal(rebuild(r, idx, delta).view(np.uint32), out.view(np.uint32))
+        arrays[f"{name}_idx"] = np.diff(idx, prepend=0).astype(np.uint32)
+        arrays[f"{name}_delta"] = delta.astype(np.int64)
+        meta["outputs"][name] = {"sha256": sha256(out), "n_differ_from_reference": int(idx.size)}
+    probes = shape_probes()
+    arrays.update(probes)
+    meta["probe_shapes"] = [list(s) for s in shape_list()]
+    meta["probe_sha256"] = {k: sha256(v) for k, v in probes.items()}
+    GOLDEN.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(GOLDEN / "kernels_sweep.npz", **arrays)
+    (GOLDEN / "kernels_sweep.json").write_text(json.dumps(meta, indent=1) + "\n")
+    size = (GOLDEN / "kernels_sweep.npz").stat().st_size
+    print(f"{x.size} inputs; npz {size / 1e6:.2f} MB")
+    for name, m in meta["outputs"].items():
+        print(f"  {name:12s} differs from reference at {m['n_differ_from_reference']}")
+
+
+if __name__ == "__main__":
+    main()
