@@ -37,7 +37,7 @@ _COUNT = {
     "log_zero": re.compile(r"infinite in (\d+) sample"),
     "nan": re.compile(r"nan in (\d+) sample"),
     "looks_like_logits": re.compile(r"^(\d+) prediction"),
-    "not_normalised": re.compile(r"^(\d+) row\(s\)"),
+    "not_normalised": re.compile(r"^(\d+) rows? of y_pred (?:do|does) not"),
 }
 # Warnings whose message names a (chunk-local, 1-based) row number.
 _ROW = {"not_normalised": re.compile(r"\(row (\d+) sums")}
@@ -269,7 +269,13 @@ def _message(part: NoticePart) -> str:
         found = pattern.search(part.message)
         if found:
             start, end = found.span(1)
-            return part.message[:start] + str(part.counts[0]) + part.message[end:]
+            message = part.message[:start] + str(part.counts[0]) + part.message[end:]
+            if part.code == "not_normalised":  # validate words it "1 row … does" / "2 rows … do"
+                many = part.counts[0] != 1
+                message = re.sub(r"^(\d+) rows? of y_pred (?:do|does) not",
+                                 rf"\1 row{'s' if many else ''} of y_pred {'do' if many else 'does'} not",
+                                 message)
+            return message
     if part.code == "clipped":
         words = []
         for n, text, way in zip(part.counts, part.texts, ("up", "down"), strict=True):
