@@ -8,7 +8,8 @@ It writes tests/golden/kernels_sweep.json (versions, machine, counts, sha256 of 
 and tests/golden/kernels_sweep.npz (compact data). Outputs are not stored raw: for each source only
 the positions where it differs from a fixed reference (``kernels.glibc_logf``, pure IEEE numpy
 arithmetic, so the same on every machine; ``kernels.glibc_log1pf`` for log1p) and the difference
-of the float32 bit patterns. The test rebuilds every output from the seed, the reference and these differences, and checks its sha256.
+of the float32 bit patterns. The test rebuilds every output from the seed, the reference and these
+differences, and checks its sha256.
 
 The sweep (``sweep_inputs``) is 1,000,000+ float32 values: bit patterns uniform over all positive
 finite floats (every exponent, subnormals included), bit patterns uniform over [1e-7, 1] (the
