@@ -1,0 +1,207 @@
+"""Every profile against its real framework, on every case of the golden corpus.
+
+The fixtures tests/golden/<framework>.json were recorded by tools/gen_golden.py from tensorflow
+2.21.0, keras 3.15.1 (four backends), tf-keras 2.21.0, torch 2.13.0, scikit-learn 1.9.1, jax
+0.10.2 and optax 0.2.8; no framework is imported here. Large inputs are regenerated from their
+seed with numpy's default_rng and checked against the sha256 recorded with them.
+
+float32 results are compared in float32 ulp (adjacent floats are 1 apart), float64 results in
+float64 ulp and by relative difference (within 1e-12). The bounds below are the worst cases
+measured on these fixtures (tools/conformance.py prints them); a bound of 0 means bit-identical.
+Where they are not 0 the cause is rounding inside a framework kernel, not a different formula:
+row sums added in another order (Eigen's packets of 8, XLA's and torch's vectorised reductions,
+versus numpy's pairwise sum) move a normalised probability by 1 ulp, which a log near 1 turns
+into hundreds of ulp of a small loss; exp/log1p/log kernels differ by 1–2 ulp.
+If a change to core/kernels.py lowers a worst case, lower its bound here and in profiles.py.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+
+import conformance as cf  # noqa: E402
+
+from xentropy_cli.errors import XentError  # noqa: E402
+
+# (profile, compute dtype) -> worst ulp measured per sample, and on reduced values.
+# Measured with the kernels of core/kernels.py on 2026-11-25 and with numpy's log everywhere
+# (``tools/conformance.py --kernel numpy``); each bound is the larger of the two.
+PER_SAMPLE_ULP = {
+    ("keras", "float32"): 513,  # peaked_200x10 row 53: Eigen's row sum 1 ulp off numpy's
+    ("keras-jax", "float32"): 1025,  # the same row, XLA's summation order (2 ulp of p)
+    ("keras-torch", "float32"): 16385,  # sparse_peaked row 186: p/Σp 1 ulp off, loss 3.7e-5
+    ("keras-numpy", "float32"): 0,  # bit-identical: the NumPy backend is numpy
+    ("tf-keras", "float32"): 513,  # as keras
+    ("tf-keras", "float64"): 126,  # TF's float64 exp/log in log-softmax (relative 1.5e-14)
+    ("torch", "float32"): 30,  # log_softmax's exp/log (SLEEF) on a loss near 1e-3
+    ("sklearn", "float32"): 0,
+    ("sklearn", "float64"): 0,
+    ("optax", "float32"): 32,  # XLA's exp/log in logsumexp for a small loss
+    ("naive", "float64"): 0,
+}
+REDUCED_ULP = {
+    ("keras", "float32"): 2,  # tf.reduce_sum adds 1000 losses in Eigen's order
+    ("keras-jax", "float32"): 3,
+    ("keras-torch", "float32"): 2,
+    ("keras-numpy", "float32"): 0,
+    ("tf-keras", "float32"): 2,
+    ("tf-keras", "float64"): 1,
+    ("torch", "float32"): 3,
+    ("sklearn", "float32"): 0,
+    ("sklearn", "float64"): 0,
+    ("optax", "float32"): 3,
+    ("naive", "float64"): 0,
+}
+RELATIVE_FLOAT64 = 1e-12
+
+
+def _cases():
+    for fixture in cf.fixtures():
+        for case in fixture["cases"]:
+            yield pytest.param(fixture["profile"], case, id=f"{fixture['framework']}:{case['id']}")
+
+
+CASES = list(_cases())
+
+
+def test_every_fixture_is_present_and_records_its_versions():
+    fixtures = {f["framework"]: f for f in cf.fixtures()}
+    assert sorted(fixtures) == sorted(cf.FRAMEWORKS)
+    assert fixtures["keras-tensorflow"]["versions"]["keras"] == "3.15.1"
+    assert fixtures["keras-tensorflow"]["versions"]["tensorflow"] == "2.21.0"
+    assert fixtures["tf-keras"]["versions"]["tf-keras"] == "2.21.0"
+    assert fixtures["torch"]["versions"]["torch"].startswith("2.13.0")
+    assert fixtures["sklearn"]["versions"]["scikit-learn"] == "1.9.1"
+    assert fixtures["optax"]["versions"]["optax"] == "0.2.8"
+    assert sum(len(f["cases"]) for f in fixtures.values()) == len(CASES) >= 400
+
+
+@pytest.mark.parametrize(("profile", "case"), CASES)
+def test_profile_matches_framework(profile, case):
+    if "error" in case:  # the framework refuses this input: so must we
+        with pytest.raises(XentError):
+            cf.run(profile, case, "none")
+        return
+    dtype = cf.compute_dtype(profile, case)
+    result = cf.run(profile, case, "none")
+    out = result.per_sample.dtype  # float64 when sklearn weighs float32 losses by float64 weights
+    per_sample = cf.ulp_diff(result.per_sample, case["per_sample"], out)
+    assert per_sample.max() <= PER_SAMPLE_ULP[profile, dtype], (
+        f"per sample up to {per_sample.max()} ulp off (rows {np.flatnonzero(per_sample)[:5]})")
+    if out == np.float64:
+        assert cf.relative(result.per_sample, case["per_sample"]).max() <= RELATIVE_FLOAT64
+    for reduction, expected in case["reduced"].items():
+        if isinstance(expected, dict):  # a reduction the framework does not have
+            with pytest.raises(XentError):
+                cf.run(profile, case, reduction)
+            continue
+        value = cf.run(profile, case, reduction).value
+        off = int(cf.ulp_diff(np.asarray(value), expected, out)[0])
+        assert off <= REDUCED_ULP[profile, dtype], f"{reduction}: {value!r} vs {expected!r} ({off} ulp)"
+        if out == np.float64:
+            assert cf.relative(np.asarray(value), [expected])[0] <= RELATIVE_FLOAT64
+
+
+@pytest.mark.parametrize("framework", ["naive", "sklearn", "keras-numpy"])
+def test_exact_profiles_are_bit_identical(framework):
+    """naive and sklearn (float64 and float32) and Keras's NumPy backend: every number equal."""
+    fixture = cf.load(cf.GOLDEN / f"{framework}.json")
+    compared = 0
+    for case in fixture["cases"]:
+        if "error" in case:
+            continue
+        ours = cf.run(fixture["profile"], case, "none").per_sample.astype(np.float64)
+        gold = np.asarray(case["per_sample"], np.float64)
+        assert np.array_equal(ours, gold, equal_nan=True), case["id"]
+        for reduction, expected in case["reduced"].items():
+            value = cf.run(fixture["profile"], case, reduction).value
+            assert value == expected or (np.isnan(value) and np.isnan(expected)), (case["id"], reduction)
+        compared += 1
+    assert compared >= 30
+
+
+def _fixture_case(framework: str, case_id: str) -> tuple[str, dict]:
+    fixture = cf.load(cf.GOLDEN / f"{framework}.json")
+    return fixture["profile"], next(c for c in fixture["cases"] if c["id"] == case_id)
+
+
+# (framework fixture, case, reduction, the value the framework printed)
+KNOWN = [
+    # The seed question: y = I₃, p = [[.9,.05,.05],[.5,.89,.6],[.05,.01,.94]].
+    ("naive", "seed_3x3", "mean", 0.09458991187728844),
+    ("sklearn", "seed_3x3", "mean_with_sample_weight", 0.09458991187728844),
+    ("keras-tensorflow", "seed_3x3", "sum_over_batch_size", 0.3239681124687195),
+    ("keras-jax", "seed_3x3", "sum_over_batch_size", 0.32396814227104187),
+    ("keras-numpy", "seed_3x3", "sum_over_batch_size", 0.32396814227104187),
+    ("tf-keras", "seed_3x3", "sum_over_batch_size", 0.32396812478942216),  # float64 input
+    ("tf-keras", "seed_3x3_f32", "sum_over_batch_size", 0.3239681124687195),
+    # y = [[0, 1]], p = [[0.99999999999, 1e-11]]: clipped at 1e-7 after normalising.
+    ("keras-tensorflow", "seed_1x2", "sum_over_batch_size", 16.11809539794922),
+    ("tf-keras", "seed_1x2", "sum_over_batch_size", 16.11809565095832),
+    ("naive", "seed_1x2", "mean", 25.328436022934504),
+    # BCE y = [0, 0, 1, 1], p = [1, 1, 1, 0].
+    ("tf-keras", "bce_seed_f32", "sum_over_batch_size", 11.522856712341309),
+    ("tf-keras", "bce_seed", "sum_over_batch_size", 11.56871135293037),
+    ("keras-tensorflow", "bce_seed", "sum_over_batch_size", 12.000716209411621),
+    ("torch", "bce_seed", "mean", 75.0),
+    ("sklearn", "bce_seed", "mean_with_sample_weight", 27.032740041837865),
+    # y = [[1, 0], [1, 0]], p = [[1, 1], [1, 0]]: Keras 3 gives 3.98559, tf_keras (float32) 3.833.
+    ("keras-tensorflow", "bce_keras3_vs_tf_keras", "sum_over_batch_size", 3.985596179962158),
+    ("keras-tensorflow", "bce_keras3_vs_tf_keras_f32", "sum_over_batch_size", 3.985596179962158),
+    ("tf-keras", "bce_keras3_vs_tf_keras_f32", "sum_over_batch_size", 3.8333096504211426),
+    ("tf-keras", "bce_keras3_vs_tf_keras", "sum_over_batch_size", 3.8562371176653882),
+]
+
+
+@pytest.mark.parametrize(("framework", "case_id", "reduction", "printed"), KNOWN,
+                         ids=[f"{k[0]}:{k[1]}" for k in KNOWN])
+def test_known_values(framework, case_id, reduction, printed):
+    """The numbers the seed documents and the design quote: in the fixture and from xent."""
+    profile, case = _fixture_case(framework, case_id)
+    assert case["reduced"][reduction] == printed
+    assert cf.run(profile, case, reduction).value == printed
+
+
+def test_sparse_unnormalised_rows_split_by_backend():
+    """p = [[.3, 3, .7], [0, 2, 2]], labels [1, 0]: TensorFlow feeds log(clip(p)) to a softmax
+    (renormalising log p), the other backends divide p by its row sum first.
+    TF row 1: −log(3/4) would be 0.288, but clip(3) = 1 − 1e-7 and the softmax of
+    log([.3, 1, .7]) gives −log(1/2) = 0.693; row 2: −log(1e-7 / (1e-7 + 2·(1 − 1e-7))) = 16.811.
+    Others: row 1 −log(3/4) = 0.2877, row 2 −log(clip(0)) = −log(1e-7) = 16.118."""
+    tf_values = [0.6931471824645996, 16.811243057250977]
+    others = [0.28768208622932434, 16.11809539794922]
+    for framework, expected in [("keras-tensorflow", tf_values), ("keras-jax", others),
+                                ("keras-numpy", others)]:
+        profile, case = _fixture_case(framework, "sparse_unnormalised_seed")
+        assert case["per_sample"] == expected
+        assert cf.run(profile, case, "none").per_sample.tolist() == expected
+    assert abs(np.log(4 / 3) - others[0]) < 1e-7
+    assert abs(-np.log(0.5) - tf_values[0]) < 1e-7
+    assert abs(-np.log(1e-7) - others[1]) < 1e-6
+
+
+def test_torch_binary_sums_every_output():
+    """F.binary_cross_entropy(reduction='sum') adds all N·K elements, and 'mean' divides by N·K.
+    y = [[1, 0], [1, 0]], p = [[1, 1], [1, 0]]: elements 0, 100 (log 0 floored at −100), 0, 0."""
+    profile, case = _fixture_case("torch", "bce_keras3_vs_tf_keras")
+    assert case["per_sample"] == [100.0, 0.0]
+    assert case["reduced"] == {"mean": 25.0, "sum": 100.0}  # 100 / (2·2)
+    assert cf.run(profile, case, "sum").value == 100.0
+    assert cf.run(profile, case, "mean").value == 25.0
+
+
+def test_ulp_distance():
+    """1.0 and the next float32 up are 1 apart; −0 and +0 are 0 apart; nan vs a number is huge."""
+    one = np.float32(1)
+    up = np.nextafter(one, np.float32(2))
+    assert cf.ulp_diff(np.array([up]), [1.0], np.dtype(np.float32)).tolist() == [1]
+    assert cf.ulp_diff(np.array([np.float32(-0.0)]), [0.0], np.dtype(np.float32)).tolist() == [0]
+    assert cf.ulp_diff(np.array([np.nan], np.float32), [1.0], np.dtype(np.float32))[0] >= cf.HUGE
+    # 0.1 is not a float32: a float32 result compared with it is wrong, whatever the distance
+    assert cf.ulp_diff(np.array([0.1], np.float32), [0.1], np.dtype(np.float32))[0] >= cf.HUGE
