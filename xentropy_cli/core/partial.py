@@ -87,6 +87,12 @@ class Partial:
     top_scores: tuple[float, ...]
     top_losses: tuple[float, ...]
     chunks: int = 1
+    classes: tuple[float, ...] | None = None  # sklearn without --labels: the y_true values seen
+
+
+class Inconsistent(ValueError):
+    """The chunks decided something that depends on all rows differently (the auto loss kind,
+    or scikit-learn's classes taken from y_true): the caller must run on all rows at once."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,10 @@ def run_chunk(inputs: Inputs, profile: Profile, options: Options, first_row: int
     check_reduction(profile, options)
     result = pipeline.run(inputs, profile, replace(options, reduction="none"))
     weights, targets = _divisor_parts(inputs, profile, result, first_row)
-    return result, partial_of(result, first_row, top_k, weights, targets)
+    part = partial_of(result, first_row, top_k, weights, targets)
+    if profile.sorted_labels and inputs.labels is None and result.kind in ("sparse", "binary"):
+        part = replace(part, classes=tuple(np.unique(np.asarray(inputs.y_true)).tolist()))
+    return result, part
 
 
 def _divisor_parts(inputs: Inputs, profile: Profile, result: Result,
@@ -122,7 +131,8 @@ def _divisor_parts(inputs: Inputs, profile: Profile, result: Result,
     dtype = np.dtype(result.dtype)
     weights = None
     if inputs.sample_weight is not None:
-        w = np.asarray(inputs.sample_weight).astype(dtype)
+        w = np.asarray(inputs.sample_weight)
+        w = w.astype(pipeline.weight_dtype(profile, dtype, w))
         if w.ndim == 0:  # one number: Keras divides by it once (Σ w "as given"), not N times
             w = w.reshape(1) if first_row == 0 else w.reshape(1)[:0]
         weights = w.reshape(-1)
@@ -207,8 +217,10 @@ def moved(p: Partial, first_row: int) -> Partial:
 
 def merge(a: Partial, b: Partial) -> Partial:
     """The Partial of chunk ``a`` followed by the adjacent chunk ``b``."""
+    if a.classes != b.classes:
+        raise Inconsistent(f"chunks hold different classes: {a.classes} then {b.classes}")
     if a.dtype != b.dtype or a.kind != b.kind or a.n_classes != b.n_classes:
-        raise ValueError(f"chunks disagree: {a.kind}/{a.n_classes}/{a.dtype} then "
+        raise Inconsistent(f"chunks disagree: {a.kind}/{a.n_classes}/{a.dtype} then "
                          f"{b.kind}/{b.n_classes}/{b.dtype}")
     k = max(len(a.top_rows), len(b.top_rows))
     top = sorted(zip(a.top_scores + b.top_scores, a.top_rows + b.top_rows,

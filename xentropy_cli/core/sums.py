@@ -4,9 +4,9 @@ The rule (``total``), used by the in-memory pipeline and by every streamed or sh
 
 - N ≤ ``EXACT_ABOVE`` values: ``np.sum(a, dtype=a.dtype)``, numpy's pairwise sum in the array's
   own dtype, which is what the frameworks' golden values were measured against at that size.
-- N > ``EXACT_ABOVE``: the exactly rounded sum. Σ a is computed without error (``math.fsum``
-  over the float64 widening, which is exact for float32 and float64 inputs) and then rounded once
-  to float64, and for float32 once more to float32. That number depends only on the multiset
+- N > ``EXACT_ABOVE``: the exactly rounded sum. Σ a is computed without error over the float64
+  widening (exact for float32 and float64 inputs; see ``expand``), rounded once to float64 by
+  ``math.fsum`` and, for float32, once more to float32. That number depends only on the multiset
   of values, never on their order or on chunk boundaries.
 
 A chunk's contribution is kept as a ``Sum``: its values while it has at most ``EXACT_ABOVE`` of
@@ -44,15 +44,38 @@ class Sum:
 
 
 def expand(values, terms: tuple[float, ...] = ()) -> tuple[float, ...]:
-    """Floats t₁, t₂, … with Σ t exactly equal to Σ values + Σ terms (all finite).
+    """Floats t₁, t₂, … whose exact sum is exactly Σ values + Σ terms (all finite).
 
-    t₁ = fsum(x), t₂ = fsum(x − t₁), …: each step is exactly rounded, so the residual shrinks by
-    at least 2⁻⁵³ per step and reaches exactly 0 after a few steps (the exact sum of doubles is a
-    multiple of 2⁻¹⁰⁷⁴).
+    Each level splits every value x into hi = x rounded to a multiple of u, and lo = x − hi
+    (both exact: hi = (x + σ) − σ with σ = 1.5·2⁵²·u). u is chosen so large that N·max|hi| stays
+    below 2⁵²·u, so Σ hi is exact in float64 whatever the order; the level's term is Σ hi and the
+    next level sums the lo's, which are at most u/2. Each level takes ≥ 36 bits off the range,
+    so a few levels reach all-zero lo's.
     """
+    x = np.concatenate([np.asarray(values, np.float64).reshape(-1), np.asarray(terms, np.float64)])
+    out: list[float] = []
+    while x.size:
+        m = float(np.max(np.abs(x)))
+        if m == 0.0:
+            break
+        e = math.frexp(m)[1]  # m < 2**e
+        bits = max(1, math.ceil(math.log2(x.size)))
+        if e + bits > 1000:  # σ would overflow: fall back to fsum residuals for huge values
+            return tuple(out) + _fsum_expand(x)
+        u = math.ldexp(1.0, max(e + bits + 1 - 53, -1074))
+        sigma = 1.5 * math.ldexp(u, 52)
+        hi = (x + sigma) - sigma
+        x = x - hi
+        out.append(float(np.sum(hi)))
+        x = x[x != 0]
+    return tuple(t for t in out if t)
+
+
+def _fsum_expand(x: Array) -> tuple[float, ...]:
+    """expand() by exactly rounded residuals: t₁ = fsum(x), t₂ = fsum(x − t₁), … (slow, rare)."""
     out: list[float] = []
     while True:
-        residual = math.fsum(chain(values, terms, (-t for t in out)))
+        residual = math.fsum(chain(x.tolist(), (-t for t in out)))
         if residual == 0.0:
             return tuple(out)
         out.append(residual)
@@ -83,7 +106,7 @@ def merge(a: Sum, b: Sum) -> Sum:
     if a.n + b.n <= EXACT_ABOVE and a.values is not None and b.values is not None:
         return Sum(a.dtype, a.n + b.n, np.concatenate([a.values, b.values]))
     a, b = _as_expanded(a), _as_expanded(b)
-    return Sum(a.dtype, a.n + b.n, None, expand((), a.terms + b.terms), a.nan or b.nan,
+    return Sum(a.dtype, a.n + b.n, None, expand(a.terms, b.terms), a.nan or b.nan,
                a.pinf or b.pinf, a.ninf or b.ninf)
 
 
