@@ -62,6 +62,14 @@ Color = Annotated[str, typer.Option(help="auto|always|never (NO_COLOR is respect
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write here (atomically), not stdout.")]
 Strict = Annotated[bool, typer.Option("--strict", help="Turn warnings into errors (exit 1).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on stderr.")]
+Engine = Annotated[str, typer.Option(help="local|dask: dask runs every shard (files, a glob or a folder "
+                                     "of Parquet/CSV/TSV) on a Dask cluster.")]
+Scheduler = Annotated[str | None, typer.Option(metavar="ADDRESS", help="With --engine dask: a running "
+                                               "scheduler, e.g. tcp://host:8786 (default: local "
+                                               "worker processes).", show_default=False)]
+Workers = Annotated[int | None, typer.Option(help="With --engine dask and no --scheduler: how many local "
+                                             "worker processes (default: the cores).",
+                                             show_default=False)]
 
 
 def _version(value: bool) -> None:
@@ -100,6 +108,26 @@ def _profile_name(profile: str, keras_compat: bool) -> str:
     return "keras" if keras_compat else profile
 
 
+def _dask_request(engine, scheduler, workers, sources, y_true, y_pred, sample_weight, true_cols,
+                  pred_cols, weight_col, input_format, loss, from_logits, labels, class_weight):
+    """None for the local engine; for --engine dask, what to read (Dask itself is not imported)."""
+    if engine not in ("local", "dask"):
+        raise UsageError(f"unknown --engine {engine!r}", hint="choose local or dask")
+    if engine == "local":
+        if scheduler is not None or workers is not None:
+            raise UsageError("--scheduler and --workers need --engine dask", hint="add --engine dask")
+        return None
+    if y_true is not None or y_pred is not None:
+        raise UsageError("--engine dask reads shard files, not -t/-p", hint="drop --engine dask")
+    if workers is not None and (workers < 1 or scheduler is not None):
+        raise UsageError(f"--workers {workers}: give a number ≥ 1, and only without --scheduler",
+                         hint="a running scheduler brings its own workers")
+    from xentropy_cli.engines.dask import Request
+
+    return Request(list(sources or []), true_cols, pred_cols, weight_col, sample_weight, input_format,
+                   loss, from_logits, labels, class_weight, scheduler, workers)
+
+
 def _read(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col, input_format,
           loss, from_logits, labels, class_weight):
     from xentropy_cli import io
@@ -122,7 +150,7 @@ def compute(
     reduction: Reduction = None, dtype: Dtype = None, normalise: Normalise = None,
     clip: Clip = None, no_clip: NoClip = False, base: Base = "e", kernel: Kernel = None,
     format: Format = "auto", color: Color = "auto", output: Output = None, strict: Strict = False,
-    quiet: Quiet = False,
+    quiet: Quiet = False, engine: Engine = "local", scheduler: Scheduler = None, workers: Workers = None,
 ) -> None:
     """The loss under a profile (default: the textbook formula).
 
@@ -135,12 +163,21 @@ def compute(
       xent compute -t '[[0,1]]' -p '[[0.99999999999,1e-11]]' --profile tf-keras
 
       cat preds.csv | xent compute - --reduction none --format csv
+
+      xent compute 'preds/*.parquet' --engine dask --keras-compat   # every shard, one value
     """
     from xentropy_cli import render
     from xentropy_cli.core import pipeline, profiles
 
     chosen = profiles.get(_profile_name(profile, keras_compat))
     options = _options(label_smoothing, reduction, dtype, normalise, clip, no_clip, base, kernel)
+    request = _dask_request(engine, scheduler, workers, sources, y_true, y_pred, sample_weight, true_cols,
+                            pred_cols, weight_col, input_format, loss, from_logits, labels, class_weight)
+    if request is not None:
+        from xentropy_cli.engines import dask as dask_engine
+
+        dask_engine.compute(request, chosen, options, render.Output(format, color, output, quiet, strict))
+        return
     inputs = _read(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
                    input_format, loss, from_logits, labels, class_weight)
     result = pipeline.run(inputs, chosen, options)
@@ -167,7 +204,7 @@ def explain(
                                                 "or tiny.")] = None,
     list_examples: Annotated[bool, typer.Option("--list-examples", help="List built-in examples.")] = False,
     format: Format = "auto", color: Color = "auto", output: Output = None, strict: Strict = False,
-    quiet: Quiet = False,
+    quiet: Quiet = False, engine: Engine = "local", scheduler: Scheduler = None, workers: Workers = None,
 ) -> None:
     """Every stage, PROFILE beside --against, and where and why they part ways.
 
@@ -183,6 +220,8 @@ def explain(
       xent explain --example tiny --profile tf-keras
 
       xent explain preds.csv --profile torch --against keras --rows 5
+
+      xent explain 'preds/*.parquet' --engine dask   # the rows that matter most, of every shard
     """
     from xentropy_cli import examples, render
     from xentropy_cli.core import explain as explain_core
@@ -195,6 +234,13 @@ def explain(
     chosen = profiles.get(_profile_name(profile, keras_compat))
     other = profiles.get(against)
     options = _options(label_smoothing, reduction, dtype, normalise, clip, no_clip, base, kernel)
+    request = _dask_request(engine, scheduler, workers, sources, y_true, y_pred, sample_weight, true_cols,
+                            pred_cols, weight_col, input_format, loss, from_logits, labels, class_weight)
+    if request is not None:
+        from xentropy_cli.engines import dask as dask_engine
+
+        dask_engine.explain(request, chosen, other, options, rows, out)
+        return
     no_input = not sources and y_true is None and y_pred is None
     if example or (no_input and sys.stdin.isatty()):
         inputs = examples.get(example or "keras-question")

@@ -1,0 +1,934 @@
+"""``--engine dask``: the same pipeline on every shard of a glob, on a Dask cluster.
+
+A *shard* is one CSV/TSV file, or one Parquet file or a run of its row groups. Every shard is
+read with the single-file column rules (``io.columns``), run through ``core.partial.run_chunk``
+(the ordinary pipeline, same profile and options) and returns a ``Partial``: Σ w·l, Σ w, N,
+warning counts and its top rows, O(1) in the number of rows. The driver shifts each Partial to
+its global row offset (shard order = natural sort of the file names, then row-group order) and
+folds them with ``core.partial``, whose sums are chunk-invariant, so the value is the one
+``xent compute`` gives on the concatenated rows, bit for bit, for float32 and float64 profiles.
+Per-sample losses (``--reduction none`` or ``--format csv``) are the shards' own ``w·l`` arrays
+written in shard order: they are computed row by row, so they are the single-file numbers.
+
+Two decisions the single-file run takes from all rows are taken globally here:
+
+- ``--loss auto`` when y_true and y_pred have the same columns: categorical only if every row of
+  every shard sums to 1, else binary (shards that guessed categorical are run again as binary);
+- scikit-learn's classes (sorted unique labels of y_true) when ``--labels`` is not given: a first
+  pass reads y_true of every shard and the union is passed to all of them as ``--labels``.
+
+Dask and pyarrow are imported by the functions that need them, so importing this module is cheap;
+the CLI imports it only for ``--engine dask``.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xentropy_cli.core import partial, profiles
+from xentropy_cli.core.types import Array, Inputs, Options, Result, StageResult
+from xentropy_cli.errors import DataError, UsageError, XentError
+
+FORMATS = {".parquet": "parquet", ".pq": "parquet", ".parq": "parquet", ".csv": "csv",
+           ".tsv": "tsv", ".tab": "tsv"}
+ROWS_PER_SHARD = 1_000_000  # Parquet row groups are grouped into shards of about this many rows
+CONNECT_TIMEOUT = "15s"
+
+
+# --- what to read ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Shard:
+    """One unit of work: a file, or row groups ``row_groups`` of a Parquet file."""
+
+    index: int
+    path: str
+    fmt: str  # parquet | csv | tsv
+    row_groups: tuple[int, ...] | None = None  # None: the whole file
+    file_row: int = 0  # 0-based row of the file where this shard starts (Parquet partitions)
+    rows: int | None = None  # known in advance for Parquet
+    part: int | None = None  # which partition of its file (None: the whole file)
+
+    @property
+    def name(self) -> str:
+        return self.path if self.part is None else f"{self.path} (rows {self.file_row + 1}–" \
+                                                   f"{self.file_row + (self.rows or 0)})"
+
+
+def _natural(path: str) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path)]
+
+
+def expand(sources: list[str], input_format: str = "auto") -> list[tuple[str, str]]:
+    """(path, format) of every shard file: globs and folders expanded, natural sort order.
+
+    A folder contributes its Parquet/CSV/TSV files (not hidden ones, not ``_metadata``).
+    """
+    if not sources:
+        raise UsageError("--engine dask needs input files", hint="e.g. xent compute 'preds/*.parquet' "
+                                                                 "--engine dask")
+    found: list[tuple[str, str]] = []
+    for source in sources:
+        if source == "-":
+            raise UsageError("--engine dask reads files, not stdin", hint="name the shard files")
+        if os.path.isdir(source):
+            names = [os.path.join(source, n) for n in os.listdir(source)
+                     if not n.startswith((".", "_")) and _format(n, "auto", strict=False)]
+            if not names:
+                raise UsageError("holds no .parquet, .csv or .tsv file", where=source)
+            paths = sorted(names, key=_natural)
+        elif glob.has_magic(source):
+            paths = sorted((p for p in glob.glob(source, recursive=True) if os.path.isfile(p)),
+                           key=_natural)
+            if not paths:
+                raise UsageError(f"{source!r} matches no file", hint="check the pattern; quote it so "
+                                 "the shell does not expand it")
+        elif os.path.isfile(source):
+            paths = [source]
+        else:
+            raise UsageError("no such file", where=source, hint="check the path")
+        found += [(p, _format(p, input_format)) for p in paths]
+    return found
+
+
+def _format(path: str, forced: str, strict: bool = True) -> str:
+    if forced in ("csv", "tsv"):
+        return forced
+    if forced not in ("auto", "parquet"):
+        raise UsageError(f"--engine dask reads Parquet, CSV and TSV shards, not {forced}",
+                         hint="convert the shards, or run without --engine dask")
+    fmt = "parquet" if forced == "parquet" else FORMATS.get(os.path.splitext(path)[1].lower(), "")
+    if not fmt and strict:
+        raise UsageError("is not a .parquet, .csv or .tsv file", where=path,
+                         hint="--engine dask reads Parquet, CSV and TSV shards")
+    return fmt
+
+
+def plan(files: list[tuple[str, str]], rows_per_shard: int = ROWS_PER_SHARD) -> list[Shard]:
+    """Shards in order: a CSV/TSV file is one shard; a Parquet file is cut between row groups."""
+    shards: list[Shard] = []
+    for path, fmt in files:
+        if fmt != "parquet":
+            shards.append(Shard(len(shards), path, fmt))
+            continue
+        groups = _row_groups(path)
+        runs = _runs(groups, rows_per_shard)
+        file_row = 0
+        for k, run in enumerate(runs):
+            rows = sum(groups[g] for g in run)
+            shards.append(Shard(len(shards), path, fmt, tuple(run) if len(runs) > 1 else None,
+                                file_row, rows, k if len(runs) > 1 else None))
+            file_row += rows
+    return shards
+
+
+def _row_groups(path: str) -> list[int]:
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_metadata(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise DataError(f"is not a readable Parquet file ({str(exc)[:120]})", where=path,
+                        hint="write it with pyarrow or pandas.to_parquet") from None
+    return [meta.row_group(g).num_rows for g in range(meta.num_row_groups)] or [0]
+
+
+def _runs(groups: list[int], rows_per_shard: int) -> list[list[int]]:
+    runs: list[list[int]] = [[]]
+    rows = 0
+    for g, n in enumerate(groups):
+        if runs[-1] and rows + n > rows_per_shard:
+            runs.append([])
+            rows = 0
+        runs[-1].append(g)
+        rows += n
+    return runs
+
+
+# --- what to do with it ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a shard needs besides its file (sent to the workers, so only plain values)."""
+
+    profile: str
+    options: Options
+    true_cols: str | None = None
+    pred_cols: str | None = None
+    weight_col: str | None = None
+    sample_weight: Array | None = None  # one number given by -w (broadcast), else None
+    kind: str = "auto"
+    from_logits: bool = False
+    labels: Array | None = None
+    class_weight: Array | None = None
+    per_sample: bool = False  # return the shard's w·l
+    against: str | None = None  # explain: the second profile
+    top_k: int = 0  # explain: rows to keep per shard
+    divisors: tuple[float, float] | None = None  # explain, second pass: the global divisors
+
+
+def read_shard(shard: Shard, job: Job, kind: str | None = None) -> Inputs:
+    """The shard's Inputs, by the single-file rules; ``kind`` overrides ``job.kind``."""
+    if shard.fmt == "parquet":
+        inputs = _read_parquet(shard, job)
+    else:
+        from xentropy_cli import io
+
+        inputs = io.read([shard.path], true_cols=job.true_cols, pred_cols=job.pred_cols,
+                         weight_col=job.weight_col, input_format=shard.fmt)
+    if job.sample_weight is not None:
+        if inputs.sample_weight is not None:
+            raise UsageError("sample weights are given twice: in the input and by -w",
+                             where=shard.path, hint="drop -w, or the weight column")
+        inputs = replace(inputs, sample_weight=job.sample_weight)
+    return replace(inputs, kind=kind or job.kind, from_logits=job.from_logits, labels=job.labels,
+                   class_weight=job.class_weight)
+
+
+def _read_parquet(shard: Shard, job: Job) -> Inputs:
+    import pyarrow.parquet as pq
+
+    from xentropy_cli.io import _labels_1d
+    from xentropy_cli.io.columns import resolve_columns
+
+    try:
+        handle = pq.ParquetFile(shard.path)
+        header = list(handle.schema_arrow.names)
+        cols = resolve_columns(header, job.true_cols, job.pred_cols, job.weight_col, source=shard.path)
+        wanted = sorted({header[i] for i in (*cols.true_idx, *cols.pred_idx,
+                                             *(() if cols.weight_idx is None else (cols.weight_idx,)))})
+        if shard.row_groups is None:
+            table = handle.read(columns=wanted)
+        else:
+            table = handle.read_row_groups(list(shard.row_groups), columns=wanted)
+    except XentError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot be read ({type(exc).__name__}: {str(exc)[:120]})",
+                        where=shard.name, hint="check that it is a Parquet file") from None
+
+    def block(indices: tuple[int, ...]) -> Array:
+        columns = [_numbers(table.column(header[i]), header[i], shard) for i in indices]
+        dtype = np.float32 if all(c.dtype == np.float32 for c in columns) else np.float64
+        return np.ascontiguousarray(np.column_stack([c.astype(dtype, copy=False) for c in columns]))
+
+    weight = None
+    if cols.weight_idx is not None:
+        weight = _numbers(table.column(header[cols.weight_idx]), header[cols.weight_idx], shard)
+    return Inputs(_labels_1d(block(cols.true_idx)), block(cols.pred_idx), weight, source=shard.path,
+                  true_names=cols.true_names, pred_names=cols.pred_names,
+                  first_line=shard.file_row + 1)
+
+
+def _numbers(column, name: str, shard: Shard) -> Array:
+    """A Parquet column as float (float32 stays float32, like .npy); bad cells name their row.
+
+    Row numbers in messages are 1-based rows of the file: ``preds.parquet:1235: column pred_2``.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if column.null_count:
+        row = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
+        raise DataError(f"column {name} is empty (null), not a number",
+                        where=f"{shard.path}:{shard.file_row + row + 1}",
+                        hint="fill or drop that row")
+    if pa.types.is_floating(kind):
+        values = column.to_numpy()
+        return values if values.dtype in (np.float32, np.float64) else values.astype(np.float64)
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_decimal(kind):
+        return pc.cast(column, pa.float64()).to_numpy()
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        cells = column.to_pylist()
+        try:
+            return np.array(cells, dtype=np.float64)
+        except ValueError:
+            for row, cell in enumerate(cells):
+                try:
+                    float(cell)
+                except ValueError:
+                    raise DataError(f"column {name} is {cell.strip()[:40]!r}, not a number",
+                                    where=f"{shard.path}:{shard.file_row + row + 1}",
+                                    hint="fix that cell, or choose other columns with "
+                                         "--true-cols/--pred-cols") from None
+            raise
+    raise DataError(f"column {name} holds {kind} values, not numbers", where=shard.path,
+                    hint="choose other columns with --true-cols/--pred-cols")
+
+
+# --- one shard, on a worker --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Meta:
+    """The small part of a shard's outcome: enough to order, check and combine shards."""
+
+    index: int
+    n: int
+    kind: str
+    ambiguous: bool  # --loss auto with y_true and y_pred of the same shape: categorical or binary
+    columns: tuple  # (true names, pred names, y_true shape[1:], y_pred shape[1:], weighted?)
+    partial: partial.Partial
+    partial_q: partial.Partial | None = None
+
+
+@dataclass(frozen=True)
+class Top:
+    """Explain: a shard's rows that contribute most, with their inputs as read."""
+
+    rows: tuple[int, ...]  # global 0-based, once the shard is moved to its offset
+    scores: tuple[float, ...]
+    y_true: Array
+    y_pred: Array
+    weight: Array | None
+    lines: tuple[int | None, ...]  # file line (CSV) or file row (Parquet) of each, 1-based
+
+
+@dataclass(frozen=True)
+class Outcome:
+    meta: Meta
+    per_sample: Array | None = None
+    top: Top | None = None
+
+
+def provisional_row(shard: Shard) -> int:
+    """first_row for the shard's Partial before its offset is known: 0 only for the first shard
+    (a single weight given by -w is counted once, by the shard that starts at row 0)."""
+    return 0 if shard.index == 0 else 1
+
+
+def run_shard(shard: Shard, job: Job, kind: str | None = None) -> Outcome:
+    """Read one shard and run the pipeline on it: its Partial (and per-sample w·l, top rows)."""
+    inputs = read_shard(shard, job, kind)
+    profile = profiles.get(job.profile)
+    first = provisional_row(shard)
+    result, part = partial.run_chunk(inputs, profile, job.options, first)
+    yt, yp = np.asarray(inputs.y_true), np.asarray(inputs.y_pred)
+    ambiguous = inputs.kind == "auto" and yt.ndim == 2 and yt.shape == yp.shape and yp.shape[1] > 1
+    columns = (inputs.true_names, inputs.pred_names, yt.shape[1:], yp.shape[1:],
+               inputs.sample_weight is not None and np.ndim(inputs.sample_weight) > 0)
+    part_q = top = None
+    if job.against is not None:
+        result_q, part_q = partial.run_chunk(inputs, profiles.get(job.against), job.options, first)
+        top = _top(inputs, result, result_q, job, first)
+    meta = Meta(shard.index, result.n_samples, result.kind, ambiguous, columns, part, part_q)
+    return Outcome(meta, np.asarray(result.per_sample) if job.per_sample else None, top)
+
+
+def _top(inputs: Inputs, p: Result, q: Result, job: Job, first: int) -> Top:
+    a = np.asarray(p.per_sample, np.float64)
+    b = np.asarray(q.per_sample, np.float64)
+    d_p, d_q = job.divisors or (1.0, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.abs(a / (d_p or 1.0) - b / (d_q or 1.0))
+    ranked = partial.partial_of(p, first, job.top_k, score=score)  # the Partial's own ranking
+    local = np.array([r - first for r in ranked.top_rows], dtype=np.intp)
+    w = inputs.sample_weight
+    weight = None if w is None or np.ndim(w) == 0 else np.asarray(w)[local]
+    base = inputs.first_line
+    lines = tuple(None if base is None else base + int(r) for r in local)
+    return Top(ranked.top_rows, ranked.top_scores, np.asarray(inputs.y_true)[local],
+               np.asarray(inputs.y_pred)[local], weight, lines)
+
+
+def shard_labels(shard: Shard, job: Job) -> Array:
+    """scikit-learn's first pass: the sorted unique values of the shard's y_true."""
+    return np.unique(np.asarray(read_shard(shard, job).y_true))
+
+
+def _meta(outcome: Outcome) -> Meta:
+    return outcome.meta
+
+
+def _per_sample(outcome: Outcome) -> Array | None:
+    return outcome.per_sample
+
+
+# --- the cluster -------------------------------------------------------------------------------
+
+@contextmanager
+def cluster(scheduler: str | None, workers: int | None) -> Iterator:
+    """A ``distributed.Client``: on ``scheduler``, else on a LocalCluster of ``workers`` processes
+    (default: the machine's cores) bound to 127.0.0.1, without a dashboard."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError("--engine dask needs Dask", hint="pip install 'xentropy-cli[dask]'") from None
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({exc})",
+                             hint="start one with `dask scheduler`, or drop --scheduler to use "
+                                  "local processes") from None
+        try:
+            _check_workers(client)
+            yield client
+        finally:
+            client.close()
+        return
+    n = workers or os.cpu_count() or 1
+    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                      host="127.0.0.1", silence_logs=logging.CRITICAL) as local, \
+            Client(local, set_as_default=False) as client:
+        yield client
+
+
+def _version() -> str:
+    from xentropy_cli import __version__
+
+    return __version__
+
+
+def _check_workers(client) -> None:
+    from xentropy_cli import __version__
+
+    try:
+        versions = client.run(_version)
+    except Exception as exc:  # a worker without xent cannot unpickle the task
+        raise UsageError(f"the Dask workers cannot run xent ({type(exc).__name__}: {exc})",
+                         hint="pip install 'xentropy-cli[dask]' on every worker") from None
+    if not versions:
+        raise UsageError("the Dask scheduler has no workers", hint="start some with `dask worker`")
+    wrong = {w: v for w, v in versions.items() if v != __version__}
+    if wrong:
+        worker, version = next(iter(wrong.items()))
+        raise UsageError(f"worker {worker} runs xent {version}, this is xent {__version__}",
+                         hint="install the same version on every worker")
+
+
+# --- the driver --------------------------------------------------------------------------------
+
+@dataclass
+class Progress:
+    """`shards done, rows, rows/s` on one stderr line, only when stderr is a terminal."""
+
+    total: int
+    enabled: bool
+    stream: Any = None
+    start: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def for_stderr(cls, total: int, quiet: bool) -> Progress:
+        enabled = not quiet and sys.stderr is not None and sys.stderr.isatty()
+        return cls(total, enabled, sys.stderr)
+
+    def update(self, done: int, rows: int) -> None:
+        if not self.enabled:
+            return
+        rate = rows / max(time.monotonic() - self.start, 1e-9)
+        self.stream.write(f"\rxent: dask: {done}/{self.total} shards, {rows:,} rows, "
+                          f"{rate:,.0f} rows/s\x1b[K")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+# (shard, its Partial at a provisional first row, its per-sample w·l, its global first row)
+Sink = Callable[[Shard, partial.Partial, Array, int], None]
+
+
+class ShardFailed(DataError):
+    """A shard could not be computed (exit 1); the run prints no value."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """What the driver ends with: the combined result and what it was made of."""
+
+    result: Result  # combined; per_sample empty (the sink had them)
+    combined: partial.Combined
+    combined_q: partial.Combined | None
+    shards: list[Shard]
+    n_files: int
+    kind: str
+    labels: Array | None
+    tops: list[Top]
+
+
+class _Driver:
+    """Submits the shards, settles the loss kind, checks columns, hands results out in order."""
+
+    def __init__(self, client, shards: list[Shard], job: Job, sink: Sink | None, progress: Progress):
+        from distributed import as_completed
+
+        self.client, self.shards, self.job, self.sink, self.progress = client, shards, job, sink, progress
+        self.futures: dict[int, Any] = {}
+        self.owner: dict[str, tuple[int, str]] = {}
+        self.pending = as_completed(loop=client.loop)
+        self.metas: dict[int, Meta] = {}
+        self.binary = False  # a shard whose rows do not all sum to 1: binary everywhere
+        self.settled = job.kind != "auto"
+        self.written = 0  # shards handed to the sink
+        self.offset = 0  # their rows
+
+    def submit(self, shard: Shard, kind: str | None = None) -> None:
+        future = self.client.submit(run_shard, shard, self.job, kind, pure=False)
+        meta = self.client.submit(_meta, future, pure=False)
+        self.futures[shard.index] = future
+        self.owner[meta.key] = (shard.index, future.key)
+        self.pending.add(meta)
+
+    def run(self) -> dict[int, Meta]:
+        for shard in self.shards:
+            self.submit(shard)
+        try:
+            for done in self.pending:
+                index, key = self.owner.pop(done.key)
+                if self.futures[index].key != key:
+                    continue  # an outcome that was superseded by a second run of its shard
+                self.receive(self.result_of(done))
+            self.settled = True
+            self.flush()
+        except XentError as error:
+            for future in self.futures.values():
+                future.cancel()
+            raise type(error)(error.message + self.caveat(), where=error.where,
+                              hint=error.hint) from None
+        finally:
+            self.progress.close()
+        return self.metas
+
+    def receive(self, meta: Meta) -> None:
+        if meta.ambiguous and meta.kind == "binary" and not self.binary:
+            self.binary = self.settled = True
+            for index in [i for i, m in self.metas.items() if m.kind == "categorical"]:
+                del self.metas[index]
+                self.submit(self.shards[index], "binary")
+        if meta.ambiguous and meta.kind == "categorical" and self.binary:
+            self.submit(self.shards[meta.index], "binary")
+            return
+        self.settled = self.settled or not meta.ambiguous
+        self.metas[meta.index] = meta
+        _check_columns(meta, self.metas, self.shards)
+        self.progress.update(len(self.metas), sum(m.n for m in self.metas.values()))
+        self.flush()
+
+    def flush(self) -> None:
+        """Hand every finished shard that follows the last written one to the sink."""
+        while self.settled and self.written < len(self.shards) and self.written in self.metas:
+            meta = self.metas[self.written]
+            if self.sink is not None:
+                future = self.futures[self.written]
+                per_sample = self.client.submit(_per_sample, future, pure=False).result()
+                self.sink(self.shards[self.written], meta.partial, per_sample, self.offset)
+            self.offset += meta.n
+            self.written += 1
+
+    def result_of(self, done) -> Meta:
+        """A finished future's Meta; a cluster failure becomes one clear error."""
+        try:
+            return done.result()
+        except XentError:
+            raise
+        except Exception as error:
+            name = type(error).__name__
+            if name == "KilledWorker":
+                raise ShardFailed(f"a Dask worker died each time it ran a shard ({error}); no value "
+                                  "is printed, since it would not cover every shard",
+                                  hint="the shard may need more memory than a worker has: use "
+                                       "smaller shards or fewer workers") from None
+            if name in ("CancelledError", "CommClosedError", "TimeoutError") or \
+                    isinstance(error, OSError):
+                raise ShardFailed(f"the Dask cluster failed ({name}: {error}); no value is printed, "
+                                  "since it would not cover every shard",
+                                  hint="check the scheduler and workers, then run again") from None
+            raise
+
+    def caveat(self) -> str:
+        if not getattr(self.sink, "visible", False) or not self.written:
+            return ""
+        return (f" (the per-sample losses written before this error cover shards 1–{self.written} "
+                f"of {len(self.shards)}, {self.offset} rows, only)")
+
+
+def _check_columns(meta: Meta, metas: dict[int, Meta], shards: list[Shard]) -> None:
+    """Every shard needs the columns (names and counts) and dtype of the first one."""
+    first = metas[min(metas)]
+    if _shape_of(meta) == _shape_of(first):
+        return
+    odd, base = (meta, first) if meta.index > first.index else (metas[max(metas)], meta)
+    if odd.columns == base.columns:
+        message = (f"computes in {odd.partial.dtype} with {odd.partial.n_classes} classes but "
+                   f"{shards[base.index].name} in {base.partial.dtype} with "
+                   f"{base.partial.n_classes}")
+    else:
+        message = (f"has columns {_columns_text(odd.columns)} but {shards[base.index].name} has "
+                   f"{_columns_text(base.columns)}")
+    raise ShardFailed(message, where=shards[odd.index].name,
+                      hint="every shard needs the same y_true, y_pred and weight columns and types")
+
+
+def _shape_of(meta: Meta) -> tuple:
+    return meta.columns, meta.partial.dtype, meta.partial.n_classes
+
+
+def _columns_text(columns: tuple) -> str:
+    true_names, pred_names, true_shape, pred_shape, weighted = columns
+    true = ", ".join(true_names) if true_names else f"{true_shape[0] if true_shape else 1} column(s)"
+    pred = ", ".join(pred_names) if pred_names else f"{pred_shape[0] if pred_shape else 1} column(s)"
+    return f"y_true [{true}], y_pred [{pred}]" + (" and a weight" if weighted else "")
+
+
+def _global_labels(client, shards: list[Shard], job: Job) -> Array:
+    """scikit-learn's classes over every shard (a first pass over y_true)."""
+    futures = [client.submit(shard_labels, s, job, pure=False) for s in shards]
+    return np.unique(np.concatenate([future.result() for future in futures]))
+
+
+def execute(client, shards: list[Shard], job: Job, sink: Sink | None = None,
+            progress: Progress | None = None) -> Run:
+    """Run ``job`` on every shard and combine. ``sink`` gets each shard's result in shard order,
+    as soon as every earlier shard is done and the loss kind is settled."""
+    progress = progress or Progress(len(shards), False)
+    if profiles.get(job.profile).sorted_labels and job.labels is None:
+        job = replace(job, labels=_global_labels(client, shards, job))
+    driver = _Driver(client, shards, job, sink, progress)
+    metas = driver.run()
+    return _combine(client, shards, job, metas, driver.futures)
+
+
+def _combine(client, shards: list[Shard], job: Job, metas: dict[int, Meta], futures: dict) -> Run:
+    offsets, offset = [], 0
+    for shard in shards:
+        offsets.append(offset)
+        offset += metas[shard.index].n
+    source = shards[0].path if len(shards) == 1 else f"{len(shards)} shards"
+    profile = profiles.get(job.profile)
+    total = partial.merge_all([partial.moved(metas[s.index].partial, offsets[s.index]) for s in shards])
+    combined = partial.finish(total, profile, job.options.reduction or profile.reduction, source)
+    combined_q, tops = None, []
+    if job.against is not None:
+        other = profiles.get(job.against)
+        total_q = partial.merge_all([partial.moved(metas[s.index].partial_q, offsets[s.index])  # type: ignore
+                                     for s in shards])
+        combined_q = partial.finish(total_q, other, job.options.reduction or other.reduction, source)
+        tops = [_moved_top(client.submit(_top_of, futures[s.index], pure=False).result(),
+                           offsets[s.index] - provisional_row(s)) for s in shards]
+    reasons = [metas[s.index].partial.kind_reason for s in shards]
+    reason = next((r for r in reasons if not r.startswith("--loss")), reasons[0])
+    total = replace(total, kind_reason=reason)
+    result = combined_result(total, combined, profile)
+    files = len({s.path for s in shards})
+    return Run(result, combined, combined_q, shards, files, total.kind, job.labels, tops)
+
+
+def _top_of(outcome: Outcome) -> Top | None:
+    return outcome.top
+
+
+def _moved_top(top: Top, shift: int) -> Top:
+    return replace(top, rows=tuple(r + shift for r in top.rows))
+
+
+# --- results as the renderers know them ---------------------------------------------------------
+
+def combined_result(total: partial.Partial, combined: partial.Combined, profile,
+                    per_sample: Array | None = None) -> Result:
+    """A ``Result`` for the renderers: the combined value, counts and warnings. Stages are named
+    but their arrays are not kept (only the reduce stage's)."""
+    dtype = np.dtype(total.dtype)
+    per = np.zeros(0, dtype) if per_sample is None else per_sample
+    stages = tuple(StageResult(name, np.zeros(0, dtype)) for name in total.stage_names
+                   if name != "reduce")
+    reduce = combined.stage if combined.value is not None else replace(combined.stage, array=per)
+    return Result(
+        profile=profile.name, models=profile.models, kind=total.kind,  # type: ignore[arg-type]
+        from_logits=total.from_logits, dtype=total.dtype, reduction=combined.reduction,
+        stages=(*stages, reduce), per_sample=per,
+        value=combined.value if combined.value is not None else per,
+        weighted_sum=combined.weighted_sum,
+        divisor=float("nan") if combined.divisor is None else float(combined.divisor),
+        n_samples=total.n, n_classes=total.n_classes, notices=combined.notices,
+        kind_reason=total.kind_reason)
+
+
+def shard_result(part: partial.Partial, job: Job, per_sample: Array | None) -> Result:
+    """The shard's own result, as ``xent compute`` on that file alone gives it (rows from 1)."""
+    profile = profiles.get(job.profile)
+    own = partial.moved(part, 0)
+    reduction = job.options.reduction or profile.reduction
+    return combined_result(own, partial.finish(own, profile, reduction, ""), profile, per_sample)
+
+
+# --- the commands ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Request:
+    """What the user asked for on the command line (the read options and the cluster)."""
+
+    sources: list[str]
+    true_cols: str | None = None
+    pred_cols: str | None = None
+    weight_col: str | None = None
+    sample_weight: str | None = None
+    input_format: str = "auto"
+    kind: str = "auto"
+    from_logits: bool = False
+    labels: str | None = None
+    class_weight: str | None = None
+    scheduler: str | None = None
+    workers: int | None = None
+
+
+def make_job(request: Request, profile, options: Options, **extra: Any) -> Job:
+    """The Job for ``request``; option errors are found here, before a cluster starts."""
+    from xentropy_cli.core.validate import check_reduction
+    from xentropy_cli.io import inline
+
+    check_reduction(profile, options)
+    weight = None
+    if request.sample_weight is not None:
+        weight = np.asarray(inline.parse(request.sample_weight, "--sample-weight"))
+        if weight.ndim:
+            raise UsageError("with --engine dask, -w takes one number (broadcast to every row)",
+                             hint="put per-row weights in a weight column of the shards")
+    vector = inline.parse_vector
+    return Job(profile=profile.name, options=options, true_cols=request.true_cols,
+               pred_cols=request.pred_cols, weight_col=request.weight_col, sample_weight=weight,
+               kind=request.kind, from_logits=request.from_logits,
+               labels=None if request.labels is None else vector(request.labels, "--labels"),
+               class_weight=None if request.class_weight is None else
+               vector(request.class_weight, "--class-weight"), **extra)
+
+
+def _is_directory(path: Path | None) -> bool:
+    return path is not None and (path.is_dir() or str(path).endswith(("/", os.sep)))
+
+
+def compute(request: Request, profile, options: Options, out) -> None:
+    """``xent compute --engine dask``: the value, or the per-sample losses in shard order."""
+    from xentropy_cli.core.validate import check_reduction
+
+    reduction = check_reduction(profile, options)
+    per_sample = reduction == "none" or out.format == "csv"
+    directory = _is_directory(out.path)
+    if directory and not per_sample:
+        raise UsageError("--output names a folder, which takes one file of per-sample losses per "
+                         "shard", where=str(out.path),
+                         hint="add --reduction none, or name a file for the value")
+    shards = plan(expand(request.sources, request.input_format))
+    job = make_job(request, profile, options, per_sample=per_sample)
+    if directory:
+        sink: Any = _FolderSink(Path(out.path), out.format, job, shards)
+    elif per_sample and out.format in ("plain", "csv") and not out.strict:
+        sink = _StreamSink(out)
+    else:
+        sink = _CollectSink() if per_sample else None
+    progress = Progress.for_stderr(len(shards), out.quiet)
+    try:
+        with cluster(request.scheduler, request.workers) as client:
+            run = execute(client, shards, job, sink, progress)
+    except BaseException:
+        if isinstance(sink, _StreamSink):
+            sink.abandon()
+        raise
+    if isinstance(sink, _StreamSink):
+        sink.close()
+        out.warn(run.result.notices)
+        return
+    out.warn(run.result.notices)
+    if isinstance(sink, _CollectSink):
+        out.emit_compute(replace(run.result, per_sample=sink.array(run.result.dtype),
+                                 value=sink.array(run.result.dtype)))
+    elif not directory:
+        out.emit_compute(run.result)
+
+
+class _StreamSink:
+    """Per-sample losses to stdout (or to --output, renamed into place at the end) as they come,
+    in the very text ``machine.plain`` / ``machine.per_sample_csv`` give for one file."""
+
+    visible = True
+
+    def __init__(self, out):
+        import tempfile
+
+        self.out, self.csv, self.handle, self.tmp = out, out.format == "csv", out.stdout, None
+        if out.path is not None:
+            self.visible = False
+            target = Path(out.path)
+            try:
+                fd, self.tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                                dir=target.parent if str(target.parent) else ".")
+            except OSError as error:
+                raise UsageError(f"cannot write {target}: {error.strerror}",
+                                 hint="check that the folder exists and is writable") from None
+            self.handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        if self.csv:
+            self.handle.write("sample,loss\n")
+
+    def __call__(self, shard: Shard, part: partial.Partial, per_sample: Array, first_row: int) -> None:
+        from xentropy_cli.render.machine import text
+
+        if self.csv:
+            lines = [f"{i},{text(x)}\n" for i, x in enumerate(per_sample.tolist(), first_row + 1)]
+        else:
+            lines = [text(x) + "\n" for x in per_sample.tolist()]
+        self.handle.write("".join(lines))
+        self.handle.flush()
+
+    def close(self) -> None:
+        if self.tmp is not None:
+            self.handle.close()
+            os.replace(self.tmp, self.out.path)
+
+    def abandon(self) -> None:
+        if self.tmp is not None:
+            self.handle.close()
+            Path(self.tmp).unlink(missing_ok=True)
+
+
+class _CollectSink:
+    """Keeps the per-sample losses (for --format json/table and --strict, which need them all)."""
+
+    def __init__(self):
+        self.parts: list[Array] = []
+
+    def __call__(self, shard: Shard, part: partial.Partial, per_sample: Array, first_row: int) -> None:
+        self.parts.append(per_sample)
+
+    def array(self, dtype: str) -> Array:
+        return np.concatenate(self.parts) if self.parts else np.zeros(0, np.dtype(dtype))
+
+
+class _FolderSink:
+    """One file per shard in --output DIR/: what ``xent compute SHARD`` writes for that shard."""
+
+    def __init__(self, folder: Path, fmt: str, job: Job, shards: list[Shard]):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UsageError(f"cannot make the folder {folder}: {error.strerror}") from None
+        self.folder, self.format, self.job = folder, fmt, job
+        suffix = {"csv": ".csv", "json": ".json"}.get(fmt, ".txt")
+        stems = [Path(s.path).stem + ("" if s.part is None else f".part{s.part}") for s in shards]
+        unique = len(set(stems)) == len(stems)
+        self.names = [(stem if unique else f"{s.index:05d}-{stem}") + suffix
+                      for s, stem in zip(shards, stems, strict=True)]
+
+    def __call__(self, shard: Shard, part: partial.Partial, per_sample: Array, first_row: int) -> None:
+        from xentropy_cli import render
+
+        own = shard_result(part, self.job, per_sample)
+        target = render.Output(self.format, "never", self.folder / self.names[shard.index], True, False)
+        target.emit_compute(own)
+
+
+def explain(request: Request, profile, other, options: Options, rows: int, out) -> None:
+    """``xent explain --engine dask``: the stages of the rows that contribute most, of all shards."""
+    from xentropy_cli.core.validate import check_reduction
+
+    check_reduction(other, options)
+    shards = plan(expand(request.sources, request.input_format))
+    job = make_job(request, profile, options, against=other.name, top_k=max(rows, 1))
+    with cluster(request.scheduler, request.workers) as client:
+        run = execute(client, shards, job, None, Progress.for_stderr(len(shards), out.quiet))
+        divisors = (_share_divisor(run.combined), _share_divisor(run.combined_q))
+        tops = run.tops
+        if divisors[0] != divisors[1]:  # rank again with the real divisors (second pass)
+            again = replace(job, divisors=divisors, kind=run.kind, labels=run.labels)
+            tops = execute(client, shards, again, None,
+                           Progress.for_stderr(len(shards), out.quiet)).tops
+    subset, where = _top_inputs(tops, job, run, rows)
+    result_p, result_q, divergence = _explained(subset, profile, other, options, run)
+    out.warn(run.result.notices)
+    _emit_explain(out, subset, result_p, result_q, divergence, rows, run, where)
+
+
+def _share_divisor(combined: partial.Combined | None) -> float:
+    """What ``core.explain.contributions`` divides a row's w·l by."""
+    if combined is None or combined.reduction in ("none", "sum") or combined.divisor is None:
+        return 1.0
+    return float(combined.divisor)
+
+
+def _top_inputs(tops: list[Top], job: Job, run: Run, limit: int) -> tuple[Inputs, list[str]]:
+    """The ``limit`` rows that contribute most over all shards, in row order, as one Inputs."""
+    ranked = sorted(((score, row, t, i) for t, top in enumerate(tops)
+                     for i, (row, score) in enumerate(zip(top.rows, top.scores, strict=True))),
+                    key=lambda item: (-item[0], item[1]))[:limit]
+    ranked.sort(key=lambda item: item[1])
+    pick = [(tops[t], i) for _, _, t, i in ranked]
+    y_true = np.concatenate([top.y_true[i:i + 1] for top, i in pick])
+    y_pred = np.concatenate([top.y_pred[i:i + 1] for top, i in pick])
+    weights = [top.weight[i:i + 1] for top, i in pick if top.weight is not None]
+    weight = np.concatenate(weights) if weights else job.sample_weight
+    where = [f"{run.shards[t].path}" + ("" if tops[t].lines[i] is None else f":{tops[t].lines[i]}")
+             + f" (row {row + 1:,} of all)" for _, row, t, i in ranked]
+    inputs = Inputs(y_true, y_pred, weight, kind=run.kind, from_logits=job.from_logits,
+                    class_weight=job.class_weight, labels=run.labels,
+                    source=f"{len(run.shards)} shards")
+    return inputs, where
+
+
+def _explained(subset: Inputs, profile, other, options: Options, run: Run):
+    """Both profiles on the chosen rows, with the totals of all rows put back in."""
+    from xentropy_cli.core import explain as explain_core
+    from xentropy_cli.core import pipeline
+
+    each = replace(options, reduction="none")
+    result_p = _as_whole(pipeline.run(subset, profile, each), run.result)
+    whole_q = combined_result(run.combined_q.total, run.combined_q, other)  # type: ignore[union-attr]
+    result_q = _as_whole(pipeline.run(subset, other, each), whole_q)
+    divergence = explain_core.diverge(result_p, result_q, subset.y_true, subset.y_pred)
+    return result_p, result_q, divergence
+
+
+def _as_whole(rows: Result, whole: Result) -> Result:
+    """``rows`` (a few rows' stages) carrying the value, counts and warnings of all rows."""
+    if whole.reduction == "none":
+        stages = rows.stages
+        value = rows.value
+    else:
+        stages = (*rows.stages[:-1], whole.stages[-1])
+        value = whole.value
+    return replace(rows, stages=stages, value=value, reduction=whole.reduction,
+                   weighted_sum=whole.weighted_sum, divisor=whole.divisor,
+                   n_samples=whole.n_samples, notices=whole.notices, kind_reason=whole.kind_reason)
+
+
+def _emit_explain(out, subset: Inputs, result_p: Result, result_q: Result, divergence, rows: int,
+                  run: Run, where: list[str]) -> None:
+    """The explain output of one file, preceded by what was read and where the rows shown are."""
+    import copy
+    import io as text_io
+    import json
+
+    shown = len(where)
+    buffer = copy.copy(out)
+    buffer.path, buffer.stdout = None, text_io.StringIO()
+    buffer.emit_explain(subset, result_p, result_q, divergence, rows)
+    body = buffer.stdout.getvalue()
+    engine = {"engine": "dask", "rows_read": run.result.n_samples, "shards": len(run.shards),
+              "files": run.n_files, "rows_shown": [{"row": i + 1, "where": w} for i, w in
+                                                    enumerate(where)]}
+    if out.format == "json":
+        data = json.loads(body)
+        data["engine"] = engine
+        out.write(json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n")
+        return
+    if out.format == "csv":
+        out.write(body)
+        return
+    lines = [f"xent explain --engine dask: {run.result.n_samples:,} rows read from "
+             f"{len(run.shards)} shard(s) in {run.n_files} file(s); the {shown} row(s) below "
+             "contribute most to the difference (the per-sample histogram covers them only):"]
+    lines += [f"  row {i + 1:>3} = {w}" for i, w in enumerate(where)]
+    out.write("\n".join(lines) + "\n\n" + body)
