@@ -1,0 +1,525 @@
+"""Large CSV/TSV files in bounded memory, on every core: the local streaming engine.
+
+``plan`` decides whether a request is streamed: one CSV/TSV file (not stdin, not inline data) of
+at least ``MIN_BYTES`` whose layout ``io.fastcsv`` understands. Everything else is read in memory
+by ``io.read``; so is a streamed file that turns out to need it (quotes, blank lines, chunks that
+disagree on the auto loss kind or on scikit-learn's classes, or an error that concerns the whole
+input rather than one line): the in-memory run then gives the canonical result or error.
+
+A streamed run cuts the body of the file into one byte range per worker process at line
+boundaries. Each worker reads its range in chunks of whole lines, parses them (numpy, or pyarrow
+when it is installed), runs the ordinary pipeline on each chunk (``core.partial.run_chunk``,
+reduction ``none``) and folds the chunk Partials as it goes; ``--reduction none`` losses go to a
+temporary file per worker and are printed only once every row has been read. The parent merges
+the workers' Partials and reduces them with the profile's rule. Sums are chunk-invariant
+(``core.sums``), so the value equals the in-memory value bit for bit, float32 profiles included.
+
+Memory: a chunk (``CHUNK_BYTES`` of text) and its arrays per process, whatever the file size.
+A bad row anywhere fails the whole run: no value is printed.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from xentropy_cli.core import partial
+from xentropy_cli.core.types import Array, Inputs, Options, Result, StageResult
+from xentropy_cli.errors import DataError, StrictError, UsageError, XentError
+from xentropy_cli.io import fastcsv
+
+MIN_BYTES = 8 << 20  # smaller files are read in memory (XENT_STREAM_MIN_BYTES overrides)
+CHUNK_BYTES = 1 << 20  # text per chunk (XENT_CHUNK_BYTES overrides)
+MIN_PART_BYTES = 4 << 20  # no worker gets less than this
+HEAD_ROWS = 50  # per-sample rows kept for the table view of --reduction none
+READERS = ("auto", "numpy", "pyarrow")
+
+
+# --- the plan --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Job:
+    """A streamed read: the file's layout and what to do with every chunk of it."""
+
+    layout: fastcsv.Layout
+    reader: str  # numpy | pyarrow
+    workers: int
+    kind: str = "auto"
+    from_logits: bool = False
+    labels: Array | None = None
+    class_weight: Array | None = None
+    sample_weight: Array | None = None  # one number given with -w, else None
+    chunk_bytes: int = CHUNK_BYTES
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+
+
+def cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def plan(sources: list[str] | None, *, y_true: str | None = None, y_pred: str | None = None,
+         sample_weight: str | None = None, true_cols: str | None = None, pred_cols: str | None = None,
+         weight_col: str | None = None, input_format: str = "auto", kind: str = "auto",
+         from_logits: bool = False, labels: str | None = None, class_weight: str | None = None,
+         min_bytes: int | None = None) -> Job | None:
+    """A Job when the request is one large CSV/TSV file the chunked reader handles, else None."""
+    sources = list(sources or [])
+    if len(sources) != 1 or sources[0] == "-" or y_true is not None or y_pred is not None:
+        return None
+    path = sources[0]
+    limit = _env_int("XENT_STREAM_MIN_BYTES", MIN_BYTES) if min_bytes is None else min_bytes
+    try:
+        if not os.path.isfile(path) or os.path.getsize(path) < limit:
+            return None
+        weight = _scalar_weight(sample_weight)
+        lay = fastcsv.layout(path, true_cols, pred_cols, weight_col, input_format)
+    except (fastcsv.NotStreamable, XentError, OSError):
+        return None  # the in-memory reader says what is wrong, in its words
+    if weight is not None and lay.columns.weight_idx is not None:
+        return None
+    from xentropy_cli.io import inline
+
+    vector = inline.parse_vector
+    reader = os.environ.get("XENT_READER", "auto")
+    if reader not in READERS:
+        raise UsageError(f"XENT_READER={reader!r} is not a reader", hint=f"choose {', '.join(READERS)}")
+    if reader == "auto":
+        reader = fastcsv.READER_ARROW if fastcsv.arrow_available() else fastcsv.READER_NUMPY
+    body = lay.size - lay.body_start
+    workers = max(1, min(_env_int("XENT_WORKERS", cores()), body // MIN_PART_BYTES or 1))
+    return Job(lay, reader, workers, kind, from_logits,
+               None if labels is None else vector(labels, "--labels"),
+               None if class_weight is None else vector(class_weight, "--class-weight"),
+               weight, _env_int("XENT_CHUNK_BYTES", CHUNK_BYTES))
+
+
+def _scalar_weight(text: str | None) -> Array | None:
+    """-w NUMBER next to a file: one weight for every row. Anything else is not streamed."""
+    if text is None:
+        return None
+    from xentropy_cli.io import inline
+
+    value = np.asarray(inline.parse(text, "--sample-weight"))
+    if value.ndim:
+        raise fastcsv.NotStreamable("per-row weights given with -w")
+    return value
+
+
+# --- one worker ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Task:
+    """What every worker computes: one profile (compute), or two (explain ranks rows by both)."""
+
+    profile: Any
+    options: Options
+    against: Any = None
+    top_k: int = 0
+    divisors: tuple[float, float] | None = None  # explain's second pass: rank by the real shares
+    keep_rows: bool = False  # write per-sample w·l to the worker's file
+
+
+@dataclass
+class Share:
+    """A worker's answer: its Partial(s), rows and top rows (explain)."""
+
+    part: partial.Partial | None = None
+    part_q: partial.Partial | None = None
+    rows: int = 0
+    top: list = field(default_factory=list)  # (score, row, y_true row, y_pred row, weight, line)
+
+
+def chunk_inputs(job: Job, block: Array, line: int) -> Inputs:
+    """The Inputs of one parsed chunk, as ``io.read`` would build them for those rows."""
+    from xentropy_cli.io import _labels_1d
+
+    lay = job.layout
+    nt, npred = len(lay.columns.true_idx), len(lay.columns.pred_idx)
+    y_true = _labels_1d(np.ascontiguousarray(block[:, :nt]))
+    y_pred = np.ascontiguousarray(block[:, nt:nt + npred])
+    weight = block[:, nt + npred].copy() if lay.columns.weight_idx is not None else job.sample_weight
+    named = lay.header is not None
+    return Inputs(y_true, y_pred, weight, kind=job.kind, from_logits=job.from_logits,
+                  class_weight=job.class_weight, labels=job.labels, source=lay.path,
+                  true_names=lay.columns.true_names if named else (),
+                  pred_names=lay.columns.pred_names if named else (), first_line=line)
+
+
+def _blocks(job: Job, start: int, stop: int, first_line: int, reader: str,
+            progress: Callable[[int], None]) -> Iterator[Array]:
+    """Parsed blocks of bytes [start, stop), in order."""
+    lay = job.layout
+    if reader == fastcsv.READER_ARROW:
+        yield from _arrow_blocks(job, start, stop, progress)
+        return
+    line = first_line
+    for data in fastcsv.chunks(lay.path, start, stop, job.chunk_bytes):
+        block = fastcsv.parse(lay, data, line)
+        line += block.shape[0]
+        progress(len(data))
+        yield block
+
+
+class _ArrowFailed(Exception):
+    """pyarrow could not read a block: the numpy reader reads the range again, to say why."""
+
+
+def _arrow_blocks(job: Job, start: int, stop: int, progress: Callable[[int], None]) -> Iterator[Array]:
+    try:
+        for block in fastcsv.arrow_blocks(job.layout, start, stop, job.chunk_bytes * 4,
+                                          threads=job.workers == 1, progress=progress):
+            if not np.isfinite(block).all():
+                raise _ArrowFailed("a value is not finite")
+            yield block
+    except _ArrowFailed:
+        raise
+    except Exception as exc:  # pyarrow's own errors: the numpy reader finds the bad line
+        raise _ArrowFailed(str(exc)) from None
+
+
+def work(job: Job, task: Task, start: int, stop: int, out: Any = None,
+         progress: Callable[[int], None] = lambda n: None) -> Share:
+    """Stream bytes [start, stop) of the file through the task; ``out`` gets per-sample w·l."""
+    rows_before = fastcsv.count_lines(job.layout.path, job.layout.body_start, start)
+    reader = job.reader
+    while True:
+        try:
+            return _work(job, task, start, stop, rows_before, reader, out, progress)
+        except _ArrowFailed:
+            reader = fastcsv.READER_NUMPY  # again, to give the in-memory reader's error
+            if out is not None:
+                out.seek(0)
+                out.truncate()
+
+
+def _work(job: Job, task: Task, start: int, stop: int, rows_before: int, reader: str, out: Any,
+          progress: Callable[[int], None]) -> Share:
+    share = Share()
+    row = rows_before
+    for block in _blocks(job, start, stop, job.layout.first_line + rows_before, reader, progress):
+        inputs = chunk_inputs(job, block, job.layout.first_line + row)
+        result, part = partial.run_chunk(inputs, task.profile, task.options, row,
+                                         task.top_k if task.against is None else 0)
+        share.part = part if share.part is None else partial.merge(share.part, part)
+        if task.against is not None:
+            result_q, part_q = partial.run_chunk(inputs, task.against, task.options, row)
+            share.part_q = part_q if share.part_q is None else partial.merge(share.part_q, part_q)
+            _rank(share, task, inputs, result, result_q, row)
+        if out is not None and task.keep_rows:
+            out.write(np.ascontiguousarray(result.per_sample).tobytes())
+        row += block.shape[0]
+    share.rows = row - rows_before
+    return share
+
+
+def _rank(share: Share, task: Task, inputs: Inputs, p: Result, q: Result, row: int) -> None:
+    """Keep the task.top_k rows with the largest |share under P − share under Q|."""
+    d_p, d_q = task.divisors or (1.0, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.abs(np.asarray(p.per_sample, np.float64) / d_p
+                       - np.asarray(q.per_sample, np.float64) / d_q)
+    score = np.where(np.isnan(score), np.inf, score)
+    k = min(task.top_k, score.size)
+    if k <= 0:
+        return
+    pick = np.argpartition(-score, k - 1)[:k] if k < score.size else np.arange(score.size)
+    weight = inputs.sample_weight
+    for i in pick.tolist():
+        w = None if weight is None or np.ndim(weight) == 0 else np.asarray(weight)[i:i + 1]
+        share.top.append((float(score[i]), row + i, np.asarray(inputs.y_true)[i:i + 1],
+                          np.asarray(inputs.y_pred)[i:i + 1], w, (inputs.first_line or 0) + i))
+    share.top.sort(key=lambda t: (-t[0], t[1]))
+    del share.top[task.top_k:]
+
+
+# --- the parent ----------------------------------------------------------------------------------
+
+@dataclass
+class Streamed:
+    """A streamed run: the combined result(s), and where the per-sample rows are."""
+
+    result: Result
+    combined: partial.Combined
+    reader: str
+    workers: int
+    seconds: float
+    files: list[Any]  # per worker, the per-sample w·l (reduction none), in row order
+    dtype: np.dtype
+    combined_q: partial.Combined | None = None
+    top: list = field(default_factory=list)
+
+    def per_sample(self, block: int = 1 << 16) -> Iterator[Array]:
+        """Every per-sample w·l in row order, a block at a time."""
+        size = self.dtype.itemsize
+        for handle in self.files:
+            handle.seek(0)
+            while True:
+                data = handle.read(block * size)
+                if not data:
+                    break
+                yield np.frombuffer(data, self.dtype)
+
+    def close(self) -> None:
+        for handle in self.files:
+            handle.close()
+
+
+class Fallback(Exception):
+    """Read this request in memory instead."""
+
+
+def run(job: Job, task: Task, progress: Progress | None = None) -> Streamed:
+    """Run the task over the whole file on ``job.workers`` processes."""
+    started = time.monotonic()
+    lay = job.layout
+    parts = fastcsv.ranges(lay, job.workers)
+    files = [tempfile.TemporaryFile() for _ in parts] if task.keep_rows else [None] * len(parts)
+    progress = progress or Progress(False)
+    counter = _Counter(len(parts))
+    children = [_spawn(job, task, a, b, files[i], counter, i) for i, (a, b) in enumerate(parts) if i]
+    try:
+        try:
+            mine = work(job, task, *parts[0], files[0], lambda n: progress.update(counter.add(0, n)))
+        except BaseException as error:
+            _kill(children)
+            raise _translated(error) from None
+        shares = [mine] + [_collect(child, counter, progress) for child in children]
+    except BaseException:
+        for handle in files:
+            if handle is not None:
+                handle.close()
+        raise
+    finally:
+        progress.close()
+        _kill(children)
+    return _combine(job, task, shares, files, time.monotonic() - started)
+
+
+def _translated(error: BaseException) -> BaseException:
+    if isinstance(error, (fastcsv.NotStreamable, partial.Inconsistent)):
+        return Fallback(str(error))
+    return error
+
+
+class _Counter:
+    """Bytes done per worker, in shared memory, so the parent can show progress."""
+
+    def __init__(self, n: int):
+        import mmap
+
+        self.n = n
+        self.memory = mmap.mmap(-1, 8 * n)
+        self.view = np.frombuffer(self.memory, np.int64)
+
+    def add(self, index: int, n: int) -> int:
+        self.view[index] += n
+        return int(self.view.sum())
+
+
+@dataclass
+class _Child:
+    pid: int
+    fd: int
+    index: int
+    reaped: bool = False
+
+
+def _spawn(job: Job, task: Task, start: int, stop: int, out: Any, counter: _Counter, index: int) -> _Child:
+    """Fork a worker for bytes [start, stop); it sends back its pickled Share (or its error)."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker
+        os.close(read_fd)
+        code = 0
+        try:
+            answer: Any = ("ok", work(job, task, start, stop, out, lambda n: counter.add(index, n)))
+        except BaseException as error:  # noqa: BLE001 - everything goes back to the parent
+            answer = ("error", _portable(error))
+            code = 1
+        try:
+            with os.fdopen(write_fd, "wb") as pipe:
+                pickle.dump(answer, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            if out is not None:
+                out.flush()
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    return _Child(pid, read_fd, index)
+
+
+def _portable(error: BaseException) -> tuple:
+    if isinstance(error, XentError):
+        return ("xent", type(error).__name__, error.message, error.where, error.hint)
+    if isinstance(error, (fastcsv.NotStreamable, partial.Inconsistent)):
+        return ("fallback", str(error))
+    if isinstance(error, KeyboardInterrupt):
+        return ("interrupt",)
+    return ("bug", f"{type(error).__name__}: {error}")
+
+
+def _collect(child: _Child, counter: _Counter, progress: Progress) -> Share:
+    data = bytearray()
+    while True:
+        ready, _, _ = select.select([child.fd], [], [], 0.1)
+        progress.update(int(counter.view.sum()))
+        if not ready:
+            continue
+        piece = os.read(child.fd, 1 << 20)
+        if not piece:
+            break
+        data += piece
+    os.close(child.fd)
+    os.waitpid(child.pid, 0)
+    child.reaped = True
+    if not data:
+        raise RuntimeError("a worker process ended without an answer")
+    status, answer = pickle.loads(bytes(data))
+    if status == "ok":
+        return answer
+    kind = answer[0]
+    if kind == "xent":
+        classes = {"DataError": DataError, "UsageError": UsageError, "StrictError": StrictError}
+        raise classes.get(answer[1], DataError)(answer[2], where=answer[3], hint=answer[4])
+    if kind == "fallback":
+        raise Fallback(answer[1])
+    if kind == "interrupt":
+        raise KeyboardInterrupt
+    raise RuntimeError(f"in a worker process: {answer[1]}")
+
+
+def _kill(children: list[_Child]) -> None:
+    import signal
+
+    for child in children:
+        if child.reaped:
+            continue
+        try:
+            os.kill(child.pid, signal.SIGTERM)
+            os.waitpid(child.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        try:
+            os.close(child.fd)
+        except OSError:
+            pass
+        child.reaped = True
+
+
+def _combine(job: Job, task: Task, shares: list[Share], files: list[Any], seconds: float) -> Streamed:
+    profile = task.profile
+    reduction = task.options.reduction or profile.reduction
+    parts = [s.part for s in shares if s.part is not None]
+    if not parts:
+        raise DataError("there are no samples", where=job.layout.path,
+                        hint="the input needs at least one row")
+    try:
+        total = partial.merge_all(parts)
+        combined = partial.finish(total, profile, reduction, job.layout.path)
+        combined_q = None
+        if task.against is not None:
+            total_q = partial.merge_all([s.part_q for s in shares if s.part_q is not None])
+            combined_q = partial.finish(total_q, task.against,
+                                        task.options.reduction or task.against.reduction, job.layout.path)
+    except partial.Inconsistent as error:
+        raise Fallback(str(error)) from None
+    dtype = np.dtype(str(total.weighted.dtype))
+    head = np.zeros(0, dtype)
+    keep = [f for f in files if f is not None]
+    streamed = Streamed(None, combined, job.reader, len(shares), seconds, keep, dtype,  # type: ignore
+                        combined_q)
+    if keep:
+        head = next(streamed.per_sample(HEAD_ROWS), head)[:HEAD_ROWS].copy()
+    streamed.result = result_of(total, combined, profile, head)
+    streamed.top = sorted((t for s in shares for t in s.top), key=lambda t: (-t[0], t[1]))[:task.top_k]
+    return streamed
+
+
+def result_of(total: partial.Partial, combined: partial.Combined, profile, head: Array) -> Result:
+    """A Result for the renderers: the combined value, counts and warnings. ``per_sample`` holds
+    the first rows only (reduction none); the stages are named, their arrays are not kept."""
+    dtype = np.dtype(total.dtype)
+    stages = tuple(StageResult(name, np.zeros(0, dtype)) for name in total.stage_names if name != "reduce")
+    reduce = combined.stage if combined.value is not None else replace(combined.stage, array=head)
+    return Result(
+        profile=profile.name, models=profile.models, kind=total.kind,  # type: ignore[arg-type]
+        from_logits=total.from_logits, dtype=total.dtype, reduction=combined.reduction,
+        stages=(*stages, reduce), per_sample=head,
+        value=combined.value if combined.value is not None else head,
+        weighted_sum=combined.weighted_sum,
+        divisor=float("nan") if combined.divisor is None else float(combined.divisor),
+        n_samples=total.n, n_classes=total.n_classes, notices=combined.notices,
+        kind_reason=total.kind_reason)
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+class Progress:
+    """A Rich progress bar on stderr (bytes read, rows/s), shown only on a terminal and only once
+    the work has taken more than ``delay`` seconds. Rich is imported only then."""
+
+    def __init__(self, enabled: bool, total: int = 0, bytes_per_row: float = 0.0, delay: float = 1.0):
+        self.enabled = enabled
+        self.total = total
+        self.bytes_per_row = bytes_per_row
+        self.delay = delay
+        self.start = time.monotonic()
+        self.bar = None
+        self.task = None
+
+    @classmethod
+    def for_stderr(cls, quiet: bool, total: int, bytes_per_row: float) -> Progress:
+        on = not quiet and sys.stderr is not None and _isatty(sys.stderr)
+        return cls(on, total, bytes_per_row)
+
+    def update(self, done: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.monotonic() - self.start < self.delay:
+                return
+            self._open()
+        rows = done / self.bytes_per_row if self.bytes_per_row else 0
+        rate = rows / max(time.monotonic() - self.start, 1e-9)
+        self.bar.update(self.task, completed=done, rows=f"{rows:,.0f} rows, {rate:,.0f} rows/s")
+
+    def _open(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn
+        from rich.progress import Progress as Bar
+
+        self.bar = Bar(TextColumn("xent: reading"), BarColumn(), DownloadColumn(),
+                       TextColumn("{task.fields[rows]}"), TimeRemainingColumn(),
+                       console=Console(stderr=True), transient=True)
+        self.bar.start()
+        self.task = self.bar.add_task("read", total=self.total, rows="")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+        self.enabled = False
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

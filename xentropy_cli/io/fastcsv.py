@@ -1,0 +1,344 @@
+"""Reading a large CSV/TSV file in chunks of whole lines, fast, with the in-memory reader's answers.
+
+``layout(path, …)`` reads the head of the file: delimiter and header exactly as ``io.table`` decides
+them, and the columns as ``io.columns`` resolves them. It raises ``NotStreamable`` for anything the
+chunked reader does not handle (quotes, whitespace-separated columns, UTF-16, no header and no
+column options, …): the caller then reads the file in memory, which gives the canonical result or
+error.
+
+``parse(layout, data, first_line)`` turns a chunk of whole lines into an (rows, columns) float64
+block. The fast path is plain numpy: every ``.`` becomes ``,-1`` and every newline ``,-2,``, so
+``np.fromstring(…, int64, sep=",")`` reads integer parts, fractions (negative, with a leading 1
+that keeps their leading zeros) and row ends in one C pass. A decimal d = I.F with k fraction
+digits is then M / 10ᵏ with M = I·10ᵏ + F; while M < 2⁵³ and k ≤ 18 both are exact doubles and the
+IEEE division is correctly rounded (Clinger's fast path), so the result is bit for bit what
+``float()`` and ``np.loadtxt`` give. Exponents, too many digits, odd characters, empty or ragged
+fields: the chunk goes through ``io.table`` instead, which reads it, or raises the same error as
+the in-memory reader with the same ``file:line``.
+
+``arrow_blocks(layout)`` reads the same blocks with pyarrow's multithreaded CSV reader when
+pyarrow is installed (the ``fast`` extra). It is imported only then.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from xentropy_cli.io import columns as colmod
+from xentropy_cli.io import source, table
+
+READER_NUMPY = "numpy"
+READER_ARROW = "pyarrow"
+HEAD_BYTES = 1 << 17
+_BOM = b"\xef\xbb\xbf"
+_POW10 = 10.0 ** np.arange(19)
+_IPOW10 = 10 ** np.arange(19, dtype=np.int64)
+_EXACT = 2 ** 53
+# The largest integer part I with I·10ᵏ + (10ᵏ − 1) < 2⁵³, per k.
+_I_LIMIT = np.maximum((_EXACT - _IPOW10) // _IPOW10, 0).astype(np.uint64)  # used for k ≤ 15
+_INT_MAX = np.iinfo(np.int64).max
+_FRAC, _ROW_END = b",-1", b",-2,"
+
+
+class NotStreamable(Exception):
+    """The file needs the in-memory reader (the reason is the message)."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the data of a delimited file sits and which columns are which."""
+
+    path: str
+    delimiter: str
+    header: list[str] | None
+    columns: colmod.Columns
+    n_columns: int
+    body_start: int  # byte offset of the first data line
+    first_line: int  # file line number of the first data line
+    size: int
+
+    @property
+    def used(self) -> list[int]:
+        """The columns read: y_true, then y_pred, then the weight."""
+        cols = list(self.columns.true_idx) + list(self.columns.pred_idx)
+        return cols + ([self.columns.weight_idx] if self.columns.weight_idx is not None else [])
+
+
+def layout(path: str, true_cols: str | None = None, pred_cols: str | None = None,
+           weight_col: str | None = None, input_format: str = "auto") -> Layout:
+    """Delimiter, header and columns of a CSV/TSV file, decided as ``io.read`` decides them."""
+    if path == "-" or not os.path.isfile(path):
+        raise NotStreamable("not a regular file")
+    with open(path, "rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    size = os.path.getsize(path)
+    fmt = source.sniff(source.Raw(path, head, os.path.splitext(path)[1].lower()), input_format)
+    if fmt not in ("csv", "tsv"):
+        raise NotStreamable(f"{fmt} is read in memory")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head or b'"' in head:
+        raise NotStreamable("UTF-16, binary or quoted text")
+    skip = len(_BOM) if head.startswith(_BOM) else 0
+    cut = head.rfind(b"\n") + 1 if size > len(head) else len(head)
+    if cut <= skip:
+        raise NotStreamable("no complete line in the head")
+    try:
+        text = head[skip:cut].decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotStreamable("not UTF-8") from None
+    delimiter = "\t" if fmt == "tsv" else table.sniff_delimiter(text + ("\n" if size > len(head) else ""))
+    if delimiter == table.WHITESPACE:
+        raise NotStreamable("whitespace-separated")
+    lines = text.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None or first + 1 >= len(lines):
+        raise NotStreamable("no data line in the head")
+    parsed = table.parse("\n".join(lines[: first + 2]) + "\n", path, delimiter)
+    header = parsed.header
+    if header is None and true_cols is None and pred_cols is None:
+        raise NotStreamable("no header: the in-memory reader says what to do")
+    names = header if header is not None else [str(i) for i in range(parsed.n_columns)]
+    cols = colmod.resolve_columns(names, true_cols, pred_cols, weight_col, source=path)
+    body = first + 1 if header is not None else first  # index of the first data line
+    body_start = skip + sum(len(line.encode()) + 1 for line in lines[:body])
+    return Layout(path, delimiter, header, cols, len(names), body_start, body + 1, size)
+
+
+def ranges(lay: Layout, parts: int) -> list[tuple[int, int]]:
+    """``parts`` byte ranges of the body, each starting at the beginning of a line."""
+    bounds = [lay.body_start]
+    with open(lay.path, "rb") as handle:
+        for i in range(1, parts):
+            guess = lay.body_start + (lay.size - lay.body_start) * i // parts
+            handle.seek(max(guess - 1, bounds[-1]))
+            block = handle.read(1 << 16)
+            newline = block.find(b"\n")
+            bounds.append(lay.size if newline < 0 else handle.tell() - len(block) + newline + 1)
+    bounds.append(lay.size)
+    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+
+
+def count_lines(path: str, start: int, stop: int, block: int = 1 << 22) -> int:
+    """Newlines in bytes [start, stop) of ``path``."""
+    n = 0
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        left = stop - start
+        while left > 0:
+            data = handle.read(min(block, left))
+            if not data:
+                break
+            n += data.count(b"\n")
+            left -= len(data)
+    return n
+
+
+def chunks(path: str, start: int, stop: int, size: int = 1 << 20) -> Iterator[bytes]:
+    """Bytes [start, stop) of ``path`` in pieces of whole lines (each ends with a newline)."""
+    rest = b""
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        left = stop - start
+        while left > 0:
+            data = handle.read(min(size, left))
+            if not data:
+                break
+            left -= len(data)
+            data = rest + data
+            end = data.rfind(b"\n") + 1
+            if end == 0:
+                rest = data
+                continue
+            rest = data[end:]
+            yield data[:end]
+    if rest:
+        yield rest + b"\n"
+
+
+# --- one chunk ---------------------------------------------------------------------------------
+
+def parse(lay: Layout, data: bytes, first_line: int) -> np.ndarray:
+    """The used columns of a chunk of whole lines as an (rows, len(used)) float64 block.
+
+    ``first_line`` is the file line of the chunk's first line (for error messages). Raises the
+    in-memory reader's DataError for a bad cell or row; NotStreamable for blank lines, quotes,
+    lone carriage returns or bytes that are not UTF-8 (the in-memory reader decides those).
+    """
+    if b"\r" in data:
+        if data.count(b"\r") != data.count(b"\r\n"):
+            raise NotStreamable("carriage returns without newlines")
+        data = data.replace(b"\r\n", b"\n")
+    rows = data.count(b"\n")
+    block = _fast(data, lay.delimiter, lay.n_columns, rows)
+    if block is None:
+        return _slow(lay, data, first_line)
+    used = lay.used
+    return block if used == list(range(lay.n_columns)) else block[:, used]
+
+
+def _fast(data: bytes, delimiter: str, n_columns: int, rows: int) -> np.ndarray | None:
+    """numpy's integer tokenizer over rewritten text; None when the chunk needs a closer look."""
+    sep = delimiter.encode()
+    if data.translate(None, b"0123456789.-\n" + sep):
+        return None
+    minus = b"-" in data
+    if minus:
+        signs = _minus_fields(data, sep)
+        if signs is None:
+            return None
+        data = data.replace(b"-", b"")
+    if sep != b",":
+        data = data.replace(sep, b",")
+    text = data.replace(b".", _FRAC).replace(b"\n", _ROW_END)[:-1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            tokens = np.fromstring(text, dtype=np.int64, sep=",")
+        except (ValueError, DeprecationWarning):
+            return None
+    values = _assemble(tokens, n_columns, rows)
+    if values is None:
+        return None
+    if minus:
+        flat = values.reshape(-1)
+        flat[signs] = -flat[signs]
+    return values
+
+
+def _assemble(tokens: np.ndarray, n_columns: int, rows: int) -> np.ndarray | None:
+    """Fields from tokens: I, −(10ᵏ + F) after a dot, −2 at a row end."""
+    is_negative = tokens < 0
+    negative = np.flatnonzero(is_negative)
+    marks = tokens[negative]
+    before = negative - np.arange(negative.size)  # fields before each negative token
+    is_end = marks == -2
+    ends = before[is_end]
+    if ends.size != rows or not np.array_equal(ends, np.arange(1, rows + 1) * n_columns):
+        return None  # ragged, or an empty or malformed field
+    fields = tokens[~is_negative]
+    if fields.size != rows * n_columns or (fields.size and fields.max() == _INT_MAX):
+        return None  # an integer too long for int64
+    out = fields.astype(np.float64)
+    is_frac = ~is_end
+    if is_frac.any():
+        frac_at = negative[is_frac]
+        f = -marks[is_frac]
+        k = np.searchsorted(_IPOW10, f, side="right") - 1
+        whole = tokens[frac_at - 1]
+        # I·10ᵏ + F < 2⁵³ (a negative I, i.e. no integer part before the dot, fails as unsigned)
+        if k.max() > 15 or (whole.view(np.uint64) > _I_LIMIT[k]).any():
+            return None
+        scale = _IPOW10[k]
+        out[before[is_frac] - 1] = (whole * scale + (f - scale)) / _POW10[k]
+    return out.reshape(rows, n_columns)
+
+
+def _minus_fields(data: bytes, sep: bytes) -> np.ndarray | None:
+    """Indices of the fields that start with '-' (None if a '-' is anywhere else)."""
+    u = np.frombuffer(data, np.uint8)
+    bounds = np.flatnonzero((u == sep[0]) | (u == 10))
+    at = np.flatnonzero(u == 45)
+    field = np.searchsorted(bounds, at)
+    starts = np.where(field > 0, bounds[np.maximum(field - 1, 0)] + 1, 0)
+    if not np.array_equal(starts, at):
+        return None
+    return field
+
+
+def _slow(lay: Layout, data: bytes, first_line: int) -> np.ndarray:
+    """The chunk through io.table: its values, or the in-memory reader's error at file:line."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotStreamable("not UTF-8") from None
+    texts = text.split("\n")[:-1]
+    if '"' in text or any(not t.strip() for t in texts):
+        raise NotStreamable("blank lines or quotes")
+    lines = list(range(first_line, first_line + len(texts)))
+    parsed = table.Table(lay.path, lay.delimiter, lay.header, lines, texts)
+    _check_ragged(parsed, lay.n_columns)
+    return table.numbers(parsed, lay.used)
+
+
+def _check_ragged(parsed: table.Table, width: int) -> None:
+    lengths = [t.count(parsed.delimiter) + 1 for t in parsed.texts or ()]
+    if lengths.count(width) == len(lengths):
+        return
+    row = next(i for i, n in enumerate(lengths) if n != width)
+    from xentropy_cli.errors import DataError
+
+    against = "the header has" if parsed.header is not None else "the first row has"
+    name = {"\t": "tab", ";": "semicolon", ",": "comma"}.get(parsed.delimiter, "value")
+    raise DataError(f"row has {lengths[row]} fields but {against} {width}",
+                    where=f"{parsed.source}:{parsed.lines[row]}",
+                    hint=f"every row needs the same columns; check for a missing or extra {name}")
+
+
+# --- pyarrow (the `fast` extra) -----------------------------------------------------------------
+
+def arrow_available() -> bool:
+    """True when pyarrow can be imported (checked without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("pyarrow") is not None
+
+
+def arrow_blocks(lay: Layout, start: int, stop: int, block_size: int = 1 << 22, threads: bool = True,
+                 progress=None) -> Iterator[np.ndarray]:
+    """(rows, len(used)) float64 blocks of bytes [start, stop) (whole lines of the body), read by
+    pyarrow's CSV reader.
+
+    Any problem (a cell that is not a number, a ragged row, an empty cell) raises; the caller then
+    reads the range with ``parse`` to give the in-memory reader's error.
+    """
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    names = [f"c{i}" for i in range(lay.n_columns)]
+    used = [names[i] for i in lay.used]
+    read = pacsv.ReadOptions(column_names=names, block_size=block_size, use_threads=threads)
+    parse_opts = pacsv.ParseOptions(delimiter=lay.delimiter, quote_char=False, newlines_in_values=False,
+                                    ignore_empty_lines=False)
+    convert = pacsv.ConvertOptions(column_types={n: pa.float64() for n in used}, include_columns=used,
+                                   null_values=[], strings_can_be_null=False,
+                                   quoted_strings_can_be_null=False)
+    with _Range(lay.path, start, stop, progress) as handle:
+        reader = pacsv.open_csv(handle, read_options=read, parse_options=parse_opts,
+                                convert_options=convert)
+        for batch in reader:
+            if batch.num_rows == 0:
+                continue
+            cols = [batch.column(i).to_numpy(zero_copy_only=False) for i in range(len(used))]
+            yield np.column_stack(cols)
+
+
+class _Range(io.RawIOBase):
+    """Bytes [start, stop) of a file as a read-only stream (for pyarrow), reporting progress."""
+
+    def __init__(self, path: str, start: int, stop: int, progress=None):
+        self.handle = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self.handle.seek(start)
+        self.left = stop - start
+        self.progress = progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = min(len(buffer), self.left)
+        if n <= 0:
+            return 0
+        got = self.handle.readinto(memoryview(buffer)[:n])
+        self.left -= got
+        if self.progress is not None:
+            self.progress(got)
+        return got
+
+    def close(self) -> None:
+        self.handle.close()
+        super().close()
