@@ -109,7 +109,10 @@ NAIVE = Profile(
     reduction="mean",
     reductions=("mean", "none", "sum", "sum_over_batch_size", "mean_with_sample_weight"),
     zero_times_inf="zero",
-    agreement="exact: it is the definition",
+    agreement=(
+        "bit-identical to numpy float64 textbook code: 9955/9955 per sample, 228/228 reduced on 57 golden"
+        " cases"
+    ),
 )
 
 KERAS = Profile(
@@ -127,6 +130,11 @@ KERAS = Profile(
     flush_subnormals=True,
     kernel="tensorflow",
     refusals={"sparse/smooth": "Keras's sparse losses take no label_smoothing"},
+    agreement=(
+        "per sample 89.0% bit-identical (8858/9955), 99.5% ≤ 2 ulp, worst 513 ulp; reduced ≤ 2 ulp "
+        "(191/228 identical) on 58 golden cases. Left: row sums in Eigen's order (normalise) and "
+        "exp/log1p kernels"
+    ),
 )
 
 KERAS_JAX = Profile(
@@ -141,6 +149,10 @@ KERAS_JAX = Profile(
     reductions=KERAS_REDUCTIONS,
     flush_subnormals=True,
     kernel="xla",
+    agreement=(
+        "per sample 88.3% bit-identical (8791/9955), 99.75% ≤ 2 ulp, worst 1025 ulp; reduced ≤ 3 ulp "
+        "(165/228) on 58 golden cases. Left: XLA's summation order, exp kernel"
+    ),
 )
 
 KERAS_TORCH = Profile(
@@ -158,6 +170,10 @@ KERAS_TORCH = Profile(
     binary_kernel="glibc",
     binary_logits="torch",
     kernel="torch",
+    agreement=(
+        "per sample 85.8% bit-identical (8543/9955), 99.6% ≤ 2 ulp, worst 16385 ulp (a 3.7e-5 loss after "
+        "a 1-ulp row sum); reduced ≤ 2 ulp (156/228) on 58 golden cases"
+    ),
 )
 
 KERAS_NUMPY = Profile(
@@ -175,6 +191,7 @@ KERAS_NUMPY = Profile(
     reduction="sum_over_batch_size",
     reductions=KERAS_REDUCTIONS,
     kernel="numpy",
+    agreement="bit-identical: 9955/9955 per sample, 228/228 reduced on 58 golden cases",
 )
 
 TF_KERAS = Profile(
@@ -192,6 +209,11 @@ TF_KERAS = Profile(
     flush_subnormals=True,
     kernel="tensorflow",
     refusals={"reduction": "tf.keras has no mean_with_sample_weight reduction"},
+    agreement=(
+        "float64 input: per sample ≤ 126 ulp (relative 1.5e-14; 5549/7349 identical), reduced ≤ 1 ulp; "
+        "float32 input: 93.3% identical (2433/2609), worst 513 ulp, reduced 28/28 identical; 59 golden "
+        "cases"
+    ),
 )
 
 TORCH = Profile(
@@ -223,6 +245,10 @@ TORCH = Profile(
     kernel="torch",
     refusals={"sample_weight": "torch losses take no sample weight; multiply reduction='none' "
                                "losses yourself, or use --profile keras"},
+    agreement=(
+        "per sample 92.2% bit-identical (8757/9496), 99.75% ≤ 2 ulp, worst 30 ulp; reduced ≤ 3 ulp "
+        "(68/100) on 50 golden cases; binary_cross_entropy on probabilities bit-identical"
+    ),
 )
 
 SKLEARN = Profile(
@@ -251,6 +277,10 @@ SKLEARN = Profile(
         "sample_weight": "log_loss rejects a single number as sample_weight: give one weight "
                          "per sample",
     },
+    agreement=(
+        "bit-identical, float64 and float32 input: 6629/6629 per sample, 62/62 reduced, 8/8 refusals on "
+        "39 golden cases"
+    ),
 )
 
 OPTAX = Profile(
@@ -281,6 +311,10 @@ OPTAX = Profile(
         "binary/smooth": "optax.smooth_labels spreads α over the classes of a categorical "
                          "target; smooth binary targets yourself",
     },
+    agreement=(
+        "per sample 82.1% bit-identical (2305/2809), 99.2% ≤ 2 ulp, worst 32 ulp; reduced ≤ 3 ulp (14/24)"
+        " on 12 golden cases. Left: XLA exp/log in logsumexp"
+    ),
 )
 
 PROFILES: Mapping[str, Profile] = MappingProxyType({
