@@ -111,7 +111,8 @@ def log1m(p: Array, kernel: str = "numpy", base: float | None = None, offset: fl
     binary_cross_entropy): for p = 1e-12 in float32 it gives −1e-12 where log(1 − p) gives 0.
     """
     if form == "log1p":
-        return _logged("log1m", "log(1 − p) as log1p(−p)", -p, kernel, base, offset, floor, np.log1p)
+        return _logged("log1m", "log(1 − p) as log1p(−p)", -p, kernel, base, offset, floor,
+                       lambda x: kernels.log1p(x, kernel))
     x = p.dtype.type(1) - p
     if offset:
         x = x + p.dtype.type(offset)
