@@ -157,3 +157,65 @@ def test_fma64_rounds_once():
 def test_float64_always_numpy():
     x = np.array([0.9, 1e-300])
     assert kernels.log(x, "tensorflow").tolist() == np.log(x).tolist()
+
+
+def test_tensorflow_float64_log(sweep):
+    """tf.math.log on float64 (tf.keras keeps float64 inputs): Eigen's Cephes packets of 4, the C
+    library's log on the n mod 4 left over."""
+    tool, meta, data = sweep["tool"], sweep["meta"], sweep["data"]
+    x = tool.log64_inputs(meta["seed"])
+    bits = kernels.eigen_plog_double(x).view(np.int64).copy()
+    bits[data["tensorflow64_idx"]] = data["tensorflow64_bits"]
+    recorded = bits.view(np.float64)
+    assert tool.hashlib.sha256(recorded.tobytes()).hexdigest() == meta["log64"]["sha256"]
+    ours = kernels.log(x, "tensorflow")
+    assert ((ours.view(np.int64) == recorded.view(np.int64)) | (np.isnan(ours) & np.isnan(recorded))).all()
+
+
+def _xla_verified(shape: tuple[int, ...]) -> bool:
+    """Where the XLA summation model is verified: under 4096 elements, or rows of at most 80."""
+    return int(np.prod(shape)) < 4096 or (len(shape) == 2 and shape[-1] <= 80)
+
+
+@pytest.mark.parametrize("kernel", ["tensorflow", "tensorflow64", "torch", "xla"])
+def test_sums_in_framework_order(sweep, kernel):
+    """Σ over the last axis: Eigen's packet accumulators and tree (TensorFlow), torch's cascade
+    (two threads past 32768 values), XLA's running sums over windows of 32 and YNNPACK's 16 lanes."""
+    tool, data = sweep["tool"], sweep["data"]
+    dtype = "float64" if kernel.endswith("64") else "float32"
+    recorded, at, missed = data[f"sum_{kernel}"], 0, []
+    for i, shape in enumerate(tool.reduction_shapes()):
+        ours = np.ravel(kernels.sum_last(tool.reduction_input(i, shape, dtype), kernel.replace("64", "")))
+        gold = recorded[at:at + ours.size]
+        at += ours.size
+        if ours.tobytes() != gold.tobytes():
+            missed.append(tuple(shape))
+    assert at == recorded.size
+    if kernel == "xla":
+        assert all(not _xla_verified(s) for s in missed), missed
+        assert len(missed) <= 5  # measured: rows (7, 1000) and the four 1-D sums of 8193+ values
+    else:
+        assert missed == []
+
+
+@pytest.mark.parametrize("kernel", ["tensorflow", "torch", "xla"])
+def test_normalise_and_mean_in_framework_order(sweep, kernel):
+    """p / Σp (XLA multiplies by 1/Σp) and the row mean, on positive probes, bit for bit."""
+    tool, data = sweep["tool"], sweep["data"]
+    rows = [(i, s) for i, s in enumerate(tool.reduction_shapes()) if len(s) == 2]
+    norm, mean = [], []
+    for i, shape in rows:
+        a = np.abs(tool.reduction_input(i, shape, "float32"))
+        if kernel == "xla" and not _xla_verified(shape):
+            a = a[:, :0]  # the YNNPACK model is not verified on long rows: leave them out
+        total = kernels.sum_last(a, kernel, keepdims=True)
+        norm.append((np.ravel(kernels.divide_last(a, total, kernel)), shape, a.shape))
+        mean.append((np.ravel(kernels.mean_last(a, kernel)), shape, a.shape))
+    for name, got in (("normalise", norm), ("mean", mean)):
+        recorded, at = data[f"{name}_{kernel}"], 0
+        for values, shape, used in got:
+            n = int(np.prod(shape)) if name == "normalise" else shape[0]
+            if used == tuple(shape):
+                assert values.tobytes() == recorded[at:at + n].tobytes(), (name, shape)
+            at += n
+        assert at == recorded.size

@@ -148,6 +148,64 @@ def shape_probes() -> dict[str, np.ndarray]:
     return {"probe_x": x, **{f"probe_{k}": np.concatenate(v).astype(np.float32) for k, v in out.items()}}
 
 
+def reduction_shapes() -> list[tuple[int, ...]]:
+    """Shapes of the summation probes: rows of 1…40 and some longer, the fixtures' (N, K), 1-D
+    sums up to and past the frameworks' thresholds (TF 8192, torch 32768, XLA 32 and 4096)."""
+    rows = [(7, k) for k in [*range(1, 41), 50, 64, 80, 100, 128, 1000]]
+    rows += [(1000, 20), (33, 100), (1000, 3), (200, 10)]
+    return rows + [(n,) for n in [*range(1, 41), 100, 1000, 4095, 8193, 32767, 32769, 100000]]
+
+
+def reduction_input(i: int, shape: tuple[int, ...], dtype: str, seed: int = SEED) -> np.ndarray:
+    """Probe ``i``: normal values scaled by 10^−3 … 10^3, so the order of addition shows."""
+    rng = np.random.default_rng([seed, i, 64 if dtype == "float64" else 32])
+    return (rng.standard_normal(shape) * 10.0 ** rng.integers(-3, 4, shape)).astype(dtype)
+
+
+def reduction_probes() -> dict[str, np.ndarray]:
+    """Each framework's sum over the last axis of every probe (TensorFlow also in float64), and
+    its p / Σp (normalise) and row mean on positive probes, flattened and concatenated."""
+    import jax.numpy as jnp
+    import tensorflow as tf
+    import torch
+
+    sums = {
+        "tensorflow": lambda a: tf.reduce_sum(a, axis=-1).numpy(),
+        "torch": lambda a: torch.sum(torch.from_numpy(a), dim=-1).numpy(),
+        "xla": lambda a: np.asarray(jnp.sum(a, axis=-1)),
+    }
+    norms = {
+        "tensorflow": lambda a: (a / tf.reduce_sum(a, axis=-1, keepdims=True)).numpy(),
+        "torch": lambda a: (torch.from_numpy(a) / torch.sum(torch.from_numpy(a), -1, keepdim=True)).numpy(),
+        "xla": lambda a: np.asarray(a / jnp.sum(jnp.asarray(a), axis=-1, keepdims=True)),
+    }
+    means = {
+        "tensorflow": lambda a: tf.reduce_mean(a, axis=-1).numpy(),
+        "torch": lambda a: torch.mean(torch.from_numpy(a), dim=-1).numpy(),
+        "xla": lambda a: np.asarray(jnp.mean(a, axis=-1)),
+    }
+    out: dict[str, np.ndarray] = {}
+    shapes = reduction_shapes()
+    for name in sums:
+        got = [np.ravel(sums[name](reduction_input(i, s, "float32"))) for i, s in enumerate(shapes)]
+        out[f"sum_{name}"] = np.concatenate(got).astype(np.float32)
+        rows = [s for s in shapes if len(s) == 2]
+        pos = [np.abs(reduction_input(i, s, "float32")) for i, s in enumerate(rows)]
+        out[f"normalise_{name}"] = np.concatenate([np.ravel(norms[name](a)) for a in pos]).astype(np.float32)
+        out[f"mean_{name}"] = np.concatenate([np.ravel(means[name](a)) for a in pos]).astype(np.float32)
+    got = [np.ravel(sums["tensorflow"](reduction_input(i, s, "float64"))) for i, s in enumerate(shapes)]
+    out["sum_tensorflow64"] = np.concatenate(got)
+    return out
+
+
+def log64_inputs(seed: int = SEED) -> np.ndarray:
+    """float64 sweep for TensorFlow's float64 log (tf.keras keeps float64 inputs in float64):
+    bit patterns over all positive doubles, and values uniform over [1e-7, 1); odd length."""
+    rng = np.random.default_rng([seed, 64])
+    return np.concatenate([rng.integers(1, 0x7FEFFFFFFFFFFFFF, 100_000, dtype=np.uint64).view(np.float64),
+                           rng.uniform(1e-7, 1.0, 100_003)])
+
+
 def machine() -> dict[str, str]:
     flags = ""
     try:
@@ -194,6 +252,20 @@ def main() -> None:
         arrays[f"{name}_idx"] = np.diff(idx, prepend=0).astype(np.uint32)
         arrays[f"{name}_delta"] = delta.astype(np.int64)
         meta["outputs"][name] = {"sha256": sha256(out), "n_differ_from_reference": int(idx.size)}
+    import tensorflow as tf
+
+    x64 = log64_inputs()
+    ref64 = kernels.eigen_plog_double(x64)
+    out64 = tf.math.log(x64).numpy()
+    b64, r64 = out64.view(np.int64), ref64.view(np.int64)
+    idx64 = np.flatnonzero(b64 != r64)
+    arrays["tensorflow64_idx"] = idx64.astype(np.int64)
+    arrays["tensorflow64_bits"] = b64[idx64]
+    meta["log64"] = {"n": int(x64.size), "reference": "kernels.eigen_plog_double(x)",
+                     "sha256": hashlib.sha256(out64.tobytes()).hexdigest()}
+    reductions = reduction_probes()
+    arrays.update(reductions)
+    meta["reduction_shapes"] = [list(s) for s in reduction_shapes()]
     probes = shape_probes()
     arrays.update(probes)
     meta["probe_shapes"] = [list(s) for s in shape_list()]

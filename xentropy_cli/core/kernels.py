@@ -538,6 +538,23 @@ def sum_last(a: Array, kernel: str = "numpy", keepdims: bool = False) -> Array:
     return np.expand_dims(out, -1) if keepdims else out
 
 
+def divide_last(a: Array, d: Array, kernel: str = "numpy") -> Array:
+    """a / d with d broadcast over the last axis (a row total, or a count). XLA rewrites a division
+    by a broadcast into a multiplication by its reciprocal: a · (1/d), two roundings."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if kernel == "xla" and np.issubdtype(np.asarray(a).dtype, np.floating):
+            return a * (np.asarray(d).dtype.type(1) / d)
+        return a / d
+
+
+def mean_last(a: Array, kernel: str = "numpy") -> Array:
+    """Mean over the last axis: the framework's sum, divided by n as ``divide_last`` divides."""
+    a = np.asarray(a)
+    if not np.issubdtype(a.dtype, np.floating):
+        return np.mean(a, axis=-1)
+    return divide_last(sum_last(a, kernel), a.dtype.type(a.shape[-1]), kernel)
+
+
 LOG1P_KERNELS: dict[str, Callable[[Array], Array]] = {"numpy": np.log1p, "glibc": glibc_log1pf}
 
 
