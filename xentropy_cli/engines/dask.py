@@ -29,6 +29,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -381,9 +382,11 @@ def cluster(scheduler: str | None, workers: int | None) -> Iterator:
             client.close()
         return
     n = workers or os.cpu_count() or 1
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                      host="127.0.0.1", silence_logs=logging.CRITICAL) as local, \
-            Client(local, set_as_default=False) as client:
+    with warnings.catch_warnings():  # "port 8787 in use": the health server moves to a free port
+        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+        local = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                             host="127.0.0.1", silence_logs=logging.CRITICAL)
+    with local, Client(local, set_as_default=False) as client:
         yield client
 
 
@@ -559,20 +562,22 @@ class _Driver:
 
 
 def _check_columns(meta: Meta, metas: dict[int, Meta], shards: list[Shard]) -> None:
-    """Every shard needs the columns (names and counts) and dtype of the first one."""
-    first = metas[min(metas)]
-    if _shape_of(meta) == _shape_of(first):
+    """Every shard needs the columns (names and counts) and dtype of the first shard."""
+    first = metas.get(shards[0].index)
+    if first is None:
         return
-    odd, base = (meta, first) if meta.index > first.index else (metas[max(metas)], meta)
-    if odd.columns == base.columns:
-        message = (f"computes in {odd.partial.dtype} with {odd.partial.n_classes} classes but "
-                   f"{shards[base.index].name} in {base.partial.dtype} with "
-                   f"{base.partial.n_classes}")
-    else:
-        message = (f"has columns {_columns_text(odd.columns)} but {shards[base.index].name} has "
-                   f"{_columns_text(base.columns)}")
-    raise ShardFailed(message, where=shards[odd.index].name,
-                      hint="every shard needs the same y_true, y_pred and weight columns and types")
+    for odd in ([meta] if meta is not first else [metas[i] for i in sorted(metas)]):
+        if _shape_of(odd) == _shape_of(first):
+            continue
+        if odd.columns == first.columns:
+            message = (f"computes in {odd.partial.dtype} with {odd.partial.n_classes} classes but "
+                       f"{shards[first.index].name} in {first.partial.dtype} with "
+                       f"{first.partial.n_classes}")
+        else:
+            message = (f"has columns {_columns_text(odd.columns)} but {shards[first.index].name} has "
+                       f"{_columns_text(first.columns)}")
+        raise ShardFailed(message, where=shards[odd.index].name,
+                          hint="every shard needs the same y_true, y_pred and weight columns and types")
 
 
 def _shape_of(meta: Meta) -> tuple:
@@ -709,7 +714,9 @@ def make_job(request: Request, profile, options: Options, **extra: Any) -> Job:
 
 
 def _is_directory(path: Path | None) -> bool:
-    return path is not None and (path.is_dir() or str(path).endswith(("/", os.sep)))
+    """--output names a folder (one file per shard) when it is one, or has no extension: the
+    trailing slash of ``DIR/`` does not survive the command line's path type."""
+    return path is not None and (path.is_dir() or (not path.exists() and not path.suffix))
 
 
 def compute(request: Request, profile, options: Options, out) -> None:
