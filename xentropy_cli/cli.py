@@ -62,6 +62,8 @@ Color = Annotated[str, typer.Option(help="auto|always|never (NO_COLOR is respect
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write here (atomically), not stdout.")]
 Strict = Annotated[bool, typer.Option("--strict", help="Turn warnings into errors (exit 1).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on stderr.")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Say on stderr how the input was read "
+                                       "(reader, streaming, processes, time).")]
 Engine = Annotated[str, typer.Option(help="local|dask: dask runs every shard (files, a glob or a folder "
                                      "of Parquet/CSV/TSV) on a Dask cluster.")]
 Scheduler = Annotated[str | None, typer.Option(metavar="ADDRESS", help="With --engine dask: a running "
@@ -151,6 +153,7 @@ def compute(
     clip: Clip = None, no_clip: NoClip = False, base: Base = "e", kernel: Kernel = None,
     format: Format = "auto", color: Color = "auto", output: Output = None, strict: Strict = False,
     quiet: Quiet = False, engine: Engine = "local", scheduler: Scheduler = None, workers: Workers = None,
+    verbose: Verbose = False,
 ) -> None:
     """The loss under a profile (default: the textbook formula).
 
@@ -178,12 +181,38 @@ def compute(
 
         dask_engine.compute(request, chosen, options, render.Output(format, color, output, quiet, strict))
         return
+    out = render.Output(format, color, output, quiet, strict)
+    if _streamed_compute(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
+                         input_format, loss, from_logits, labels, class_weight, chosen, options, out,
+                         verbose):
+        return
     inputs = _read(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
                    input_format, loss, from_logits, labels, class_weight)
     result = pipeline.run(inputs, chosen, options)
-    out = render.Output(format, color, output, quiet, strict)
+    _say_in_memory(verbose, inputs)
     out.warn(result.notices)
-    out.emit_compute(result)
+    out.emit_compute(result, reader=READ_IN_MEMORY)
+
+
+READ_IN_MEMORY = "in-memory"
+
+
+def _streamed_compute(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
+                      input_format, loss, from_logits, labels, class_weight, chosen, options, out,
+                      verbose) -> bool:
+    """A large CSV/TSV file in chunks on every core (engines.stream); False: read it in memory."""
+    from xentropy_cli.engines import stream
+
+    job = stream.plan(sources, y_true=y_true, y_pred=y_pred, sample_weight=sample_weight,
+                      true_cols=true_cols, pred_cols=pred_cols, weight_col=weight_col,
+                      input_format=input_format, kind=loss, from_logits=from_logits, labels=labels,
+                      class_weight=class_weight)
+    return job is not None and stream.compute(job, chosen, options, out, verbose)
+
+
+def _say_in_memory(verbose: bool, inputs) -> None:
+    if verbose:
+        sys.stderr.write(f"xent: read {inputs.source} in memory ({READ_IN_MEMORY} reader)\n")
 
 
 @app.command()

@@ -42,6 +42,7 @@ CHUNK_BYTES = 1 << 20  # text per chunk (XENT_CHUNK_BYTES overrides)
 MIN_PART_BYTES = 4 << 20  # no worker gets less than this
 HEAD_ROWS = 50  # per-sample rows kept for the table view of --reduction none
 READERS = ("auto", "numpy", "pyarrow")
+ARROW_CHUNK_FACTOR = 4  # pyarrow reads chunks this many times larger
 
 
 # --- the plan --------------------------------------------------------------------------------------
@@ -167,47 +168,27 @@ def _blocks(job: Job, start: int, stop: int, first_line: int, reader: str,
             progress: Callable[[int], None]) -> Iterator[Array]:
     """Parsed blocks of bytes [start, stop), in order."""
     lay = job.layout
-    if reader == fastcsv.READER_ARROW:
-        yield from _arrow_blocks(job, start, stop, progress)
-        return
+    arrow = fastcsv.Arrow(lay, threads=job.workers == 1) if reader == fastcsv.READER_ARROW else None
+    size = job.chunk_bytes * (ARROW_CHUNK_FACTOR if arrow else 1)
     line = first_line
-    for data in fastcsv.chunks(lay.path, start, stop, job.chunk_bytes):
-        block = fastcsv.parse(lay, data, line)
+    for data in fastcsv.chunks(lay.path, start, stop, size):
+        if arrow is not None:
+            try:
+                block = arrow.parse(data)
+            except Exception:  # pyarrow's own errors: the numpy reader says what is wrong, and where
+                block = fastcsv.parse(lay, data, line)
+        else:
+            block = fastcsv.parse(lay, data, line)
         line += block.shape[0]
         progress(len(data))
         yield block
-
-
-class _ArrowFailed(Exception):
-    """pyarrow could not read a block: the numpy reader reads the range again, to say why."""
-
-
-def _arrow_blocks(job: Job, start: int, stop: int, progress: Callable[[int], None]) -> Iterator[Array]:
-    try:
-        for block in fastcsv.arrow_blocks(job.layout, start, stop, job.chunk_bytes * 4,
-                                          threads=job.workers == 1, progress=progress):
-            if not np.isfinite(block).all():
-                raise _ArrowFailed("a value is not finite")
-            yield block
-    except _ArrowFailed:
-        raise
-    except Exception as exc:  # pyarrow's own errors: the numpy reader finds the bad line
-        raise _ArrowFailed(str(exc)) from None
 
 
 def work(job: Job, task: Task, start: int, stop: int, out: Any = None,
          progress: Callable[[int], None] = lambda n: None) -> Share:
     """Stream bytes [start, stop) of the file through the task; ``out`` gets per-sample w·l."""
     rows_before = fastcsv.count_lines(job.layout.path, job.layout.body_start, start)
-    reader = job.reader
-    while True:
-        try:
-            return _work(job, task, start, stop, rows_before, reader, out, progress)
-        except _ArrowFailed:
-            reader = fastcsv.READER_NUMPY  # again, to give the in-memory reader's error
-            if out is not None:
-                out.seek(0)
-                out.truncate()
+    return _work(job, task, start, stop, rows_before, job.reader, out, progress)
 
 
 def _work(job: Job, task: Task, start: int, stop: int, rows_before: int, reader: str, out: Any,
@@ -523,3 +504,49 @@ def _isatty(stream) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+# --- the commands ----------------------------------------------------------------------------------
+
+def say(verbose: bool, text: str) -> None:
+    """One line on stderr with --verbose."""
+    if verbose:
+        sys.stderr.write(f"xent: {text}\n")
+        sys.stderr.flush()
+
+
+def describe(job: Job, streamed: Streamed) -> str:
+    return (f"read {job.layout.path} with the {streamed.reader} reader, streamed in chunks on "
+            f"{streamed.workers} process(es): {streamed.result.n_samples:,} rows in "
+            f"{streamed.seconds:.2f} s")
+
+
+def _progress(job: Job, quiet: bool) -> Progress:
+    lay = job.layout
+    with open(lay.path, "rb") as handle:
+        handle.seek(lay.body_start)
+        sample = handle.read(1 << 16)
+    per_row = len(sample) / max(sample.count(b"\n"), 1)
+    return Progress.for_stderr(quiet, lay.size - lay.body_start, per_row)
+
+
+def compute(job: Job, profile, options: Options, out, verbose: bool = False) -> bool:
+    """``xent compute`` on a streamed file: False when it must be read in memory instead."""
+    from xentropy_cli.core.validate import check_reduction
+
+    reduction = check_reduction(profile, options)
+    keep = reduction == "none" or out.format == "csv"
+    task = Task(profile, options, keep_rows=keep)
+    try:
+        streamed = run(job, task, _progress(job, out.quiet))
+    except Fallback as why:
+        say(verbose, f"{job.layout.path} is read in memory ({why})")
+        return False
+    try:
+        say(verbose, describe(job, streamed))
+        out.warn(streamed.result.notices)
+        out.emit_compute(streamed.result, reader=streamed.reader,
+                         rows=streamed.per_sample if keep else None)
+    finally:
+        streamed.close()
+    return True

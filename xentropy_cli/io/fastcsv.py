@@ -22,7 +22,6 @@ pyarrow is installed (the ``fast`` extra). It is imported only then.
 
 from __future__ import annotations
 
-import io
 import os
 import warnings
 from collections.abc import Iterator
@@ -288,57 +287,39 @@ def arrow_available() -> bool:
     return importlib.util.find_spec("pyarrow") is not None
 
 
-def arrow_blocks(lay: Layout, start: int, stop: int, block_size: int = 1 << 22, threads: bool = True,
-                 progress=None) -> Iterator[np.ndarray]:
-    """(rows, len(used)) float64 blocks of bytes [start, stop) (whole lines of the body), read by
-    pyarrow's CSV reader.
+class Arrow:
+    """pyarrow's CSV reader (the ``fast`` extra) for chunks of whole lines of one layout.
 
-    Any problem (a cell that is not a number, a ragged row, an empty cell) raises; the caller then
-    reads the range with ``parse`` to give the in-memory reader's error.
+    ``parse(data)`` gives the same (rows, len(used)) float64 block as ``fastcsv.parse`` (pyarrow's
+    float parsing is correctly rounded too), or raises for anything unusual (a cell that is not a
+    number, a ragged row, an empty cell): the caller then reads the chunk with ``fastcsv.parse``,
+    which gives the in-memory reader's error. pyarrow is imported here, by the process that
+    reads (after any fork), and allocates from the system allocator so memory is given back.
     """
-    import pyarrow as pa
-    from pyarrow import csv as pacsv
 
-    names = [f"c{i}" for i in range(lay.n_columns)]
-    used = [names[i] for i in lay.used]
-    read = pacsv.ReadOptions(column_names=names, block_size=block_size, use_threads=threads)
-    parse_opts = pacsv.ParseOptions(delimiter=lay.delimiter, quote_char=False, newlines_in_values=False,
-                                    ignore_empty_lines=False)
-    convert = pacsv.ConvertOptions(column_types={n: pa.float64() for n in used}, include_columns=used,
-                                   null_values=[], strings_can_be_null=False,
-                                   quoted_strings_can_be_null=False)
-    with _Range(lay.path, start, stop, progress) as handle:
-        reader = pacsv.open_csv(handle, read_options=read, parse_options=parse_opts,
-                                convert_options=convert)
-        for batch in reader:
-            if batch.num_rows == 0:
-                continue
-            cols = [batch.column(i).to_numpy(zero_copy_only=False) for i in range(len(used))]
-            yield np.column_stack(cols)
+    def __init__(self, lay: Layout, threads: bool = True):
+        import pyarrow as pa
+        from pyarrow import csv as pacsv
 
+        pa.set_memory_pool(pa.system_memory_pool())
+        self.pa, self.csv = pa, pacsv
+        names = [f"c{i}" for i in range(lay.n_columns)]
+        self.used = [names[i] for i in lay.used]
+        self.read = pacsv.ReadOptions(column_names=names, block_size=1 << 20, use_threads=threads)
+        self.parse_options = pacsv.ParseOptions(delimiter=lay.delimiter, quote_char=False,
+                                                newlines_in_values=False, ignore_empty_lines=False)
+        self.convert = pacsv.ConvertOptions(
+            column_types={n: pa.float64() for n in self.used}, include_columns=self.used,
+            null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False)
 
-class _Range(io.RawIOBase):
-    """Bytes [start, stop) of a file as a read-only stream (for pyarrow), reporting progress."""
-
-    def __init__(self, path: str, start: int, stop: int, progress=None):
-        self.handle = open(path, "rb")  # noqa: SIM115 - closed by close()
-        self.handle.seek(start)
-        self.left = stop - start
-        self.progress = progress
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        n = min(len(buffer), self.left)
-        if n <= 0:
-            return 0
-        got = self.handle.readinto(memoryview(buffer)[:n])
-        self.left -= got
-        if self.progress is not None:
-            self.progress(got)
-        return got
-
-    def close(self) -> None:
-        self.handle.close()
-        super().close()
+    def parse(self, data: bytes) -> np.ndarray:
+        table = self.csv.read_csv(self.pa.py_buffer(data), read_options=self.read,
+                                  parse_options=self.parse_options, convert_options=self.convert)
+        if table.num_rows != data.count(b"\n"):
+            raise ValueError("rows are not lines (carriage returns or a missing newline)")
+        block = np.empty((table.num_rows, len(self.used)))
+        for j, name in enumerate(self.used):
+            block[:, j] = table.column(name).to_numpy()
+        if not np.isfinite(block).all():
+            raise ValueError("a value is not finite")
+        return block

@@ -47,9 +47,15 @@ class Output:
                               hint="fix the input, or drop --strict")
 
     # --- commands ----------------------------------------------------------------------------
-    def emit_compute(self, result: Result) -> None:
-        if self.format == "json":
-            self.write(machine.dumps(machine.result_json(result)))
+    def emit_compute(self, result: Result, reader: str | None = None, rows=None) -> None:
+        """``reader``: how the input was read (JSON "reader"). ``rows``: for a streamed run, a
+        callable giving every per-sample w·l in blocks (``result.per_sample`` holds the first few)."""
+        if rows is not None and (self.format in ("csv", "plain", "json")
+                                 and (result.reduction == "none" or self.format == "csv")):
+            self.write_pieces(machine.streamed_pieces(self.format, result, rows, reader))
+        elif self.format == "json":
+            extra = {} if reader is None else {"reader": reader}
+            self.write(machine.dumps(machine.result_json(result, **extra)))
         elif self.format == "csv":
             self.write(machine.per_sample_csv(result))
         elif self.format == "plain":
@@ -122,6 +128,15 @@ class Output:
         for renderable in renderables:
             console.print(renderable)
         return buffer.getvalue()
+
+    def write_pieces(self, pieces) -> None:
+        """Like ``write``, for text that comes in pieces (a streamed run's rows)."""
+        if self.path is None:
+            for piece in pieces:
+                self.stdout.write(piece)
+            self.stdout.flush()
+            return
+        self.write("".join(pieces))
 
     def write(self, text: str) -> None:
         """To stdout, or to --output whole or not at all (temporary file, then rename)."""

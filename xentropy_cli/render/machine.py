@@ -102,3 +102,41 @@ def per_sample_csv(result: Result) -> str:
     for i, x in enumerate(result.per_sample, start=1):
         out.write(f"{i},{text(x)}\n")
     return out.getvalue()
+
+
+# --- streamed runs: every row, without holding them all ---------------------------------------
+
+def _texts(block: np.ndarray, quote: bool = False) -> list[str]:
+    """``text(x)`` for each value (JSON: non-finite values quoted, as ``number`` writes them)."""
+    values = block.astype(np.float64, copy=False)
+    if np.isfinite(values).all():
+        return list(map(repr, values.tolist()))
+    return [f'"{text(x)}"' if quote and not math.isfinite(x) else text(x) for x in values.tolist()]
+
+
+def streamed_pieces(fmt: str, result: Result, rows, reader: str | None = None):
+    """The text of ``plain`` / ``per_sample_csv`` / ``result_json`` for a streamed run, in pieces;
+    ``rows()`` yields the per-sample w·l in blocks, in row order."""
+    if fmt == "plain":
+        for block in rows():
+            yield "".join(t + "\n" for t in _texts(block))
+    elif fmt == "csv":
+        yield "sample,loss\n"
+        first = 1
+        for block in rows():
+            yield "".join(f"{i},{t}\n" for i, t in enumerate(_texts(block), first))
+            first += block.shape[0]
+    else:
+        data = result_json(result, **({} if reader is None else {"reader": reader}))
+        data["value"] = data["per_sample"] = "\x00rows\x00"
+        head, middle, tail = dumps(data).split(json.dumps("\x00rows\x00"))
+        for text_part in (head, middle):
+            yield text_part + "["
+            sep = ""
+            for block in rows():
+                texts = _texts(block, quote=True)
+                if texts:
+                    yield sep + ", ".join(texts)
+                    sep = ", "
+            yield "]"
+        yield tail
