@@ -219,3 +219,16 @@ def test_normalise_and_mean_in_framework_order(sweep, kernel):
                 assert values.tobytes() == recorded[at:at + n].tobytes(), (name, shape)
             at += n
         assert at == recorded.size
+
+
+def test_blocks_of_a_tensor_take_the_whole_tensors_paths():
+    """A tensor cut in blocks: with ``tail`` (0 except for the last block), each block's log equals
+    the matching part of the whole tensor's, wherever the cut falls."""
+    x = np.resize(np.array([0.9, 0.05, 0.89 / 1.99, 0.94, 0.3], F32), 1003)
+    whole = kernels.log(x, "tensorflow")
+    n_tail = x.size % 8
+    for cut in (5, 8, 500, 1000):
+        first = kernels.log(x[:cut], "tensorflow", tail=max(0, n_tail - (x.size - cut)))
+        last = kernels.log(x[cut:], "tensorflow", tail=min(n_tail, x.size - cut))
+        assert np.concatenate([first, last]).tobytes() == whole.tobytes()
+    assert kernels.log(x[:5], "tensorflow").tobytes() != whole[:5].tobytes()  # alone, all 5 are tail

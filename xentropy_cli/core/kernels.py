@@ -328,18 +328,18 @@ def _with_tail(x: Array, packet: Callable[[Array], Array], tail: int, daz: bool)
     return out.reshape(np.shape(x))
 
 
-def _tensorflow_log(x: Array) -> Array:
+def _tensorflow_log(x: Array, tail: int | None = None) -> Array:
     """tf.math.log: Eigen packets of 8 over the flat tensor, glibc logf for the n mod 8 left over
     (TensorFlow runs its ops with denormals flushed to zero)."""
-    return _with_tail(x, eigen_plog, np.size(x) % 8, daz=True)
+    return _with_tail(x, eigen_plog, np.size(x) % 8 if tail is None else tail, daz=True)
 
 
-def _tensorflow_log64(x: Array) -> Array:
+def _tensorflow_log64(x: Array, tail: int | None = None) -> Array:
     """tf.math.log on float64: Eigen packets of 4, the C library's log (numpy's, on x86-64 Linux
     without AVX-512) for the n mod 4 left over. Subnormal inputs read as 0 in the packets."""
     flat = np.ascontiguousarray(x, dtype=F64).reshape(-1)
     out = eigen_plog_double(np.where(np.abs(flat) < np.finfo(F64).tiny, np.copysign(0.0, flat), flat))
-    tail = flat.size % 4
+    tail = flat.size % 4 if tail is None else tail
     if tail:
         with np.errstate(divide="ignore", invalid="ignore"):
             out[flat.size - tail:] = np.log(flat[flat.size - tail:])
@@ -353,9 +353,9 @@ def _xla_tail(shape: tuple[int, ...]) -> int:
     return n % 8 if len(shape) == 1 and n < 16 and n % 8 in (3, 5, 6, 7) else 0
 
 
-def _xla_log(x: Array) -> Array:
+def _xla_log(x: Array, tail: int | None = None) -> Array:
     """jnp.log on CPU (jax/optax, Keras's JAX backend)."""
-    return _with_tail(x, xla_log, _xla_tail(np.shape(x)), daz=True)
+    return _with_tail(x, xla_log, _xla_tail(np.shape(x)) if tail is None else tail, daz=True)
 
 
 def _torch_log(x: Array) -> Array:
@@ -570,11 +570,22 @@ def log1p(x: Array, kernel: str = "numpy") -> Array:
 LOG64_KERNELS: dict[str, Callable[[Array], Array]] = {"tensorflow": _tensorflow_log64}
 
 
-def log(x: Array, kernel: str = "numpy") -> Array:
+_TAILED = {"tensorflow", "xla"}
+
+
+def log(x: Array, kernel: str = "numpy", tail: int | None = None) -> Array:
     """ln x as the library named by ``kernel`` computes it. float64: TensorFlow's own kernel, numpy
-    for every other library (their float64 logs are not modelled)."""
+    for every other library (their float64 logs are not modelled).
+
+    ``x`` is the whole tensor, flattened in row-major order. When it is only a block of a larger
+    tensor (a chunk or a shard), ``tail`` says how many of its last elements are in the whole
+    tensor's scalar tail (the last n mod 8 of n, TensorFlow; 0 for a block that does not end the
+    tensor): the path an element takes depends only on that, not on where the block starts.
+    """
     if x.dtype == np.float64:
-        return LOG64_KERNELS.get(kernel, _numpy_log)(x)
-    if x.dtype != np.float32:
+        fn = LOG64_KERNELS.get(kernel, _numpy_log)
+    elif x.dtype == np.float32:
+        fn = LOG_KERNELS.get(kernel, _numpy_log)
+    else:
         return _numpy_log(x)
-    return LOG_KERNELS.get(kernel, _numpy_log)(x)
+    return fn(x) if tail is None or kernel not in _TAILED else fn(x, tail)

@@ -299,7 +299,7 @@ def _message(part: NoticePart) -> str:
 
 def finish(total: Partial, profile: Profile, reduction: str, source: str = "") -> Combined:
     """Reduce a merged Partial with the profile's rule: the same numbers as pipeline.run."""
-    weighted_sum = sums.value(total.weighted)
+    weighted_sum = sums.value(total.weighted, profile.kernel)
     weight_total = None if total.weights is None else float(sums.value(total.weights))
     target_total = None if total.targets is None else float(sums.value(total.targets))
     n = pipeline.counted(profile, total.kind, total.n, total.n_classes)  # torch binary: N·K

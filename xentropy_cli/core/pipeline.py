@@ -77,7 +77,8 @@ def _run(inputs: Inputs, profile: Profile, options: Options) -> Result:
     weighted = st.weigh(losses, weights)
     reduction = options.reduction or profile.reduction
     divisor, divisor_name = _divisor(profile, reduction, weights, prep, state.losses)
-    reduced = st.reduce(weighted, reduction, divisor, divisor_name, profile.zero_division)
+    reduced = st.reduce(weighted, reduction, divisor, divisor_name, profile.zero_division,
+                        _sum_kernel(profile, options))
     state.results.append(reduced)
     value = reduced.array if reduction == "none" else float(reduced.array)
     notices = prep.notices + tuple(_result_notices(state, prep))
@@ -91,7 +92,7 @@ def _run(inputs: Inputs, profile: Profile, options: Options) -> Result:
         stages=tuple(state.results),
         per_sample=weighted,
         value=value,
-        weighted_sum=float(sums.total(weighted)),
+        weighted_sum=float(sums.total(weighted, _sum_kernel(profile, options))),
         divisor=float(divisor) if divisor is not None else float("nan"),
         n_samples=prep.n_samples,
         n_classes=prep.n_classes,
@@ -195,7 +196,7 @@ def _smooth(s: _State, profile: Profile, options: Options, dtype, prep: Prepared
 
 
 def _normalise(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
-    result = st.normalise(s.p)
+    result = st.normalise(s.p, _sum_kernel(profile, options))
     s.p = result.array
     s.results.append(result)
 
@@ -228,6 +229,18 @@ def _log1m(s: _State, profile: Profile, options: Options, dtype, prep: Prepared)
     s.results.append(result)
 
 
+def _sum_kernel(profile: Profile, options: Options) -> str:
+    """Whose order of addition (and division by a row total) the row sums follow."""
+    return options.kernel or profile.kernel
+
+
+def _softmax_sum_kernel(profile: Profile, options: Options) -> str:
+    """Σ exp inside log-softmax: TensorFlow and XLA reduce as in any sum; torch's log_softmax
+    kernel has its own vectorised loop (and SLEEF's exp), not modelled: numpy's order."""
+    kernel = _sum_kernel(profile, options)
+    return "numpy" if kernel == "torch" else kernel
+
+
 def _kernel(profile: Profile, options: Options, prep: Prepared) -> str:
     if options.kernel:
         return options.kernel
@@ -245,13 +258,14 @@ def _softmax(s: _State, profile: Profile, options: Options, dtype, prep: Prepare
 
 
 def _log_softmax(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
-    result = st.log_softmax(s.p, "lse" if prep.kind in profile.lse_kinds else "shifted")
+    result = st.log_softmax(s.p, "lse" if prep.kind in profile.lse_kinds else "shifted",
+                            _softmax_sum_kernel(profile, options))
     s.logp = _in_base(result.array, options)
     s.results.append(replace(result, array=s.logp))
 
 
 def _renormalise(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
-    result = st.renormalise(s.logp)
+    result = st.renormalise(s.logp, _softmax_sum_kernel(profile, options))
     s.logp = result.array
     s.results.append(result)
 
@@ -274,11 +288,13 @@ def _combine(s: _State, profile: Profile, options: Options, dtype, prep: Prepare
         from_logits = any(r.name == "log_sigmoid" for r in s.results)  # s.p still holds z
         form = profile.binary_logits if from_logits else "log_sigmoid"
         result = st.combine_binary(s.y, s.logp, s.log1mp, profile.zero_times_inf, form, s.p,
-                                   profile.binary_outputs, options.base, profile.flush_subnormals)
+                                   profile.binary_outputs, options.base, profile.flush_subnormals,
+                                   _sum_kernel(profile, options))
     elif s.y.ndim == 1:
         result = st.combine_sparse(s.y, s.logp, prep.class_weight)
     else:
-        result = st.combine_categorical(s.y, s.logp, prep.class_weight, profile.zero_times_inf)
+        result = st.combine_categorical(s.y, s.logp, prep.class_weight, profile.zero_times_inf,
+                                        _sum_kernel(profile, options))
     s.losses = result.array
     s.results.append(result)
 

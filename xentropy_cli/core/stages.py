@@ -59,11 +59,11 @@ def smooth(y: Array, epsilon: float, n_classes: int) -> StageResult:
     return StageResult("smooth", out, out != y, note, "y")
 
 
-def normalise(p: Array) -> StageResult:
-    """p ← p / Σₖ p  per row, so every row sums to 1."""
-    total = np.sum(p, axis=-1, keepdims=True)
+def normalise(p: Array, kernel: str = "numpy") -> StageResult:
+    """p ← p / Σₖ p  per row, so every row sums to 1 (Σ and ÷ as ``kernel``'s library does them)."""
+    total = kernels.sum_last(p, kernel, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = p / total
+        out = kernels.divide_last(p, total, kernel)
     changed = out != p
     rows = np.flatnonzero(changed.any(axis=-1))
     if rows.size == 0:
@@ -156,7 +156,7 @@ def softmax(z: Array) -> StageResult:
     return StageResult("softmax", out, None, note)
 
 
-def log_softmax(z: Array, form: str = "shifted") -> StageResult:
+def log_softmax(z: Array, form: str = "shifted", kernel: str = "numpy") -> StageResult:
     """log p ← (z − m) − ln Σₖ exp(z − m), with m = maxₖ z (stable at ±1000).
 
     ``form="lse"`` rounds in the other order, log p ← z − (ln Σₖ exp(z − m) + m), as
@@ -164,7 +164,7 @@ def log_softmax(z: Array, form: str = "shifted") -> StageResult:
     """
     m = np.max(z, axis=-1, keepdims=True)
     shifted = z - m
-    log_sum = np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+    log_sum = np.log(kernels.sum_last(np.exp(shifted), kernel, keepdims=True))
     if form == "lse":
         out = z - (log_sum + m)
         return StageResult("log_softmax", out, None, "log-softmax z − logsumexp(z)", "log p")
@@ -172,9 +172,9 @@ def log_softmax(z: Array, form: str = "shifted") -> StageResult:
     return StageResult("log_softmax", out, None, "log-softmax z − max − log Σ exp(z − max)", "log p")
 
 
-def renormalise(logp: Array) -> StageResult:
+def renormalise(logp: Array, kernel: str = "numpy") -> StageResult:
     """log p ← log_softmax(log p) = log(p / Σₖ p): TensorFlow's sparse loss treats log p as logits."""
-    result = log_softmax(logp)
+    result = log_softmax(logp, kernel=kernel)
     changed = result.array != logp
     rows = np.flatnonzero(changed.any(axis=-1))
     note = "log p used as logits: softmax renormalises each row"
@@ -215,7 +215,7 @@ def log_sigmoid(z: Array, flush: bool = False) -> tuple[StageResult, StageResult
 
 
 def combine_categorical(y: Array, logp: Array, class_weight: Array | None = None,
-                        zero_times_inf: str = "nan") -> StageResult:
+                        zero_times_inf: str = "nan", kernel: str = "numpy") -> StageResult:
     """lᵢ ← −Σₖ wₖ·yᵢₖ·log pᵢₖ  (wₖ = 1 without class weights).
 
     ``zero_times_inf="zero"`` uses the convention 0·log 0 = 0 (scipy's xlogy), as the textbook
@@ -226,7 +226,7 @@ def combine_categorical(y: Array, logp: Array, class_weight: Array | None = None
         terms = np.where(y == 0, terms.dtype.type(0), terms)
     if class_weight is not None:
         terms = terms * class_weight.astype(terms.dtype)
-    out = -np.sum(terms, axis=-1)
+    out = -kernels.sum_last(terms, kernel)
     return StageResult("combine", out, None, "per sample −Σ y·log p", "loss")
 
 
@@ -240,7 +240,7 @@ def combine_sparse(labels: Array, logp: Array, class_weight: Array | None = None
 
 def combine_binary(y: Array, logp: Array, log1mp: Array, zero_times_inf: str = "nan",
                    form: str = "log_sigmoid", z: Array | None = None, over: str = "mean",
-                   base: float | None = None, flush: bool = False) -> StageResult:
+                   base: float | None = None, flush: bool = False, kernel: str = "numpy") -> StageResult:
     """lᵢ ← meanₖ (``over="sum"``: Σₖ) of the elementwise loss, which is
 
     −(y·log p + (1 − y)·log(1 − p))            on probabilities, and from logits z by default;
@@ -270,7 +270,7 @@ def combine_binary(y: Array, logp: Array, log1mp: Array, zero_times_inf: str = "
             second = np.where(one_minus_y == 0, second.dtype.type(0), second)
         elements = -(first + second)
         what = "−(y·log p + (1−y)·log(1−p))"
-    out = np.sum(elements, axis=-1) if over == "sum" else np.mean(elements, axis=-1)
+    out = kernels.sum_last(elements, kernel) if over == "sum" else kernels.mean_last(elements, kernel)
     return StageResult("combine", out, None, f"per sample {over} over outputs of {what}", "loss")
 
 
@@ -289,14 +289,14 @@ def divide_no_nan(total: Array, divisor: Array) -> Array:
 
 
 def reduce(weighted: Array, reduction: str, divisor: float | None, divisor_name: str = "N",
-           zero_division: str = "zero") -> StageResult:
+           zero_division: str = "zero", kernel: str = "numpy") -> StageResult:
     """none: w·l;  sum: Σ w·l;  the means: Σ w·l ÷ divisor (N, Σ w or Σ w[target], per profile).
 
     ``zero_division="zero"`` returns 0 for a zero divisor, as Keras's divide_no_nan does.
     """
     if reduction == "none":
         return StageResult("reduce", weighted, None, "no reduction: one loss per sample", "loss")
-    return reduce_total(sums.total(weighted), reduction, divisor, divisor_name, zero_division)
+    return reduce_total(sums.total(weighted, kernel), reduction, divisor, divisor_name, zero_division)
 
 
 def reduce_total(total: np.floating, reduction: str, divisor: float | None, divisor_name: str = "N",

@@ -26,6 +26,8 @@ from itertools import chain
 
 import numpy as np
 
+from xentropy_cli.core import kernels
+
 Array = np.ndarray
 EXACT_ABOVE = 65536
 
@@ -117,10 +119,13 @@ def _as_expanded(s: Sum) -> Sum:
     return Sum(s.dtype, s.n, None, e.terms, e.nan, e.pinf, e.ninf)
 
 
-def value(s: Sum) -> np.floating:
-    """The sum as a scalar of the values' dtype (see the module docstring for the rule)."""
+def value(s: Sum, kernel: str = "numpy") -> np.floating:
+    """The sum as a scalar of the values' dtype (see the module docstring for the rule); up to
+    EXACT_ABOVE values added in the order of ``kernel``'s library (kernels.sum_last)."""
     dtype = np.dtype(s.dtype)
     if s.values is not None and s.n <= EXACT_ABOVE:
+        if kernel != "numpy" and s.values.ndim == 1 and np.issubdtype(dtype, np.floating):
+            return dtype.type(kernels.sum_last(np.asarray(s.values, dtype), kernel))
         return np.sum(s.values, dtype=dtype)
     if s.values is not None:
         s = _as_expanded(s)
@@ -136,6 +141,7 @@ def value(s: Sum) -> np.floating:
         return dtype.type(exact)
 
 
-def total(a: Array) -> np.floating:
-    """Σ a in a's dtype: numpy's pairwise sum up to EXACT_ABOVE values, exactly rounded above."""
-    return value(of(a))
+def total(a: Array, kernel: str = "numpy") -> np.floating:
+    """Σ a in a's dtype: ``kernel``'s order of addition (numpy's pairwise sum by default) up to
+    EXACT_ABOVE values, exactly rounded above."""
+    return value(of(a), kernel)
