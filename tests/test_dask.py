@@ -177,6 +177,36 @@ def _keras_row(data, row: int) -> float:
     return float(np.float32(-np.log(np.float32(1e-7))) * w)
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("profile, dtype", [("keras", np.uint32), ("tf-keras", np.uint64)])
+def test_shards_of_any_length_give_the_losses_of_one_tensor(tmp_path, client, fmt, profile, dtype):
+    """TensorFlow logs the flat tensor's last n mod 8 cells (float64: mod 4) on a scalar path, so
+    a row's loss depends on where the tensor ends: the engine computes each shard where it sits."""
+    rng = np.random.default_rng(13)  # a seed whose shard ends reach the scalar path (checked below)
+    sizes = (1001, 1003, 998)  # 3 cells a row: no shard ends on a multiple of 8 cells
+    y = np.eye(3)[rng.integers(0, 3, sum(sizes))]
+    p = rng.dirichlet(np.ones(3), sum(sizes))
+    start = 0
+    for i, size in enumerate(sizes):
+        columns = _columns(y[start:start + size], p[start:start + size], None)
+        if fmt == "csv":
+            _write_csv(tmp_path / f"s{i}.csv", columns)
+        else:
+            pq.write_table(pa.table(columns), str(tmp_path / f"s{i}.parquet"))
+        start += size
+    chosen = profiles.get(profile)
+    expected = pipeline.run(Inputs(y, p), chosen, Options(reduction="none")).per_sample
+    one_by_one = np.concatenate([pipeline.run(Inputs(y[a:a + n], p[a:a + n]), chosen,
+                                              Options(reduction="none")).per_sample
+                                 for a, n in ((0, 1001), (1001, 1003), (2004, 998))])
+    assert not np.array_equal(one_by_one, expected)  # this data does reach the scalar path
+    sink = engine._CollectSink()
+    shards = engine.plan(engine.expand([str(tmp_path)]))
+    run = engine.execute(client, shards, _job(profile, per_sample=True), sink)
+    assert np.array_equal(sink.array(run.result.dtype).view(dtype), expected.view(dtype))
+    assert run.result.value == pipeline.run(Inputs(y, p), chosen).value
+
+
 # --- explain -----------------------------------------------------------------------------------
 
 def test_explain_shows_the_rows_that_matter_most_across_shards(data, client):

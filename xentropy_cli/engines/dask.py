@@ -61,6 +61,7 @@ class Shard:
     file_row: int = 0  # 0-based row of the file where this shard starts (Parquet partitions)
     rows: int | None = None  # known in advance for Parquet
     part: int | None = None  # which partition of its file (None: the whole file)
+    last: bool = False  # the last shard: the end of all rows
 
     @property
     def name(self) -> str:
@@ -132,6 +133,8 @@ def plan(files: list[tuple[str, str]], rows_per_shard: int = ROWS_PER_SHARD) -> 
             shards.append(Shard(len(shards), path, fmt, tuple(run) if len(runs) > 1 else None,
                                 file_row, rows, k if len(runs) > 1 else None))
             file_row += rows
+    if shards:
+        shards[-1] = replace(shards[-1], last=True)
     return shards
 
 
@@ -182,13 +185,7 @@ class Job:
 
 def read_shard(shard: Shard, job: Job, kind: str | None = None) -> Inputs:
     """The shard's Inputs, by the single-file rules; ``kind`` overrides ``job.kind``."""
-    if shard.fmt == "parquet":
-        inputs = _read_parquet(shard, job)
-    else:
-        from xentropy_cli import io
-
-        inputs = io.read([shard.path], true_cols=job.true_cols, pred_cols=job.pred_cols,
-                         weight_col=job.weight_col, input_format=shard.fmt)
+    inputs = _read_parquet(shard, job) if shard.fmt == "parquet" else _read_delimited(shard, job)
     if job.sample_weight is not None:
         if inputs.sample_weight is not None:
             raise UsageError("sample weights are given twice: in the input and by -w",
@@ -196,6 +193,45 @@ def read_shard(shard: Shard, job: Job, kind: str | None = None) -> Inputs:
         inputs = replace(inputs, sample_weight=job.sample_weight)
     return replace(inputs, kind=kind or job.kind, from_logits=job.from_logits, labels=job.labels,
                    class_weight=job.class_weight)
+
+
+def _read_delimited(shard: Shard, job: Job) -> Inputs:
+    """A CSV/TSV shard: the streaming engine's exact fast parser (``io.fastcsv``: its layout is
+    decided as ``io.read`` decides it) on the whole body; ``io.read`` itself for what that parser
+    leaves to it (quotes, blank lines, no header, …), which also gives the canonical errors."""
+    from xentropy_cli import io
+    from xentropy_cli.io import _labels_1d, fastcsv
+
+    try:
+        lay = fastcsv.layout(shard.path, job.true_cols, job.pred_cols, job.weight_col, shard.fmt)
+        with open(shard.path, "rb") as handle:
+            handle.seek(lay.body_start)
+            data = handle.read()
+        if not data.strip():
+            raise fastcsv.NotStreamable("no data rows")
+        block = _parse_body(fastcsv, lay, data if data.endswith(b"\n") else data + b"\n")
+    except fastcsv.NotStreamable:
+        return io.read([shard.path], true_cols=job.true_cols, pred_cols=job.pred_cols,
+                       weight_col=job.weight_col, input_format=shard.fmt)
+    cols = lay.columns
+    n_true, n_pred = len(cols.true_idx), len(cols.pred_idx)
+    named = lay.header is not None
+    return Inputs(_labels_1d(np.ascontiguousarray(block[:, :n_true])),
+                  np.ascontiguousarray(block[:, n_true:n_true + n_pred]),
+                  block[:, n_true + n_pred].copy() if cols.weight_idx is not None else None,
+                  source=shard.path, true_names=cols.true_names if named else (),
+                  pred_names=cols.pred_names if named else (), first_line=lay.first_line)
+
+
+def _parse_body(fastcsv, lay, data: bytes) -> Array:
+    """pyarrow's CSV reader when it reads the body cleanly, else the numpy parser (which raises
+    the in-memory reader's error for a bad cell or row)."""
+    if fastcsv.arrow_available() and hasattr(fastcsv, "Arrow"):
+        try:
+            return fastcsv.Arrow(lay, threads=False).parse(data)
+        except Exception:  # noqa: BLE001 - any pyarrow failure: the numpy parser says why
+            pass
+    return fastcsv.parse(lay, data, lay.first_line)
 
 
 def _read_parquet(shard: Shard, job: Job) -> Inputs:
@@ -280,16 +316,18 @@ class Meta:
     n: int
     kind: str
     ambiguous: bool  # --loss auto with y_true and y_pred of the same shape: categorical or binary
-    columns: tuple  # (true names, pred names, y_true shape[1:], y_pred shape[1:], weighted?)
+    columns: tuple  # (true names, pred names, y_true columns, y_pred columns, weight column?)
     partial: partial.Partial
     partial_q: partial.Partial | None = None
+    offset: int = 0  # the global first row the shard was computed for (see PACKET)
+    cells: int = 1  # y_pred cells per row
 
 
 @dataclass(frozen=True)
 class Top:
     """Explain: a shard's rows that contribute most, with their inputs as read."""
 
-    rows: tuple[int, ...]  # global 0-based, once the shard is moved to its offset
+    rows: tuple[int, ...]  # 0-based in the shard; global once moved to the shard's offset
     scores: tuple[float, ...]
     y_true: Array
     y_pred: Array
@@ -310,32 +348,81 @@ def provisional_row(shard: Shard) -> int:
     return 0 if shard.index == 0 else 1
 
 
-def run_shard(shard: Shard, job: Job, kind: str | None = None) -> Outcome:
-    """Read one shard and run the pipeline on it: its Partial (and per-sample w·l, top rows)."""
+def run_shard(shard: Shard, job: Job, kind: str | None = None, offset: int = 0) -> Outcome:
+    """Read one shard and run the pipeline on it: its Partial (and per-sample w·l, top rows).
+
+    ``offset`` is the shard's first global row as far as it is known (0 when it is not); only
+    the last shard's result depends on it, and only through ``PACKET``.
+    """
     inputs = read_shard(shard, job, kind)
     profile = profiles.get(job.profile)
     first = provisional_row(shard)
-    result, part = partial.run_chunk(inputs, profile, job.options, first)
     yt, yp = np.asarray(inputs.y_true), np.asarray(inputs.y_pred)
+    cells = yp.shape[1] if yp.ndim == 2 else 1
+    result, part = _aligned(inputs, profile, job.options, first, shard, cells, offset)
     ambiguous = inputs.kind == "auto" and yt.ndim == 2 and yt.shape == yp.shape and yp.shape[1] > 1
-    columns = (inputs.true_names, inputs.pred_names, yt.shape[1:], yp.shape[1:],
+    columns = (inputs.true_names, inputs.pred_names, yt.shape[1] if yt.ndim == 2 else 1, cells,
                inputs.sample_weight is not None and np.ndim(inputs.sample_weight) > 0)
     part_q = top = None
     if job.against is not None:
-        result_q, part_q = partial.run_chunk(inputs, profiles.get(job.against), job.options, first)
+        other = profiles.get(job.against)
+        result_q, part_q = _aligned(inputs, other, job.options, first, shard, cells, offset)
         top = _top(inputs, result, result_q, job, first)
-    meta = Meta(shard.index, result.n_samples, result.kind, ambiguous, columns, part, part_q)
+    meta = Meta(shard.index, result.n_samples, result.kind, ambiguous, columns, part, part_q,
+                offset, cells)
     return Outcome(meta, np.asarray(result.per_sample) if job.per_sample else None, top)
 
 
+# TensorFlow computes a float32 log on packets of 8 cells (float64: 4) and the flat tensor's last
+# n mod 8 cells on a scalar path (core/kernels.py), so a row's loss can depend on where the whole
+# tensor ends. A shard is therefore computed as if it sat where it sits among all the rows: padded
+# with copies of its own rows (at the end, to a multiple of PACKET cells, unless it is the last
+# shard; at the front, by its offset mod PACKET rows, if it is).
+PACKET = 8
+
+
+def padding(shard: Shard, n: int, cells: int, offset: int) -> tuple[int, int]:
+    """(rows before, rows after) that put the shard's cells where they sit in all the rows, mod
+    PACKET: a multiple of PACKET cells before it, none after (the end is the last shard's)."""
+    if shard.last:
+        return (offset % PACKET if (offset * cells) % PACKET else 0), 0
+    after = next(b for b in range(PACKET) if ((n + b) * cells) % PACKET == 0)
+    return 0, after
+
+
+def _aligned(inputs: Inputs, profile, options: Options, first: int, shard: Shard, cells: int,
+             offset: int) -> tuple[Result, partial.Partial]:
+    """``partial.run_chunk`` on the shard, its per-sample w·l computed in place (see PACKET)."""
+    from xentropy_cli.core import pipeline, sums
+
+    result, part = partial.run_chunk(inputs, profile, options, first)
+    before, after = padding(shard, result.n_samples, cells, offset)
+    if not before and not after:
+        return result, part
+    padded = replace(inputs, kind=result.kind, y_true=_pad(inputs.y_true, before, after),
+                     y_pred=_pad(inputs.y_pred, before, after),
+                     sample_weight=inputs.sample_weight if inputs.sample_weight is None
+                     or np.ndim(inputs.sample_weight) == 0
+                     else _pad(inputs.sample_weight, before, after))
+    every = pipeline.run(padded, profile, replace(options, reduction="none")).per_sample
+    per = np.ascontiguousarray(every[before:before + result.n_samples])
+    return replace(result, per_sample=per), replace(part, weighted=sums.of(per))
+
+
+def _pad(a, before: int, after: int) -> Array:
+    a = np.asarray(a)
+    return np.concatenate([np.repeat(a[:1], before, axis=0), a, np.repeat(a[-1:], after, axis=0)])
+
+
 def _top(inputs: Inputs, p: Result, q: Result, job: Job, first: int) -> Top:
+    """The shard's rows with the largest |w·l/D under P − w·l/D under Q| (local 0-based rows)."""
     a = np.asarray(p.per_sample, np.float64)
     b = np.asarray(q.per_sample, np.float64)
     d_p, d_q = job.divisors or (1.0, 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.abs(a / (d_p or 1.0) - b / (d_q or 1.0))
-    ranked = partial.partial_of(p, first, job.top_k, score=score)  # the Partial's own ranking
-    local = np.array([r - first for r in ranked.top_rows], dtype=np.intp)
+    ranked = partial.partial_of(p, 0, job.top_k, score=score)  # the Partial's own ranking
+    local = np.array(ranked.top_rows, dtype=np.intp)
     w = inputs.sample_weight
     weight = None if w is None or np.ndim(w) == 0 else np.asarray(w)[local]
     base = inputs.first_line
@@ -480,13 +567,21 @@ class _Driver:
         self.settled = job.kind != "auto"
         self.written = 0  # shards handed to the sink
         self.offset = 0  # their rows
+        self.kinds: dict[int, str | None] = {}  # the --loss a shard was (last) sent with
+        self.known = _known_offsets(shards)
 
-    def submit(self, shard: Shard, kind: str | None = None) -> None:
-        future = self.client.submit(run_shard, shard, self.job, kind, pure=False)
+    def submit(self, shard: Shard, kind: str | None = None, wait: bool = False) -> Meta | None:
+        """Send a shard to the cluster; ``wait``: and return its Meta (else as_completed has it)."""
+        offset = self.offset if wait else self.known.get(shard.index, 0)
+        future = self.client.submit(run_shard, shard, self.job, kind, offset, pure=False)
         meta = self.client.submit(_meta, future, pure=False)
         self.futures[shard.index] = future
+        self.kinds[shard.index] = kind
+        if wait:
+            return self.result_of(meta)
         self.owner[meta.key] = (shard.index, future.key)
         self.pending.add(meta)
+        return None
 
     def run(self) -> dict[int, Meta]:
         for shard in self.shards:
@@ -527,6 +622,10 @@ class _Driver:
         """Hand every finished shard that follows the last written one to the sink."""
         while self.settled and self.written < len(self.shards) and self.written in self.metas:
             meta = self.metas[self.written]
+            shard = self.shards[self.written]
+            if shard.last and ((self.offset - meta.offset) * meta.cells) % PACKET:  # see PACKET
+                meta = self.metas[self.written] = self.submit(  # type: ignore[assignment]
+                    self.shards[self.written], self.kinds.get(self.written), wait=True)
             if self.sink is not None:
                 future = self.futures[self.written]
                 per_sample = self.client.submit(_per_sample, future, pure=False).result()
@@ -561,6 +660,17 @@ class _Driver:
                 f"of {len(self.shards)}, {self.offset} rows, only)")
 
 
+def _known_offsets(shards: list[Shard]) -> dict[int, int]:
+    """First global rows known before anything is read (Parquet row counts), by shard index."""
+    known, offset = {}, 0
+    for shard in shards:
+        known[shard.index] = offset
+        if shard.rows is None:
+            break
+        offset += shard.rows
+    return known
+
+
 def _check_columns(meta: Meta, metas: dict[int, Meta], shards: list[Shard]) -> None:
     """Every shard needs the columns (names and counts) and dtype of the first shard."""
     first = metas.get(shards[0].index)
@@ -585,9 +695,9 @@ def _shape_of(meta: Meta) -> tuple:
 
 
 def _columns_text(columns: tuple) -> str:
-    true_names, pred_names, true_shape, pred_shape, weighted = columns
-    true = ", ".join(true_names) if true_names else f"{true_shape[0] if true_shape else 1} column(s)"
-    pred = ", ".join(pred_names) if pred_names else f"{pred_shape[0] if pred_shape else 1} column(s)"
+    true_names, pred_names, n_true, n_pred, weighted = columns
+    true = ", ".join(true_names) if true_names else f"{n_true} column(s)"
+    pred = ", ".join(pred_names) if pred_names else f"{n_pred} column(s)"
     return f"y_true [{true}], y_pred [{pred}]" + (" and a weight" if weighted else "")
 
 
@@ -625,7 +735,7 @@ def _combine(client, shards: list[Shard], job: Job, metas: dict[int, Meta], futu
                                      for s in shards])
         combined_q = partial.finish(total_q, other, job.options.reduction or other.reduction, source)
         tops = [_moved_top(client.submit(_top_of, futures[s.index], pure=False).result(),
-                           offsets[s.index] - provisional_row(s)) for s in shards]
+                           offsets[s.index]) for s in shards]
     reasons = [metas[s.index].partial.kind_reason for s in shards]
     reason = next((r for r in reasons if not r.startswith("--loss")), reasons[0])
     total = replace(total, kind_reason=reason)
