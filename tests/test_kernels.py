@@ -232,3 +232,12 @@ def test_blocks_of_a_tensor_take_the_whole_tensors_paths():
         last = kernels.log(x[cut:], "tensorflow", tail=min(n_tail, x.size - cut))
         assert np.concatenate([first, last]).tobytes() == whole.tobytes()
     assert kernels.log(x[:5], "tensorflow").tobytes() != whole[:5].tobytes()  # alone, all 5 are tail
+
+
+def test_xla_row_sums_of_a_chunk_follow_the_whole_tensor():
+    """XLA sums rows of a (1000, 20) tensor with YNNPACK (16 lanes), rows of a (100, 20) one with
+    running sums: a 100-row chunk of the big tensor must be told the whole size."""
+    a = np.random.default_rng(0).uniform(0, 1, (1000, 20)).astype(F32)
+    whole = kernels.sum_last(a, "xla")
+    assert kernels.sum_last(a[:100], "xla", whole=a.size).tobytes() == whole[:100].tobytes()
+    assert kernels.sum_last(a[:100], "xla").tobytes() != whole[:100].tobytes()

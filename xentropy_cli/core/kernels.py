@@ -506,11 +506,11 @@ def _xla_windows(a: Array) -> Array:
     return _xla_windows(_seqsum(padded.reshape(*a.shape[:-1], m, 32), -1))
 
 
-def _xla_sum(a: Array) -> Array:
+def _xla_sum(a: Array, whole: int | None = None) -> Array:
     """jnp.sum over the last axis on XLA:CPU. Under 4096 input elements: ``_xla_windows``; from
     4096 on XLA calls YNNPACK, modelled (rows of up to 80 verified; longer rows and 1-D sums of
     4096+ values are not) as 16-float accumulators over zero-padded rows, lanes halved at the end."""
-    if a.size < 4096:
+    if (a.size if whole is None else whole) < 4096:
         return _xla_windows(a)
     k = a.shape[-1]
     m = -(-k // 16)
@@ -527,14 +527,21 @@ SUM_KERNELS: dict[str, Callable[[Array], Array]] = {
 }
 
 
-def sum_last(a: Array, kernel: str = "numpy", keepdims: bool = False) -> Array:
-    """Σ over the last axis in the order the library named by ``kernel`` adds (float32/float64)."""
+def sum_last(a: Array, kernel: str = "numpy", keepdims: bool = False, whole: int | None = None) -> Array:
+    """Σ over the last axis in the order the library named by ``kernel`` adds (float32/float64).
+
+    ``whole``: the element count of the whole tensor when ``a`` is a block of its rows (a chunk):
+    XLA chooses its reduction by the tensor's size (YNNPACK from 4096 elements).
+    """
     a = np.asarray(a)
     if a.ndim == 0 or not np.issubdtype(a.dtype, np.floating):
         out = np.sum(a, axis=-1)
     else:
         with np.errstate(invalid="ignore", over="ignore"):
-            out = np.asarray(SUM_KERNELS.get(kernel, SUM_KERNELS["numpy"])(a), a.dtype)
+            if kernel == "xla":
+                out = np.asarray(_xla_sum(a, whole), a.dtype)
+            else:
+                out = np.asarray(SUM_KERNELS.get(kernel, SUM_KERNELS["numpy"])(a), a.dtype)
     return np.expand_dims(out, -1) if keepdims else out
 
 
