@@ -228,6 +228,34 @@ def test_explain_shows_the_rows_that_matter_most_across_shards(data, client):
     assert report["value"] == engine.execute(client, _shards(data, "parquet"), _job("keras")).result.value
 
 
+def test_explain_ranks_rows_by_their_share_of_all_rows_when_the_divisors_differ(tmp_path, client):
+    """keras divides by N, sklearn by Σ w: the shards are ranked again with both global divisors,
+    and the rows, contributions and account are those of one explain on the concatenated file."""
+    rng = np.random.default_rng(3)
+    n = 90
+    y = np.eye(3)[rng.integers(0, 3, n)]
+    p = np.round(rng.dirichlet(np.ones(3), n), 4)  # rounded: rows sum to 1 ± 1e-4, so keras renormalises
+    w = np.round(rng.random(n) * 3, 3)
+    columns = _columns(y, p, w)
+    _write_csv(tmp_path / "all.csv", columns)
+    (tmp_path / "shards").mkdir()
+    for i in range(3):
+        _write_csv(tmp_path / "shards" / f"s{i}.csv", {k: v[30 * i:30 * i + 30] for k, v in columns.items()})
+    args = ["--rows", "4", "-P", "keras", "--against", "sklearn", "--format", "json", "-q"]
+    single = json.loads(_invoke("explain", tmp_path / "all.csv", *args).stdout)
+    result = _invoke("explain", tmp_path / "shards", "--engine", "dask", "--scheduler",
+                     client.scheduler.address, *args)
+    assert result.exit_code == 0, result.stderr
+    dask = json.loads(result.stdout)
+    every = np.array(single["divergence"]["contributions"])
+    top = sorted(np.argsort(-np.abs(every), kind="stable")[:4].tolist())
+    assert [r["where"].split(" (row ")[1] for r in dask["engine"]["rows_shown"]] == \
+        [f"{t + 1:,} of all)" for t in top]
+    assert dask["divergence"]["contributions"] == [every[t] for t in top]
+    assert (dask["value"], dask["against"]["value"]) == (single["value"], single["against"]["value"])
+    assert dask["divergence"]["stage"] == single["divergence"]["stage"] == "normalise"
+
+
 # --- faults ------------------------------------------------------------------------------------
 
 def test_a_worker_killed_mid_run_gives_the_same_number(data, client):

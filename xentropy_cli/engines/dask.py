@@ -712,7 +712,8 @@ def execute(client, shards: list[Shard], job: Job, sink: Sink | None = None,
     """Run ``job`` on every shard and combine. ``sink`` gets each shard's result in shard order,
     as soon as every earlier shard is done and the loss kind is settled."""
     progress = progress or Progress(len(shards), False)
-    if profiles.get(job.profile).sorted_labels and job.labels is None:
+    chosen = [profiles.get(name) for name in (job.profile, job.against) if name is not None]
+    if any(profile.sorted_labels for profile in chosen) and job.labels is None:
         job = replace(job, labels=_global_labels(client, shards, job))
     driver = _Driver(client, shards, job, sink, progress)
     metas = driver.run()
@@ -726,13 +727,13 @@ def _combine(client, shards: list[Shard], job: Job, metas: dict[int, Meta], futu
         offset += metas[shard.index].n
     source = shards[0].path if len(shards) == 1 else f"{len(shards)} shards"
     profile = profiles.get(job.profile)
-    total = partial.merge_all([partial.moved(metas[s.index].partial, offsets[s.index]) for s in shards])
+    total = _merged([partial.moved(metas[s.index].partial, offsets[s.index]) for s in shards])
     combined = partial.finish(total, profile, job.options.reduction or profile.reduction, source)
     combined_q, tops = None, []
     if job.against is not None:
         other = profiles.get(job.against)
-        total_q = partial.merge_all([partial.moved(metas[s.index].partial_q, offsets[s.index])  # type: ignore
-                                     for s in shards])
+        total_q = _merged([partial.moved(metas[s.index].partial_q, offsets[s.index])  # type: ignore
+                           for s in shards])
         combined_q = partial.finish(total_q, other, job.options.reduction or other.reduction, source)
         tops = [_moved_top(client.submit(_top_of, futures[s.index], pure=False).result(),
                            offsets[s.index]) for s in shards]
@@ -742,6 +743,14 @@ def _combine(client, shards: list[Shard], job: Job, metas: dict[int, Meta], futu
     result = combined_result(total, combined, profile)
     files = len({s.path for s in shards})
     return Run(result, combined, combined_q, shards, files, total.kind, job.labels, tops)
+
+
+def _merged(parts: list[partial.Partial]) -> partial.Partial:
+    try:
+        return partial.merge_all(parts)
+    except partial.Inconsistent as error:  # the checks above should have caught it
+        raise ShardFailed(f"the shards cannot be combined: {error}",
+                          hint="give every shard the same columns, or --loss and --labels") from None
 
 
 def _top_of(outcome: Outcome) -> Top | None:
@@ -823,10 +832,13 @@ def make_job(request: Request, profile, options: Options, **extra: Any) -> Job:
                vector(request.class_weight, "--class-weight"), **extra)
 
 
-def _is_directory(path: Path | None) -> bool:
-    """--output names a folder (one file per shard) when it is one, or has no extension: the
-    trailing slash of ``DIR/`` does not survive the command line's path type."""
-    return path is not None and (path.is_dir() or (not path.exists() and not path.suffix))
+def _is_directory(path: Path | None, per_sample: bool) -> bool:
+    """--output names a folder (one file per shard of per-sample losses) when it is one, or, for
+    per-sample losses, when it does not exist and has no extension (the trailing slash of ``DIR/``
+    does not survive the command line's path type)."""
+    if path is None:
+        return False
+    return path.is_dir() or (per_sample and not path.exists() and not path.suffix)
 
 
 def compute(request: Request, profile, options: Options, out) -> None:
@@ -835,7 +847,7 @@ def compute(request: Request, profile, options: Options, out) -> None:
 
     reduction = check_reduction(profile, options)
     per_sample = reduction == "none" or out.format == "csv"
-    directory = _is_directory(out.path)
+    directory = _is_directory(out.path, per_sample)
     if directory and not per_sample:
         raise UsageError("--output names a folder, which takes one file of per-sample losses per "
                          "shard", where=str(out.path),
@@ -963,10 +975,23 @@ def explain(request: Request, profile, other, options: Options, rows: int, out) 
             again = replace(job, divisors=divisors, kind=run.kind, labels=run.labels)
             tops = execute(client, shards, again, None,
                            Progress.for_stderr(len(shards), out.quiet)).tops
-    subset, where = _top_inputs(tops, job, run, rows)
+    subset, where, numbers = _top_inputs(tops, job, run, rows)
     result_p, result_q, divergence = _explained(subset, profile, other, options, run)
+    divergence = replace(divergence, rows=tuple(numbers[r] for r in divergence.rows),
+                         account=renumbered(divergence.account, numbers))
     out.warn(run.result.notices)
-    _emit_explain(out, subset, result_p, result_q, divergence, rows, run, where)
+    _emit_explain(out, subset, result_p, result_q, divergence, rows, run, where, numbers)
+
+
+def renumbered(text: str, numbers: list[int]) -> str:
+    """``text`` with "row 2" / "Rows 1, 3" of the rows shown made rows of all the shards."""
+    def one(match: re.Match) -> str:
+        rows = [int(r) for r in match.group(2).split(", ")]
+        if any(not 1 <= r <= len(numbers) for r in rows):
+            return match.group(0)
+        return f"{match.group(1)} " + ", ".join(str(numbers[r - 1] + 1) for r in rows)
+
+    return re.sub(r"\b([Rr]ows?) (\d+(?:, \d+)*)", one, text)
 
 
 def _share_divisor(combined: partial.Combined | None) -> float:
@@ -976,7 +1001,7 @@ def _share_divisor(combined: partial.Combined | None) -> float:
     return float(combined.divisor)
 
 
-def _top_inputs(tops: list[Top], job: Job, run: Run, limit: int) -> tuple[Inputs, list[str]]:
+def _top_inputs(tops: list[Top], job: Job, run: Run, limit: int) -> tuple[Inputs, list[str], list[int]]:
     """The ``limit`` rows that contribute most over all shards, in row order, as one Inputs."""
     ranked = sorted(((score, row, t, i) for t, top in enumerate(tops)
                      for i, (row, score) in enumerate(zip(top.rows, top.scores, strict=True))),
@@ -989,10 +1014,11 @@ def _top_inputs(tops: list[Top], job: Job, run: Run, limit: int) -> tuple[Inputs
     weight = np.concatenate(weights) if weights else job.sample_weight
     where = [f"{run.shards[t].path}" + ("" if tops[t].lines[i] is None else f":{tops[t].lines[i]}")
              + f" (row {row + 1:,} of all)" for _, row, t, i in ranked]
+    rows = [row for _, row, _, _ in ranked]
     inputs = Inputs(y_true, y_pred, weight, kind=run.kind, from_logits=job.from_logits,
                     class_weight=job.class_weight, labels=run.labels,
                     source=f"{len(run.shards)} shards")
-    return inputs, where
+    return inputs, where, rows
 
 
 def _explained(subset: Inputs, profile, other, options: Options, run: Run):
@@ -1022,7 +1048,7 @@ def _as_whole(rows: Result, whole: Result) -> Result:
 
 
 def _emit_explain(out, subset: Inputs, result_p: Result, result_q: Result, divergence, rows: int,
-                  run: Run, where: list[str]) -> None:
+                  run: Run, where: list[str], numbers: list[int]) -> None:
     """The explain output of one file, preceded by what was read and where the rows shown are."""
     import copy
     import io as text_io
@@ -1041,8 +1067,10 @@ def _emit_explain(out, subset: Inputs, result_p: Result, result_q: Result, diver
         data["engine"] = engine
         out.write(json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n")
         return
-    if out.format == "csv":
-        out.write(body)
+    if out.format == "csv":  # the sample column: rows of all the shards, not of the rows shown
+        lines = body.splitlines(keepends=True)
+        out.write(lines[0] + "".join(f"{numbers[i] + 1}," + line.split(",", 1)[1]
+                                     for i, line in enumerate(lines[1:])))
         return
     lines = [f"xent explain --engine dask: {run.result.n_samples:,} rows read from "
              f"{len(run.shards)} shard(s) in {run.n_files} file(s); the {shown} row(s) below "
