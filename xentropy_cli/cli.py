@@ -201,6 +201,10 @@ def _streamed_compute(sources, y_true, y_pred, sample_weight, true_cols, pred_co
                       input_format, loss, from_logits, labels, class_weight, chosen, options, out,
                       verbose) -> bool:
     """A large CSV/TSV file in chunks on every core (engines.stream); False: read it in memory."""
+    from xentropy_cli import engines
+
+    if y_true is not None or y_pred is not None or not engines.worth_streaming(sources):
+        return False
     from xentropy_cli.engines import stream
 
     job = stream.plan(sources, y_true=y_true, y_pred=y_pred, sample_weight=sample_weight,

@@ -1,7 +1,7 @@
 """Large CSV/TSV files in bounded memory, on every core: the local streaming engine.
 
 ``plan`` decides whether a request is streamed: one CSV/TSV file (not stdin, not inline data) of
-at least ``MIN_BYTES`` whose layout ``io.fastcsv`` understands. Everything else is read in memory
+at least ``engines.MIN_BYTES`` whose layout ``io.fastcsv`` understands. Everything else is read in memory
 by ``io.read``; so is a streamed file that turns out to need it (quotes, blank lines, chunks that
 disagree on the auto loss kind or on scikit-learn's classes, or an error that concerns the whole
 input rather than one line): the in-memory run then gives the canonical result or error.
@@ -32,17 +32,18 @@ from typing import Any
 
 import numpy as np
 
+from xentropy_cli import engines
 from xentropy_cli.core import partial
 from xentropy_cli.core.types import Array, Inputs, Options, Result, StageResult
 from xentropy_cli.errors import DataError, StrictError, UsageError, XentError
 from xentropy_cli.io import fastcsv
 
-MIN_BYTES = 8 << 20  # smaller files are read in memory (XENT_STREAM_MIN_BYTES overrides)
 CHUNK_BYTES = 1 << 20  # text per chunk (XENT_CHUNK_BYTES overrides)
 MIN_PART_BYTES = 4 << 20  # no worker gets less than this
 HEAD_ROWS = 50  # per-sample rows kept for the table view of --reduction none
 READERS = ("auto", "numpy", "pyarrow")
 ARROW_CHUNK_FACTOR = 4  # pyarrow reads chunks this many times larger
+ALIGN = 64  # rows: blocks start at multiples of this (see _aligned)
 
 
 # --- the plan --------------------------------------------------------------------------------------
@@ -86,7 +87,7 @@ def plan(sources: list[str] | None, *, y_true: str | None = None, y_pred: str | 
     if len(sources) != 1 or sources[0] == "-" or y_true is not None or y_pred is not None:
         return None
     path = sources[0]
-    limit = _env_int("XENT_STREAM_MIN_BYTES", MIN_BYTES) if min_bytes is None else min_bytes
+    limit = engines.min_bytes() if min_bytes is None else min_bytes
     try:
         if not os.path.isfile(path) or os.path.getsize(path) < limit:
             return None
@@ -185,30 +186,71 @@ def _blocks(job: Job, start: int, stop: int, first_line: int, reader: str,
 
 
 def work(job: Job, task: Task, start: int, stop: int, out: Any = None,
-         progress: Callable[[int], None] = lambda n: None) -> Share:
-    """Stream bytes [start, stop) of the file through the task; ``out`` gets per-sample w·l."""
+         progress: Callable[[int], None] = lambda n: None, last: bool = True) -> Share:
+    """Stream bytes [start, stop) of the file through the task; ``out`` gets per-sample w·l.
+
+    ``last``: this range ends the file (else the chunk that ends it is completed to a multiple
+    of ALIGN rows with the first rows of the next range, which that range's worker skips).
+    """
     rows_before = fastcsv.count_lines(job.layout.path, job.layout.body_start, start)
-    return _work(job, task, start, stop, rows_before, job.reader, out, progress)
-
-
-def _work(job: Job, task: Task, start: int, stop: int, rows_before: int, reader: str, out: Any,
-          progress: Callable[[int], None]) -> Share:
     share = Share()
     row = rows_before
-    for block in _blocks(job, start, stop, job.layout.first_line + rows_before, reader, progress):
-        inputs = chunk_inputs(job, block, job.layout.first_line + row)
-        result, part = partial.run_chunk(inputs, task.profile, task.options, row,
+    for block, first in _aligned(job, start, stop, rows_before, progress, last):
+        inputs = chunk_inputs(job, block, job.layout.first_line + first)
+        result, part = partial.run_chunk(inputs, task.profile, task.options, first,
                                          task.top_k if task.against is None else 0)
         share.part = part if share.part is None else partial.merge(share.part, part)
         if task.against is not None:
-            result_q, part_q = partial.run_chunk(inputs, task.against, task.options, row)
+            result_q, part_q = partial.run_chunk(inputs, task.against, task.options, first)
             share.part_q = part_q if share.part_q is None else partial.merge(share.part_q, part_q)
-            _rank(share, task, inputs, result, result_q, row)
+            _rank(share, task, inputs, result, result_q, first)
         if out is not None and task.keep_rows:
             out.write(np.ascontiguousarray(result.per_sample).tobytes())
-        row += block.shape[0]
+        row = first + block.shape[0]
     share.rows = row - rows_before
     return share
+
+
+def _aligned(job: Job, start: int, stop: int, rows_before: int, progress: Callable[[int], None],
+             last: bool) -> Iterator[tuple[Array, int]]:
+    """(block, its first global row) for the rows of this range, cut where the whole file's rows
+    would be cut into packets: every block starts at a multiple of ALIGN rows.
+
+    Frameworks compute float32 logs in packets of 8 cells and the tensor's last n mod 8 cells on
+    a scalar path (core/kernels.py), so a row's loss may depend on where its cells sit in the
+    tensor; with blocks of ALIGN rows (ALIGN·K cells, a multiple of 64) every cell sits where it
+    sits in the whole file, and only the file's last block has the tail.
+    """
+    skip = (-rows_before) % ALIGN  # the previous range's worker takes these rows
+    row = rows_before + skip
+    pending: list[Array] = []
+    count = 0
+    line = job.layout.first_line + rows_before
+    for block in _blocks(job, start, stop, line, job.reader, progress):
+        if skip:
+            taken = min(skip, block.shape[0])
+            block, skip = block[taken:], skip - taken
+        if not block.shape[0]:
+            continue
+        pending.append(block)
+        count += block.shape[0]
+        if count >= ALIGN:
+            rows = np.concatenate(pending) if len(pending) > 1 else pending[0]
+            cut = count // ALIGN * ALIGN
+            yield rows[:cut], row
+            row += cut
+            pending, count = [rows[cut:]], count - cut
+    need = 0 if last else (-(row + count)) % ALIGN
+    if need:
+        line = job.layout.first_line + row + count
+        for block in _blocks(job, stop, job.layout.size, line, job.reader, lambda n: None):
+            pending.append(block[:need])
+            count += min(need, block.shape[0])
+            need -= min(need, block.shape[0])
+            if not need:
+                break
+    if count:
+        yield (np.concatenate(pending) if len(pending) > 1 else pending[0]), row
 
 
 def _rank(share: Share, task: Task, inputs: Inputs, p: Result, q: Result, row: int) -> None:
@@ -278,7 +320,8 @@ def run(job: Job, task: Task, progress: Progress | None = None) -> Streamed:
     children = [_spawn(job, task, a, b, files[i], counter, i) for i, (a, b) in enumerate(parts) if i]
     try:
         try:
-            mine = work(job, task, *parts[0], files[0], lambda n: progress.update(counter.add(0, n)))
+            mine = work(job, task, *parts[0], files[0], lambda n: progress.update(counter.add(0, n)),
+                        last=len(parts) == 1)
         except BaseException as error:
             _kill(children)
             raise _translated(error) from None
@@ -331,7 +374,8 @@ def _spawn(job: Job, task: Task, start: int, stop: int, out: Any, counter: _Coun
         os.close(read_fd)
         code = 0
         try:
-            answer: Any = ("ok", work(job, task, start, stop, out, lambda n: counter.add(index, n)))
+            answer: Any = ("ok", work(job, task, start, stop, out, lambda n: counter.add(index, n),
+                                      last=stop >= job.layout.size))
         except BaseException as error:  # noqa: BLE001 - everything goes back to the parent
             answer = ("error", _portable(error))
             code = 1

@@ -1,0 +1,365 @@
+"""Streamed runs (engines.stream, io.fastcsv, core.sums/partial) give the in-memory numbers.
+
+Every streamed value below is compared bit for bit with ``pipeline.run`` on the same rows read
+in memory, and where a hand formula exists (Σ −log p[label] ÷ N, summed exactly with math.fsum),
+with that too. Files are small; XENT_STREAM_MIN_BYTES=0 and a small XENT_CHUNK_BYTES force the
+streaming engine onto them, with many chunks on two worker processes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from xentropy_cli import io
+from xentropy_cli.cli import app
+from xentropy_cli.core import partial, pipeline, profiles, sums
+from xentropy_cli.core.types import Inputs, Options
+from xentropy_cli.engines import stream
+from xentropy_cli.errors import DataError
+from xentropy_cli.io import fastcsv
+
+K = 4
+
+
+def write_csv(path, y, p, w=None, fmt="%.8f"):
+    """A CSV with true_*, pred_* (and weight) columns; values as ``fmt`` writes them."""
+    names = [f"true_{j}" for j in range(y.shape[1])] + [f"pred_{j}" for j in range(p.shape[1])]
+    cols = [y, p] + ([w.reshape(-1, 1)] if w is not None else [])
+    if w is not None:
+        names.append("weight")
+    body = "\n".join(",".join(["%d" % v for v in row[: y.shape[1]]] + [fmt % v for v in row[y.shape[1]:]])
+                     for row in np.hstack(cols))
+    path.write_text(",".join(names) + "\n" + body + "\n")
+    return path
+
+
+def data(n, seed=0, zeros=False, above_one=False):
+    rng = np.random.default_rng(seed)
+    y = np.eye(K)[rng.integers(0, K, n)]
+    p = np.round(rng.dirichlet(np.ones(K), n), 8)
+    if zeros:
+        p[::97, 0] = 0.0
+    if above_one:
+        p[::53] *= 1.7
+    return y, p
+
+
+@pytest.fixture
+def streaming(monkeypatch):
+    """Stream every CSV, in 4 KB chunks, on two processes, with the numpy reader."""
+    monkeypatch.setenv("XENT_STREAM_MIN_BYTES", "0")
+    monkeypatch.setenv("XENT_CHUNK_BYTES", "4096")
+    monkeypatch.setenv("XENT_WORKERS", "2")
+    monkeypatch.setenv("XENT_READER", "numpy")
+    monkeypatch.setattr(stream, "MIN_PART_BYTES", 1)
+
+
+def streamed(path, profile="naive", options=None, **read):
+    job = stream.plan([str(path)], **read)
+    assert job is not None, "the file should be streamed"
+    options = options or Options()
+    out = stream.run(job, stream.Task(profiles.get(profile), options,
+                                      keep_rows=(options.reduction == "none")))
+    return out
+
+
+def in_memory(path, profile="naive", options=None, **read):
+    return pipeline.run(io.read([str(path)], **read), profiles.get(profile), options or Options())
+
+
+def notices(result):
+    return [(n.code, n.message, n.rows[: partial.ROW_LIMIT]) for n in result.notices]
+
+
+# --- sums: chunk-invariant and exact -------------------------------------------------------------
+
+finite = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300)
+
+
+@given(st.lists(finite, min_size=1, max_size=60), st.data())
+@settings(max_examples=200, deadline=None)
+def test_sum_of_merged_chunks_is_the_sum_of_all(values, draw):
+    a = np.array(values)
+    cut = draw.draw(st.integers(0, a.size))
+    merged = sums.merge(sums.of(a[:cut]), sums.of(a[cut:]))
+    assert sums.value(merged) == sums.total(a) == np.sum(a)  # up to EXACT_ABOVE: numpy's sum
+
+
+@given(st.lists(finite, min_size=1, max_size=60), st.lists(st.integers(0, 60), max_size=5))
+@settings(max_examples=200, deadline=None)
+def test_exact_sum_does_not_depend_on_chunks(values, cuts):
+    """Above EXACT_ABOVE values (lowered here to 4), Σ is math.fsum's exactly rounded sum."""
+    a = np.array(values)
+    bounds = sorted({0, a.size, *(c % (a.size + 1) for c in cuts)})
+    old = sums.EXACT_ABOVE
+    sums.EXACT_ABOVE = 4
+    try:
+        parts = [sums.of(a[x:y]) for x, y in zip(bounds[:-1], bounds[1:], strict=True)]
+        total = parts[0]
+        for part in parts[1:]:
+            total = sums.merge(total, part)
+        expected = math.fsum(values) if a.size > 4 else np.sum(a)
+        assert sums.value(total) == expected
+    finally:
+        sums.EXACT_ABOVE = old
+
+
+def test_float32_exact_sum_rounds_the_exact_sum_once_more():
+    rng = np.random.default_rng(3)
+    a = rng.random(70_000).astype(np.float32)  # > EXACT_ABOVE
+    expected = np.float32(math.fsum(a.astype(np.float64).tolist()))
+    assert sums.total(a) == expected
+    assert sums.value(sums.merge(sums.of(a[:12345]), sums.of(a[12345:]))) == expected
+
+
+# --- the fast CSV parser is exact ------------------------------------------------------------------
+
+decimal = st.builds(
+    lambda sign, whole, frac, dot: f"{sign}{whole}{'.' + frac if dot else ''}",
+    st.sampled_from(["", "", "-"]), st.integers(0, 10**9).map(str),
+    st.text("0123456789", max_size=12), st.booleans())
+
+
+@given(st.lists(st.lists(decimal, min_size=3, max_size=3), min_size=1, max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_fast_parser_gives_what_float_gives(rows):
+    text = "".join(",".join(r) + "\n" for r in rows).encode()
+    got = fastcsv._fast(text, ",", 3, len(rows))
+    expected = np.array([[float(c) for c in r] for r in rows])
+    digits = max(len(c.strip("-").replace(".", "")) for r in rows for c in r)
+    if got is None:  # the fast path declines only what it cannot prove exact: > 15 digits
+        assert digits > 15
+        return
+    assert np.array_equal(got, expected)
+    assert np.array_equal(np.signbit(got), np.signbit(expected))  # -0.0 stays -0.0
+
+
+@pytest.mark.parametrize("text", [b"1,,2\n", b"1.2.3,4\n", b".5,1\n", b"1e-7,1\n", b"1,2,3\n",
+                                  b"1-2,3\n", b" 1,2\n", b"12345678901234567.5,1\n"])
+def test_fast_parser_passes_what_it_cannot_read_exactly_to_io_table(text):
+    assert fastcsv._fast(text, ",", 2, text.count(b"\n")) is None
+
+
+def test_fast_parser_reads_long_integers_and_decimals_exactly():
+    text = b"9007199254740993,0.1\n123456789012345678,3.14159265358979\n"
+    assert np.array_equal(fastcsv._fast(text, ",", 2, 2),
+                          [[9007199254740993.0, 0.1], [123456789012345678.0, 3.14159265358979]])
+
+
+# --- streamed == in memory ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("profile", ["naive", "sklearn", "keras", "tf-keras", "torch", "keras-jax"])
+def test_streamed_value_is_the_in_memory_value(tmp_path, streaming, profile):
+    y, p = data(3000, zeros=profile in ("keras", "tf-keras"))
+    path = write_csv(tmp_path / "d.csv", y, p)
+    got, want = streamed(path, profile), in_memory(path, profile)
+    assert got.result.value == want.value
+    assert got.result.n_samples == want.n_samples == 3000
+    assert got.workers == 2 and got.result.dtype == want.dtype
+    assert notices(got.result) == notices(want)
+    if profile == "naive":  # by hand: mean of −log p[label], as the CSV wrote p
+        labels = y.argmax(axis=1)
+        by_hand = math.fsum(-math.log(p[i, labels[i]]) for i in range(3000)) / 3000
+        assert abs(got.result.value - by_hand) <= 1e-15 * by_hand
+
+
+def test_streamed_value_above_the_exact_sum_threshold(tmp_path, streaming, monkeypatch):
+    """70,000 rows (> 65,536): both paths sum exactly; float32 too, 0 ulp apart."""
+    monkeypatch.setenv("XENT_CHUNK_BYTES", str(1 << 18))
+    y, p = data(70_000, seed=5)
+    path = write_csv(tmp_path / "d.csv", y, p, fmt="%.6f")
+    cells = [line.split(",") for line in path.read_text().splitlines()[1:]]
+    by_hand = math.fsum(-math.log(float(row[K + row.index("1")])) for row in cells) / 70_000
+    for profile in ("naive", "keras", "sklearn"):
+        got, want = streamed(path, profile), in_memory(path, profile)
+        assert got.result.value == want.value
+    assert streamed(path, "naive").result.value == by_hand
+
+
+def test_warnings_count_and_place_rows_over_the_whole_file(tmp_path, streaming):
+    y, p = data(2000, zeros=True, above_one=True)
+    path = write_csv(tmp_path / "d.csv", y, p)
+    got, want = streamed(path, "keras"), in_memory(path, "keras")
+    codes = [n.code for n in want.notices]
+    assert codes == ["looks_like_logits", "not_normalised", "clipped"]
+    assert notices(got.result) == notices(want)
+    logits = next(n for n in got.result.notices if n.code == "looks_like_logits")
+    by_hand = tuple(i + 1 for i in range(2000) if (p[i] > 1).any())  # 1-based, across chunks
+    assert logits.rows == by_hand and len(by_hand) > 10
+
+
+def test_sample_weights_and_weighted_means(tmp_path, streaming):
+    y, p = data(2500, seed=2)
+    w = np.round(np.random.default_rng(9).random(2500) * 3, 3)
+    path = write_csv(tmp_path / "w.csv", y, p, w)
+    for profile, reduction in (("keras", "mean_with_sample_weight"), ("sklearn", None),
+                               ("naive", "sum"), ("tf-keras", "sum_over_batch_size")):
+        options = Options(reduction=reduction)
+        assert streamed(path, profile, options).result.value == in_memory(path, profile, options).value
+    losses = -np.log(np.round(p, 8)[np.arange(2500), y.argmax(axis=1)])
+    by_hand = math.fsum((losses * w).tolist()) / math.fsum(w.tolist())
+    got = streamed(path, "sklearn").result.value
+    assert abs(got - by_hand) <= 1e-14 * by_hand
+
+
+def test_torch_class_weights_divide_by_their_sum(tmp_path, streaming):
+    rng = np.random.default_rng(4)
+    labels = rng.integers(0, 3, 1500)
+    p = np.round(rng.dirichlet(np.ones(3), 1500), 8)
+    path = tmp_path / "s.csv"
+    path.write_text("label,pred_0,pred_1,pred_2\n" + "".join(
+        f"{lab},{a:.8f},{b:.8f},{c:.8f}\n" for lab, (a, b, c) in zip(labels, p, strict=True)))
+    read = {"class_weight": "1,2,0.5"}
+    got, want = streamed(path, "torch", **read), in_memory(path, "torch", **read)
+    assert got.result.value == want.value and got.result.kind == "sparse"
+
+
+def test_logits_with_negative_numbers(tmp_path, streaming):
+    rng = np.random.default_rng(8)
+    y = np.eye(K)[rng.integers(0, K, 1200)]
+    z = np.round(rng.normal(0, 3, (1200, K)), 5)
+    path = write_csv(tmp_path / "z.csv", y, z, fmt="%.5f")
+    for profile in ("naive", "keras", "torch", "optax"):
+        options = Options(reduction="mean") if profile == "optax" else Options()
+        got = streamed(path, profile, options, from_logits=True)
+        want = in_memory(path, profile, options, from_logits=True)
+        assert got.result.value == want.value
+
+
+def test_reduction_none_rows_are_the_in_memory_rows(tmp_path, streaming):
+    y, p = data(1500, seed=6)
+    path = write_csv(tmp_path / "d.csv", y, p)
+    options = Options(reduction="none")
+    got = streamed(path, "keras", options)
+    rows = np.concatenate(list(got.per_sample()))
+    want = in_memory(path, "keras", options)
+    assert rows.dtype == np.float32
+    assert np.array_equal(rows.view(np.uint32), want.per_sample.view(np.uint32))
+    assert np.array_equal(got.result.per_sample, want.per_sample[:stream.HEAD_ROWS])
+    got.close()
+
+
+def test_a_bad_cell_deep_in_the_file_is_the_in_memory_error(tmp_path, streaming):
+    y, p = data(3000, seed=1)
+    path = write_csv(tmp_path / "bad.csv", y, p)
+    lines = path.read_text().splitlines(keepends=True)
+    lines[2500] = lines[2500].replace(lines[2500].split(",")[6], "abc", 1)
+    path.write_text("".join(lines))
+    with pytest.raises(DataError) as memory_error:
+        io.read([str(path)])
+    with pytest.raises(DataError) as stream_error:
+        streamed(path)
+    assert stream_error.value.one_line() == memory_error.value.one_line()
+    assert f"bad.csv:2501: column pred_2 is 'abc'" in stream_error.value.one_line()
+
+
+def test_a_negative_probability_names_its_line(tmp_path, streaming):
+    y, p = data(3000, seed=1)
+    p[2200, 1] = -0.25
+    path = write_csv(tmp_path / "neg.csv", y, p)
+    with pytest.raises(DataError) as memory_error:
+        in_memory(path)
+    with pytest.raises(DataError) as stream_error:
+        streamed(path)
+    assert stream_error.value.one_line() == memory_error.value.one_line()
+    assert ":2202" in stream_error.value.one_line()  # header is line 1, row 2201 is line 2202
+
+
+def test_ragged_row_is_the_in_memory_error(tmp_path, streaming):
+    y, p = data(800, seed=1)
+    path = write_csv(tmp_path / "r.csv", y, p)
+    lines = path.read_text().splitlines(keepends=True)
+    lines[700] = lines[700].rstrip("\n").rsplit(",", 1)[0] + "\n"
+    path.write_text("".join(lines))
+    with pytest.raises(DataError) as memory_error:
+        io.read([str(path)])
+    with pytest.raises(DataError) as stream_error:
+        streamed(path)
+    assert stream_error.value.one_line() == memory_error.value.one_line()
+    assert "r.csv:701: row has 7 fields but the header has 8" in stream_error.value.one_line()
+
+
+# --- through the command ------------------------------------------------------------------------
+
+def invoke(*args, env=None):
+    return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False, env=env)
+
+
+ALWAYS = {"XENT_STREAM_MIN_BYTES": "0", "XENT_CHUNK_BYTES": "4096", "XENT_READER": "numpy"}
+NEVER = {"XENT_STREAM_MIN_BYTES": str(1 << 40)}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "plain", "json"])
+def test_command_output_is_the_same_streamed_or_not(tmp_path, monkeypatch, fmt):
+    monkeypatch.setattr(stream, "MIN_PART_BYTES", 1)
+    y, p = data(1000, seed=7, zeros=True)
+    path = write_csv(tmp_path / "d.csv", y, p)
+    args = ("compute", path, "--keras-compat", "--reduction", "none", "--format", fmt)
+    a, b = invoke(*args, env=ALWAYS), invoke(*args, env=NEVER)
+    assert a.exit_code == b.exit_code == 0
+    if fmt == "json":
+        got, want = json.loads(a.stdout), json.loads(b.stdout)
+        assert (got.pop("reader"), want.pop("reader")) == ("numpy", "in-memory")
+        assert got == want and len(got["per_sample"]) == 1000
+    else:
+        assert a.stdout == b.stdout
+    assert a.stderr == b.stderr  # the same warnings
+
+
+def test_command_prints_no_value_when_a_row_is_bad(tmp_path):
+    y, p = data(900, seed=3)
+    p[850, 0] = np.nan
+    path = tmp_path / "nan.csv"
+    write_csv(path, y, p)
+    result = invoke("compute", path, "--reduction", "none", env=ALWAYS)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "nan.csv:852: column pred_0 is 'nan', not a finite number" in result.stderr
+
+
+def test_verbose_names_the_reader(tmp_path):
+    y, p = data(300, seed=3)
+    path = write_csv(tmp_path / "v.csv", y, p)
+    streamed_run = invoke("compute", path, "--verbose", "--format", "json", env=ALWAYS)
+    memory_run = invoke("compute", path, "--verbose", "--format", "json", env=NEVER)
+    assert json.loads(streamed_run.stdout)["reader"] == "numpy"
+    assert "with the numpy reader, streamed in chunks" in streamed_run.stderr
+    assert json.loads(memory_run.stdout)["reader"] == "in-memory"
+    assert json.loads(streamed_run.stdout)["value"] == json.loads(memory_run.stdout)["value"]
+
+
+def test_files_the_chunked_reader_does_not_take_are_read_in_memory(tmp_path):
+    quoted = tmp_path / "q.csv"
+    quoted.write_text('true_0,true_1,pred_0,pred_1\n1,0,"0.25",0.75\n0,1,0.5,0.5\n')
+    blank = tmp_path / "b.csv"
+    blank.write_text("true_0,true_1,pred_0,pred_1\n1,0,0.25,0.75\n\n0,1,0.5,0.5\n")
+    for path in (quoted, blank):
+        result = invoke("compute", path, "--verbose", "--format", "json", env=ALWAYS)
+        assert result.exit_code == 0
+        data_out = json.loads(result.stdout)
+        assert data_out["value"] == (-math.log(0.25) - math.log(0.5)) / 2
+        assert data_out["reader"] == "in-memory"
+
+
+@pytest.mark.skipif(not fastcsv.arrow_available(), reason="pyarrow (the fast extra) is not installed")
+def test_pyarrow_reader_gives_the_same_numbers(tmp_path, monkeypatch):
+    monkeypatch.setattr(stream, "MIN_PART_BYTES", 1)
+    y, p = data(2000, seed=11, zeros=True)
+    path = write_csv(tmp_path / "a.csv", y, p)
+    env = dict(ALWAYS, XENT_READER="auto")
+    fast = invoke("compute", path, "--keras-compat", "--format", "json", env=env)
+    slow = invoke("compute", path, "--keras-compat", "--format", "json", env=ALWAYS)
+    assert json.loads(fast.stdout)["reader"] == "pyarrow"
+    assert json.loads(fast.stdout)["value"] == json.loads(slow.stdout)["value"]
+    lines = path.read_text().splitlines(keepends=True)
+    lines[1500] = lines[1500].replace(",0.", ",x.", 1)
+    path.write_text("".join(lines))
+    bad = invoke("compute", path, env=env)
+    assert bad.exit_code == 1 and "a.csv:1501: column pred_" in bad.stderr and bad.stdout == ""
