@@ -178,7 +178,8 @@ def _keras_row(data, row: int) -> float:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-@pytest.mark.parametrize("profile, dtype", [("keras", np.uint32), ("tf-keras", np.uint64)])
+@pytest.mark.parametrize("profile, dtype", [("keras", np.uint32), ("tf-keras", np.uint64),
+                                            ("keras-jax", np.uint32)])
 def test_shards_of_any_length_give_the_losses_of_one_tensor(tmp_path, client, fmt, profile, dtype):
     """TensorFlow logs the flat tensor's last n mod 8 cells (float64: mod 4) on a scalar path, so
     a row's loss depends on where the tensor ends: the engine computes each shard where it sits."""

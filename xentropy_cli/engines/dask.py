@@ -8,7 +8,11 @@ its global row offset (shard order = natural sort of the file names, then row-gr
 folds them with ``core.partial``, whose sums are chunk-invariant, so the value is the one
 ``xent compute`` gives on the concatenated rows, bit for bit, for float32 and float64 profiles.
 Per-sample losses (``--reduction none`` or ``--format csv``) are the shards' own ``w·l`` arrays
-written in shard order: they are computed row by row, so they are the single-file numbers.
+written in shard order. Every stage works row by row, except that TensorFlow's log takes a scalar
+path for the last n mod 8 cells of a tensor; each shard is computed as if it sat where it sits
+among all the rows (see ``PACKET``), so these too are the single-file numbers, bit for bit.
+Errors name the shard's file and line (CSV/TSV) or its 1-based row in the file (Parquet:
+``preds.parquet:1235: column pred_2 …``); no value is printed unless every shard was computed.
 
 Two decisions the single-file run takes from all rows are taken globally here:
 
@@ -319,8 +323,9 @@ class Meta:
     columns: tuple  # (true names, pred names, y_true columns, y_pred columns, weight column?)
     partial: partial.Partial
     partial_q: partial.Partial | None = None
-    offset: int = 0  # the global first row the shard was computed for (see PACKET)
+    offset: int = 0  # the global first row the shard was computed for (see padding)
     cells: int = 1  # y_pred cells per row
+    total: int | None = None  # the rows of all shards it was computed for (None: not known)
 
 
 @dataclass(frozen=True)
@@ -348,55 +353,68 @@ def provisional_row(shard: Shard) -> int:
     return 0 if shard.index == 0 else 1
 
 
-def run_shard(shard: Shard, job: Job, kind: str | None = None, offset: int = 0) -> Outcome:
+def run_shard(shard: Shard, job: Job, kind: str | None = None, offset: int = 0,
+              total: int | None = None) -> Outcome:
     """Read one shard and run the pipeline on it: its Partial (and per-sample w·l, top rows).
 
-    ``offset`` is the shard's first global row as far as it is known (0 when it is not); only
-    the last shard's result depends on it, and only through ``PACKET``.
+    ``offset`` is the shard's first global row and ``total`` the rows of all shards, as far as
+    they are known (0 and None when they are not): only the last shard depends on the first, only
+    shards of fewer than ``WHOLE`` cells on the second (see ``padding``).
     """
     inputs = read_shard(shard, job, kind)
     profile = profiles.get(job.profile)
     first = provisional_row(shard)
     yt, yp = np.asarray(inputs.y_true), np.asarray(inputs.y_pred)
     cells = yp.shape[1] if yp.ndim == 2 else 1
-    result, part = _aligned(inputs, profile, job.options, first, shard, cells, offset)
+    place = (offset, total)
+    result, part = _aligned(inputs, profile, job.options, first, shard, cells, place)
     ambiguous = inputs.kind == "auto" and yt.ndim == 2 and yt.shape == yp.shape and yp.shape[1] > 1
     columns = (inputs.true_names, inputs.pred_names, yt.shape[1] if yt.ndim == 2 else 1, cells,
                inputs.sample_weight is not None and np.ndim(inputs.sample_weight) > 0)
     part_q = top = None
     if job.against is not None:
         other = profiles.get(job.against)
-        result_q, part_q = _aligned(inputs, other, job.options, first, shard, cells, offset)
+        result_q, part_q = _aligned(inputs, other, job.options, first, shard, cells, place)
         top = _top(inputs, result, result_q, job, first)
     meta = Meta(shard.index, result.n_samples, result.kind, ambiguous, columns, part, part_q,
-                offset, cells)
+                offset, cells, total)
     return Outcome(meta, np.asarray(result.per_sample) if job.per_sample else None, top)
 
 
-# TensorFlow computes a float32 log on packets of 8 cells (float64: 4) and the flat tensor's last
-# n mod 8 cells on a scalar path (core/kernels.py), so a row's loss can depend on where the whole
-# tensor ends. A shard is therefore computed as if it sat where it sits among all the rows: padded
-# with copies of its own rows (at the end, to a multiple of PACKET cells, unless it is the last
-# shard; at the front, by its offset mod PACKET rows, if it is).
+# Where a row sits in the tensor can change its loss (core/kernels.py): TensorFlow computes a
+# float32 log on packets of 8 cells (float64: 4) and the flat tensor's last n mod 8 cells on a
+# scalar path; XLA sums rows one way in a tensor of fewer than 4096 cells, another way from 4096
+# on. A shard is therefore computed as if it sat where it sits among all the rows: padded with
+# copies of its own rows, whose results are dropped.
 PACKET = 8
+WHOLE = 4096
 
 
-def padding(shard: Shard, n: int, cells: int, offset: int) -> tuple[int, int]:
-    """(rows before, rows after) that put the shard's cells where they sit in all the rows, mod
-    PACKET: a multiple of PACKET cells before it, none after (the end is the last shard's)."""
+def padding(shard: Shard, n: int, cells: int, place: tuple[int, int | None]) -> tuple[int, int]:
+    """(rows before, rows after) that put the shard's cells where they sit among all the rows:
+    a multiple of PACKET cells after it unless it is the last shard (the tail is the last
+    shard's); before the last shard, its offset's cells mod PACKET; and, when all the rows have
+    WHOLE cells or more, at least WHOLE cells in all."""
+    offset, total = place
+    big = total is not None and total * cells >= WHOLE
     if shard.last:
-        return (offset % PACKET if (offset * cells) % PACKET else 0), 0
-    after = next(b for b in range(PACKET) if ((n + b) * cells) % PACKET == 0)
+        before = offset % PACKET if (offset * cells) % PACKET else 0
+        while big and (before + n) * cells < WHOLE:
+            before += PACKET
+        return before, 0
+    after = 0
+    while ((n + after) * cells) % PACKET or (big and (n + after) * cells < WHOLE):
+        after += 1
     return 0, after
 
 
 def _aligned(inputs: Inputs, profile, options: Options, first: int, shard: Shard, cells: int,
-             offset: int) -> tuple[Result, partial.Partial]:
+             place: tuple[int, int | None]) -> tuple[Result, partial.Partial]:
     """``partial.run_chunk`` on the shard, its per-sample w·l computed in place (see PACKET)."""
     from xentropy_cli.core import pipeline, sums
 
     result, part = partial.run_chunk(inputs, profile, options, first)
-    before, after = padding(shard, result.n_samples, cells, offset)
+    before, after = padding(shard, result.n_samples, cells, place)
     if not before and not after:
         return result, part
     padded = replace(inputs, kind=result.kind, y_true=_pad(inputs.y_true, before, after),
@@ -569,11 +587,12 @@ class _Driver:
         self.offset = 0  # their rows
         self.kinds: dict[int, str | None] = {}  # the --loss a shard was (last) sent with
         self.known = _known_offsets(shards)
+        self.total = self.known.pop(-1, None)  # all rows, when every shard's count is known
 
     def submit(self, shard: Shard, kind: str | None = None, wait: bool = False) -> Meta | None:
         """Send a shard to the cluster; ``wait``: and return its Meta (else as_completed has it)."""
         offset = self.offset if wait else self.known.get(shard.index, 0)
-        future = self.client.submit(run_shard, shard, self.job, kind, offset, pure=False)
+        future = self.client.submit(run_shard, shard, self.job, kind, offset, self.total, pure=False)
         meta = self.client.submit(_meta, future, pure=False)
         self.futures[shard.index] = future
         self.kinds[shard.index] = kind
@@ -623,9 +642,14 @@ class _Driver:
         while self.settled and self.written < len(self.shards) and self.written in self.metas:
             meta = self.metas[self.written]
             shard = self.shards[self.written]
-            if shard.last and ((self.offset - meta.offset) * meta.cells) % PACKET:  # see PACKET
+            small = meta.n * meta.cells < WHOLE
+            if small and self.total is None:
+                if len(self.metas) < len(self.shards):
+                    return  # its rows' sums depend on how many rows there are in all: wait
+                self.total = sum(m.n for m in self.metas.values())
+            if _misplaced(shard, meta, self.offset, self.total):
                 meta = self.metas[self.written] = self.submit(  # type: ignore[assignment]
-                    self.shards[self.written], self.kinds.get(self.written), wait=True)
+                    shard, self.kinds.get(self.written), wait=True)
             if self.sink is not None:
                 future = self.futures[self.written]
                 per_sample = self.client.submit(_per_sample, future, pure=False).result()
@@ -661,14 +685,29 @@ class _Driver:
 
 
 def _known_offsets(shards: list[Shard]) -> dict[int, int]:
-    """First global rows known before anything is read (Parquet row counts), by shard index."""
+    """First global rows known before anything is read (Parquet row counts), by shard index;
+    at -1 the rows of all shards, when every count is known."""
     known, offset = {}, 0
     for shard in shards:
         known[shard.index] = offset
         if shard.rows is None:
-            break
+            return known
         offset += shard.rows
+    known[-1] = offset
     return known
+
+
+def _misplaced(shard: Shard, meta: Meta, offset: int, total: int | None) -> bool:
+    """Was the shard computed for another place among all the rows than its own (see padding)?"""
+    if (shard.last and ((offset - meta.offset) * meta.cells) % PACKET):
+        return True
+    if meta.n * meta.cells >= WHOLE:
+        return False
+
+    def big(rows: int | None) -> bool:
+        return rows is not None and rows * meta.cells >= WHOLE
+
+    return big(total) != big(meta.total)
 
 
 def _check_columns(meta: Meta, metas: dict[int, Meta], shards: list[Shard]) -> None:
@@ -712,6 +751,7 @@ def execute(client, shards: list[Shard], job: Job, sink: Sink | None = None,
     """Run ``job`` on every shard and combine. ``sink`` gets each shard's result in shard order,
     as soon as every earlier shard is done and the loss kind is settled."""
     progress = progress or Progress(len(shards), False)
+    progress.start = time.monotonic()  # rows/s of the work, not of starting the cluster
     chosen = [profiles.get(name) for name in (job.profile, job.against) if name is not None]
     if any(profile.sorted_labels for profile in chosen) and job.labels is None:
         job = replace(job, labels=_global_labels(client, shards, job))
