@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from xentropy_cli import io
 from xentropy_cli.cli import app
 from xentropy_cli.core import partial, pipeline, profiles, sums
-from xentropy_cli.core.types import Inputs, Options
+from xentropy_cli.core.types import Options
 from xentropy_cli.engines import stream
 from xentropy_cli.errors import DataError
 from xentropy_cli.io import fastcsv
@@ -34,7 +34,10 @@ def write_csv(path, y, p, w=None, fmt="%.8f"):
     cols = [y, p] + ([w.reshape(-1, 1)] if w is not None else [])
     if w is not None:
         names.append("weight")
-    body = "\n".join(",".join(["%d" % v for v in row[: y.shape[1]]] + [fmt % v for v in row[y.shape[1]:]])
+    def text(v):
+        return repr(float(v)) if fmt is None else fmt % v
+
+    body = "\n".join(",".join([f"{int(v)}" for v in row[: y.shape[1]]] + [text(v) for v in row[y.shape[1]:]])
                      for row in np.hstack(cols))
     path.write_text(",".join(names) + "\n" + body + "\n")
     return path
@@ -153,6 +156,31 @@ def test_fast_parser_reads_long_integers_and_decimals_exactly():
                           [[9007199254740993.0, 0.1], [123456789012345678.0, 3.14159265358979]])
 
 
+fixed_format = st.tuples(st.integers(0, 6), st.one_of(st.none(), st.integers(0, 9)))
+
+
+@given(st.lists(fixed_format, min_size=1, max_size=5), st.integers(1, 12), st.randoms())
+@settings(max_examples=200, deadline=None)
+def test_fixed_width_reader_gives_what_float_gives(formats, rows, rnd):
+    def cell(whole, frac):
+        digits = "".join(rnd.choice("0123456789") for _ in range(max(whole, 1 if frac is None else 0)))
+        return digits if frac is None else digits + "." + "".join(
+            rnd.choice("0123456789") for _ in range(frac if whole or frac else 1))
+
+    lines = [",".join(cell(*f) for f in formats) for _ in range(rows)]
+    got = fastcsv._fixed(("\n".join(lines) + "\n").encode(), ",", len(formats))
+    expected = np.array([[float(c) for c in line.split(",")] for line in lines])
+    if got is None:  # only when the lines are not all the same width, field by field
+        assert len({tuple(len(c) for c in line.split(",")) for line in lines}) > 1
+        return
+    assert np.array_equal(got, expected)
+
+
+def test_fixed_width_reader_declines_signs_exponents_and_other_widths():
+    for text in (b"0.5,1\n-0.5,1\n", b"1e-07,1\n2e-07,1\n", b"0.5,1\n0.25,1\n", b"1,2\n1,x\n"):
+        assert fastcsv._fixed(text, ",", 2) is None
+
+
 # --- streamed == in memory ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("profile", ["naive", "sklearn", "keras", "tf-keras", "torch", "keras-jax"])
@@ -257,7 +285,7 @@ def test_a_bad_cell_deep_in_the_file_is_the_in_memory_error(tmp_path, streaming)
     with pytest.raises(DataError) as stream_error:
         streamed(path)
     assert stream_error.value.one_line() == memory_error.value.one_line()
-    assert f"bad.csv:2501: column pred_2 is 'abc'" in stream_error.value.one_line()
+    assert "bad.csv:2501: column pred_2 is 'abc'" in stream_error.value.one_line()
 
 
 def test_a_negative_probability_names_its_line(tmp_path, streaming):
@@ -306,7 +334,7 @@ def test_command_output_is_the_same_streamed_or_not(tmp_path, monkeypatch, fmt):
     assert a.exit_code == b.exit_code == 0
     if fmt == "json":
         got, want = json.loads(a.stdout), json.loads(b.stdout)
-        assert (got.pop("reader"), want.pop("reader")) == ("numpy", "in-memory")
+        assert (got.pop("reader"), want.pop("reader")) == ("numpy-fixed-width", "in-memory")
         assert got == want and len(got["per_sample"]) == 1000
     else:
         assert a.stdout == b.stdout
@@ -326,11 +354,14 @@ def test_command_prints_no_value_when_a_row_is_bad(tmp_path):
 
 def test_verbose_names_the_reader(tmp_path):
     y, p = data(300, seed=3)
-    path = write_csv(tmp_path / "v.csv", y, p)
+    path = write_csv(tmp_path / "v.csv", y, p, fmt=None)  # shortest repr: lines of any width
+    fixed = write_csv(tmp_path / "f.csv", y, p)  # "%.8f": every line the same width
     streamed_run = invoke("compute", path, "--verbose", "--format", "json", env=ALWAYS)
     memory_run = invoke("compute", path, "--verbose", "--format", "json", env=NEVER)
     assert json.loads(streamed_run.stdout)["reader"] == "numpy"
     assert "with the numpy reader, streamed in chunks" in streamed_run.stderr
+    fixed_run = invoke("compute", fixed, "--format", "json", env=ALWAYS)
+    assert json.loads(fixed_run.stdout)["reader"] == "numpy-fixed-width"
     assert json.loads(memory_run.stdout)["reader"] == "in-memory"
     assert json.loads(streamed_run.stdout)["value"] == json.loads(memory_run.stdout)["value"]
 
@@ -352,14 +383,17 @@ def test_files_the_chunked_reader_does_not_take_are_read_in_memory(tmp_path):
 def test_pyarrow_reader_gives_the_same_numbers(tmp_path, monkeypatch):
     monkeypatch.setattr(stream, "MIN_PART_BYTES", 1)
     y, p = data(2000, seed=11, zeros=True)
-    path = write_csv(tmp_path / "a.csv", y, p)
+    path = write_csv(tmp_path / "a.csv", y, p, fmt=None)  # not fixed-width: pyarrow reads it
     env = dict(ALWAYS, XENT_READER="auto")
     fast = invoke("compute", path, "--keras-compat", "--format", "json", env=env)
     slow = invoke("compute", path, "--keras-compat", "--format", "json", env=ALWAYS)
     assert json.loads(fast.stdout)["reader"] == "pyarrow"
     assert json.loads(fast.stdout)["value"] == json.loads(slow.stdout)["value"]
     lines = path.read_text().splitlines(keepends=True)
-    lines[1500] = lines[1500].replace(",0.", ",x.", 1)
+    cells = lines[1500].split(",")
+    cells[K + 1] = "x" + cells[K + 1]
+    lines[1500] = ",".join(cells)
     path.write_text("".join(lines))
     bad = invoke("compute", path, env=env)
-    assert bad.exit_code == 1 and "a.csv:1501: column pred_" in bad.stderr and bad.stdout == ""
+    assert bad.exit_code == 1 and bad.stdout == ""
+    assert f"a.csv:1501: column pred_1 is 'x{cells[K + 1][1:]}', not a number" in bad.stderr

@@ -33,6 +33,7 @@ from xentropy_cli.io import columns as colmod
 from xentropy_cli.io import source, table
 
 READER_NUMPY = "numpy"
+READER_FIXED = "numpy-fixed-width"
 READER_ARROW = "pyarrow"
 HEAD_BYTES = 1 << 17
 _BOM = b"\xef\xbb\xbf"
@@ -161,6 +162,14 @@ def chunks(path: str, start: int, stop: int, size: int = 1 << 20) -> Iterator[by
 
 # --- one chunk ---------------------------------------------------------------------------------
 
+def parse_fixed(lay: Layout, data: bytes) -> np.ndarray | None:
+    """The used columns of a chunk whose lines all have one fixed format (see ``_fixed``), or None."""
+    block = _fixed(data, lay.delimiter, lay.n_columns)
+    if block is None or lay.used == list(range(lay.n_columns)):
+        return block
+    return block[:, lay.used]
+
+
 def parse(lay: Layout, data: bytes, first_line: int) -> np.ndarray:
     """The used columns of a chunk of whole lines as an (rows, len(used)) float64 block.
 
@@ -178,6 +187,115 @@ def parse(lay: Layout, data: bytes, first_line: int) -> np.ndarray:
         return _slow(lay, data, first_line)
     used = lay.used
     return block if used == list(range(lay.n_columns)) else block[:, used]
+
+
+# --- fixed-width lines (numbers written with a fixed format, e.g. "%.8f" probabilities) -----------
+
+_U = np.uint64
+_ASCII_ZERO = _U(0x3030303030303030)
+
+
+@dataclass(frozen=True)
+class _Fixed:
+    """Where the digits of every field sit in a line of ``width`` bytes (from the chunk's first)."""
+
+    width: int
+    separators: np.ndarray  # byte offsets
+    dots: np.ndarray
+    ends: np.ndarray  # per group of ≤ 8 digits: the offset just after its last digit
+    masks: np.ndarray  # per group: the bytes of its 8-byte window that are its digits
+    scales: np.ndarray  # per group: 10^(digits of the field's mantissa after it)
+    starts: np.ndarray  # first group of each field
+    divisors: np.ndarray  # per field: 10^(digits after its dot)
+    more: tuple  # (k, fields that have a (k+1)-th group)
+
+
+_PLANS: dict[tuple, _Fixed] = {}
+
+
+def _fixed_plan(line: bytes, sep: int, n_columns: int) -> _Fixed | None:
+    body = line[:-1]
+    seps = [i for i, c in enumerate(body) if c == sep]
+    if len(seps) != n_columns - 1:
+        return None
+    ends, masks, scales, starts, divisors, dots = [], [], [], [], [], []
+    for a, b in zip([0] + [x + 1 for x in seps], seps + [len(body)], strict=True):
+        text = body[a:b]
+        dot = text.find(b".")
+        runs = [(a, b)] if dot < 0 else [(a, a + dot), (a + dot + 1, b)]
+        digits = sum(rb - ra for ra, rb in runs)
+        if digits == 0 or digits > 15:
+            return None  # an empty field, or a mantissa that may not be exact in float64
+        if dot >= 0:
+            dots.append(a + dot)
+        divisors.append(10.0 ** (0 if dot < 0 else b - (a + dot + 1)))
+        starts.append(len(ends))
+        after = 0
+        for ra, rb in reversed(runs):
+            end = rb
+            while end > ra:
+                size = min(8, end - ra)
+                ends.append(end)
+                masks.append(((1 << (8 * size)) - 1) << (8 * (8 - size)))
+                scales.append(10.0 ** after)
+                after += size
+                end -= size
+    counts = np.diff(starts + [len(ends)])
+    more = tuple((k, np.flatnonzero(counts > k)) for k in range(1, int(counts.max())))
+    return _Fixed(len(line), np.array(seps, np.intp), np.array(dots, np.intp), np.array(ends, np.intp),
+                  np.array(masks, _U), np.array(scales), np.array(starts, np.intp), np.array(divisors),
+                  more)
+
+
+def _eight_digits(v: np.ndarray) -> np.ndarray:
+    """Eight digit values 0–9, one per byte (first digit lowest), as the integer they spell."""
+    v = ((v & _U(0x0F0F0F0F0F0F0F0F)) * _U(2561)) >> _U(8)
+    v = ((v & _U(0x00FF00FF00FF00FF)) * _U(6553601)) >> _U(16)
+    return ((v & _U(0x0000FFFF0000FFFF)) * _U(42949672960001)) >> _U(32)
+
+
+def _fixed(data: bytes, delimiter: str, n_columns: int) -> np.ndarray | None:
+    """Every line the same width with every field in the same place: read all fields at once.
+
+    Each run of ≤ 8 digits is read as one little-endian 8-byte word (digit bytes checked, other
+    bytes masked), turned into its integer by three multiply-shift steps, and a field's mantissa
+    M (≤ 15 digits, so exact) is Σ run·10ⁱ; the value is M / 10^(digits after the dot), correctly
+    rounded as for ``_fast``. Anything else (signs, exponents, other widths): None.
+    """
+    first = data.find(b"\n") + 1
+    if first <= 1 or len(data) % first:
+        return None
+    key = (delimiter, n_columns, first)
+    cached = _PLANS.get(key)  # the previous chunk's plan: every line is checked against it
+    block = None if cached is None else _read_fixed(data, delimiter, cached)
+    if block is None:
+        plan = _fixed_plan(data[:first], ord(delimiter), n_columns)
+        block = None if plan is None else _read_fixed(data, delimiter, plan)
+        if block is not None:
+            _PLANS[key] = plan  # type: ignore[assignment]
+    return block
+
+
+def _read_fixed(data: bytes, delimiter: str, plan: _Fixed) -> np.ndarray | None:
+    rows, width = len(data) // plan.width, plan.width
+    u = np.frombuffer(data, np.uint8).reshape(rows, width)
+    if not ((u[:, width - 1] == 10).all() and (u[:, plan.separators] == ord(delimiter)).all()
+            and (u[:, plan.dots] == 46).all()):
+        return None
+    padded = np.frombuffer(bytes(8) + data, np.uint8)  # word ending at offset e starts at e − 8
+    # (groups, rows): every operation below runs along the long axis
+    words = np.ndarray((width + 1, rows), _U, padded, 0, (1, width))[plan.ends]
+    digits = (words ^ _ASCII_ZERO) & plan.masks[:, None]
+    if (digits & _U(0xF0F0F0F0F0F0F0F0)).any() or ((digits + _U(0x0606060606060606))
+                                                    & _U(0x1010101010101010)).any():
+        return None  # a byte that is not a digit where the first line has one
+    runs = _eight_digits(digits).astype(np.float64)
+    runs *= plan.scales[:, None]
+    mantissa = runs[plan.starts]
+    for extra, fields in plan.more:  # fields with more than one run of digits
+        mantissa[fields] += runs[plan.starts[fields] + extra]
+    mantissa /= plan.divisors[:, None]
+    return mantissa.T
 
 
 def _fast(data: bytes, delimiter: str, n_columns: int, rows: int) -> np.ndarray | None:
