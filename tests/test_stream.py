@@ -397,3 +397,20 @@ def test_pyarrow_reader_gives_the_same_numbers(tmp_path, monkeypatch):
     bad = invoke("compute", path, env=env)
     assert bad.exit_code == 1 and bad.stdout == ""
     assert f"a.csv:1501: column pred_1 is 'x{cells[K + 1][1:]}', not a number" in bad.stderr
+
+
+def test_explain_keeps_the_rows_that_contribute_most(tmp_path, monkeypatch):
+    monkeypatch.setattr(stream, "MIN_PART_BYTES", 1)
+    y, p = data(1200, seed=12, zeros=True)
+    path = write_csv(tmp_path / "e.csv", y, p, fmt=None)
+    args = ("explain", path, "--profile", "keras", "--rows", "6", "--format", "json")
+    streamed_json = json.loads(invoke(*args, env=ALWAYS).stdout)
+    memory_json = json.loads(invoke(*args, env=NEVER).stdout)
+    assert streamed_json["value"] == memory_json["value"]
+    assert streamed_json["against"]["value"] == memory_json["against"]["value"]
+    assert streamed_json["divergence"]["stage"] == memory_json["divergence"]["stage"]
+    # by hand from the in-memory contributions: the 6 largest |share_keras − share_naive|
+    shares = np.nan_to_num(np.abs(np.array(memory_json["divergence"]["contributions"], float)), nan=np.inf)
+    expected = sorted(int(i) + 1 for i in np.argsort(-shares, kind="stable")[:6])
+    assert [r["file_row"] for r in streamed_json["rows_shown"]] == expected
+    assert streamed_json["rows_read"] == 1200 and streamed_json["n_samples"] == 1200

@@ -214,6 +214,23 @@ def _streamed_compute(sources, y_true, y_pred, sample_weight, true_cols, pred_co
     return job is not None and stream.compute(job, chosen, options, out, verbose)
 
 
+def _streamed_explain(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
+                      input_format, loss, from_logits, labels, class_weight, chosen, other, options,
+                      rows, out, verbose) -> bool:
+    """explain on a large CSV/TSV file: every row streamed, the rows that matter most kept."""
+    from xentropy_cli import engines
+
+    if y_true is not None or y_pred is not None or not engines.worth_streaming(sources):
+        return False
+    from xentropy_cli.engines import stream
+
+    job = stream.plan(sources, y_true=y_true, y_pred=y_pred, sample_weight=sample_weight,
+                      true_cols=true_cols, pred_cols=pred_cols, weight_col=weight_col,
+                      input_format=input_format, kind=loss, from_logits=from_logits, labels=labels,
+                      class_weight=class_weight)
+    return job is not None and stream.explain(job, chosen, other, options, rows, out, verbose)
+
+
 def _say_in_memory(verbose: bool, inputs) -> None:
     if verbose:
         sys.stderr.write(f"xent: read {inputs.source} in memory ({READ_IN_MEMORY} reader)\n")
@@ -238,6 +255,7 @@ def explain(
     list_examples: Annotated[bool, typer.Option("--list-examples", help="List built-in examples.")] = False,
     format: Format = "auto", color: Color = "auto", output: Output = None, strict: Strict = False,
     quiet: Quiet = False, engine: Engine = "local", scheduler: Scheduler = None, workers: Workers = None,
+    verbose: Verbose = False,
 ) -> None:
     """Every stage, PROFILE beside --against, and where and why they part ways.
 
@@ -273,6 +291,10 @@ def explain(
         from xentropy_cli.engines import dask as dask_engine
 
         dask_engine.explain(request, chosen, other, options, rows, out)
+        return
+    if not example and _streamed_explain(sources, y_true, y_pred, sample_weight, true_cols, pred_cols,
+                                         weight_col, input_format, loss, from_logits, labels,
+                                         class_weight, chosen, other, options, rows, out, verbose):
         return
     no_input = not sources and y_true is None and y_pred is None
     if example or (no_input and sys.stdin.isatty()):

@@ -273,7 +273,7 @@ def _rank(share: Share, task: Task, inputs: Inputs, p: Result, q: Result, row: i
     k = min(task.top_k, score.size)
     if k <= 0:
         return
-    pick = np.argpartition(-score, k - 1)[:k] if k < score.size else np.arange(score.size)
+    pick = np.argsort(-score, kind="stable")[:k]  # ties: the earlier row, as in memory
     weight = inputs.sample_weight
     for i in pick.tolist():
         w = None if weight is None or np.ndim(weight) == 0 else np.asarray(weight)[i:i + 1]
@@ -620,3 +620,110 @@ def compute(job: Job, profile, options: Options, out, verbose: bool = False) -> 
     finally:
         streamed.close()
     return True
+
+
+def _share_divisor(combined: partial.Combined | None) -> float:
+    """What ``core.explain.contributions`` divides a row's w·l by (1 for none and sum)."""
+    if combined is None or combined.reduction in ("none", "sum") or not combined.divisor:
+        return 1.0
+    return float(combined.divisor)
+
+
+def explain(job: Job, profile, other, options: Options, rows: int, out, verbose: bool = False) -> bool:
+    """``xent explain`` on a streamed file: every row is read (twice when the two profiles divide
+    by different totals, to rank rows by their real shares), only the ``rows`` rows that
+    contribute most to the difference are kept, and they go through both pipelines in full."""
+    from xentropy_cli.core.validate import check_reduction
+
+    check_reduction(profile, options)
+    check_reduction(other, options)
+    task = Task(profile, options, against=other, top_k=max(rows, 1))
+    try:
+        first = run(job, task, _progress(job, out.quiet))
+        divisors = (_share_divisor(first.combined), _share_divisor(first.combined_q))
+        if divisors[0] != divisors[1]:
+            first = replace(run(job, replace(task, divisors=divisors), _progress(job, out.quiet)),
+                            result=first.result)
+    except Fallback as why:
+        say(verbose, f"{job.layout.path} is read in memory ({why})")
+        return False
+    say(verbose, describe(job, first))
+    subset, lines = _top_inputs(job, first, rows)
+    result_p, result_q, divergence = _explained(subset, profile, other, options, first)
+    out.warn(first.result.notices)
+    _emit_explain(out, job, first, subset, result_p, result_q, divergence, rows, lines)
+    return True
+
+
+def _top_inputs(job: Job, streamed: Streamed, rows: int) -> tuple[Inputs, list[tuple[int, int]]]:
+    """The kept rows (in file order) as one Inputs, and their (row, line) in the file."""
+    top = sorted(streamed.top[:max(rows, 1)], key=lambda t: t[1])
+    y_true = np.concatenate([t[2] for t in top])
+    y_pred = np.concatenate([t[3] for t in top])
+    weights = [t[4] for t in top if t[4] is not None]
+    weight = np.concatenate(weights) if weights else job.sample_weight
+    total = streamed.combined.total
+    labels = job.labels
+    if labels is None and total.classes is not None:
+        labels = np.asarray(total.classes)  # scikit-learn's classes, from every row
+    lay = job.layout
+    subset = Inputs(y_true, y_pred, weight, kind=total.kind, from_logits=job.from_logits,
+                    class_weight=job.class_weight, labels=labels, source=lay.path,
+                    true_names=lay.columns.true_names if lay.header is not None else (),
+                    pred_names=lay.columns.pred_names if lay.header is not None else ())
+    return subset, [(t[1], t[5]) for t in top]
+
+
+def _explained(subset: Inputs, profile, other, options: Options, streamed: Streamed):
+    """Both profiles on the kept rows, carrying the value, counts and warnings of all rows."""
+    from xentropy_cli.core import explain as explain_core
+    from xentropy_cli.core import pipeline
+
+    each = replace(options, reduction="none")
+    whole_q = result_of(streamed.combined_q.total, streamed.combined_q, other,  # type: ignore[union-attr]
+                        np.zeros(0))
+    result_p = _as_whole(pipeline.run(subset, profile, each), streamed.result)
+    result_q = _as_whole(pipeline.run(subset, other, each), whole_q)
+    divergence = explain_core.diverge(result_p, result_q, subset.y_true, subset.y_pred)
+    return result_p, result_q, divergence
+
+
+def _as_whole(rows: Result, whole: Result) -> Result:
+    """``rows`` (the kept rows' stages) with the value, counts and warnings of all rows."""
+    if whole.reduction == "none":
+        stages, value = rows.stages, rows.value
+    else:
+        stages, value = (*rows.stages[:-1], whole.stages[-1]), whole.value
+    return replace(rows, stages=stages, value=value, reduction=whole.reduction,
+                   weighted_sum=whole.weighted_sum, divisor=whole.divisor, n_samples=whole.n_samples,
+                   notices=whole.notices, kind_reason=whole.kind_reason)
+
+
+def _emit_explain(out, job: Job, streamed: Streamed, subset: Inputs, result_p: Result, result_q: Result,
+                  divergence, rows: int, lines: list[tuple[int, int]]) -> None:
+    """The explain output for the kept rows, preceded by what was read and where they are."""
+    import copy
+    import io as text_io
+    import json
+
+    buffer = copy.copy(out)
+    buffer.path, buffer.stdout = None, text_io.StringIO()
+    buffer.emit_explain(subset, result_p, result_q, divergence, rows)
+    body = buffer.stdout.getvalue()
+    path = job.layout.path
+    if out.format == "json":
+        data = json.loads(body)
+        data["reader"] = streamed.reader
+        data["rows_read"] = streamed.result.n_samples
+        data["rows_shown"] = [{"row": i + 1, "file_row": row + 1, "where": f"{path}:{line}"}
+                              for i, (row, line) in enumerate(lines)]
+        out.write(json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n")
+        return
+    if out.format == "csv":
+        out.write(body)
+        return
+    head = [f"xent explain: {streamed.result.n_samples:,} rows read from {path} in chunks; the "
+            f"{len(lines)} row(s) below contribute most to the difference:"]
+    head += [f"  row {i + 1:>3} = {path}:{line} (row {row + 1:,} of all)"
+             for i, (row, line) in enumerate(lines)]
+    out.write("\n".join(head) + "\n\n" + body)
