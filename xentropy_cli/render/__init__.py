@@ -130,20 +130,17 @@ class Output:
         return buffer.getvalue()
 
     def write_pieces(self, pieces) -> None:
-        """Like ``write``, for text that comes in pieces (a streamed run's rows)."""
+        """Like ``write``, for text that comes in pieces (a streamed run's rows): never all of it
+        in memory at once."""
         if self.path is None:
             for piece in pieces:
                 self.stdout.write(piece)
             self.stdout.flush()
             return
-        self.write("".join(pieces))
+        self._atomic(lambda handle: handle.writelines(pieces))
 
-    def write(self, text: str) -> None:
-        """To stdout, or to --output whole or not at all (temporary file, then rename)."""
-        if self.path is None:
-            self.stdout.write(text)
-            self.stdout.flush()
-            return
+    def _atomic(self, fill) -> None:
+        """Write --output whole or not at all: a temporary file beside it, then a rename."""
         target = Path(self.path)
         directory = target.parent if str(target.parent) else Path(".")
         try:
@@ -153,11 +150,19 @@ class Output:
                              hint="check that the folder exists and is writable") from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
+                fill(handle)
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    def write(self, text: str) -> None:
+        """To stdout, or to --output whole or not at all (temporary file, then rename)."""
+        if self.path is None:
+            self.stdout.write(text)
+            self.stdout.flush()
+            return
+        self._atomic(lambda handle: handle.write(text))
 
 
 def _isatty(stream) -> bool:
