@@ -362,23 +362,62 @@ def run_shard(shard: Shard, job: Job, kind: str | None = None, offset: int = 0,
     shards of fewer than ``WHOLE`` cells on the second (see ``padding``).
     """
     inputs = read_shard(shard, job, kind)
-    profile = profiles.get(job.profile)
-    first = provisional_row(shard)
     yt, yp = np.asarray(inputs.y_true), np.asarray(inputs.y_pred)
     cells = yp.shape[1] if yp.ndim == 2 else 1
-    place = (offset, total)
-    result, part = _aligned(inputs, profile, job.options, first, shard, cells, place)
     ambiguous = inputs.kind == "auto" and yt.ndim == 2 and yt.shape == yp.shape and yp.shape[1] > 1
     columns = (inputs.true_names, inputs.pred_names, yt.shape[1] if yt.ndim == 2 else 1, cells,
                inputs.sample_weight is not None and np.ndim(inputs.sample_weight) > 0)
-    part_q = top = None
-    if job.against is not None:
-        other = profiles.get(job.against)
-        result_q, part_q = _aligned(inputs, other, job.options, first, shard, cells, place)
-        top = _top(inputs, result, result_q, job, first)
-    meta = Meta(shard.index, result.n_samples, result.kind, ambiguous, columns, part, part_q,
-                offset, cells, total)
-    return Outcome(meta, np.asarray(result.per_sample) if job.per_sample else None, top)
+    size = BLOCK_ROWS if inputs.first_line is not None else None
+    try:
+        part, part_q, per_sample, top = _in_blocks(inputs, shard, job, cells, (offset, total), size)
+    except partial.Inconsistent:  # its blocks took the loss kind differently: all rows at once
+        part, part_q, per_sample, top = _in_blocks(inputs, shard, job, cells, (offset, total), None)
+    meta = Meta(shard.index, part.n, part.kind, ambiguous, columns, part, part_q, offset, cells, total)
+    return Outcome(meta, per_sample, top)
+
+
+# Rows per block within a shard: the pipeline runs ~2× faster on blocks that fit the CPU caches
+# than on a million rows at once. A multiple of 64, so every block but a shard's last one holds a
+# multiple of PACKET cells (and, with 64 or more cells, at least WHOLE of them).
+BLOCK_ROWS = 65536
+
+
+def _in_blocks(inputs: Inputs, shard: Shard, job: Job, cells: int, place: tuple[int, int | None],
+               size: int | None):
+    """The shard through ``_aligned`` block by block (``size`` rows; None: all at once): its
+    Partial (and the --against profile's), per-sample w·l if asked, and top rows if asked."""
+    n = np.asarray(inputs.y_pred).shape[0]
+    size = size or n
+    profile = profiles.get(job.profile)
+    other = None if job.against is None else profiles.get(job.against)
+    first = provisional_row(shard)
+    offset, total = place
+    parts, parts_q, pers, tops = [], [], [], []
+    for a in range(0, n, size):
+        b = min(a + size, n)
+        block = inputs if (a, b) == (0, n) else _rows(inputs, a, b)
+        last = shard.last and b == n
+        result, part = _aligned(block, profile, job.options, first + a, last, cells, (offset + a, total))
+        parts.append(part)
+        if job.per_sample:
+            pers.append(np.asarray(result.per_sample))
+        if other is not None:
+            result_q, part_q = _aligned(block, other, job.options, first + a, last, cells,
+                                        (offset + a, total))
+            parts_q.append(part_q)
+            tops.append(_top(block, result, result_q, job, a))
+    part = partial.merge_all(parts)
+    part_q = partial.merge_all(parts_q) if parts_q else None
+    per_sample = (pers[0] if len(pers) == 1 else np.concatenate(pers)) if pers else None
+    return part, part_q, per_sample, (_best(tops, job.top_k) if tops else None)
+
+
+def _rows(inputs: Inputs, a: int, b: int) -> Inputs:
+    """Rows [a, b) of ``inputs`` (whose rows sit on consecutive lines from ``first_line``)."""
+    w = inputs.sample_weight
+    return replace(inputs, y_true=np.asarray(inputs.y_true)[a:b], y_pred=np.asarray(inputs.y_pred)[a:b],
+                   sample_weight=w if w is None or np.ndim(w) == 0 else np.asarray(w)[a:b],
+                   first_line=None if inputs.first_line is None else inputs.first_line + a)
 
 
 # Where a row sits in the tensor can change its loss (core/kernels.py): TensorFlow computes a
@@ -390,14 +429,14 @@ PACKET = 8
 WHOLE = 4096
 
 
-def padding(shard: Shard, n: int, cells: int, place: tuple[int, int | None]) -> tuple[int, int]:
-    """(rows before, rows after) that put the shard's cells where they sit among all the rows:
-    a multiple of PACKET cells after it unless it is the last shard (the tail is the last
-    shard's); before the last shard, its offset's cells mod PACKET; and, when all the rows have
-    WHOLE cells or more, at least WHOLE cells in all."""
+def padding(last: bool, n: int, cells: int, place: tuple[int, int | None]) -> tuple[int, int]:
+    """(rows before, rows after) that put a block's cells where they sit among all the rows:
+    a multiple of PACKET cells after it unless it ends all the rows (``last``: the tail is its);
+    before the last block, its offset's cells mod PACKET; and, when all the rows have WHOLE cells
+    or more, at least WHOLE cells in all."""
     offset, total = place
     big = total is not None and total * cells >= WHOLE
-    if shard.last:
+    if last:
         before = offset % PACKET if (offset * cells) % PACKET else 0
         while big and (before + n) * cells < WHOLE:
             before += PACKET
@@ -408,13 +447,13 @@ def padding(shard: Shard, n: int, cells: int, place: tuple[int, int | None]) -> 
     return 0, after
 
 
-def _aligned(inputs: Inputs, profile, options: Options, first: int, shard: Shard, cells: int,
+def _aligned(inputs: Inputs, profile, options: Options, first: int, last: bool, cells: int,
              place: tuple[int, int | None]) -> tuple[Result, partial.Partial]:
-    """``partial.run_chunk`` on the shard, its per-sample w·l computed in place (see PACKET)."""
+    """``partial.run_chunk`` on a block, its per-sample w·l computed in place (see ``padding``)."""
     from xentropy_cli.core import pipeline, sums
 
     result, part = partial.run_chunk(inputs, profile, options, first)
-    before, after = padding(shard, result.n_samples, cells, place)
+    before, after = padding(last, result.n_samples, cells, place)
     if not before and not after:
         return result, part
     padded = replace(inputs, kind=result.kind, y_true=_pad(inputs.y_true, before, after),
@@ -432,8 +471,9 @@ def _pad(a, before: int, after: int) -> Array:
     return np.concatenate([np.repeat(a[:1], before, axis=0), a, np.repeat(a[-1:], after, axis=0)])
 
 
-def _top(inputs: Inputs, p: Result, q: Result, job: Job, first: int) -> Top:
-    """The shard's rows with the largest |w·l/D under P − w·l/D under Q| (local 0-based rows)."""
+def _top(inputs: Inputs, p: Result, q: Result, job: Job, base: int) -> Top:
+    """A block's rows with the largest |w·l/D under P − w·l/D under Q| (0-based rows of the
+    shard: the block starts at its row ``base``)."""
     a = np.asarray(p.per_sample, np.float64)
     b = np.asarray(q.per_sample, np.float64)
     d_p, d_q = job.divisors or (1.0, 1.0)
@@ -443,10 +483,29 @@ def _top(inputs: Inputs, p: Result, q: Result, job: Job, first: int) -> Top:
     local = np.array(ranked.top_rows, dtype=np.intp)
     w = inputs.sample_weight
     weight = None if w is None or np.ndim(w) == 0 else np.asarray(w)[local]
-    base = inputs.first_line
-    lines = tuple(None if base is None else base + int(r) for r in local)
-    return Top(ranked.top_rows, ranked.top_scores, np.asarray(inputs.y_true)[local],
-               np.asarray(inputs.y_pred)[local], weight, lines)
+    line = inputs.first_line
+    return Top(tuple(base + int(r) for r in local), ranked.top_scores, np.asarray(inputs.y_true)[local],
+               np.asarray(inputs.y_pred)[local], weight,
+               tuple(None if line is None else line + int(r) for r in local))
+
+
+def _best(tops: list[Top], k: int) -> Top:
+    """The ``k`` best rows of several blocks' Tops (largest score, then first row)."""
+    if len(tops) == 1:
+        return tops[0]
+    order = sorted(((score, row, t, i) for t, top in enumerate(tops)
+                    for i, (row, score) in enumerate(zip(top.rows, top.scores, strict=True))),
+                   key=lambda item: (-item[0], item[1]))[:k]
+
+    def stack(arrays: list) -> Array | None:
+        return None if any(a is None for a in arrays) else np.concatenate(arrays)
+
+    pick = [(tops[t], i) for _, _, t, i in order]
+    return Top(tuple(top.rows[i] for top, i in pick), tuple(top.scores[i] for top, i in pick),
+               np.concatenate([top.y_true[i:i + 1] for top, i in pick]),
+               np.concatenate([top.y_pred[i:i + 1] for top, i in pick]),
+               stack([None if top.weight is None else top.weight[i:i + 1] for top, i in pick]),
+               tuple(top.lines[i] for top, i in pick))
 
 
 def shard_labels(shard: Shard, job: Job) -> Array:
