@@ -437,7 +437,18 @@ class Arrow:
             raise ValueError("rows are not lines (carriage returns or a missing newline)")
         block = np.empty((table.num_rows, len(self.used)))
         for j, name in enumerate(self.used):
-            block[:, j] = table.column(name).to_numpy()
+            block[:, j] = _doubles(table.column(name))
         if not np.isfinite(block).all():
             raise ValueError("a value is not finite")
         return block
+
+
+def _doubles(column) -> np.ndarray:
+    """A pyarrow float64 column as numpy, read from its buffers (``to_numpy`` would import pandas)."""
+    parts = []
+    for chunk in column.chunks:
+        if chunk.null_count:
+            raise ValueError("a cell is empty")
+        data = chunk.buffers()[1]
+        parts.append(np.frombuffer(data, np.float64, count=len(chunk), offset=chunk.offset * 8))
+    return np.concatenate(parts) if len(parts) != 1 else parts[0]
