@@ -77,9 +77,11 @@ def data(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client():
+    import dask
     from distributed import Client, LocalCluster
 
-    with warnings.catch_warnings():  # another cluster on this machine may hold port 8787
+    with warnings.catch_warnings(), dask.config.set(engine.LOCAL_CONFIG):
+        # another cluster on this machine may hold port 8787
         warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                dashboard_address=None, host="127.0.0.1", silence_logs=50)
