@@ -414,3 +414,11 @@ def test_explain_keeps_the_rows_that_contribute_most(tmp_path, monkeypatch):
     expected = sorted(int(i) + 1 for i in np.argsort(-shares, kind="stable")[:6])
     assert [r["file_row"] for r in streamed_json["rows_shown"]] == expected
     assert streamed_json["rows_read"] == 1200 and streamed_json["n_samples"] == 1200
+
+
+def test_blank_lines_at_the_end_are_skipped_as_in_memory(tmp_path, streaming):
+    y, p = data(900, seed=13)
+    path = write_csv(tmp_path / "t.csv", y, p)
+    path.write_text(path.read_text() + "\n\n  \n")
+    got, want = streamed(path), in_memory(path)
+    assert got.result.value == want.value and got.result.n_samples == 900

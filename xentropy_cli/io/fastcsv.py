@@ -77,7 +77,10 @@ def layout(path: str, true_cols: str | None = None, pred_cols: str | None = None
         raise NotStreamable("not a regular file")
     with open(path, "rb") as handle:
         head = handle.read(HEAD_BYTES)
-    size = os.path.getsize(path)
+        handle.seek(max(0, os.path.getsize(path) - HEAD_BYTES))
+        tail = handle.read()
+    # blank lines at the end are skipped by the in-memory reader too: the body stops before them
+    size = os.path.getsize(path) - (len(tail) - len(tail.rstrip(b" \t\r\n")))
     fmt = source.sniff(source.Raw(path, head, os.path.splitext(path)[1].lower()), input_format)
     if fmt not in ("csv", "tsv"):
         raise NotStreamable(f"{fmt} is read in memory")
