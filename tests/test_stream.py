@@ -422,3 +422,21 @@ def test_blank_lines_at_the_end_are_skipped_as_in_memory(tmp_path, streaming):
     path.write_text(path.read_text() + "\n\n  \n")
     got, want = streamed(path), in_memory(path)
     assert got.result.value == want.value and got.result.n_samples == 900
+
+
+def test_stdin_is_copied_and_streamed(tmp_path, monkeypatch):
+    monkeypatch.setattr(stream, "MIN_PART_BYTES", 1)
+    y, p = data(1500, seed=14)
+    text = write_csv(tmp_path / "in.csv", y, p).read_text()
+    args = ("compute", "-", "--keras-compat", "--format", "json", "--verbose")
+    runner = CliRunner()
+    a = runner.invoke(app, args, input=text, env=dict(ALWAYS, XENT_STREAM_MIN_BYTES="1000"))
+    b = runner.invoke(app, args, input=text, env=NEVER)
+    assert "read <stdin> with the" in a.stderr and "streamed in chunks" in a.stderr
+    assert json.loads(a.stdout)["value"] == json.loads(b.stdout)["value"]
+    bad = text.splitlines(keepends=True)
+    bad[1200] = bad[1200].replace(",0.", ",y.", 1)
+    c = runner.invoke(app, ("compute", "-"), input="".join(bad),
+                      env=dict(ALWAYS, XENT_STREAM_MIN_BYTES="1000"))
+    assert c.exit_code == 1 and c.stdout == ""
+    assert "<stdin>:1201: column pred_" in c.stderr

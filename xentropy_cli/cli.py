@@ -201,34 +201,64 @@ def _streamed_compute(sources, y_true, y_pred, sample_weight, true_cols, pred_co
                       input_format, loss, from_logits, labels, class_weight, chosen, options, out,
                       verbose) -> bool:
     """A large CSV/TSV file in chunks on every core (engines.stream); False: read it in memory."""
+    job = _stream_job(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
+                      input_format, loss, from_logits, labels, class_weight)
+    if job is None:
+        return False
+    from xentropy_cli.engines import stream
+
+    return stream.compute(job, chosen, options, out, verbose) or _in_memory_after_all(job)
+
+
+def _stream_job(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
+                input_format, loss, from_logits, labels, class_weight):
+    """An engines.stream Job for one large CSV/TSV file, or for stdin once it has been copied to
+    a temporary file (a small stdin is handed back to the in-memory reader as it was); else None."""
     from xentropy_cli import engines
 
-    if y_true is not None or y_pred is not None or not engines.worth_streaming(sources):
-        return False
+    if y_true is not None or y_pred is not None:
+        return None
+    name = None
+    if sources == ["-"]:
+        data, path = engines.spool_stdin()
+        if path is None:
+            if data is not None:
+                engines.replace_stdin(data)
+            return None
+        sources, name = [path], engines.STDIN
+    elif not engines.worth_streaming(sources):
+        return None
     from xentropy_cli.engines import stream
 
     job = stream.plan(sources, y_true=y_true, y_pred=y_pred, sample_weight=sample_weight,
                       true_cols=true_cols, pred_cols=pred_cols, weight_col=weight_col,
                       input_format=input_format, kind=loss, from_logits=from_logits, labels=labels,
-                      class_weight=class_weight)
-    return job is not None and stream.compute(job, chosen, options, out, verbose)
+                      class_weight=class_weight, min_bytes=0 if name else None, name=name)
+    if job is None and name is not None:
+        engines.replace_stdin(path=sources[0])  # not CSV/TSV: the in-memory reader reads the copy
+    return job
+
+
+def _in_memory_after_all(job) -> bool:
+    """The streamed reader gave up (quotes, blank lines, …): stdin's copy goes back to io.read."""
+    from xentropy_cli import engines
+
+    if job.layout.name:
+        engines.replace_stdin(path=job.layout.path)
+    return False
 
 
 def _streamed_explain(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
                       input_format, loss, from_logits, labels, class_weight, chosen, other, options,
                       rows, out, verbose) -> bool:
     """explain on a large CSV/TSV file: every row streamed, the rows that matter most kept."""
-    from xentropy_cli import engines
-
-    if y_true is not None or y_pred is not None or not engines.worth_streaming(sources):
+    job = _stream_job(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
+                      input_format, loss, from_logits, labels, class_weight)
+    if job is None:
         return False
     from xentropy_cli.engines import stream
 
-    job = stream.plan(sources, y_true=y_true, y_pred=y_pred, sample_weight=sample_weight,
-                      true_cols=true_cols, pred_cols=pred_cols, weight_col=weight_col,
-                      input_format=input_format, kind=loss, from_logits=from_logits, labels=labels,
-                      class_weight=class_weight)
-    return job is not None and stream.explain(job, chosen, other, options, rows, out, verbose)
+    return stream.explain(job, chosen, other, options, rows, out, verbose) or _in_memory_after_all(job)
 
 
 def _say_in_memory(verbose: bool, inputs) -> None:

@@ -25,3 +25,50 @@ def worth_streaming(sources: list[str] | None) -> bool:
         return os.path.isfile(sources[0]) and os.path.getsize(sources[0]) >= min_bytes()
     except OSError:
         return False
+
+
+STDIN = "<stdin>"
+
+
+def spool_stdin(limit: int | None = None) -> tuple[bytes | None, str | None]:
+    """Read piped stdin once. Less than ``limit`` bytes (default ``min_bytes()``): (its bytes,
+    None). More: (None, the path of a temporary file holding all of it, removed at exit), copied a
+    block at a time so memory stays small. A terminal or no stdin: (None, None), untouched."""
+    import sys
+
+    if sys.stdin is None or sys.stdin.isatty():
+        return None, None
+    stream = sys.stdin.buffer
+    limit = min_bytes() if limit is None else limit
+    head = bytearray()
+    while len(head) < limit:
+        block = stream.read(min(1 << 20, limit - len(head)))
+        if not block:
+            return bytes(head), None
+        head += block
+    import atexit
+    import shutil
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="xent-stdin-")
+    atexit.register(_remove, path)
+    with os.fdopen(fd, "wb") as copy:
+        copy.write(head)
+        shutil.copyfileobj(stream, copy, 1 << 20)
+    return None, path
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def replace_stdin(data: bytes | None = None, path: str | None = None) -> None:
+    """Make ``sys.stdin`` read ``data`` (or the file at ``path``) from the start, for io.read."""
+    import io
+    import sys
+
+    binary = io.BytesIO(data or b"") if path is None else open(path, "rb")  # noqa: SIM115
+    sys.stdin = io.TextIOWrapper(binary, encoding="utf-8")

@@ -80,7 +80,7 @@ def plan(sources: list[str] | None, *, y_true: str | None = None, y_pred: str | 
          sample_weight: str | None = None, true_cols: str | None = None, pred_cols: str | None = None,
          weight_col: str | None = None, input_format: str = "auto", kind: str = "auto",
          from_logits: bool = False, labels: str | None = None, class_weight: str | None = None,
-         min_bytes: int | None = None) -> Job | None:
+         min_bytes: int | None = None, name: str | None = None) -> Job | None:
     """A Job when the request is one large CSV/TSV file the chunked reader handles, else None."""
     sources = list(sources or [])
     if len(sources) != 1 or sources[0] == "-" or y_true is not None or y_pred is not None:
@@ -91,7 +91,7 @@ def plan(sources: list[str] | None, *, y_true: str | None = None, y_pred: str | 
         if not os.path.isfile(path) or os.path.getsize(path) < limit:
             return None
         weight = _scalar_weight(sample_weight)
-        lay = fastcsv.layout(path, true_cols, pred_cols, weight_col, input_format)
+        lay = fastcsv.layout(path, true_cols, pred_cols, weight_col, input_format, name)
     except (fastcsv.NotStreamable, XentError, OSError):
         return None  # the in-memory reader says what is wrong, in its words
     if weight is not None and lay.columns.weight_idx is not None:
@@ -160,7 +160,7 @@ def chunk_inputs(job: Job, block: Array, line: int) -> Inputs:
     weight = block[:, nt + npred].copy() if lay.columns.weight_idx is not None else job.sample_weight
     named = lay.header is not None
     return Inputs(y_true, y_pred, weight, kind=job.kind, from_logits=job.from_logits,
-                  class_weight=job.class_weight, labels=job.labels, source=lay.path,
+                  class_weight=job.class_weight, labels=job.labels, source=lay.source,
                   true_names=lay.columns.true_names if named else (),
                   pred_names=lay.columns.pred_names if named else (), first_line=line)
 
@@ -478,16 +478,16 @@ def _combine(job: Job, task: Task, shares: list[Share], files: list[Any], second
     reduction = task.options.reduction or profile.reduction
     parts = [s.part for s in shares if s.part is not None]
     if not parts:
-        raise DataError("there are no samples", where=job.layout.path,
+        raise DataError("there are no samples", where=job.layout.source,
                         hint="the input needs at least one row")
     try:
         total = partial.merge_all(parts)
-        combined = partial.finish(total, profile, reduction, job.layout.path)
+        combined = partial.finish(total, profile, reduction, job.layout.source)
         combined_q = None
         if task.against is not None:
             total_q = partial.merge_all([s.part_q for s in shares if s.part_q is not None])
             combined_q = partial.finish(total_q, task.against,
-                                        task.options.reduction or task.against.reduction, job.layout.path)
+                                        task.options.reduction or task.against.reduction, job.layout.source)
     except partial.Inconsistent as error:
         raise Fallback(str(error)) from None
     dtype = np.dtype(str(total.weighted.dtype))
@@ -586,7 +586,7 @@ def say(verbose: bool, text: str) -> None:
 
 
 def describe(job: Job, streamed: Streamed) -> str:
-    return (f"read {job.layout.path} with the {streamed.reader} reader, streamed in chunks on "
+    return (f"read {job.layout.source} with the {streamed.reader} reader, streamed in chunks on "
             f"{streamed.workers} process(es): {streamed.result.n_samples:,} rows in "
             f"{streamed.seconds:.2f} s")
 
@@ -610,7 +610,7 @@ def compute(job: Job, profile, options: Options, out, verbose: bool = False) -> 
     try:
         streamed = run(job, task, _progress(job, out.quiet))
     except Fallback as why:
-        say(verbose, f"{job.layout.path} is read in memory ({why})")
+        say(verbose, f"{job.layout.source} is read in memory ({why})")
         return False
     try:
         say(verbose, describe(job, streamed))
@@ -645,7 +645,7 @@ def explain(job: Job, profile, other, options: Options, rows: int, out, verbose:
             first = replace(run(job, replace(task, divisors=divisors), _progress(job, out.quiet)),
                             result=first.result)
     except Fallback as why:
-        say(verbose, f"{job.layout.path} is read in memory ({why})")
+        say(verbose, f"{job.layout.source} is read in memory ({why})")
         return False
     say(verbose, describe(job, first))
     subset, lines = _top_inputs(job, first, rows)
@@ -668,7 +668,7 @@ def _top_inputs(job: Job, streamed: Streamed, rows: int) -> tuple[Inputs, list[t
         labels = np.asarray(total.classes)  # scikit-learn's classes, from every row
     lay = job.layout
     subset = Inputs(y_true, y_pred, weight, kind=total.kind, from_logits=job.from_logits,
-                    class_weight=job.class_weight, labels=labels, source=lay.path,
+                    class_weight=job.class_weight, labels=labels, source=lay.source,
                     true_names=lay.columns.true_names if lay.header is not None else (),
                     pred_names=lay.columns.pred_names if lay.header is not None else ())
     return subset, [(t[1], t[5]) for t in top]
@@ -710,7 +710,7 @@ def _emit_explain(out, job: Job, streamed: Streamed, subset: Inputs, result_p: R
     buffer.path, buffer.stdout = None, text_io.StringIO()
     buffer.emit_explain(subset, result_p, result_q, divergence, rows)
     body = buffer.stdout.getvalue()
-    path = job.layout.path
+    path = job.layout.source
     if out.format == "json":
         data = json.loads(body)
         data["reader"] = streamed.reader

@@ -62,6 +62,11 @@ class Layout:
     body_start: int  # byte offset of the first data line
     first_line: int  # file line number of the first data line
     size: int
+    name: str = ""  # what messages call the file (``<stdin>`` for a copy of stdin); default: path
+
+    @property
+    def source(self) -> str:
+        return self.name or self.path
 
     @property
     def used(self) -> list[int]:
@@ -71,8 +76,10 @@ class Layout:
 
 
 def layout(path: str, true_cols: str | None = None, pred_cols: str | None = None,
-           weight_col: str | None = None, input_format: str = "auto") -> Layout:
-    """Delimiter, header and columns of a CSV/TSV file, decided as ``io.read`` decides them."""
+           weight_col: str | None = None, input_format: str = "auto", name: str | None = None) -> Layout:
+    """Delimiter, header and columns of a CSV/TSV file, decided as ``io.read`` decides them.
+    ``name``: what messages call it (default: ``path``)."""
+    shown = name or path
     if path == "-" or not os.path.isfile(path):
         raise NotStreamable("not a regular file")
     with open(path, "rb") as handle:
@@ -101,15 +108,15 @@ def layout(path: str, true_cols: str | None = None, pred_cols: str | None = None
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None or first + 1 >= len(lines):
         raise NotStreamable("no data line in the head")
-    parsed = table.parse("\n".join(lines[: first + 2]) + "\n", path, delimiter)
+    parsed = table.parse("\n".join(lines[: first + 2]) + "\n", shown, delimiter)
     header = parsed.header
     if header is None and true_cols is None and pred_cols is None:
         raise NotStreamable("no header: the in-memory reader says what to do")
     names = header if header is not None else [str(i) for i in range(parsed.n_columns)]
-    cols = colmod.resolve_columns(names, true_cols, pred_cols, weight_col, source=path)
+    cols = colmod.resolve_columns(names, true_cols, pred_cols, weight_col, source=shown)
     body = first + 1 if header is not None else first  # index of the first data line
     body_start = skip + sum(len(line.encode()) + 1 for line in lines[:body])
-    return Layout(path, delimiter, header, cols, len(names), body_start, body + 1, size)
+    return Layout(path, delimiter, header, cols, len(names), body_start, body + 1, size, name or "")
 
 
 def ranges(lay: Layout, parts: int) -> list[tuple[int, int]]:
@@ -380,7 +387,7 @@ def _slow(lay: Layout, data: bytes, first_line: int) -> np.ndarray:
     if '"' in text or any(not t.strip() for t in texts):
         raise NotStreamable("blank lines or quotes")
     lines = list(range(first_line, first_line + len(texts)))
-    parsed = table.Table(lay.path, lay.delimiter, lay.header, lines, texts)
+    parsed = table.Table(lay.source, lay.delimiter, lay.header, lines, texts)
     _check_ragged(parsed, lay.n_columns)
     return table.numbers(parsed, lay.used)
 
