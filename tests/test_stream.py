@@ -440,3 +440,11 @@ def test_stdin_is_copied_and_streamed(tmp_path, monkeypatch):
                       env=dict(ALWAYS, XENT_STREAM_MIN_BYTES="1000"))
     assert c.exit_code == 1 and c.stdout == ""
     assert "<stdin>:1201: column pred_" in c.stderr
+
+
+@pytest.mark.parametrize("kernel", ["numpy", "torch", "xla"])
+def test_a_kernel_option_orders_the_sums_as_in_memory(tmp_path, streaming, kernel):
+    y, p = data(5000, seed=15)
+    path = write_csv(tmp_path / "k.csv", y, p)
+    options = Options(kernel=kernel)
+    assert streamed(path, "keras", options).result.value == in_memory(path, "keras", options).value

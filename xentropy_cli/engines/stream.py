@@ -482,12 +482,13 @@ def _combine(job: Job, task: Task, shares: list[Share], files: list[Any], second
                         hint="the input needs at least one row")
     try:
         total = partial.merge_all(parts)
-        combined = partial.finish(total, profile, reduction, job.layout.source)
+        combined = partial.finish(total, profile, reduction, job.layout.source, task.options.kernel)
         combined_q = None
         if task.against is not None:
             total_q = partial.merge_all([s.part_q for s in shares if s.part_q is not None])
             combined_q = partial.finish(total_q, task.against,
-                                        task.options.reduction or task.against.reduction, job.layout.source)
+                                        task.options.reduction or task.against.reduction, job.layout.source,
+                                        task.options.kernel)
     except partial.Inconsistent as error:
         raise Fallback(str(error)) from None
     dtype = np.dtype(str(total.weighted.dtype))
