@@ -1,21 +1,30 @@
 """Large CSV/TSV files in bounded memory, on every core: the local streaming engine.
 
-``plan`` decides whether a request is streamed: one CSV/TSV file (not stdin, not inline data) of
-at least ``engines.MIN_BYTES`` whose layout ``io.fastcsv`` understands. Everything else is read in memory
-by ``io.read``; so is a streamed file that turns out to need it (quotes, blank lines, chunks that
-disagree on the auto loss kind or on scikit-learn's classes, or an error that concerns the whole
-input rather than one line): the in-memory run then gives the canonical result or error.
+``plan`` decides whether a request is streamed: one CSV/TSV file of at least
+``engines.MIN_BYTES`` (8 MiB; stdin of that size is first copied to a temporary file), not inline
+data, whose layout ``io.fastcsv`` understands. Everything else is read in memory by ``io.read``;
+so is a streamed file that turns out to need it (quotes, blank lines inside, chunks that disagree
+on the auto loss kind or on scikit-learn's classes): the in-memory run then gives the canonical
+result or error.
 
 A streamed run cuts the body of the file into one byte range per worker process at line
-boundaries. Each worker reads its range in chunks of whole lines, parses them (numpy, or pyarrow
-when it is installed), runs the ordinary pipeline on each chunk (``core.partial.run_chunk``,
-reduction ``none``) and folds the chunk Partials as it goes; ``--reduction none`` losses go to a
-temporary file per worker and are printed only once every row has been read. The parent merges
-the workers' Partials and reduces them with the profile's rule. Sums are chunk-invariant
-(``core.sums``), so the value equals the in-memory value bit for bit, float32 profiles included.
+boundaries. Each worker reads its range in chunks of whole lines, parses them (io.fastcsv:
+fixed-width, pyarrow when installed, general numpy, io.table), runs the ordinary pipeline on
+blocks of whole multiples of ALIGN rows (``core.partial.run_chunk``, reduction ``none``) and folds
+the Partials as it goes; ``--reduction none`` losses go to a temporary file per worker and are
+printed only once every row has been read. The parent merges the workers' Partials and reduces
+them with the profile's rule.
+
+Equal to the in-memory run: sums are chunk-invariant (``core.sums``) and every block starts where
+a multiple of ALIGN rows starts in the whole file (framework log kernels work on packets of
+cells), so values and per-sample losses are bit for bit the in-memory ones, float32 profiles
+included (tests/test_stream.py). Not equal: warnings keep their first ``partial.ROW_LIMIT`` rows
+(the in-memory run lists all); a kernel that chose its algorithm by the size of the whole tensor
+(XLA's row sums from 4096 cells, kernels.sum_last(whole=)) would need that size, which a stream
+learns only at its end; no such choice is wired into the pipeline today.
 
 Memory: a chunk (``CHUNK_BYTES`` of text) and its arrays per process, whatever the file size.
-A bad row anywhere fails the whole run: no value is printed.
+A bad row anywhere fails the whole run with the in-memory reader's message: no value is printed.
 """
 
 from __future__ import annotations
