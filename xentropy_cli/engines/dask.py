@@ -49,6 +49,10 @@ from xentropy_cli.errors import DataError, UsageError, XentError
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".parq": "parquet", ".csv": "csv",
            ".tsv": "tsv", ".tab": "tsv"}
 ROWS_PER_SHARD = 1_000_000  # Parquet row groups are grouped into shards of about this many rows
+# Rows per block within a shard: the pipeline runs ~2× faster on blocks that fit the CPU caches
+# than on a million rows at once. A multiple of 64, so every block but a shard's last one holds a
+# multiple of PACKET cells (and, with 64 or more cells, at least WHOLE of them).
+BLOCK_ROWS = 65536
 CONNECT_TIMEOUT = "15s"
 # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's adaptive mmap
 # threshold: every array over 128 kB is then mapped and unmapped afresh, and the pipeline (many
@@ -194,6 +198,11 @@ class Job:
 def read_shard(shard: Shard, job: Job, kind: str | None = None) -> Inputs:
     """The shard's Inputs, by the single-file rules; ``kind`` overrides ``job.kind``."""
     inputs = _read_parquet(shard, job) if shard.fmt == "parquet" else _read_delimited(shard, job)
+    return _finished(inputs, shard, job, kind)
+
+
+def _finished(inputs: Inputs, shard: Shard, job: Job, kind: str | None) -> Inputs:
+    """``inputs`` with what the command line adds: -w, --loss, --from-logits, --labels, …"""
     if job.sample_weight is not None:
         if inputs.sample_weight is not None:
             raise UsageError("sample weights are given twice: in the input and by -w",
@@ -243,6 +252,21 @@ def _parse_body(fastcsv, lay, data: bytes) -> Array:
 
 
 def _read_parquet(shard: Shard, job: Job) -> Inputs:
+    """The whole Parquet shard as one Inputs (see ``parquet_blocks`` for the usual way)."""
+    blocks = list(parquet_blocks(shard, job, None))
+    if len(blocks) == 1:
+        return blocks[0][1]
+    first = blocks[0][1]
+    w = [b.sample_weight for _, b in blocks]
+    return replace(first, y_true=np.concatenate([b.y_true for _, b in blocks]),
+                   y_pred=np.concatenate([b.y_pred for _, b in blocks]),
+                   sample_weight=None if w[0] is None else np.concatenate(w))
+
+
+def parquet_blocks(shard: Shard, job: Job, size: int | None = BLOCK_ROWS) -> Iterator[tuple[int, Inputs]]:
+    """(first row in the shard, Inputs) of consecutive blocks of ``size`` rows (the last one may
+    be shorter; None: one block), read a record batch at a time: neither the whole table nor a
+    copy of it is ever held, and the arrays stay small enough for the CPU caches."""
     import pyarrow.parquet as pq
 
     from xentropy_cli.io import _labels_1d
@@ -254,34 +278,70 @@ def _read_parquet(shard: Shard, job: Job) -> Inputs:
         cols = resolve_columns(header, job.true_cols, job.pred_cols, job.weight_col, source=shard.path)
         wanted = sorted({header[i] for i in (*cols.true_idx, *cols.pred_idx,
                                              *(() if cols.weight_idx is None else (cols.weight_idx,)))})
-        if shard.row_groups is None:
-            table = handle.read(columns=wanted)
-        else:
-            table = handle.read_row_groups(list(shard.row_groups), columns=wanted)
+        groups = None if shard.row_groups is None else list(shard.row_groups)
+        batches = handle.iter_batches(batch_size=size or (1 << 62), row_groups=groups, columns=wanted)
+        pending: list[tuple[Array, Array, Array | None]] = []
+        held = start = 0
+        for batch in batches:
+            piece = _batch_arrays(batch, header, cols, shard, start + held)
+            pending.append(piece)
+            held += piece[1].shape[0]
+            while size and held >= size:
+                block, pending = _cut(pending, size)
+                yield start, _block_inputs(block, cols, shard, start, _labels_1d)
+                start += size
+                held -= size
+        if held or not start:
+            block, _ = _cut(pending, held)
+            yield start, _block_inputs(block, cols, shard, start, _labels_1d)
     except XentError:
         raise
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # pyarrow's errors are OSError/ValueError subclasses
         raise DataError(f"cannot be read ({type(exc).__name__}: {str(exc)[:120]})",
                         where=shard.name, hint="check that it is a Parquet file") from None
 
+
+def _batch_arrays(batch, header: list[str], cols, shard: Shard, start: int):
+    """(y_true, y_pred, weight) of one record batch: float32 columns stay float32 (as .npy)."""
+    names = batch.schema.names
+
     def block(indices: tuple[int, ...]) -> Array:
-        columns = [_numbers(table.column(header[i]), header[i], shard) for i in indices]
+        columns = [_numbers(batch.column(names.index(header[i])), header[i], shard, start)
+                   for i in indices]
         dtype = np.float32 if all(c.dtype == np.float32 for c in columns) else np.float64
-        return np.ascontiguousarray(np.column_stack([c.astype(dtype, copy=False) for c in columns]))
+        out = np.empty((batch.num_rows, len(columns)), dtype)
+        for j, column in enumerate(columns):
+            out[:, j] = column
+        return out
 
     weight = None
     if cols.weight_idx is not None:
-        weight = _numbers(table.column(header[cols.weight_idx]), header[cols.weight_idx], shard)
-    return Inputs(_labels_1d(block(cols.true_idx)), block(cols.pred_idx), weight, source=shard.path,
+        name = header[cols.weight_idx]
+        weight = _numbers(batch.column(names.index(name)), name, shard, start)
+    return block(cols.true_idx), block(cols.pred_idx), weight
+
+
+def _cut(pending: list, size: int):
+    """The first ``size`` rows of the pieces (y_true, y_pred, weight) and the pieces left over."""
+    fields = list(zip(*pending, strict=True))
+    whole = [None if f[0] is None else (f[0] if len(f) == 1 else np.concatenate(f)) for f in fields]
+    head = tuple(None if a is None else a[:size] for a in whole)
+    rest = tuple(None if a is None else a[size:] for a in whole)
+    return head, ([rest] if rest[1].shape[0] else [])
+
+
+def _block_inputs(block, cols, shard: Shard, start: int, labels_1d) -> Inputs:
+    y_true, y_pred, weight = block
+    return Inputs(labels_1d(np.ascontiguousarray(y_true)), np.ascontiguousarray(y_pred),
+                  None if weight is None else np.ascontiguousarray(weight), source=shard.path,
                   true_names=cols.true_names, pred_names=cols.pred_names,
-                  first_line=shard.file_row + 1)
+                  first_line=shard.file_row + start + 1)
 
 
-def _numbers(column, name: str, shard: Shard) -> Array:
-    """A Parquet column as float (float32 stays float32, like .npy); bad cells name their row.
-
-    Row numbers in messages are 1-based rows of the file: ``preds.parquet:1235: column pred_2``.
-    """
+def _numbers(column, name: str, shard: Shard, start: int = 0) -> Array:
+    """A Parquet column (of a batch that starts at the shard's row ``start``) as float: float32
+    stays float32, like .npy. Bad cells name their 1-based row in the file:
+    ``preds.parquet:1235: column pred_2``."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -289,7 +349,7 @@ def _numbers(column, name: str, shard: Shard) -> Array:
     if column.null_count:
         row = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
         raise DataError(f"column {name} is empty (null), not a number",
-                        where=f"{shard.path}:{shard.file_row + row + 1}",
+                        where=f"{shard.path}:{shard.file_row + start + row + 1}",
                         hint="fill or drop that row")
     if pa.types.is_floating(kind):
         values = column.to_numpy()
@@ -306,7 +366,7 @@ def _numbers(column, name: str, shard: Shard) -> Array:
                     float(cell)
                 except ValueError:
                     raise DataError(f"column {name} is {cell.strip()[:40]!r}, not a number",
-                                    where=f"{shard.path}:{shard.file_row + row + 1}",
+                                    where=f"{shard.path}:{shard.file_row + start + row + 1}",
                                     hint="fix that cell, or choose other columns with "
                                          "--true-cols/--pred-cols") from None
             raise
@@ -359,61 +419,69 @@ def provisional_row(shard: Shard) -> int:
 
 def run_shard(shard: Shard, job: Job, kind: str | None = None, offset: int = 0,
               total: int | None = None) -> Outcome:
-    """Read one shard and run the pipeline on it: its Partial (and per-sample w·l, top rows).
+    """Read one shard and run the pipeline on it, a block of BLOCK_ROWS rows at a time: its
+    Partial (and per-sample w·l, top rows).
 
     ``offset`` is the shard's first global row and ``total`` the rows of all shards, as far as
     they are known (0 and None when they are not): only the last shard depends on the first, only
     shards of fewer than ``WHOLE`` cells on the second (see ``padding``).
     """
-    inputs = read_shard(shard, job, kind)
-    yt, yp = np.asarray(inputs.y_true), np.asarray(inputs.y_pred)
-    cells = yp.shape[1] if yp.ndim == 2 else 1
-    ambiguous = inputs.kind == "auto" and yt.ndim == 2 and yt.shape == yp.shape and yp.shape[1] > 1
-    columns = (inputs.true_names, inputs.pred_names, yt.shape[1] if yt.ndim == 2 else 1, cells,
-               inputs.sample_weight is not None and np.ndim(inputs.sample_weight) > 0)
-    size = BLOCK_ROWS if inputs.first_line is not None else None
     try:
-        part, part_q, per_sample, top = _in_blocks(inputs, shard, job, cells, (offset, total), size)
+        return _in_blocks(shard, job, (offset, total), *_blocks(shard, job, kind, BLOCK_ROWS))
     except partial.Inconsistent:  # its blocks took the loss kind differently: all rows at once
-        part, part_q, per_sample, top = _in_blocks(inputs, shard, job, cells, (offset, total), None)
-    meta = Meta(shard.index, part.n, part.kind, ambiguous, columns, part, part_q, offset, cells, total)
-    return Outcome(meta, per_sample, top)
+        return _in_blocks(shard, job, (offset, total), *_blocks(shard, job, kind, None))
 
 
-# Rows per block within a shard: the pipeline runs ~2× faster on blocks that fit the CPU caches
-# than on a million rows at once. A multiple of 64, so every block but a shard's last one holds a
-# multiple of PACKET cells (and, with 64 or more cells, at least WHOLE of them).
-BLOCK_ROWS = 65536
-
-
-def _in_blocks(inputs: Inputs, shard: Shard, job: Job, cells: int, place: tuple[int, int | None],
-               size: int | None):
-    """The shard through ``_aligned`` block by block (``size`` rows; None: all at once): its
-    Partial (and the --against profile's), per-sample w·l if asked, and top rows if asked."""
+def _blocks(shard: Shard, job: Job, kind: str | None, size: int | None):
+    """(rows in the shard, an iterator of (first row, Inputs) of its blocks)."""
+    if shard.fmt == "parquet" and shard.rows is not None:
+        blocks = parquet_blocks(shard, job, size)
+        return shard.rows, ((a, _finished(block, shard, job, kind)) for a, block in blocks)
+    inputs = read_shard(shard, job, kind)
     n = np.asarray(inputs.y_pred).shape[0]
-    size = size or n
+    if size is None or inputs.first_line is None or n <= size:
+        return n, iter([(0, inputs)])
+    return n, ((a, _rows(inputs, a, min(a + size, n))) for a in range(0, n, size))
+
+
+def _in_blocks(shard: Shard, job: Job, place: tuple[int, int | None], n: int, blocks) -> Outcome:
+    """Every block through ``_aligned``, folded: the shard's Outcome."""
     profile = profiles.get(job.profile)
     other = None if job.against is None else profiles.get(job.against)
     first = provisional_row(shard)
     offset, total = place
     parts, parts_q, pers, tops = [], [], [], []
-    for a in range(0, n, size):
-        b = min(a + size, n)
-        block = inputs if (a, b) == (0, n) else _rows(inputs, a, b)
-        last = shard.last and b == n
-        result, part = _aligned(block, profile, job.options, first + a, last, cells, (offset + a, total))
+    shape = None
+    for a, block in blocks:
+        yt, yp = np.asarray(block.y_true), np.asarray(block.y_pred)
+        if shape is None:
+            shape = _shape(block, yt, yp)
+        cells = shape[1][3]
+        last = shard.last and a + yp.shape[0] == n
+        where = (offset + a, total)
+        result, part = _aligned(block, profile, job.options, first + a, last, cells, where)
         parts.append(part)
         if job.per_sample:
             pers.append(np.asarray(result.per_sample))
         if other is not None:
-            result_q, part_q = _aligned(block, other, job.options, first + a, last, cells,
-                                        (offset + a, total))
+            result_q, part_q = _aligned(block, other, job.options, first + a, last, cells, where)
             parts_q.append(part_q)
             tops.append(_top(block, result, result_q, job, a))
     part = partial.merge_all(parts)
     part_q = partial.merge_all(parts_q) if parts_q else None
     per_sample = (pers[0] if len(pers) == 1 else np.concatenate(pers)) if pers else None
-    return part, part_q, per_sample, (_best(tops, job.top_k) if tops else None)
+    ambiguous, columns = shape  # type: ignore[misc]
+    meta = Meta(shard.index, part.n, part.kind, ambiguous, columns, part, part_q, offset,
+                columns[3], total)
+    return Outcome(meta, per_sample, _best(tops, job.top_k) if tops else None)
+
+
+def _shape(inputs: Inputs, yt: Array, yp: Array) -> tuple[bool, tuple]:
+    """(--loss auto has to choose between categorical and binary, the shard's columns)."""
+    cells = yp.shape[1] if yp.ndim == 2 else 1
+    ambiguous = inputs.kind == "auto" and yt.ndim == 2 and yt.shape == yp.shape and yp.shape[1] > 1
+    return ambiguous, (inputs.true_names, inputs.pred_names, yt.shape[1] if yt.ndim == 2 else 1, cells,
+                       inputs.sample_weight is not None and np.ndim(inputs.sample_weight) > 0)
 
 
 def _rows(inputs: Inputs, a: int, b: int) -> Inputs:
