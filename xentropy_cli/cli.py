@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -110,8 +111,7 @@ def _profile_name(profile: str, keras_compat: bool) -> str:
     return "keras" if keras_compat else profile
 
 
-def _dask_request(engine, scheduler, workers, sources, y_true, y_pred, sample_weight, true_cols,
-                  pred_cols, weight_col, input_format, loss, from_logits, labels, class_weight):
+def _dask_request(engine, scheduler, workers, spec):
     """None for the local engine; for --engine dask, what to read (Dask itself is not imported)."""
     if engine not in ("local", "dask"):
         raise UsageError(f"unknown --engine {engine!r}", hint="choose local or dask")
@@ -119,25 +119,25 @@ def _dask_request(engine, scheduler, workers, sources, y_true, y_pred, sample_we
         if scheduler is not None or workers is not None:
             raise UsageError("--scheduler and --workers need --engine dask", hint="add --engine dask")
         return None
-    if y_true is not None or y_pred is not None:
+    if spec.inline:
         raise UsageError("--engine dask reads shard files, not -t/-p", hint="drop --engine dask")
     if workers is not None and (workers < 1 or scheduler is not None):
         raise UsageError(f"--workers {workers}: give a number ≥ 1, and only without --scheduler",
                          hint="a running scheduler brings its own workers")
     from xentropy_cli.engines.dask import Request
 
-    return Request(list(sources or []), true_cols, pred_cols, weight_col, sample_weight, input_format,
-                   loss, from_logits, labels, class_weight, scheduler, workers)
+    return Request(list(spec.sources), spec.true_cols, spec.pred_cols, spec.weight_col,
+                   spec.sample_weight, spec.input_format, spec.kind, spec.from_logits, spec.labels,
+                   spec.class_weight, scheduler, workers)
 
 
-def _read(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col, input_format,
+def _spec(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col, input_format,
           loss, from_logits, labels, class_weight):
-    from xentropy_cli import io
+    """What to read, bundled once per command (io.ReadSpec is cheap to import: no numpy work)."""
+    from xentropy_cli.io import ReadSpec
 
-    return io.read(list(sources or []), y_true=y_true, y_pred=y_pred, sample_weight=sample_weight,
-                   true_cols=true_cols, pred_cols=pred_cols, weight_col=weight_col,
-                   input_format=input_format, kind=loss, from_logits=from_logits, labels=labels,
-                   class_weight=class_weight)
+    return ReadSpec(tuple(sources or ()), y_true, y_pred, sample_weight, true_cols, pred_cols,
+                    weight_col, input_format, loss, from_logits, labels, class_weight)
 
 
 @app.command()
@@ -174,20 +174,18 @@ def compute(
 
     chosen = profiles.get(_profile_name(profile, keras_compat))
     options = _options(label_smoothing, reduction, dtype, normalise, clip, no_clip, base, kernel)
-    request = _dask_request(engine, scheduler, workers, sources, y_true, y_pred, sample_weight, true_cols,
-                            pred_cols, weight_col, input_format, loss, from_logits, labels, class_weight)
+    spec = _spec(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col, input_format,
+                 loss, from_logits, labels, class_weight)
+    request = _dask_request(engine, scheduler, workers, spec)
     if request is not None:
         from xentropy_cli.engines import dask as dask_engine
 
         dask_engine.compute(request, chosen, options, render.Output(format, color, output, quiet, strict))
         return
     out = render.Output(format, color, output, quiet, strict)
-    if _streamed_compute(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
-                         input_format, loss, from_logits, labels, class_weight, chosen, options, out,
-                         verbose):
+    if _may_stream(spec) and _stream().try_compute(spec, chosen, options, out, verbose):
         return
-    inputs = _read(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
-                   input_format, loss, from_logits, labels, class_weight)
+    inputs = spec.read()
     result = pipeline.run(inputs, chosen, options)
     _say_in_memory(verbose, inputs)
     out.warn(result.notices)
@@ -197,68 +195,16 @@ def compute(
 READ_IN_MEMORY = "in-memory"
 
 
-def _streamed_compute(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
-                      input_format, loss, from_logits, labels, class_weight, chosen, options, out,
-                      verbose) -> bool:
-    """A large CSV/TSV file in chunks on every core (engines.stream); False: read it in memory."""
-    job = _stream_job(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
-                      input_format, loss, from_logits, labels, class_weight)
-    if job is None:
-        return False
-    from xentropy_cli.engines import stream
-
-    return stream.compute(job, chosen, options, out, verbose) or _in_memory_after_all(job)
-
-
-def _stream_job(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
-                input_format, loss, from_logits, labels, class_weight):
-    """An engines.stream Job for one large CSV/TSV file, or for stdin once it has been copied to
-    a temporary file (a small stdin is handed back to the in-memory reader as it was); else None."""
+def _may_stream(spec) -> bool:
     from xentropy_cli import engines
 
-    if y_true is not None or y_pred is not None:
-        return None
-    name = None
-    if sources == ["-"]:
-        data, path = engines.spool_stdin()
-        if path is None:
-            if data is not None:
-                engines.replace_stdin(data)
-            return None
-        sources, name = [path], engines.STDIN
-    elif not engines.worth_streaming(sources):
-        return None
+    return engines.may_stream(spec)
+
+
+def _stream():
     from xentropy_cli.engines import stream
 
-    job = stream.plan(sources, y_true=y_true, y_pred=y_pred, sample_weight=sample_weight,
-                      true_cols=true_cols, pred_cols=pred_cols, weight_col=weight_col,
-                      input_format=input_format, kind=loss, from_logits=from_logits, labels=labels,
-                      class_weight=class_weight, min_bytes=0 if name else None, name=name)
-    if job is None and name is not None:
-        engines.replace_stdin(path=sources[0])  # not CSV/TSV: the in-memory reader reads the copy
-    return job
-
-
-def _in_memory_after_all(job) -> bool:
-    """The streamed reader gave up (quotes, blank lines, …): stdin's copy goes back to io.read."""
-    from xentropy_cli import engines
-
-    if job.layout.name:
-        engines.replace_stdin(path=job.layout.path)
-    return False
-
-
-def _streamed_explain(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
-                      input_format, loss, from_logits, labels, class_weight, chosen, other, options,
-                      rows, out, verbose) -> bool:
-    """explain on a large CSV/TSV file: every row streamed, the rows that matter most kept."""
-    job = _stream_job(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
-                      input_format, loss, from_logits, labels, class_weight)
-    if job is None:
-        return False
-    from xentropy_cli.engines import stream
-
-    return stream.explain(job, chosen, other, options, rows, out, verbose) or _in_memory_after_all(job)
+    return stream
 
 
 def _say_in_memory(verbose: bool, inputs) -> None:
@@ -315,26 +261,21 @@ def explain(
     chosen = profiles.get(_profile_name(profile, keras_compat))
     other = profiles.get(against)
     options = _options(label_smoothing, reduction, dtype, normalise, clip, no_clip, base, kernel)
-    request = _dask_request(engine, scheduler, workers, sources, y_true, y_pred, sample_weight, true_cols,
-                            pred_cols, weight_col, input_format, loss, from_logits, labels, class_weight)
+    spec = _spec(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col, input_format,
+                 loss, from_logits, labels, class_weight)
+    request = _dask_request(engine, scheduler, workers, spec)
     if request is not None:
         from xentropy_cli.engines import dask as dask_engine
 
         dask_engine.explain(request, chosen, other, options, rows, out)
         return
-    if not example and _streamed_explain(sources, y_true, y_pred, sample_weight, true_cols, pred_cols,
-                                         weight_col, input_format, loss, from_logits, labels,
-                                         class_weight, chosen, other, options, rows, out, verbose):
+    if not example and _may_stream(spec) and _stream().try_explain(spec, chosen, other, options, rows,
+                                                                   out, verbose):
         return
-    no_input = not sources and y_true is None and y_pred is None
-    if example or (no_input and sys.stdin.isatty()):
+    if example or (not spec.given and sys.stdin.isatty()):
         inputs = examples.get(example or "keras-question")
-    elif no_input:
-        inputs = _read(["-"], None, None, None, true_cols, pred_cols, weight_col, input_format, loss,
-                       from_logits, labels, class_weight)
     else:
-        inputs = _read(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
-                       input_format, loss, from_logits, labels, class_weight)
+        inputs = (spec if spec.given else replace(spec, sources=("-",))).read()
     result_p = pipeline.run(inputs, chosen, options)
     result_q = pipeline.run(inputs, other, options)
     divergence = explain_core.diverge(result_p, result_q, inputs.y_true, inputs.y_pred)
@@ -374,8 +315,8 @@ def compare(
     names = list(profiles.PROFILES) if all_ else [n for n in profiles_.split(",") if n.strip()]
     chosen = [profiles.get(n) for n in names]
     options = _options(label_smoothing, reduction, dtype, None, None, False, "e", None)
-    inputs = _read(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
-                   input_format, loss, from_logits, labels, class_weight)
+    inputs = _spec(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
+                   input_format, loss, from_logits, labels, class_weight).read()
     rows = compare_core.compare(inputs, chosen, options)
     out = render.Output(format, color, output, quiet, strict)
     out.emit_compare(rows)
@@ -432,14 +373,14 @@ def grad(
         raise UsageError(f"--cells {cells} is not a positive number", hint="e.g. --cells 200")
     if cells is not None and not check:
         raise UsageError("--cells only applies to --check", hint="add --check")
-    no_input = not sources and y_true is None and y_pred is None
-    if example or (no_input and sys.stdin.isatty()):
+    spec = _spec(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col, input_format,
+                 loss, from_logits, labels, class_weight)
+    if example or (not spec.given and sys.stdin.isatty()):
         from xentropy_cli import examples
 
         inputs = examples.get(example or "keras-question")
     else:
-        inputs = _read(sources or (["-"] if no_input else []), y_true, y_pred, sample_weight, true_cols,
-                       pred_cols, weight_col, input_format, loss, from_logits, labels, class_weight)
+        inputs = (spec if spec.given else replace(spec, sources=("-",))).read()
     result = grad_core.gradient(inputs, chosen, options)
     checked = grad_core.finite_difference(inputs, chosen, options, cells=cells) if check else None
     sur = grad_core.surrogate(inputs, chosen, options) if surrogate else None

@@ -17,6 +17,11 @@ def min_bytes() -> int:
         return MIN_BYTES
 
 
+def may_stream(spec) -> bool:
+    """Cheap test before importing engines.stream: stdin, or one large regular file (io.ReadSpec)."""
+    return not spec.inline and (list(spec.sources) == ["-"] or worth_streaming(list(spec.sources)))
+
+
 def worth_streaming(sources: list[str] | None) -> bool:
     """One regular file of at least ``min_bytes()``: a candidate for engines.stream."""
     if not sources or len(sources) != 1 or sources[0] == "-":

@@ -737,3 +737,52 @@ def _emit_explain(out, job: Job, streamed: Streamed, subset: Inputs, result_p: R
     head += [f"  row {i + 1:>3} = {path}:{line} (row {row + 1:,} of all)"
              for i, (row, line) in enumerate(lines)]
     out.write("\n".join(head) + "\n\n" + body)
+
+
+# --- entry points for the CLI: stream when it pays, else hand back to the in-memory reader -------
+
+def job_for(spec) -> Job | None:
+    """A Job for one large CSV/TSV file, or for stdin once it has been copied to a temporary file
+    (a small stdin is handed back to the in-memory reader as it was); else None.
+
+    ``spec`` is an ``io.ReadSpec``.
+    """
+    if spec.inline:
+        return None
+    sources, name = list(spec.sources), None
+    if sources == ["-"]:
+        data, path = engines.spool_stdin()
+        if path is None:
+            if data is not None:
+                engines.replace_stdin(data)
+            return None
+        sources, name = [path], engines.STDIN
+    elif not engines.worth_streaming(sources):
+        return None
+    job = plan(sources, **spec.keywords(), min_bytes=0 if name else None, name=name)
+    if job is None and name is not None:
+        engines.replace_stdin(path=sources[0])  # not CSV/TSV: the in-memory reader reads the copy
+    return job
+
+
+def _in_memory_after_all(job: Job) -> bool:
+    """The streamed reader gave up (quotes, blank lines, …): stdin's copy goes back to io.read."""
+    if job.layout.name:
+        engines.replace_stdin(path=job.layout.path)
+    return False
+
+
+def try_compute(spec, profile, options: Options, out, verbose: bool) -> bool:
+    """``compute`` of a large CSV/TSV in chunks on every core; False: read it in memory instead."""
+    job = job_for(spec)
+    if job is None:
+        return False
+    return compute(job, profile, options, out, verbose) or _in_memory_after_all(job)
+
+
+def try_explain(spec, profile, against, options: Options, rows: int, out, verbose: bool) -> bool:
+    """``explain`` of a large CSV/TSV: every row streamed, the rows that matter most kept."""
+    job = job_for(spec)
+    if job is None:
+        return False
+    return explain(job, profile, against, options, rows, out, verbose) or _in_memory_after_all(job)

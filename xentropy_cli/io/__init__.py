@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import os
 import typing
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from xentropy_cli.errors import DataError, UsageError, XentError
 from xentropy_cli.io import arrays, inline, jsonio, source, table
 from xentropy_cli.io.columns import Columns, resolve_columns, select
 
-__all__ = ["read", "INLINE_SOURCE"]
+__all__ = ["read", "ReadSpec", "INLINE_SOURCE"]
 
 INLINE_SOURCE = "command line"
 _READ_ERRORS = (OSError, ValueError, UnicodeDecodeError, csv.Error, EOFError, OverflowError, RecursionError,
@@ -60,6 +60,40 @@ def read(sources: list[str], *, y_true: str | None = None, y_pred: str | None = 
         raise DataError(f"cannot be read ({type(exc).__name__}: {str(exc)[:120]})", where=name,
                         hint="check that it is CSV, TSV, JSON, JSON Lines, .npy or .npz") from None
     return _finish(inputs, kind, from_logits, labels, class_weight)
+
+
+@dataclass(frozen=True)
+class ReadSpec:
+    """What to read, as the user said it: the same for every command and every engine."""
+
+    sources: tuple[str, ...] = ()
+    y_true: str | None = None
+    y_pred: str | None = None
+    sample_weight: str | None = None
+    true_cols: str | None = None
+    pred_cols: str | None = None
+    weight_col: str | None = None
+    input_format: str = "auto"
+    kind: str = "auto"
+    from_logits: bool = False
+    labels: str | None = None
+    class_weight: str | None = None
+
+    @property
+    def inline(self) -> bool:
+        return self.y_true is not None or self.y_pred is not None
+
+    @property
+    def given(self) -> bool:
+        """Whether the user named any input (files or inline arrays)."""
+        return bool(self.sources) or self.inline
+
+    def keywords(self) -> dict[str, typing.Any]:
+        """Everything but the sources, as keyword arguments of ``read``."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "sources"}
+
+    def read(self, stdin: typing.BinaryIO | None = None) -> Inputs:
+        return read(list(self.sources), **self.keywords(), stdin=stdin)
 
 
 def _check_usage(sources: list[str], y_true: str | None, y_pred: str | None, input_format: str) -> None:
