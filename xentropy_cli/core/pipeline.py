@@ -77,8 +77,9 @@ def _run(inputs: Inputs, profile: Profile, options: Options) -> Result:
     weighted = st.weigh(losses, weights)
     reduction = options.reduction or profile.reduction
     divisor, divisor_name = _divisor(profile, reduction, weights, prep, state.losses)
-    reduced = st.reduce(weighted, reduction, divisor, divisor_name, profile.zero_division,
-                        _sum_kernel(profile, options))
+    total = sums.total(weighted, _sum_kernel(profile, options))  # summed once, for both uses
+    reduced = st.reduce(weighted, "none", None) if reduction == "none" else \
+        st.reduce_total(total, reduction, divisor, divisor_name, profile.zero_division)
     state.results.append(reduced)
     value = reduced.array if reduction == "none" else float(reduced.array)
     notices = prep.notices + tuple(_result_notices(state, prep))
@@ -92,7 +93,7 @@ def _run(inputs: Inputs, profile: Profile, options: Options) -> Result:
         stages=tuple(state.results),
         per_sample=weighted,
         value=value,
-        weighted_sum=float(sums.total(weighted, _sum_kernel(profile, options))),
+        weighted_sum=float(total),
         divisor=float(divisor) if divisor is not None else float("nan"),
         n_samples=prep.n_samples,
         n_classes=prep.n_classes,
