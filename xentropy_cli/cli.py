@@ -159,14 +159,11 @@ def compute(
 
     Examples:
 
+    \b
       xent compute samples/keras_question.csv                 # 0.09458991187728844
-
       xent compute --keras-compat samples/keras_question.csv  # 0.3239681124687195
-
       xent compute -t '[[0,1]]' -p '[[0.99999999999,1e-11]]' --profile tf-keras
-
       cat preds.csv | xent compute - --reduction none --format csv
-
       xent compute 'preds/*.parquet' --engine dask --keras-compat   # every shard, one value
     """
     from xentropy_cli import render
@@ -240,14 +237,11 @@ def explain(
 
     Examples:
 
+    \b
       xent explain                                   # the built-in Keras question
-
       xent explain --keras-compat samples/keras_question.csv
-
       xent explain --example tiny --profile tf-keras
-
       xent explain preds.csv --profile torch --against keras --rows 5
-
       xent explain 'preds/*.parquet' --engine dask   # the rows that matter most, of every shard
     """
     from xentropy_cli import examples, render
@@ -302,10 +296,9 @@ def compare(
 
     Examples:
 
+    \b
       xent compare samples/keras_question.csv
-
       xent compare samples/logits.csv --from-logits --all
-
       xent compare preds.csv --profiles keras,tf-keras,torch,sklearn --format json
     """
     from xentropy_cli import render
@@ -346,20 +339,19 @@ def grad(
     format: Format = "auto", color: Color = "auto", output: Output = None, strict: Strict = False,
     quiet: Quiet = False,
 ) -> None:
-    """The gradient of the loss w.r.t. y_pred: softmax(z) − y for logits, −y/p for probabilities,
-    through the profile's normalise and clip (0 where the clip is active). Computed in float64.
+    """The gradient of the loss with respect to y_pred, with a finite-difference check.
+
+    softmax(z) − y for logits, −y/p for probabilities, through the profile's normalise and clip
+    (0 where the clip is active). Computed in float64.
     With no input and a terminal on stdin it uses the Keras question (--example keras-question).
 
     Examples:
 
+    \b
       xent grad --check                              # the built-in Keras question
-
       xent grad -t '[[0,0,1],[1,0,0]]' -p '[[1,2,3],[0,0,0]]' --from-logits
-
       xent grad -t '[[0,1]]' -p '[[0.99999999999,1e-11]]' --keras-compat   # all 0: the clip stops learning
-
       xent grad logits.csv --from-logits --profile torch --check --cells 500
-
       xent grad logits.csv --from-logits --surrogate --format json
     """
     from xentropy_cli import render
@@ -400,8 +392,8 @@ def profiles_command(
 
     Examples:
 
+    \b
       xent profiles
-
       xent profiles --format json | jq '.[].name'
     """
     from xentropy_cli import render
