@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import BIG, DATA, HUGE, ROOT, ensure_data, env_with, timed, warm, xent_command  # noqa: E402
+from run import BIG, DATA, HUGE, ROOT, ensure_data, env_with, warm, xent_command  # noqa: E402
 
 SHARDS = 10
 DASK = DATA / "dask"
@@ -73,6 +73,23 @@ def ensure_shards() -> tuple[Path, Path, Path]:
     return csv_dir, parquet_dir, tiny
 
 
+def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds of the command and every process it waited for, stdout)."""
+    import resource
+    import subprocess
+    import time
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()[-400:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, done.stdout.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=1, help="runs of each; the best is shown")
@@ -96,20 +113,21 @@ def main() -> None:
                                                     None),
         "dask start-up (1,000 rows)": ([*xent, "compute", str(tiny), *profile, *dask], None),
     }
-    results: dict[str, tuple[float, str]] = {}
+    results: dict[str, tuple[float, float, str]] = {}
     for _ in range(args.repeat):
         for name, (cmd, env) in runs.items():
             print(f"running {name} …", file=sys.stderr, flush=True)
-            elapsed, text = timed(cmd, env)
-            if name not in results or elapsed < results[name][0]:
-                results[name] = (elapsed, text)
-    values = {text for name, (_, text) in results.items() if "start-up" not in name}
-    print(f"\nprofile {args.profile}, {os.cpu_count()} cores, best of {args.repeat}; "
-          f"values {'agree' if len(values) == 1 else 'DIFFER: ' + ', '.join(sorted(values))}\n")
-    print(f"{'run':<34} {'rows':>12} {'seconds':>9} {'rows/s':>12}  value")
-    for name, (elapsed, text) in results.items():
+            wall, cpu, text = timed(cmd, env)
+            if name not in results or wall < results[name][0]:
+                results[name] = (wall, cpu, text)
+    values = {text for name, (_, _, text) in results.items() if "start-up" not in name}
+    agree = "agree" if len(values) == 1 else "DIFFER: " + ", ".join(sorted(values))
+    print(f"\nprofile {args.profile}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, "
+          f"best of {args.repeat}; values {agree}\n")
+    print(f"{'run':<34} {'rows':>12} {'wall s':>8} {'rows/s':>11} {'CPU s':>7}  value")
+    for name, (wall, cpu, text) in results.items():
         rows = 1_000 if "start-up" in name else 10_000_000
-        print(f"{name:<34} {rows:>12,} {elapsed:>9.2f} {rows / elapsed:>12,.0f}  {text}")
+        print(f"{name:<34} {rows:>12,} {wall:>8.2f} {rows / wall:>11,.0f} {cpu:>7.2f}  {text}")
 
 
 if __name__ == "__main__":

@@ -291,9 +291,11 @@ def parquet_blocks(shard: Shard, job: Job, size: int | None = BLOCK_ROWS) -> Ite
                 yield start, _block_inputs(block, cols, shard, start, _labels_1d)
                 start += size
                 held -= size
-        if held or not start:
+        if held:
             block, _ = _cut(pending, held)
             yield start, _block_inputs(block, cols, shard, start, _labels_1d)
+        elif not start:
+            raise DataError("has no rows", where=shard.name, hint="the input needs at least one row")
     except XentError:
         raise
     except (OSError, ValueError) as exc:  # pyarrow's errors are OSError/ValueError subclasses
