@@ -218,6 +218,8 @@ class _Fixed:
     starts: np.ndarray  # first group of each field
     divisors: np.ndarray  # per field: 10^(digits after its dot)
     more: tuple  # (k, fields that have a (k+1)-th group)
+    single: np.ndarray  # groups of one digit: read as a byte, not as an 8-byte word
+    wide: np.ndarray  # groups of 2–8 digits
 
 
 _PLANS: dict[tuple, _Fixed] = {}
@@ -252,9 +254,10 @@ def _fixed_plan(line: bytes, sep: int, n_columns: int) -> _Fixed | None:
                 end -= size
     counts = np.diff(starts + [len(ends)])
     more = tuple((k, np.flatnonzero(counts > k)) for k in range(1, int(counts.max())))
+    one = np.array([m == 0xFF << 56 for m in masks], bool)
     return _Fixed(len(line), np.array(seps, np.intp), np.array(dots, np.intp), np.array(ends, np.intp),
                   np.array(masks, _U), np.array(scales), np.array(starts, np.intp), np.array(divisors),
-                  more)
+                  more, np.flatnonzero(one), np.flatnonzero(~one))
 
 
 def _eight_digits(v: np.ndarray) -> np.ndarray:
@@ -292,14 +295,21 @@ def _read_fixed(data: bytes, delimiter: str, plan: _Fixed) -> np.ndarray | None:
     if not ((u[:, width - 1] == 10).all() and (u[:, plan.separators] == ord(delimiter)).all()
             and (u[:, plan.dots] == 46).all()):
         return None
-    padded = np.frombuffer(bytes(8) + data, np.uint8)  # word ending at offset e starts at e − 8
-    # (groups, rows): every operation below runs along the long axis
-    words = np.ndarray((width + 1, rows), _U, padded, 0, (1, width))[plan.ends]
-    digits = (words ^ _ASCII_ZERO) & plan.masks[:, None]
-    if (digits & _U(0xF0F0F0F0F0F0F0F0)).any() or ((digits + _U(0x0606060606060606))
-                                                    & _U(0x1010101010101010)).any():
-        return None  # a byte that is not a digit where the first line has one
-    runs = _eight_digits(digits).astype(np.float64)
+    runs = np.empty((plan.ends.size, rows))  # (groups, rows): every operation runs along rows
+    if plan.single.size:  # one digit (a 0/1 target, an integer part): its byte minus '0'
+        byte_rows = np.ndarray((width, rows), np.uint8, data, 0, (1, width))
+        ones = byte_rows[plan.ends[plan.single] - 1] - np.uint8(48)
+        if (ones > 9).any():
+            return None  # not a digit where the first line has one
+        runs[plan.single] = ones
+    if plan.wide.size:
+        padded = np.frombuffer(bytes(8) + data, np.uint8)  # word ending at offset e starts at e − 8
+        words = np.ndarray((width + 1, rows), _U, padded, 0, (1, width))[plan.ends[plan.wide]]
+        digits = (words ^ _ASCII_ZERO) & plan.masks[plan.wide, None]
+        if (digits & _U(0xF0F0F0F0F0F0F0F0)).any() or ((digits + _U(0x0606060606060606))
+                                                        & _U(0x1010101010101010)).any():
+            return None  # a byte that is not a digit where the first line has one
+        runs[plan.wide] = _eight_digits(digits)
     runs *= plan.scales[:, None]
     mantissa = runs[plan.starts]
     for extra, fields in plan.more:  # fields with more than one run of digits
