@@ -1,5 +1,7 @@
 """Keep README.md honest: re-run every ```console block's `$ ` commands and compare the output.
 
+Tables made by a script stand between `<!-- run: COMMAND -->` and `<!-- /run -->`.
+
     python tools/readme.py --check   # exit 1 and show a diff when the README is out of date
     python tools/readme.py --write   # rewrite the outputs in place
 
@@ -18,6 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 BLOCK = re.compile(r"```console\n(.*?)```", re.S)
+# <!-- run: COMMAND --> … <!-- /run -->: the command's stdout pasted as Markdown (tables)
+GENERATED = re.compile(r"<!-- run: (.*?) -->\n(.*?)<!-- /run -->", re.S)
 
 
 def run(command: str) -> str:
@@ -38,7 +42,9 @@ def refresh(block: str) -> str:
 
 
 def render(text: str) -> str:
-    return BLOCK.sub(lambda m: "```console\n" + refresh(m.group(1)) + "```", text)
+    text = BLOCK.sub(lambda m: "```console\n" + refresh(m.group(1)) + "```", text)
+    return GENERATED.sub(lambda m: f"<!-- run: {m.group(1)} -->\n{run(m.group(1)).strip()}\n<!-- /run -->",
+                         text)
 
 
 def main(argv: list[str]) -> int:
