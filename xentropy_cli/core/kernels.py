@@ -300,6 +300,134 @@ def xla_log(x: Array) -> Array:
     return _specials(x, r)
 
 
+# --- exp: glibc expf, Eigen pexp_float, XLA:CPU's Cephes exp ----------------------------------
+_EXPF_N = 32
+_EXPF_TAB = np.array([np.float64(2.0 ** (i / _EXPF_N)).view(np.uint64) - np.uint64(i << 47)
+                      for i in range(_EXPF_N)], np.uint64)
+_EXPF_INVLN2N = float.fromhex("0x1.71547652b82fep+0") * _EXPF_N
+_EXPF_SHIFT = float.fromhex("0x1.8p+52")
+_EXPF_C = (float.fromhex("0x1.c6af84b912394p-5") / _EXPF_N**3,
+           float.fromhex("0x1.ebfce50fac4f3p-3") / _EXPF_N**2,
+           float.fromhex("0x1.62e42ff0c52d6p-1") / _EXPF_N)
+
+
+def _ftz(r: Array) -> Array:
+    """Flush-to-zero: a subnormal result comes out as 0 (TensorFlow's and XLA's threads)."""
+    return np.where(np.abs(r) < np.finfo(F32).tiny, F32(0), r).astype(F32)
+
+
+def glibc_expf(x: Array, daz: bool = False) -> Array:
+    """glibc expf (Arm optimized-routines, FMA variant): x·32/ln 2 = k + r (k rounded to nearest);
+    exp x = 2^(k/32)·(1 + C₂r + C₁r² + C₀r³), 2^(k/32) from a 32-entry table, all in float64 with
+    FMAs, rounded once to float32. ``daz``: a subnormal result is flushed to 0."""
+    x = np.asarray(x, F32)
+    with np.errstate(all="ignore"):
+        xd = x.astype(F64)
+        z = _EXPF_INVLN2N * xd
+        kd = z + _EXPF_SHIFT
+        ki = kd.view(np.uint64)
+        r = z - (kd - _EXPF_SHIFT)
+        s = (_EXPF_TAB[(ki % np.uint64(_EXPF_N)).astype(np.intp)] + (ki << np.uint64(47))).view(F64)
+        y = fma64(fma64(_EXPF_C[0], r, _EXPF_C[1]), r * r, fma64(_EXPF_C[2], r, 1.0)) * s
+        out = y.astype(F32)
+        out = np.where(x > F32(88.72283935546875), F32(np.inf), out)
+        out = np.where(x < F32(-103.97207641601562), F32(0), out)
+        out = np.where(np.isnan(x), x, out)
+    return _ftz(out) if daz else out
+
+
+_EXP_LOG2EF = F32(1.44269504088896341)
+_EIGEN_EXP_P = tuple(F32(v) for v in (0.49999988079071044921875, 0.16666518151760101318359375,
+                                      4.166965186595916748046875e-2, 8.36894474923610687255859375e-3,
+                                      1.37449637986719608306884765625e-3))
+_EXP_C1, _EXP_C2 = F32(-0.693359375), F32(2.12194440e-4)
+
+
+def _times_pow2(y: Array, m: Array) -> Array:
+    """y·2ᵐ, exact for a normal result (m is an integer), flushed to 0 below the normal range."""
+    return _ftz((y.astype(F64) * np.exp2(m.astype(F64))).astype(F32))
+
+
+def eigen_pexp(x: Array) -> Array:
+    """Eigen pexp_float (Packet8f, no FMA): m = ⌊x·log₂e + ½⌋, r = (x + m·C₁) + m·C₂ (Cody–Waite,
+    C₁ + C₂ = −ln 2); exp r ≈ 1 + r + r²·(p₂ + r·p₃ + r²·(p₄ + …)) (degree 6, even/odd Horner,
+    each multiply-add rounded twice); exp x = max(2ᵐ·exp r, x); 0 below −104, inf above 88.723."""
+    x0 = np.asarray(x, F32)
+    with np.errstate(all="ignore"):
+        x = np.where(np.isnan(x0), x0, np.minimum(x0, F32(88.723)))
+        m = np.floor(x * _EXP_LOG2EF + F32(0.5))
+        r = (m * _EXP_C1 + x)
+        r = m * _EXP_C2 + r
+        p2, p3, p4, p5, p6 = _EIGEN_EXP_P
+        r2 = r * r
+        p_even = r2 * (r2 * p6 + p4) + p2
+        y = r2 * (r * (r2 * p5 + p3) + p_even) + (r + F32(1))
+        out = np.where(x0 < F32(-104), F32(0), _times_pow2(y, m))
+        return np.where(np.isnan(x0), x0, np.maximum(out, x0)).astype(F32)
+
+
+_XLA_EXP_P = tuple(F32(v) for v in (1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3, 4.1665795894E-2,
+                                    1.6666665459E-1, 5.0000001201E-1))
+
+
+def xla_exp(x: Array) -> Array:
+    """XLA:CPU exp (Cephes, LLVM fuses the multiply-adds): x clamped to [−87.8, 88.8],
+    n = ⌊fma(x, log₂e, ½)⌋, r = fma(C₂', n, fma(−C₁', n, x)); exp r ≈ 1 + (r + r²·P(r)) with P of
+    degree 5 (Horner in FMAs); exp x = max(2ⁿ·exp r, x), subnormal results flushed.
+    Verified for x ≤ 88.3 (the top of the range, n = 128, is not modelled)."""
+    x0 = np.asarray(x, F32)
+    with np.errstate(all="ignore"):
+        x = np.clip(x0, F32(-87.8), F32(88.8))
+        n = np.floor(fma32(x, _EXP_LOG2EF, F32(0.5)))
+        r = fma32(_EXP_C2, n, fma32(_EXP_C1, n, x))
+        p = _XLA_EXP_P
+        y = fma32(r, p[0], p[1])
+        for c in p[2:]:
+            y = fma32(y, r, c)
+        y = F32(1) + fma32(y, r * r, r)
+        out = np.maximum(_times_pow2(y, n), x0)
+        return np.where(np.isnan(x0), x0, out).astype(F32)
+
+
+# --- log1p: Eigen's generic_log1p (TensorFlow), XLA's Cephes log1p ------------------------------
+
+def eigen_log1p(x: Array) -> Array:
+    """Eigen generic_log1p (Kahan): u = 1 + x; log1p x = x if u == 1 (or u = inf), else
+    x·(plog(u) / (u − 1)), plog being Eigen's plog_float."""
+    x = np.asarray(x, F32)
+    with np.errstate(all="ignore"):
+        u = x + F32(1)
+        log_u = eigen_plog(_flush(u))
+        return np.where((u == F32(1)) | (u == log_u), x, x * (log_u / (u - F32(1)))).astype(F32)
+
+
+_XLA_L1P_NUM = (4.5270000862445199635215E-5, 4.9854102823193375972212E-1, 6.5787325942061044846969E0,
+                2.9911919328553073277375E1, 6.0949667980987787057556E1, 5.7112963590585538103336E1,
+                2.0039553499201281259648E1)
+_XLA_L1P_DEN = (1.0, 1.5062909083469192043167E1, 8.3047565967967209469434E1, 2.2176239823732856465394E2,
+                3.0909872225312059774938E2, 2.1642788614495947685003E2, 6.0118660497603843919306E1)
+
+
+def _fma_poly(x: Array, coefficients: tuple[float, ...]) -> Array:
+    p = F32(coefficients[0])
+    for c in coefficients[1:]:
+        p = fma32(p, x, F32(c))
+    return p
+
+
+def xla_log1p(x: Array, log: Callable[[Array], Array] | None = None) -> Array:
+    """XLA:CPU log1p: for |x| < √2 − 1, x + fma(−½, x², x³·N(x)/D(x)) (Cephes, N and D of degree 6
+    in FMAs); otherwise log(1 + x) with XLA's log (``log``: another log for the scalar path)."""
+    x = np.asarray(x, F32)
+    with np.errstate(all="ignore"):
+        small = np.abs(x) < F32(0.41421356237309504880)
+        large = (log or xla_log)(np.where(small, F32(1), x + F32(1)))
+        x2 = x * x
+        s = (x * x2) * (_fma_poly(x, _XLA_L1P_NUM) / _fma_poly(x, _XLA_L1P_DEN))
+        s = x + fma32(F32(-0.5), x2, s)
+        return np.where(small, s, large).astype(F32)
+
+
 # --- correctly rounded log (stand-in for PyTorch's MKL vsLn) ----------------------------------
 
 def rounded_log(x: Array) -> Array:
@@ -318,13 +446,15 @@ def _flush(x: Array) -> Array:
     return np.where(np.abs(x) < np.finfo(F32).tiny, np.copysign(F32(0), x), x)
 
 
-def _with_tail(x: Array, packet: Callable[[Array], Array], tail: int, daz: bool) -> Array:
-    """``packet`` on the flat array in memory order, ``glibc_logf`` on its last ``tail`` elements.
-    ``daz``: the framework sets the CPU's denormals-are-zero flag while it runs its kernels."""
+def _with_tail(x: Array, packet: Callable[[Array], Array], tail: int, daz: bool,
+               scalar: Callable[..., Array] = glibc_logf) -> Array:
+    """``packet`` on the flat array in memory order, ``scalar`` (glibc's logf unless told) on its
+    last ``tail`` elements. ``daz``: the framework sets the CPU's denormals-are-zero flag while it
+    runs its kernels."""
     flat = np.ascontiguousarray(x, dtype=F32).reshape(-1)
-    out = packet(_flush(flat) if daz else flat)
+    out = np.array(packet(_flush(flat) if daz else flat), F32)
     if tail:
-        out[flat.size - tail:] = glibc_logf(flat[flat.size - tail:], daz=daz)
+        out[flat.size - tail:] = scalar(flat[flat.size - tail:], daz=daz)
     return out.reshape(np.shape(x))
 
 
@@ -562,16 +692,79 @@ def mean_last(a: Array, kernel: str = "numpy") -> Array:
     return divide_last(sum_last(a, kernel), a.dtype.type(a.shape[-1]), kernel)
 
 
-LOG1P_KERNELS: dict[str, Callable[[Array], Array]] = {"numpy": np.log1p, "glibc": glibc_log1pf}
+def _tensorflow_log1p(x: Array, tail: int | None = None) -> Array:
+    """tf.math.log1p: Eigen's generic_log1p on packets of 8, glibc log1pf on the n mod 8 left over."""
+    return _with_tail(x, eigen_log1p, np.size(x) % 8 if tail is None else tail, daz=True,
+                      scalar=lambda v, daz: glibc_log1pf(v))
 
 
-def log1p(x: Array, kernel: str = "numpy") -> Array:
+def _xla_log1p(x: Array, tail: int | None = None) -> Array:
+    """jnp.log1p on CPU: XLA's log1p; a scalarised tail (``_xla_tail``) takes glibc's logf for
+    |x| ≥ √2 − 1 (not verified on the tail)."""
+    return _with_tail(x, xla_log1p, _xla_tail(np.shape(x)) if tail is None else tail, daz=True,
+                      scalar=lambda v, daz: xla_log1p(v, lambda u: glibc_logf(u, daz=daz)))
+
+
+LOG1P_KERNELS: dict[str, Callable[..., Array]] = {
+    "numpy": np.log1p, "glibc": glibc_log1pf, "tensorflow": _tensorflow_log1p, "xla": _xla_log1p,
+}
+
+
+def log1p(x: Array, kernel: str = "numpy", tail: int | None = None) -> Array:
     """ln(1 + x) as the library named by ``kernel`` computes it (float64 always uses numpy).
-    PyTorch's binary_cross_entropy takes log(1 − p) as glibc's log1pf(−p)."""
+    PyTorch's binary_cross_entropy takes log(1 − p) as glibc's log1pf(−p). ``tail`` as in ``log``."""
     if x.dtype != np.float32:
         return np.log1p(x)
+    fn = LOG1P_KERNELS.get(kernel, LOG1P_KERNELS["numpy"])
     with np.errstate(divide="ignore", invalid="ignore"):
-        return LOG1P_KERNELS.get(kernel, LOG1P_KERNELS["numpy"])(x)
+        return fn(x) if tail is None or kernel not in _TAILED else fn(x, tail)
+
+
+def _tensorflow_exp(x: Array, tail: int | None = None) -> Array:
+    """tf.math.exp: Eigen's pexp_float on packets of 8, glibc expf on the n mod 8 left over."""
+    return _with_tail(x, eigen_pexp, np.size(x) % 8 if tail is None else tail, daz=True,
+                      scalar=glibc_expf)
+
+
+def _xla_exp(x: Array, tail: int | None = None) -> Array:
+    """jnp.exp on CPU: XLA's exp; glibc expf on the 1-D tails ``_xla_tail`` picks (as for log)."""
+    return _with_tail(x, xla_exp, _xla_tail(np.shape(x)) if tail is None else tail, daz=True,
+                      scalar=glibc_expf)
+
+
+def _numpy_exp(x: Array) -> Array:
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        return np.exp(x)
+
+
+EXP_KERNELS: dict[str, Callable[..., Array]] = {
+    "numpy": _numpy_exp, "tensorflow": _tensorflow_exp, "xla": _xla_exp, "glibc": glibc_expf,
+}
+
+
+def _tensorflow_exp_rows(x: Array) -> Array:
+    """exp inside an Eigen row reduction (TensorFlow's softmax cross-entropy kernels): each row is
+    read in packets of 8 from its first element, its last K mod 8 elements one by one."""
+    k = x.shape[-1]
+    out = eigen_pexp(_flush(x))
+    if k % 8:
+        out[..., k - k % 8:] = glibc_expf(x[..., k - k % 8:], daz=True)
+    return out
+
+
+def exp(x: Array, kernel: str = "numpy", tail: int | None = None, rows: bool = False) -> Array:
+    """eˣ as the library named by ``kernel`` computes it: float32 only (numpy's exp for float64 and
+    for libraries not modelled). ``x`` is the whole tensor in row-major order; ``tail`` as in ``log``.
+    ``rows``: the exp feeds a sum over the last axis in the same kernel (log-softmax), so each row
+    has its own packets and tail in TensorFlow.
+    """
+    x = np.asarray(x)
+    if x.dtype != np.float32:
+        return _numpy_exp(x)
+    if rows and kernel == "tensorflow" and x.ndim:
+        return _tensorflow_exp_rows(x)
+    fn = EXP_KERNELS.get(kernel, _numpy_exp)
+    return fn(x) if tail is None or kernel not in _TAILED else fn(x, tail)
 
 
 LOG64_KERNELS: dict[str, Callable[[Array], Array]] = {"tensorflow": _tensorflow_log64}

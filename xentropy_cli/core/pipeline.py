@@ -260,7 +260,7 @@ def _softmax(s: _State, profile: Profile, options: Options, dtype, prep: Prepare
 
 def _log_softmax(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
     result = st.log_softmax(s.p, "lse" if prep.kind in profile.lse_kinds else "shifted",
-                            _softmax_sum_kernel(profile, options))
+                            _softmax_sum_kernel(profile, options), scalar_log=prep.kind == "sparse")
     s.logp = _in_base(result.array, options)
     s.results.append(replace(result, array=s.logp))
 
@@ -278,7 +278,7 @@ def _sigmoid(s: _State, profile: Profile, options: Options, dtype, prep: Prepare
 
 
 def _log_sigmoid(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
-    logp, log1mp = st.log_sigmoid(s.p, profile.flush_subnormals)
+    logp, log1mp = st.log_sigmoid(s.p, profile.flush_subnormals, _softmax_sum_kernel(profile, options))
     s.logp = _in_base(logp.array, options)
     s.log1mp = _in_base(log1mp.array, options)
     s.results += [replace(logp, array=s.logp), replace(log1mp, array=s.log1mp)]

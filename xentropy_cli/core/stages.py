@@ -156,15 +156,20 @@ def softmax(z: Array) -> StageResult:
     return StageResult("softmax", out, None, note)
 
 
-def log_softmax(z: Array, form: str = "shifted", kernel: str = "numpy") -> StageResult:
+def log_softmax(z: Array, form: str = "shifted", kernel: str = "numpy",
+                scalar_log: bool = False) -> StageResult:
     """log p ← (z − m) − ln Σₖ exp(z − m), with m = maxₖ z (stable at ±1000).
 
     ``form="lse"`` rounds in the other order, log p ← z − (ln Σₖ exp(z − m) + m), as
     z − logsumexp(z) (optax's integer-label loss: logsumexp(z) − z[label]).
+    exp, Σ and ln as ``kernel``'s library computes them: TensorFlow's fused kernel takes exp inside
+    its row sums (packets start at each row, ``kernels.exp(rows=True)``) and, when ``scalar_log``
+    (its sparse kernel), the C library's logf of each row sum.
     """
     m = np.max(z, axis=-1, keepdims=True)
     shifted = z - m
-    log_sum = np.log(kernels.sum_last(np.exp(shifted), kernel, keepdims=True))
+    total = kernels.sum_last(kernels.exp(shifted, kernel, rows=True), kernel, keepdims=True)
+    log_sum = kernels.log(total, "glibc" if scalar_log and kernel == "tensorflow" else kernel)
     if form == "lse":
         out = z - (log_sum + m)
         return StageResult("log_softmax", out, None, "log-softmax z − logsumexp(z)", "log p")
@@ -174,7 +179,7 @@ def log_softmax(z: Array, form: str = "shifted", kernel: str = "numpy") -> Stage
 
 def renormalise(logp: Array, kernel: str = "numpy") -> StageResult:
     """log p ← log_softmax(log p) = log(p / Σₖ p): TensorFlow's sparse loss treats log p as logits."""
-    result = log_softmax(logp, kernel=kernel)
+    result = log_softmax(logp, kernel=kernel, scalar_log=True)
     changed = result.array != logp
     rows = np.flatnonzero(changed.any(axis=-1))
     note = "log p used as logits: softmax renormalises each row"
@@ -190,22 +195,22 @@ def sigmoid(z: Array) -> StageResult:
     return StageResult("sigmoid", out, None, "sigmoid 1/(1 + exp(−z))")
 
 
-def softplus_tail(z: Array, flush: bool = False) -> Array:
-    """log1p(exp(−|z|)), the term every stable sigmoid cross-entropy shares.
+def softplus_tail(z: Array, flush: bool = False, kernel: str = "numpy") -> Array:
+    """log1p(exp(−|z|)), the term every stable sigmoid cross-entropy shares (exp and log1p over
+    the whole tensor as ``kernel``'s library computes them).
 
     ``flush``: a subnormal exp(−|z|) reads as 0 (|z| > 87.3 in float32), as in TensorFlow and
     XLA, which run with the CPU's flush-to-zero flag set.
     """
-    with np.errstate(over="ignore", under="ignore"):
-        e = np.exp(-np.abs(z))
+    e = kernels.exp(-np.abs(z), kernel)
     if flush:
         e = np.where(e < np.finfo(e.dtype).tiny, e.dtype.type(0), e)
-    return np.log1p(e)
+    return kernels.log1p(e, kernel)
 
 
-def log_sigmoid(z: Array, flush: bool = False) -> tuple[StageResult, StageResult]:
+def log_sigmoid(z: Array, flush: bool = False, kernel: str = "numpy") -> tuple[StageResult, StageResult]:
     """log σ(z) = −(max(−z, 0) + log1p(exp(−|z|)));  log(1 − σ(z)) = log σ(−z)."""
-    soft = softplus_tail(z, flush)
+    soft = softplus_tail(z, flush, kernel)
     log_p = -(np.maximum(-z, z.dtype.type(0)) + soft)
     log_1mp = -(np.maximum(z, z.dtype.type(0)) + soft)
     return (
@@ -253,7 +258,7 @@ def combine_binary(y: Array, logp: Array, log1mp: Array, zero_times_inf: str = "
     """
     one = y.dtype.type(1)
     if form in ("tensorflow", "torch") and z is not None:
-        soft = softplus_tail(z, flush)
+        soft = softplus_tail(z, flush, kernel if form == "tensorflow" else "numpy")
         if form == "tensorflow":
             elements = (np.where(z >= 0, z, z.dtype.type(0)) - z * y) + soft
         else:
