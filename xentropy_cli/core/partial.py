@@ -118,7 +118,7 @@ def run_chunk(inputs: Inputs, profile: Profile, options: Options, first_row: int
     The user's reduction is checked here, but applied only when the partials are combined.
     """
     check_reduction(profile, options)
-    result = pipeline.run(inputs, profile, replace(options, reduction="none"))
+    result = pipeline.run(inputs, profile, replace(options, reduction="none"), chunk=True)
     weights, targets = _divisor_parts(inputs, profile, result, first_row)
     part = partial_of(result, first_row, top_k, weights, targets)
     if profile.sorted_labels and inputs.labels is None and result.kind in ("sparse", "binary"):

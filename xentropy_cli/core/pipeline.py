@@ -23,6 +23,7 @@ class _State:
     log1mp: Array | None = None
     losses: Array | None = None
     results: list[StageResult] = field(default_factory=list)
+    chunk: bool = False  # see run(chunk=)
 
 
 def plan(profile: Profile, kind: str, from_logits: bool, options: Options) -> tuple[str, ...]:
@@ -56,18 +57,26 @@ def compute_dtype(profile: Profile, options: Options, y_pred: Array) -> np.dtype
     return np.dtype(profile.dtype)
 
 
-def run(inputs: Inputs, profile: Profile, options: Options | None = None) -> Result:
-    """Run every stage of ``profile`` on ``inputs`` and keep what each one produced."""
+def run(inputs: Inputs, profile: Profile, options: Options | None = None, *,
+        chunk: bool = False) -> Result:
+    """Run every stage of ``profile`` on ``inputs`` and keep what each one produced.
+
+    ``chunk=True``: a block of a streamed or sharded run (core.partial.run_chunk), whose input
+    arrays are not changed afterwards: arrays already in the compute dtype are not copied by
+    the cast stage, and with reduction ``none`` Σ w·l is not summed (``weighted_sum`` is nan:
+    core.partial sums the per-sample losses itself). Values, stages, notes and notices are
+    the same.
+    """
     # log 0, overflow and 0·inf are reported as notices, never as numpy's RuntimeWarnings
     with np.errstate(all="ignore"):
-        return _run(inputs, profile, options or Options())
+        return _run(inputs, profile, options or Options(), chunk)
 
 
-def _run(inputs: Inputs, profile: Profile, options: Options) -> Result:
+def _run(inputs: Inputs, profile: Profile, options: Options, chunk: bool = False) -> Result:
     prep = prepare(inputs, profile, options)
     dtype = compute_dtype(profile, options, prep.y_pred)
     names = plan(profile, prep.kind, inputs.from_logits, options)
-    state = _State(y=prep.y_true, p=prep.y_pred)
+    state = _State(y=prep.y_true, p=prep.y_pred, chunk=chunk)
     for name in names[:-1]:
         _STAGES[name](state, profile, options, dtype, prep)
     weights = None if prep.sample_weight is None else prep.sample_weight.astype(
@@ -77,7 +86,8 @@ def _run(inputs: Inputs, profile: Profile, options: Options) -> Result:
     weighted = st.weigh(losses, weights)
     reduction = options.reduction or profile.reduction
     divisor, divisor_name = _divisor(profile, reduction, weights, prep, state.losses)
-    total = sums.total(weighted, _sum_kernel(profile, options))  # summed once, for both uses
+    total = np.float64(np.nan) if chunk and reduction == "none" else \
+        sums.total(weighted, _sum_kernel(profile, options))  # summed once, for both uses
     reduced = st.reduce(weighted, "none", None) if reduction == "none" else \
         st.reduce_total(total, reduction, divisor, divisor_name, profile.zero_division)
     state.results.append(reduced)
@@ -177,10 +187,10 @@ def _result_notices(state: _State, prep: Prepared) -> list[Notice]:
 # --- stage handlers: each takes the state and appends one StageResult -------------------------
 
 def _cast(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
-    result = st.cast(s.p, dtype)
+    result = st.cast(s.p, dtype, copy=not s.chunk)
     s.p = result.array
     if s.y.ndim == 2:
-        s.y = s.y.astype(dtype)
+        s.y = s.y.astype(dtype, copy=not s.chunk)
     s.results.append(result)
 
 

@@ -24,10 +24,11 @@ def fmt(x: float) -> str:
     return f"{float(x):.7g}"
 
 
-def cast(a: Array, dtype: np.dtype, operand: str = "p") -> StageResult:
-    """a ← a as ``dtype`` (round to nearest). Marks the cells whose value the rounding moved."""
+def cast(a: Array, dtype: np.dtype, operand: str = "p", copy: bool = True) -> StageResult:
+    """a ← a as ``dtype`` (round to nearest). Marks the cells whose value the rounding moved.
+    ``copy=False``: an array already in ``dtype`` is passed on as it is (not copied)."""
     dtype = np.dtype(dtype)
-    out = a.astype(dtype)
+    out = a.astype(dtype, copy=copy)
     source = a.dtype
     if source == dtype:
         return StageResult("cast", out, np.zeros(a.shape, bool), f"stays {dtype}", operand)
@@ -137,7 +138,8 @@ def _logged(name: str, what: str, x: Array, kernel: str, base: float | None, off
         n = int(changed.sum())
         note += f"; {n} value{'s' if n != 1 else ''} raised to the floor {fmt(floor)}" if n else ""
         out = floored
-    n_inf = int(np.isneginf(out).sum())
+    lowest = np.min(out) if out.size else 0  # −inf or nan: count the −inf cells
+    n_inf = int(np.isneginf(out).sum()) if lowest == -np.inf or lowest != lowest else 0
     if n_inf:
         note += f"; log 0 = −inf in {n_inf} cell{'s' if n_inf > 1 else ''}"
     operand = "log(1−p)" if name == "log1m" else "log p"

@@ -45,6 +45,31 @@ def _check_finite(a: Array, inputs: Inputs, which: str) -> None:
                         hint="remove or fix that row; NaN and inf cannot be scored")
 
 
+def _bounds(a: Array) -> tuple[float, float] | None:
+    """(min, max) of a numeric array in two fast reductions (nan if any value is nan), or None
+    for other dtypes. min ≥ 0 and max ≤ 1 prove in one go what ``_check_finite`` and the
+    negative / above-1 checks would find (nothing), so those full passes are skipped."""
+    if a.dtype.kind not in "fiub" or a.size == 0:
+        return None
+    return a.min(), a.max()
+
+
+def _finite_non_negative(bounds: tuple[float, float] | None) -> bool:
+    return bounds is not None and bool(bounds[0] >= 0) and bool(np.isfinite(bounds[1]))
+
+
+def _in_unit_interval(bounds: tuple[float, float] | None) -> bool:
+    return bounds is not None and bool(bounds[0] >= 0) and bool(bounds[1] <= 1)
+
+
+def _all_close_to_one(values: Array, tolerance) -> bool:
+    """True when every |v − 1| ≤ tolerance, as np.isclose(v, 1.0, rtol, atol) decides it with
+    tolerance = atol + rtol (|v − 1| in v's dtype; its max is nan if any is nan: False)."""
+    if values.size == 0:
+        return True
+    return bool(np.less_equal(np.max(np.abs(values - 1.0)), tolerance))
+
+
 def _as_2d(a: Array) -> Array:
     return a.reshape(-1, 1) if a.ndim == 1 else a
 
@@ -60,7 +85,7 @@ def resolve_kind(inputs: Inputs) -> tuple[str, str]:
         return "sparse", f"y_true is one label per sample and y_pred has {yp.shape[-1]} columns: sparse"
     if yt.shape == yp.shape:
         sums = np.sum(yt, axis=-1)
-        if np.allclose(sums, 1.0, atol=1e-6):
+        if _all_close_to_one(sums, 1e-6 + 1e-05 * 1.0) or np.allclose(sums, 1.0, atol=1e-6):
             return "categorical", "every y_true row sums to 1: categorical cross-entropy"
         return "binary", "y_true rows do not sum to 1 (multi-label): binary cross-entropy per output"
     return "categorical", "categorical"
@@ -185,8 +210,12 @@ def prepare(inputs: Inputs, profile: Profile, options: Options) -> Prepared:
     if yp.ndim > 2 or yt.ndim > 2:
         raise DataError(f"y_pred has {yp.ndim} dimensions; xent takes (samples, classes)",
                         where=inputs.source, hint="flatten the leading axes into samples")
-    _check_finite(yp, inputs, "y_pred")
-    _check_finite(yt, inputs, "y_true")
+    p_bounds, y_bounds = _bounds(yp), _bounds(yt)
+    p_in_unit, y_clean = _in_unit_interval(p_bounds), _finite_non_negative(y_bounds)
+    if not p_in_unit:
+        _check_finite(yp, inputs, "y_pred")
+    if not y_clean:
+        _check_finite(yt, inputs, "y_true")
     notices: list[Notice] = []
 
     if kind == "binary":
@@ -227,7 +256,7 @@ def prepare(inputs: Inputs, profile: Profile, options: Options) -> Prepared:
         yt2 = yt.reshape(1, -1) if yt.ndim == 1 else yt
         if yt2.shape != yp2.shape:
             raise _shape_error(inputs, kind)
-        if (yt2 < 0).any():
+        if not y_clean and (yt2 < 0).any():
             row, col = _first_bad(yt2 < 0)
             raise DataError(f"target {yt2[row, col]:g} is negative",
                             where=inputs.where(row, col, "y_true"))
@@ -244,7 +273,7 @@ def prepare(inputs: Inputs, profile: Profile, options: Options) -> Prepared:
 
     n = y_pred.shape[0]
     if not from_logits:
-        notices += _probability_checks(inputs, profile, kind, y_pred)
+        notices += _probability_checks(inputs, profile, kind, y_pred, p_in_unit)
     sample_weight = _sample_weight(inputs, profile, n)
     if sample_weight is not None and sample_weight.ndim and not np.any(sample_weight):
         notices.append(Notice("zero_weights", "every sample weight is 0, so the loss is 0"))
@@ -259,16 +288,18 @@ def prepare(inputs: Inputs, profile: Profile, options: Options) -> Prepared:
                     inputs.source)
 
 
-def _probability_checks(inputs: Inputs, profile: Profile, kind: str, p: Array) -> list[Notice]:
+def _probability_checks(inputs: Inputs, profile: Profile, kind: str, p: Array,
+                        in_unit: bool = False) -> list[Notice]:
+    """Errors and notices for probabilities. ``in_unit``: 0 ≤ p ≤ 1 is already known."""
     notices = []
-    negative = p < 0
-    if negative.any():
+    negative = p < 0 if not in_unit else None
+    if negative is not None and negative.any():
         row, col = _first_bad(negative)
         raise DataError(f"probability {p[row, col]:g} is negative",
                         where=inputs.where(row, col, "y_pred"),
                         hint="if these are logits, pass --from-logits")
-    above = p > 1
-    if above.any():
+    above = p > 1 if not in_unit else None
+    if above is not None and above.any():
         row, col = _first_bad(above)
         if profile.sorted_labels:
             raise DataError(f"probability {p[row, col]:g} is greater than 1 "
@@ -287,7 +318,9 @@ def _probability_checks(inputs: Inputs, profile: Profile, kind: str, p: Array) -
                             where=inputs.where(int(zero_rows[0]), None, "y_pred"),
                             hint="fix or drop the row")
         eps = np.finfo(p.dtype if np.issubdtype(p.dtype, np.floating) else np.float64).eps
-        off = np.flatnonzero(~np.isclose(sums, 1.0, rtol=np.sqrt(eps), atol=0))
+        rtol = np.sqrt(eps)
+        close = _all_close_to_one(sums, 0 + np.asarray(rtol) * 1.0)
+        off = np.zeros(0, np.intp) if close else np.flatnonzero(~np.isclose(sums, 1.0, rtol=rtol, atol=0))
         if off.size:
             rows = tuple(int(r) + 1 for r in off)
             first = int(off[0])
