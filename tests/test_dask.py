@@ -333,6 +333,28 @@ def test_a_bad_shard_is_named_with_its_file_and_row(small, client, name, content
     assert result.stderr.startswith(f"xent: error: {small}/" + message.format(root=small))
 
 
+def test_a_bad_cell_deep_in_a_large_csv_shard_names_its_line(data, tmp_path, client):
+    lines = (data["root"] / "csv" / "part-2.csv").read_text().splitlines(keepends=True)
+    cells = lines[70_001].split(",")  # line 70,002 of the file: the second block of 65,536 rows
+    cells[4] = "abc"
+    lines[70_001] = ",".join(cells)
+    (tmp_path / "part-2.csv").write_text("".join(lines))
+    (tmp_path / "part-1.csv").write_text("".join(lines[:1000]))
+    with pytest.raises(DataError) as caught:
+        engine.execute(client, engine.plan(engine.expand([str(tmp_path)])), _job("naive"))
+    assert caught.value.one_line().startswith(f"{tmp_path / 'part-2.csv'}:70002: column pred_1 is 'abc', "
+                                              "not a number")
+
+
+def test_quoted_csv_shards_are_read_by_the_in_memory_reader(small, client):
+    text = (small / "s1.csv").read_text().splitlines(keepends=True)
+    (small / "s1.csv").write_text('"' + text[0].rstrip("\n").replace(",", '","') + '"\n' + "".join(text[1:]))
+    run = engine.execute(client, engine.plan(engine.expand([str(small)])), _job("naive"))
+    # by hand: −(ln .7 + ln .8 + ln .6 + ln .5 + ln .4 + ln .8) ÷ 6
+    expected = -sum(math.log(x) for x in (.7, .8, .6, .5, .4, .8)) / 6
+    assert run.result.value == pytest.approx(expected, rel=1e-15)
+
+
 def test_a_bad_parquet_cell_names_its_row_in_the_file(tmp_path, client):
     cells = ["0.5"] * 6
     cells[3] = "n/a"

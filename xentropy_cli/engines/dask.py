@@ -240,6 +240,55 @@ def _read_delimited(shard: Shard, job: Job) -> Inputs:
                   pred_names=cols.pred_names if named else (), first_line=lay.first_line)
 
 
+def delimited_blocks(shard: Shard, job: Job, size: int) -> Iterator[tuple[int, Inputs]]:
+    """(first row in the shard, Inputs) of consecutive blocks of ``size`` rows of a CSV/TSV
+    shard, parsed a chunk of lines at a time by ``io.fastcsv`` (fixed-width lines, pyarrow, or
+    its general numpy parser, which gives the in-memory reader's errors). Raises NotStreamable
+    for what only ``io.read`` reads (the caller then reads the shard whole)."""
+    from xentropy_cli.io import _labels_1d, fastcsv
+
+    lay = fastcsv.layout(shard.path, job.true_cols, job.pred_cols, job.weight_col, shard.fmt)
+    cols = lay.columns
+    n_true, n_pred = len(cols.true_idx), len(cols.pred_idx)
+    named = lay.header is not None
+    arrow = None
+    pending: list = []
+    held = start = 0
+    line = lay.first_line
+    for data in fastcsv.chunks(lay.path, lay.body_start, lay.size):
+        block = fastcsv.parse_fixed(lay, data) if hasattr(fastcsv, "parse_fixed") else None
+        if block is None and fastcsv.arrow_available():
+            try:
+                arrow = arrow or fastcsv.Arrow(lay, threads=False)
+                block = arrow.parse(data)
+            except Exception:  # noqa: BLE001 - any pyarrow failure: the numpy parser says why
+                block = None
+        if block is None:
+            block = fastcsv.parse(lay, data, line)
+        line += block.shape[0]
+        weight = block[:, n_true + n_pred] if cols.weight_idx is not None else None
+        pending.append((block[:, :n_true], block[:, n_true:n_true + n_pred], weight))
+        held += block.shape[0]
+        while held >= size:
+            piece, pending = _cut(pending, size)
+            yield start, _text_inputs(piece, lay, shard, start, named, _labels_1d)
+            start += size
+            held -= size
+    if held:
+        piece, _ = _cut(pending, held)
+        yield start, _text_inputs(piece, lay, shard, start, named, _labels_1d)
+    elif not start:
+        raise fastcsv.NotStreamable("no data rows")  # io.read says what is wrong
+
+
+def _text_inputs(piece, lay, shard: Shard, start: int, named: bool, labels_1d) -> Inputs:
+    y_true, y_pred, weight = piece
+    return Inputs(labels_1d(np.ascontiguousarray(y_true)), np.ascontiguousarray(y_pred),
+                  None if weight is None else np.ascontiguousarray(weight), source=shard.path,
+                  true_names=lay.columns.true_names if named else (),
+                  pred_names=lay.columns.pred_names if named else (), first_line=lay.first_line + start)
+
+
 def _parse_body(fastcsv, lay, data: bytes) -> Array:
     """pyarrow's CSV reader when it reads the body cleanly, else the numpy parser (which raises
     the in-memory reader's error for a bad cell or row)."""
@@ -428,25 +477,34 @@ def run_shard(shard: Shard, job: Job, kind: str | None = None, offset: int = 0,
     they are known (0 and None when they are not): only the last shard depends on the first, only
     shards of fewer than ``WHOLE`` cells on the second (see ``padding``).
     """
+    from xentropy_cli.io import fastcsv
+
     try:
-        return _in_blocks(shard, job, (offset, total), *_blocks(shard, job, kind, BLOCK_ROWS))
-    except partial.Inconsistent:  # its blocks took the loss kind differently: all rows at once
-        return _in_blocks(shard, job, (offset, total), *_blocks(shard, job, kind, None))
+        return _in_blocks(shard, job, (offset, total), _blocks(shard, job, kind, BLOCK_ROWS))
+    except (partial.Inconsistent, fastcsv.NotStreamable):
+        # blocks that took the loss kind differently, or text the block reader leaves to io.read
+        return _in_blocks(shard, job, (offset, total), _blocks(shard, job, kind, None))
 
 
 def _blocks(shard: Shard, job: Job, kind: str | None, size: int | None):
-    """(rows in the shard, an iterator of (first row, Inputs) of its blocks)."""
-    if shard.fmt == "parquet" and shard.rows is not None:
+    """(first row in the shard, Inputs, is it the shard's last block?) of its blocks, in order."""
+    if size is None:
+        yield 0, read_shard(shard, job, kind), True
+        return
+    if shard.fmt == "parquet":
         blocks = parquet_blocks(shard, job, size)
-        return shard.rows, ((a, _finished(block, shard, job, kind)) for a, block in blocks)
-    inputs = read_shard(shard, job, kind)
-    n = np.asarray(inputs.y_pred).shape[0]
-    if size is None or inputs.first_line is None or n <= size:
-        return n, iter([(0, inputs)])
-    return n, ((a, _rows(inputs, a, min(a + size, n))) for a in range(0, n, size))
+    else:
+        blocks = delimited_blocks(shard, job, size)
+    held = None
+    for a, block in blocks:
+        if held is not None:
+            yield held[0], _finished(held[1], shard, job, kind), False
+        held = (a, block)
+    if held is not None:
+        yield held[0], _finished(held[1], shard, job, kind), True
 
 
-def _in_blocks(shard: Shard, job: Job, place: tuple[int, int | None], n: int, blocks) -> Outcome:
+def _in_blocks(shard: Shard, job: Job, place: tuple[int, int | None], blocks) -> Outcome:
     """Every block through ``_aligned``, folded: the shard's Outcome."""
     profile = profiles.get(job.profile)
     other = None if job.against is None else profiles.get(job.against)
@@ -454,12 +512,12 @@ def _in_blocks(shard: Shard, job: Job, place: tuple[int, int | None], n: int, bl
     offset, total = place
     parts, parts_q, pers, tops = [], [], [], []
     shape = None
-    for a, block in blocks:
+    for a, block, final in blocks:
         yt, yp = np.asarray(block.y_true), np.asarray(block.y_pred)
         if shape is None:
             shape = _shape(block, yt, yp)
         cells = shape[1][3]
-        last = shard.last and a + yp.shape[0] == n
+        last = shard.last and final
         where = (offset + a, total)
         result, part = _aligned(block, profile, job.options, first + a, last, cells, where)
         parts.append(part)
@@ -484,14 +542,6 @@ def _shape(inputs: Inputs, yt: Array, yp: Array) -> tuple[bool, tuple]:
     ambiguous = inputs.kind == "auto" and yt.ndim == 2 and yt.shape == yp.shape and yp.shape[1] > 1
     return ambiguous, (inputs.true_names, inputs.pred_names, yt.shape[1] if yt.ndim == 2 else 1, cells,
                        inputs.sample_weight is not None and np.ndim(inputs.sample_weight) > 0)
-
-
-def _rows(inputs: Inputs, a: int, b: int) -> Inputs:
-    """Rows [a, b) of ``inputs`` (whose rows sit on consecutive lines from ``first_line``)."""
-    w = inputs.sample_weight
-    return replace(inputs, y_true=np.asarray(inputs.y_true)[a:b], y_pred=np.asarray(inputs.y_pred)[a:b],
-                   sample_weight=w if w is None or np.ndim(w) == 0 else np.asarray(w)[a:b],
-                   first_line=None if inputs.first_line is None else inputs.first_line + a)
 
 
 # Where a row sits in the tensor can change its loss (core/kernels.py): TensorFlow computes a
