@@ -241,3 +241,83 @@ def test_xla_row_sums_of_a_chunk_follow_the_whole_tensor():
     whole = kernels.sum_last(a, "xla")
     assert kernels.sum_last(a[:100], "xla", whole=a.size).tobytes() == whole[:100].tobytes()
     assert kernels.sum_last(a[:100], "xla").tobytes() != whole[:100].tobytes()
+
+
+# --- exp and log1p (tests/golden/kernels_sweep.* "exp" section, tools/gen_kernel_sweep.py) ------
+
+# Bit-identical shares measured on the exp sweep (300,019 values) and the log1p sweep (320,009).
+EXP_SHARE = {"exp_tensorflow": 1.0, "exp_xla": 1.0, "exp_glibc": 1.0, "log1p_tensorflow": 1.0,
+             "log1p_xla": 1.0}
+
+
+@pytest.fixture(scope="module")
+def exp_sweep(sweep):
+    tool, meta, data = sweep["tool"], sweep["meta"], sweep["data"]
+    xe, xl = tool.exp_inputs(meta["seed"]), tool.log1p_fw_inputs(meta["seed"])
+    assert (xe.size, xl.size) == (meta["exp"]["n_exp"], meta["exp"]["n_log1p_fw"])
+    refs = {"exp": kernels.glibc_expf(xe), "log1p": kernels.glibc_log1pf(xl)}
+    outputs = {}
+    for name, info in meta["exp"]["outputs"].items():
+        idx = np.cumsum(data[f"{name}_idx"].astype(np.int64))
+        out = sweep["tool"].rebuild(refs[name.split("_")[0]], idx, data[f"{name}_delta"])
+        assert tool.sha256(out) == info["sha256"], f"{name}: fixture or reference kernel changed"
+        outputs[name] = out
+    return {"x": {"exp": xe, "log1p": xl}, "out": outputs, "data": data, "shapes": meta["probe_shapes"]}
+
+
+@pytest.mark.parametrize("name", sorted(EXP_SHARE))
+def test_exp_and_log1p_sweeps(exp_sweep, name):
+    """tf.math.exp / jnp.exp / glibc expf and tf.math.log1p / jnp.log1p on one 1-D array each."""
+    fn, kernel = name.split("_")
+    x = exp_sweep["x"][fn]
+    ours = kernels.exp(x, kernel) if fn == "exp" else kernels.log1p(x, kernel)
+    assert same_bits(ours, exp_sweep["out"][name]).mean() >= EXP_SHARE[name]
+
+
+@pytest.mark.parametrize("kernel", ["tensorflow", "xla"])
+def test_exp_shape_probes(exp_sweep, kernel):
+    """exp of small tensors of many shapes: TensorFlow's last n mod 8 and XLA's 1-D tails of
+    3, 5, 6, 7 (n < 16) take glibc's expf, as for log."""
+    data, at = exp_sweep["data"], 0
+    x, recorded = data["exp_probe_x"], data[f"exp_probe_{kernel}"]
+    for shape in exp_sweep["shapes"]:
+        n = int(np.prod(shape))
+        got = kernels.exp(x[at:at + n].reshape(shape), kernel).ravel()
+        assert same_bits(got, recorded[at:at + n]).all(), (kernel, shape)
+        at += n
+    assert at == recorded.size
+
+
+def test_tensorflow_exp_packet_and_tail():
+    """exp(−3) in a 9-element tensor (recorded with tensorflow 2.21): Eigen's packet gives
+    0.049787070602178574, one ulp above e⁻³ = 0.04978706836786394…; glibc's expf on the 9th
+    element the correctly rounded 0.049787066876888275. XLA's vector exp agrees with glibc here."""
+    got = kernels.exp(np.full(9, -3.0, F32), "tensorflow")
+    assert float(got[0]) == 0.049787070602178574
+    assert float(got[8]) == 0.049787066876888275
+    assert float(kernels.exp(np.full(9, -3.0, F32), "xla")[0]) == 0.049787066876888275
+
+
+def test_tensorflow_exp_in_row_sums():
+    """Inside softmax_cross_entropy_with_logits the exp feeds a row sum: each row of 9 has its own
+    packet (columns 0–7) and scalar tail (column 8), not the flat tensor's."""
+    rows = kernels.exp(np.full((2, 9), -3.0, F32), "tensorflow", rows=True)
+    assert rows[:, 8].tolist() == [0.049787066876888275] * 2
+    assert rows[:, :8].ravel().tolist() == [0.049787070602178574] * 16
+    flat = kernels.exp(np.full((2, 9), -3.0, F32), "tensorflow")
+    assert flat[0, 8] == F32(0.049787070602178574) and flat[1, 8] == F32(0.049787066876888275)
+
+
+@pytest.mark.parametrize("fn", [kernels.exp, kernels.log1p])
+def test_exp_blocks_take_the_whole_tensors_paths(fn):
+    """exp and log1p are elementwise like log: with ``tail`` each block of a tensor cut anywhere
+    gets the bits of the matching part of the whole tensor (streamed runs rely on it)."""
+    x = np.resize(np.array([-3.0, -0.1, -7.25, -0.5, -1.0], F32), 1003)
+    if fn is kernels.log1p:
+        x = kernels.exp(x, "numpy")
+    whole = fn(x, "tensorflow")
+    n_tail = x.size % 8
+    for cut in (5, 8, 500, 1000):
+        first = fn(x[:cut], "tensorflow", tail=max(0, n_tail - (x.size - cut)))
+        last = fn(x[cut:], "tensorflow", tail=min(n_tail, x.size - cut))
+        assert np.concatenate([first, last]).tobytes() == whole.tobytes()

@@ -2,7 +2,8 @@
 
 Run in the frameworks' venv, from the repository root:
 
-    /work/fwvenv/bin/python tools/gen_kernel_sweep.py
+    /work/fwvenv/bin/python tools/gen_kernel_sweep.py            (everything)
+    /work/fwvenv/bin/python tools/gen_kernel_sweep.py --exp-only (add exp and log1p to the fixture)
 
 It writes tests/golden/kernels_sweep.json (versions, machine, counts, sha256 of every full output)
 and tests/golden/kernels_sweep.npz (compact data). Outputs are not stored raw: for each source only
@@ -206,6 +207,84 @@ def log64_inputs(seed: int = SEED) -> np.ndarray:
                            rng.uniform(1e-7, 1.0, 100_003)])
 
 
+def exp_inputs(seed: int = SEED) -> np.ndarray:
+    """Arguments of exp in a loss: shifted logits and −|z|, so mostly [−104, 0] (uniform values,
+    and bit patterns uniform over the negative floats down to −104), some up to 88.3 (beyond it
+    XLA's exp is not modelled), and edge values; odd length, so TensorFlow's tail is used."""
+    rng = np.random.default_rng([seed, 0xE])
+    lo, hi = np.array([-0.0, -104.0], np.float32).view(np.uint32)
+    edges = np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, -87.33655, -87.33654, -103.97207,
+                      -103.97208, -104.0, -104.00001, 88.0, 88.3, 1e-30, -1e-30, -1e-40], np.float32)
+    return np.concatenate([rng.uniform(-104, 0, 150_000).astype(np.float32),
+                           rng.integers(lo, hi, 100_000, dtype=np.uint32, endpoint=True).view(np.float32),
+                           rng.uniform(-88, 88.3, 50_001).astype(np.float32), edges])
+
+
+def log1p_fw_inputs(seed: int = SEED) -> np.ndarray:
+    """Arguments of the frameworks' log1p in a loss: exp(−|z|) ∈ (0, 1] (the sweep's probabilities,
+    bit patterns and uniform), −p, and values up to 1e3; odd length."""
+    x = sweep_inputs(seed)
+    a = PARTS["all_positive"]
+    probs = np.concatenate([x[a:a + 150_000], x[a + PARTS["probabilities_bits"]:][:100_000]])
+    rng = np.random.default_rng([seed, 0x1F])
+    return np.concatenate([probs, -probs[:50_001], rng.uniform(0, 1e3, 20_000).astype(np.float32),
+                           np.array([0.0, -0.0, -1.0, np.inf, np.nan, 1e-40, 0.41421354, 0.41421357],
+                                    np.float32)])
+
+
+def exp_shape_probe_inputs() -> np.ndarray:
+    """Inputs on which the vector and scalar paths of exp differ in both TensorFlow and XLA."""
+    from xentropy_cli.core import kernels
+
+    x = exp_inputs()[:150_000]
+    g = kernels.glibc_expf(x, daz=True)
+    keep = (kernels.eigen_pexp(x) != g) & (kernels.xla_exp(x) != g)
+    return np.resize(x[keep], sum(int(np.prod(s)) for s in shape_list()))
+
+
+def exp_records() -> tuple[dict[str, np.ndarray], dict]:
+    """exp (TensorFlow, XLA, glibc) over ``exp_inputs`` and log1p (TensorFlow, XLA) over
+    ``log1p_fw_inputs``, stored as differences from kernels.glibc_expf / kernels.glibc_log1pf;
+    and exp of the shape probes, stored raw."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import jax.numpy as jnp
+    import tensorflow as tf
+
+    from xentropy_cli.core import kernels
+
+    xe, xl = exp_inputs(), log1p_fw_inputs()
+    with np.errstate(all="ignore"):
+        outs = {
+            "exp_tensorflow": (tf.math.exp(xe).numpy(), kernels.glibc_expf(xe)),
+            "exp_xla": (np.asarray(jnp.exp(xe)), kernels.glibc_expf(xe)),
+            "exp_glibc": (_libm("expf")(xe).astype(np.float32), kernels.glibc_expf(xe)),
+            "log1p_tensorflow": (tf.math.log1p(xl).numpy(), kernels.glibc_log1pf(xl)),
+            "log1p_xla": (np.asarray(jnp.log1p(xl)), kernels.glibc_log1pf(xl)),
+        }
+    arrays: dict[str, np.ndarray] = {}
+    meta: dict = {"n_exp": int(xe.size), "n_log1p_fw": int(xl.size),
+                  "reference": "kernels.glibc_expf(x) (log1p: kernels.glibc_log1pf(x))", "outputs": {}}
+    for name, (out, ref) in outs.items():
+        out = np.ascontiguousarray(out, np.float32)
+        idx, delta = bit_diff(out, ref)
+        arrays[f"{name}_idx"] = np.diff(idx, prepend=0).astype(np.uint32)
+        arrays[f"{name}_delta"] = delta.astype(np.int64)
+        meta["outputs"][name] = {"sha256": sha256(out), "n_differ_from_reference": int(idx.size)}
+    x = exp_shape_probe_inputs()
+    probes: dict[str, list[np.ndarray]] = {"tensorflow": [], "xla": []}
+    at = 0
+    for shape in shape_list():
+        n = int(np.prod(shape))
+        a = x[at:at + n].reshape(shape)
+        at += n
+        probes["tensorflow"].append(tf.math.exp(a).numpy().ravel())
+        probes["xla"].append(np.asarray(jnp.exp(a)).ravel())
+    arrays["exp_probe_x"] = x
+    for k, v in probes.items():
+        arrays[f"exp_probe_{k}"] = np.concatenate(v).astype(np.float32)
+    return arrays, meta
+
+
 def machine() -> dict[str, str]:
     flags = ""
     try:
@@ -270,6 +349,8 @@ def main() -> None:
     arrays.update(probes)
     meta["probe_shapes"] = [list(s) for s in shape_list()]
     meta["probe_sha256"] = {k: sha256(v) for k, v in probes.items()}
+    exp_arrays, meta["exp"] = exp_records()
+    arrays.update(exp_arrays)
     GOLDEN.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(GOLDEN / "kernels_sweep.npz", **arrays)
     (GOLDEN / "kernels_sweep.json").write_text(json.dumps(meta, indent=1) + "\n")
@@ -279,5 +360,18 @@ def main() -> None:
         print(f"  {name:12s} differs from reference at {m['n_differ_from_reference']}")
 
 
+def add_exp() -> None:
+    """``--exp-only``: record exp and log1p into the existing fixture, leaving the rest as it is."""
+    sys.path.insert(0, str(ROOT))
+    meta = json.loads((GOLDEN / "kernels_sweep.json").read_text())
+    arrays = dict(np.load(GOLDEN / "kernels_sweep.npz"))
+    exp_arrays, meta["exp"] = exp_records()
+    arrays.update(exp_arrays)
+    np.savez_compressed(GOLDEN / "kernels_sweep.npz", **arrays)
+    (GOLDEN / "kernels_sweep.json").write_text(json.dumps(meta, indent=1) + "\n")
+    for name, m in meta["exp"]["outputs"].items():
+        print(f"  {name:16s} differs from reference at {m['n_differ_from_reference']}")
+
+
 if __name__ == "__main__":
-    main()
+    add_exp() if "--exp-only" in sys.argv[1:] else main()

@@ -131,9 +131,9 @@ KERAS = Profile(
     kernel="tensorflow",
     refusals={"sparse/smooth": "Keras's sparse losses take no label_smoothing"},
     agreement=(
-        "per sample 95.4% bit-identical (9502/9955), worst 8 ulp; reduced 217/228 identical, "
-        "worst 2 ulp; on 58 golden cases. TensorFlow's log and row sums are emulated bit for bit; "
-        "its exp (log-softmax, sigmoid) is not"
+        "per sample bit-identical (9955/9955); reduced 225/228 identical, worst 2 ulp "
+        "(mean_with_sample_weight); on 58 golden cases. TensorFlow's log, exp, log1p and sums "
+        "are emulated bit for bit"
     ),
 )
 
@@ -150,8 +150,8 @@ KERAS_JAX = Profile(
     flush_subnormals=True,
     kernel="xla",
     agreement=(
-        "per sample 97.0% bit-identical (9656/9955), worst 7 ulp; reduced 217/228 identical, "
-        "worst 2 ulp; on 58 golden cases. XLA's log and sums emulated; its exp and rows over 80 "
+        "per sample 99.98% bit-identical (9953/9955), worst 1 ulp; reduced 225/228 identical, "
+        "worst 2 ulp; on 58 golden cases. XLA's log, exp, log1p and sums emulated; rows over 80 "
         "columns (YNNPACK) are not"
     ),
 )
@@ -212,9 +212,9 @@ TF_KERAS = Profile(
     kernel="tensorflow",
     refusals={"reduction": "tf.keras has no mean_with_sample_weight reduction"},
     agreement=(
-        "float32 input: bit-identical (2609/2609 per sample, 28/28 reduced); float64 input: 96.9% "
-        "per sample (7119/7349), worst 6 ulp (relative ≤ 1e-15), reduced 86/86 identical; 59 "
-        "golden cases"
+        "float32 input: bit-identical (2609/2609 per sample, 28/28 reduced); float64 input: 97.5% "
+        "per sample (7168/7349), worst 6 ulp (relative ≤ 1e-15), reduced 86/86 identical; 59 "
+        "golden cases. TensorFlow's float64 exp is not emulated"
     ),
 )
 
@@ -315,8 +315,9 @@ OPTAX = Profile(
                          "target; smooth binary targets yourself",
     },
     agreement=(
-        "per sample 90.7% bit-identical (2547/2809), worst 32 ulp; reduced 18/24 identical, worst "
-        "1 ulp; on 12 golden cases. XLA's exp in logsumexp is not emulated"
+        "per sample 99.9% bit-identical (2807/2809), worst 1 ulp; reduced 18/24 identical, worst "
+        "1 ulp; on 12 golden cases. XLA's exp and log1p are emulated; its mean over samples and "
+        "rows over 80 columns (YNNPACK) are not"
     ),
 )
 
