@@ -218,8 +218,29 @@ class _Fixed:
     starts: np.ndarray  # first group of each field
     divisors: np.ndarray  # per field: 10^(digits after its dot)
     more: tuple  # (k, fields that have a (k+1)-th group)
-    single: np.ndarray  # groups of one digit: read as a byte, not as an 8-byte word
-    wide: np.ndarray  # groups of 2–8 digits
+    marks: tuple  # (first offset, step, count, byte): separators, dots, the newline
+    single: tuple  # (first offset, step, count, groups): one-digit groups, read as bytes
+    wide: tuple  # (first word offset, step, count, groups, masks): groups of 2–8 digits
+    padded: bool  # a word starts before its line's first byte (8 zero bytes go before the data)
+
+
+def _progressions(offsets: list[int]) -> list[tuple[int, int, list[int]]]:
+    """Sorted distinct offsets as arithmetic runs (first, step, indices into ``offsets``), so each
+    run is read as one strided view (offsets of fields of one width are evenly spaced)."""
+    order = sorted(range(len(offsets)), key=lambda i: offsets[i])
+    out: list[tuple[int, int, list[int]]] = []
+    for i in order:
+        if out:
+            first, step, members = out[-1]
+            last = offsets[members[-1]]
+            if len(members) == 1 and offsets[i] > last:
+                out[-1] = (first, offsets[i] - last, members + [i])
+                continue
+            if offsets[i] - last == step:
+                members.append(i)
+                continue
+        out.append((offsets[i], 1, [i]))
+    return out
 
 
 _PLANS: dict[tuple, _Fixed] = {}
@@ -254,10 +275,21 @@ def _fixed_plan(line: bytes, sep: int, n_columns: int) -> _Fixed | None:
                 end -= size
     counts = np.diff(starts + [len(ends)])
     more = tuple((k, np.flatnonzero(counts > k)) for k in range(1, int(counts.max())))
-    one = np.array([m == 0xFF << 56 for m in masks], bool)
-    return _Fixed(len(line), np.array(seps, np.intp), np.array(dots, np.intp), np.array(ends, np.intp),
+    width = len(line)
+    marks = tuple((first, step, len(m), sep) for first, step, m in _progressions(seps))
+    marks += tuple((first, step, len(m), ord(".")) for first, step, m in _progressions(dots))
+    marks += ((width - 1, 1, 1, 10),)
+    one = [i for i, m in enumerate(masks) if m == 0xFF << 56]
+    single = tuple((first, step, len(m), np.array([one[j] for j in m], np.intp))
+                   for first, step, m in _progressions([ends[i] - 1 for i in one]))
+    many = [i for i, m in enumerate(masks) if m != 0xFF << 56]
+    padded = any(ends[i] < 8 for i in many)
+    wide = tuple((first + (8 if padded else 0) - 8, step, len(m), np.array([many[j] for j in m], np.intp),
+                  np.array([[masks[many[j]]] for j in m], _U))
+                 for first, step, m in _progressions([ends[i] for i in many]))
+    return _Fixed(width, np.array(seps, np.intp), np.array(dots, np.intp), np.array(ends, np.intp),
                   np.array(masks, _U), np.array(scales), np.array(starts, np.intp), np.array(divisors),
-                  more, np.flatnonzero(one), np.flatnonzero(~one))
+                  more, marks, single, wide, padded)
 
 
 def _eight_digits(v: np.ndarray) -> np.ndarray:
@@ -290,26 +322,30 @@ def _fixed(data: bytes, delimiter: str, n_columns: int) -> np.ndarray | None:
 
 
 def _read_fixed(data: bytes, delimiter: str, plan: _Fixed) -> np.ndarray | None:
+    """Every field of every line as the plan places them; None if a line does not fit the plan.
+
+    Fields that repeat at a fixed step along the line (one column after another) are read as one
+    strided (fields, rows) view each: no gather, and every operation runs along the rows.
+    """
     rows, width = len(data) // plan.width, plan.width
-    u = np.frombuffer(data, np.uint8).reshape(rows, width)
-    if not ((u[:, width - 1] == 10).all() and (u[:, plan.separators] == ord(delimiter)).all()
-            and (u[:, plan.dots] == 46).all()):
-        return None
-    runs = np.empty((plan.ends.size, rows))  # (groups, rows): every operation runs along rows
-    if plan.single.size:  # one digit (a 0/1 target, an integer part): its byte minus '0'
-        byte_rows = np.ndarray((width, rows), np.uint8, data, 0, (1, width))
-        ones = byte_rows[plan.ends[plan.single] - 1] - np.uint8(48)
+    for first, step, count, byte in plan.marks:  # separators, dots and newlines where they belong
+        if (np.ndarray((count, rows), np.uint8, data, first, (step, width)) != byte).any():
+            return None
+    runs = np.empty((plan.ends.size, rows))  # (groups, rows)
+    for first, step, count, groups in plan.single:  # one digit (a 0/1 target, an integer part)
+        ones = np.ndarray((count, rows), np.uint8, data, first, (step, width)) - np.uint8(48)
         if (ones > 9).any():
             return None  # not a digit where the first line has one
-        runs[plan.single] = ones
-    if plan.wide.size:
-        padded = np.frombuffer(bytes(8) + data, np.uint8)  # word ending at offset e starts at e − 8
-        words = np.ndarray((width + 1, rows), _U, padded, 0, (1, width))[plan.ends[plan.wide]]
-        digits = (words ^ _ASCII_ZERO) & plan.masks[plan.wide, None]
-        if (digits & _U(0xF0F0F0F0F0F0F0F0)).any() or ((digits + _U(0x0606060606060606))
-                                                        & _U(0x1010101010101010)).any():
-            return None  # a byte that is not a digit where the first line has one
-        runs[plan.wide] = _eight_digits(digits)
+        runs[groups] = ones
+    if plan.wide:
+        base = bytes(8) + data if plan.padded else data  # word ending at offset e starts at e − 8
+        for first, step, count, groups, masks in plan.wide:
+            words = np.ndarray((count, rows), _U, base, first, (step, width))
+            digits = (words ^ _ASCII_ZERO) & masks
+            if (digits & _U(0xF0F0F0F0F0F0F0F0)).any() or ((digits + _U(0x0606060606060606))
+                                                            & _U(0x1010101010101010)).any():
+                return None  # a byte that is not a digit where the first line has one
+            runs[groups] = _eight_digits(digits)
     runs *= plan.scales[:, None]
     mantissa = runs[plan.starts]
     for extra, fields in plan.more:  # fields with more than one run of digits
