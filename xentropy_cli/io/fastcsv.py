@@ -203,6 +203,7 @@ def parse(lay: Layout, data: bytes, first_line: int) -> np.ndarray:
 
 _U = np.uint64
 _ASCII_ZERO = _U(0x3030303030303030)
+_ALL = _U(0xFFFFFFFFFFFFFFFF)
 
 
 @dataclass(frozen=True)
@@ -294,7 +295,7 @@ def _fixed_plan(line: bytes, sep: int, n_columns: int) -> _Fixed | None:
 
 def _eight_digits(v: np.ndarray) -> np.ndarray:
     """Eight digit values 0–9, one per byte (first digit lowest), as the integer they spell."""
-    v = ((v & _U(0x0F0F0F0F0F0F0F0F)) * _U(2561)) >> _U(8)
+    v = (v * _U(2561)) >> _U(8)
     v = ((v & _U(0x00FF00FF00FF00FF)) * _U(6553601)) >> _U(16)
     return ((v & _U(0x0000FFFF0000FFFF)) * _U(42949672960001)) >> _U(32)
 
@@ -340,10 +341,12 @@ def _read_fixed(data: bytes, delimiter: str, plan: _Fixed) -> np.ndarray | None:
     if plan.wide:
         base = bytes(8) + data if plan.padded else data  # word ending at offset e starts at e − 8
         for first, step, count, groups, masks in plan.wide:
-            words = np.ndarray((count, rows), _U, base, first, (step, width))
-            digits = (words ^ _ASCII_ZERO) & masks
-            if (digits & _U(0xF0F0F0F0F0F0F0F0)).any() or ((digits + _U(0x0606060606060606))
-                                                            & _U(0x1010101010101010)).any():
+            digits = np.ndarray((count, rows), _U, base, first, (step, width)) ^ _ASCII_ZERO
+            if (masks != _ALL).any():
+                digits &= masks
+            # a byte x is a digit iff x ^ '0' ≤ 9: neither it nor it + 6 reaches 16 (a carry from
+            # the byte below only adds to a sum that is already 16 or more: exact)
+            if ((digits | (digits + _U(0x0606060606060606))) & _U(0xF0F0F0F0F0F0F0F0)).any():
                 return None  # a byte that is not a digit where the first line has one
             runs[groups] = _eight_digits(digits)
     runs *= plan.scales[:, None]
