@@ -232,6 +232,25 @@ def log1p_fw_inputs(seed: int = SEED) -> np.ndarray:
                                     np.float32)])
 
 
+def exp64_inputs(seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """float64 arguments of exp ([−745, 0], [−5, 0] and [−700, 700]) and of log1p ([0, 1] and
+    [−0.5, 5]), for tf-keras with float64 inputs; odd lengths (Eigen packets of 4, then scalars)."""
+    rng = np.random.default_rng([seed, 64, 0xE])
+    x = np.concatenate([rng.uniform(-745, 0, 50_000), rng.uniform(-5, 0, 50_000),
+                        rng.uniform(-700, 700, 20_003)])
+    return x, np.concatenate([rng.uniform(0, 1, 50_000), rng.uniform(-0.5, 5, 20_003)])
+
+
+def eigen_log1p_double(x: np.ndarray) -> np.ndarray:
+    """Eigen's generic_log1p with plog_double on every element (the float64 reference)."""
+    from xentropy_cli.core import kernels
+
+    with np.errstate(all="ignore"):
+        u = x + 1.0
+        log_u = kernels.eigen_plog_double(u)
+        return np.where((u == 1.0) | (u == log_u), x, x * (log_u / (u - 1.0)))
+
+
 def exp_shape_probe_inputs() -> np.ndarray:
     """Inputs on which the vector and scalar paths of exp differ in both TensorFlow and XLA."""
     from xentropy_cli.core import kernels
@@ -245,7 +264,8 @@ def exp_shape_probe_inputs() -> np.ndarray:
 def exp_records() -> tuple[dict[str, np.ndarray], dict]:
     """exp (TensorFlow, XLA, glibc) over ``exp_inputs`` and log1p (TensorFlow, XLA) over
     ``log1p_fw_inputs``, stored as differences from kernels.glibc_expf / kernels.glibc_log1pf;
-    and exp of the shape probes, stored raw."""
+    TensorFlow's float64 exp and log1p over ``exp64_inputs``, stored as the bits that differ from
+    Eigen's packet formulas; and exp of the shape probes, stored raw."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import jax.numpy as jnp
     import tensorflow as tf
@@ -270,6 +290,17 @@ def exp_records() -> tuple[dict[str, np.ndarray], dict]:
         arrays[f"{name}_idx"] = np.diff(idx, prepend=0).astype(np.uint32)
         arrays[f"{name}_delta"] = delta.astype(np.int64)
         meta["outputs"][name] = {"sha256": sha256(out), "n_differ_from_reference": int(idx.size)}
+    x64, y64 = exp64_inputs(seed=SEED)
+    for name, out, ref in (
+            ("exp64_tensorflow", tf.math.exp(x64).numpy(), kernels.eigen_pexp_double(x64)),
+            ("log1p64_tensorflow", tf.math.log1p(y64).numpy(), eigen_log1p_double(y64))):
+        b, r = out.view(np.int64), ref.view(np.int64)
+        idx = np.flatnonzero(b != r)
+        arrays[f"{name}_idx"], arrays[f"{name}_bits"] = idx.astype(np.int64), b[idx]
+        meta["outputs"][name] = {"sha256": hashlib.sha256(out.tobytes()).hexdigest(),
+                                 "n_differ_from_reference": int(idx.size)}
+    meta["n_exp64"], meta["n_log1p64"] = int(x64.size), int(y64.size)
+    meta["reference64"] = "kernels.eigen_pexp_double(x); log1p: eigen_log1p_double(x) (this tool)"
     x = exp_shape_probe_inputs()
     probes: dict[str, list[np.ndarray]] = {"tensorflow": [], "xla": []}
     at = 0

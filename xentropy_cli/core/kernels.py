@@ -389,6 +389,29 @@ def xla_exp(x: Array) -> Array:
         return np.where(np.isnan(x0), x0, out).astype(F32)
 
 
+_CEPHES_EXP_P64 = (1.26177193074810590878e-4, 3.02994407707441961300e-2, 9.99999999999999999910e-1)
+_CEPHES_EXP_Q64 = (3.00198505138664455042e-6, 2.52448340349684104192e-3, 2.27265548208155028766e-1,
+                   2.00000000000000000009e0)
+
+
+def eigen_pexp_double(x: Array) -> Array:
+    """Eigen pexp_double (Packet4d, no FMA): n = ⌊x·log₂e + ½⌋, g = (x − n·C₁) − n·C₂;
+    exp g = 1 + 2·gP(g²)/(Q(g²) − gP(g²)) (Cephes, P of degree 2, Q of degree 3);
+    exp x = max(2ⁿ·exp g, x), 0 below −745.519, subnormal results flushed."""
+    x0 = np.asarray(x, F64)
+    with np.errstate(all="ignore"):
+        x = np.where(np.isnan(x0), x0, np.minimum(x0, 709.784))
+        n = np.floor(1.4426950408889634073599 * x + 0.5)
+        x = (x - n * 0.693145751953125) - n * 1.42860682030941723212e-6
+        x2 = x * x
+        p, q = _CEPHES_EXP_P64, _CEPHES_EXP_Q64
+        px = ((p[0] * x2 + p[1]) * x2 + p[2]) * x
+        qx = ((q[0] * x2 + q[1]) * x2 + q[2]) * x2 + q[3]
+        out = (2.0 * (px / (qx - px)) + 1.0) * np.exp2(n)
+        out = np.where((np.abs(out) < np.finfo(F64).tiny) | (x0 < -745.519), 0.0, out)
+        return np.where(np.isnan(x0), x0, np.maximum(out, x0))
+
+
 # --- log1p: Eigen's generic_log1p (TensorFlow), XLA's Cephes log1p ------------------------------
 
 def eigen_log1p(x: Array) -> Array:
@@ -710,9 +733,26 @@ LOG1P_KERNELS: dict[str, Callable[..., Array]] = {
 }
 
 
+def _tensorflow_log1p64(x: Array, tail: int | None = None) -> Array:
+    """tf.math.log1p on float64: generic_log1p with plog_double on packets of 4, the C library's
+    log1p (numpy's) on the n mod 4 left over."""
+    flat = np.ascontiguousarray(x, dtype=F64).reshape(-1)
+    with np.errstate(all="ignore"):
+        u = flat + 1.0
+        log_u = eigen_plog_double(u)
+        out = np.where((u == 1.0) | (u == log_u), flat, flat * (log_u / (u - 1.0)))
+        tail = flat.size % 4 if tail is None else tail
+        if tail:
+            out[flat.size - tail:] = np.log1p(flat[flat.size - tail:])
+    return out.reshape(np.shape(x))
+
+
 def log1p(x: Array, kernel: str = "numpy", tail: int | None = None) -> Array:
-    """ln(1 + x) as the library named by ``kernel`` computes it (float64 always uses numpy).
-    PyTorch's binary_cross_entropy takes log(1 − p) as glibc's log1pf(−p). ``tail`` as in ``log``."""
+    """ln(1 + x) as the library named by ``kernel`` computes it (float64: TensorFlow's own kernel,
+    numpy for every other library). PyTorch's binary_cross_entropy takes log(1 − p) as glibc's
+    log1pf(−p). ``tail`` as in ``log``."""
+    if x.dtype == np.float64 and kernel == "tensorflow":
+        return _tensorflow_log1p64(x, tail)
     if x.dtype != np.float32:
         return np.log1p(x)
     fn = LOG1P_KERNELS.get(kernel, LOG1P_KERNELS["numpy"])
@@ -744,12 +784,25 @@ EXP_KERNELS: dict[str, Callable[..., Array]] = {
 
 def _tensorflow_exp_rows(x: Array) -> Array:
     """exp inside an Eigen row reduction (TensorFlow's softmax cross-entropy kernels): each row is
-    read in packets of 8 from its first element, its last K mod 8 elements one by one."""
+    read in packets of 8 (float64: 4) from its first element, its last K mod 8 (4) one by one."""
     k = x.shape[-1]
-    out = eigen_pexp(_flush(x))
-    if k % 8:
-        out[..., k - k % 8:] = glibc_expf(x[..., k - k % 8:], daz=True)
+    w = 8 if x.dtype == F32 else 4
+    out = eigen_pexp(_flush(x)) if w == 8 else eigen_pexp_double(x)
+    if k % w:
+        out[..., k - k % w:] = (glibc_expf(x[..., k - k % w:], daz=True) if w == 8
+                                else _numpy_exp(x[..., k - k % w:]))
     return out
+
+
+def _tensorflow_exp64(x: Array, tail: int | None = None) -> Array:
+    """tf.math.exp on float64: Eigen's pexp_double on packets of 4, the C library's exp (numpy's,
+    on x86-64 Linux without AVX-512) on the n mod 4 left over."""
+    flat = np.ascontiguousarray(x, dtype=F64).reshape(-1)
+    out = eigen_pexp_double(flat)
+    tail = flat.size % 4 if tail is None else tail
+    if tail:
+        out[flat.size - tail:] = _numpy_exp(flat[flat.size - tail:])
+    return out.reshape(np.shape(x))
 
 
 def exp(x: Array, kernel: str = "numpy", tail: int | None = None, rows: bool = False) -> Array:
@@ -759,10 +812,12 @@ def exp(x: Array, kernel: str = "numpy", tail: int | None = None, rows: bool = F
     has its own packets and tail in TensorFlow.
     """
     x = np.asarray(x)
-    if x.dtype != np.float32:
+    if x.dtype not in (np.float32, np.float64) or (x.dtype == np.float64 and kernel != "tensorflow"):
         return _numpy_exp(x)
     if rows and kernel == "tensorflow" and x.ndim:
         return _tensorflow_exp_rows(x)
+    if x.dtype == np.float64:
+        return _tensorflow_exp64(x, tail)
     fn = EXP_KERNELS.get(kernel, _numpy_exp)
     return fn(x) if tail is None or kernel not in _TAILED else fn(x, tail)
 
