@@ -328,7 +328,8 @@ def parquet_blocks(shard: Shard, job: Job, size: int | None = BLOCK_ROWS) -> Ite
         wanted = sorted({header[i] for i in (*cols.true_idx, *cols.pred_idx,
                                              *(() if cols.weight_idx is None else (cols.weight_idx,)))})
         groups = None if shard.row_groups is None else list(shard.row_groups)
-        batches = handle.iter_batches(batch_size=size or (1 << 62), row_groups=groups, columns=wanted)
+        batches = handle.iter_batches(batch_size=size or (1 << 62), row_groups=groups, columns=wanted,
+                                      use_threads=False)  # one thread per worker, as Dask runs it
         pending: list[tuple[Array, Array, Array | None]] = []
         held = start = 0
         for batch in batches:
