@@ -402,6 +402,15 @@ def test_version_does_not_import_dask():
     assert out.stdout.splitlines()[-1] == "[]"  # no dask, distributed or pyarrow module loaded
 
 
+def test_without_scheduler_a_local_cluster_is_started_and_stopped(small):
+    result = _invoke("compute", small, "--engine", "dask", "--workers", "1", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    # by hand: −(ln .7 + ln .8 + ln .6 + ln .5 + ln .4 + ln .8) ÷ 6
+    expected = -sum(math.log(x) for x in (.7, .8, .6, .5, .4, .8)) / 6
+    assert json.loads(result.stdout)["value"] == pytest.approx(expected, rel=1e-15)
+    assert json.loads(result.stdout)["n_samples"] == 6
+
+
 def test_engine_options_are_checked_before_a_cluster_starts(tmp_path):
     assert "--scheduler and --workers need --engine dask" in _invoke(
         "compute", "x.csv", "--workers", "2").stderr
