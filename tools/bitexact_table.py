@@ -60,6 +60,33 @@ def sweep_rows() -> list[tuple[str, ...]]:
     return rows
 
 
+EXP_NOTES = {
+    "exp_tensorflow": "Eigen pexp_float on 8-float packets (no FMA) + glibc expf on the last n mod 8",
+    "exp_xla": "Cephes exp with LLVM-fused FMAs; glibc expf on 1-D tails of 3, 5, 6, 7 (n < 16)",
+    "exp_glibc": "glibc 2.36 expf (TensorFlow's and XLA's scalar path)",
+    "log1p_tensorflow": "Eigen generic_log1p: x·plog(1 + x)/((1 + x) − 1), glibc log1pf on the tail",
+    "log1p_xla": "Cephes rational log1p with FMAs below √2 − 1 in size, XLA's log(1 + x) above",
+}
+
+
+def exp_rows() -> list[tuple[str, ...]]:
+    """The exp and log1p sweeps (float32, tests/golden/kernels_sweep.* "exp" section)."""
+    meta = json.loads((sweep.GOLDEN / "kernels_sweep.json").read_text())
+    data = np.load(sweep.GOLDEN / "kernels_sweep.npz")
+    xe, xl = sweep.exp_inputs(meta["seed"]), sweep.log1p_fw_inputs(meta["seed"])
+    refs = {"exp": kernels.glibc_expf(xe), "log1p": kernels.glibc_log1pf(xl)}
+    rows = []
+    for name, note in EXP_NOTES.items():
+        fn, kernel = name.split("_")
+        idx = np.cumsum(data[f"{name}_idx"].astype(np.int64))
+        recorded = sweep.rebuild(refs[fn], idx, data[f"{name}_delta"])
+        ours = kernels.exp(xe, kernel) if fn == "exp" else kernels.log1p(xl, kernel)
+        d = ulps(ours, recorded)
+        rows.append((name, f"{d.size:,}", f"{100 * (d == 0).mean():.4f}%",
+                     conformance.fmt_ulp(int(d.max())), note))
+    return rows
+
+
 def profile_rows() -> list[tuple[str, ...]]:
     rows = []
     for t in (t for f in conformance.fixtures() for t in conformance.tally(f)):
@@ -102,6 +129,8 @@ def main() -> int:
     print("### float32 log kernels on the 1,000,846-value sweep\n")
     print(markdown(("kernel", "bit-identical", "worst ulp", "bit-identical on [1e-7, 1]", "what it models"),
                    sweep_rows()))
+    print("\n### float32 exp and log1p (arguments of log-softmax and log-sigmoid)\n")
+    print(markdown(("kernel", "values", "bit-identical", "worst ulp", "what it models"), exp_rows()))
     print("\n### sums over the last axis (probe shapes whose every output is bit-identical)\n")
     print(markdown(("kernel", "shapes exact", "order modelled"), sum_rows()))
     print("\n### profiles on the golden fixtures\n")

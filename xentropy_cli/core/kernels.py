@@ -17,6 +17,17 @@ framework's CPU build does on an x86-64 AVX2 machine (measured with tools/gen_ke
 - ``glibc``: glibc 2.36's ``logf`` (its FMA variant, picked at run time on FMA machines), the
   scalar fallback of the two above.
 
+``exp(x, kernel)`` and ``log1p(x, kernel)`` do the same for eˣ and ln(1 + x) (log-softmax,
+log-sigmoid), verified bit for bit on sweeps recorded from the frameworks:
+
+- ``tensorflow``: Eigen's ``pexp_float`` / ``generic_log1p`` (over ``plog_float``) on packets of 8,
+  glibc's ``expf`` / ``log1pf`` on the last n mod 8; in float64 ``pexp_double`` / ``generic_log1p``
+  over ``plog_double`` on packets of 4 and the C library on the n mod 4. Inside TensorFlow's
+  softmax cross-entropy kernels exp feeds a row sum, so every row has its own packets and tail
+  (``exp(rows=True)``); the sparse kernel takes the row sum's log with the C library's logf.
+- ``xla``: XLA:CPU's Cephes exp and log1p with fused multiply-adds (log1p calls XLA's log above
+  √2 − 1), glibc's ``expf`` on the same scalarised 1-D tails as log.
+
 Fused multiply-adds are emulated exactly: a float32 product is exact in float64, and the float64
 sum is rounded to odd before the final rounding to float32, which makes the double rounding
 harmless (Boldo & Melquiond, "Emulation of FMA and correctly rounded sums", 2008). A float64 FMA
