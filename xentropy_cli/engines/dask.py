@@ -54,6 +54,7 @@ ROWS_PER_SHARD = 1_000_000  # Parquet row groups are grouped into shards of abou
 # multiple of PACKET cells (and, with 64 or more cells, at least WHOLE of them).
 BLOCK_ROWS = 65536
 CONNECT_TIMEOUT = "15s"
+READER = "dask"  # JSON "reader": how the input was read
 # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's adaptive mmap
 # threshold: every array over 128 kB is then mapped and unmapped afresh, and the pipeline (many
 # short-lived arrays per block) runs 2-4x slower. Local workers get glibc's default behaviour.
@@ -1101,9 +1102,9 @@ def compute(request: Request, profile, options: Options, out) -> None:
     out.warn(run.result.notices)
     if isinstance(sink, _CollectSink):
         out.emit_compute(replace(run.result, per_sample=sink.array(run.result.dtype),
-                                 value=sink.array(run.result.dtype)))
+                                 value=sink.array(run.result.dtype)), reader=READER)
     elif not directory:
-        out.emit_compute(run.result)
+        out.emit_compute(run.result, reader=READER)
 
 
 class _StreamSink:
@@ -1183,7 +1184,7 @@ class _FolderSink:
 
         own = shard_result(part, self.job, per_sample)
         target = render.Output(self.format, "never", self.folder / self.names[shard.index], True, False)
-        target.emit_compute(own)
+        target.emit_compute(own, reader=READER)
 
 
 def explain(request: Request, profile, other, options: Options, rows: int, out) -> None:
