@@ -181,6 +181,40 @@ def test_fixed_width_reader_declines_signs_exponents_and_other_widths():
         assert fastcsv._fixed(text, ",", 2) is None
 
 
+def test_fixed_width_reader_declines_bytes_that_are_not_digits():
+    # '/' and ':' sit just below and above '0'..'9'; 0xCA ^ '0' = 0xFA overflows a byte when 6 is added
+    for bad in (b"/", b":", b"\xca", b"\xff", b" "):
+        for at in (0, 2, 6, 8):  # a one-digit field; an 8-digit run; its last digit
+            line = bytearray(b"1,0.12345678\n")
+            line[at] = bad[0]
+            assert fastcsv._fixed(b"0,0.50000000\n" + bytes(line), ",", 2) is None
+
+
+def test_fixed_width_reader_word_that_starts_before_the_line():
+    # "12.25": the run "25" ends 5 bytes into the line, so its 8-byte word starts 3 bytes before it
+    got = fastcsv._fixed(b"12.25,3\n40.75,1\n", ",", 2)
+    assert got.tolist() == [[12.25, 3.0], [40.75, 1.0]]
+
+
+@pytest.mark.parametrize("name", ["naive", "keras", "torch", "sklearn"])
+def test_pipeline_chunk_mode_changes_nothing_but_the_unsummed_total(name):
+    """run(chunk=True) skips copies and Σ w·l: per-sample bits, stages and warnings are the same.
+    Row 1: ln 2 = 0.6931471805599453 (naive); the rest trip the fast checks' fallbacks."""
+    y = np.array([[1, 0], [0, 1], [1, 0], [0, 1], [1, 0]], float)
+    p = np.array([[0.5, 0.5], [1.0, 0.0], [0.3, 0.6], [0.0, 1.0], [0.2, 0.8]])
+    inputs = io.Inputs(y, p, source="t")
+    profile = profiles.get(name)
+    options = Options(reduction="none")
+    whole = pipeline.run(inputs, profile, options)
+    chunk = pipeline.run(inputs, profile, options, chunk=True)
+    assert np.array_equal(whole.per_sample.view(np.uint8), chunk.per_sample.view(np.uint8))
+    assert [(r.name, r.note) for r in whole.stages] == [(r.name, r.note) for r in chunk.stages]
+    assert whole.notices == chunk.notices and math.isnan(chunk.weighted_sum)
+    if name == "naive":
+        assert chunk.per_sample[0] == 0.6931471805599453
+        assert [n.code for n in chunk.notices] == ["not_normalised", "log_zero"]
+
+
 # --- streamed == in memory ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("profile", ["naive", "sklearn", "keras", "tf-keras", "torch", "keras-jax"])
