@@ -320,3 +320,26 @@ def combine(partials: list[Partial], profile: Profile, reduction: str,
     """(value, warnings) of all partials under ``profile``'s ``reduction`` (None for ``none``)."""
     combined = finish(merge_all(partials), profile, reduction, source)
     return combined.value, combined.notices
+
+
+def result_of(total: Partial, combined: Combined, profile: Profile,
+              per_sample: Array | None = None) -> Result:
+    """A ``Result`` for the renderers from all partials (``total``, as the caller settled its loss
+    kind) and their reduction: the value, counts and warnings.
+
+    The stages are named but their arrays are not kept (only the reduce stage's); ``per_sample``
+    holds whatever rows the caller kept (reduction none), or nothing.
+    """
+    dtype = np.dtype(total.dtype)
+    per = np.zeros(0, dtype) if per_sample is None else per_sample
+    stages = tuple(StageResult(name, np.zeros(0, dtype)) for name in total.stage_names if name != "reduce")
+    reduce_stage = combined.stage if combined.value is not None else replace(combined.stage, array=per)
+    return Result(
+        profile=profile.name, models=profile.models, kind=total.kind,  # type: ignore[arg-type]
+        from_logits=total.from_logits, dtype=total.dtype, reduction=combined.reduction,
+        stages=(*stages, reduce_stage), per_sample=per,
+        value=combined.value if combined.value is not None else per,
+        weighted_sum=combined.weighted_sum,
+        divisor=float("nan") if combined.divisor is None else float(combined.divisor),
+        n_samples=total.n, n_classes=total.n_classes, notices=combined.notices,
+        kind_reason=total.kind_reason)

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from xentropy_cli.core import partial, profiles
-from xentropy_cli.core.types import Array, Inputs, Options, Result, StageResult
+from xentropy_cli.core.types import Array, Inputs, Options, Result
 from xentropy_cli.errors import DataError, UsageError, XentError
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".parq": "parquet", ".csv": "csv",
@@ -967,7 +967,7 @@ def _combine(client, shards: list[Shard], job: Job, metas: dict[int, Meta], futu
     reasons = [metas[s.index].partial.kind_reason for s in shards]
     reason = next((r for r in reasons if not r.startswith("--loss")), reasons[0])
     total = replace(total, kind_reason=reason)
-    result = combined_result(total, combined, profile)
+    result = partial.result_of(total, combined, profile)
     files = len({s.path for s in shards})
     return Run(result, combined, combined_q, shards, files, total.kind, job.labels, tops)
 
@@ -990,32 +990,12 @@ def _moved_top(top: Top, shift: int) -> Top:
 
 # --- results as the renderers know them ---------------------------------------------------------
 
-def combined_result(total: partial.Partial, combined: partial.Combined, profile,
-                    per_sample: Array | None = None) -> Result:
-    """A ``Result`` for the renderers: the combined value, counts and warnings. Stages are named
-    but their arrays are not kept (only the reduce stage's)."""
-    dtype = np.dtype(total.dtype)
-    per = np.zeros(0, dtype) if per_sample is None else per_sample
-    stages = tuple(StageResult(name, np.zeros(0, dtype)) for name in total.stage_names
-                   if name != "reduce")
-    reduce = combined.stage if combined.value is not None else replace(combined.stage, array=per)
-    return Result(
-        profile=profile.name, models=profile.models, kind=total.kind,  # type: ignore[arg-type]
-        from_logits=total.from_logits, dtype=total.dtype, reduction=combined.reduction,
-        stages=(*stages, reduce), per_sample=per,
-        value=combined.value if combined.value is not None else per,
-        weighted_sum=combined.weighted_sum,
-        divisor=float("nan") if combined.divisor is None else float(combined.divisor),
-        n_samples=total.n, n_classes=total.n_classes, notices=combined.notices,
-        kind_reason=total.kind_reason)
-
-
 def shard_result(part: partial.Partial, job: Job, per_sample: Array | None) -> Result:
     """The shard's own result, as ``xent compute`` on that file alone gives it (rows from 1)."""
     profile = profiles.get(job.profile)
     own = partial.moved(part, 0)
     reduction = job.options.reduction or profile.reduction
-    return combined_result(own, partial.finish(own, profile, reduction, ""), profile, per_sample)
+    return partial.result_of(own, partial.finish(own, profile, reduction, ""), profile, per_sample)
 
 
 # --- the commands ------------------------------------------------------------------------------
@@ -1255,7 +1235,7 @@ def _explained(subset: Inputs, profile, other, options: Options, run: Run):
 
     each = replace(options, reduction="none")
     result_p = _as_whole(pipeline.run(subset, profile, each), run.result)
-    whole_q = combined_result(run.combined_q.total, run.combined_q, other)  # type: ignore[union-attr]
+    whole_q = partial.result_of(run.combined_q.total, run.combined_q, other)  # type: ignore[union-attr]
     result_q = _as_whole(pipeline.run(subset, other, each), whole_q)
     divergence = explain_core.diverge(result_p, result_q, subset.y_true, subset.y_pred)
     return result_p, result_q, divergence

@@ -43,7 +43,7 @@ import numpy as np
 
 from xentropy_cli import engines
 from xentropy_cli.core import partial
-from xentropy_cli.core.types import Array, Inputs, Options, Result, StageResult
+from xentropy_cli.core.types import Array, Inputs, Options, Result
 from xentropy_cli.errors import DataError, StrictError, UsageError, XentError
 from xentropy_cli.io import fastcsv
 
@@ -508,26 +508,9 @@ def _combine(job: Job, task: Task, shares: list[Share], files: list[Any], second
                         combined_q)
     if keep:
         head = next(streamed.per_sample(HEAD_ROWS), head)[:HEAD_ROWS].copy()
-    streamed.result = result_of(total, combined, profile, head)
+    streamed.result = partial.result_of(total, combined, profile, head)
     streamed.top = sorted((t for s in shares for t in s.top), key=lambda t: (-t[0], t[1]))[:task.top_k]
     return streamed
-
-
-def result_of(total: partial.Partial, combined: partial.Combined, profile, head: Array) -> Result:
-    """A Result for the renderers: the combined value, counts and warnings. ``per_sample`` holds
-    the first rows only (reduction none); the stages are named, their arrays are not kept."""
-    dtype = np.dtype(total.dtype)
-    stages = tuple(StageResult(name, np.zeros(0, dtype)) for name in total.stage_names if name != "reduce")
-    reduce = combined.stage if combined.value is not None else replace(combined.stage, array=head)
-    return Result(
-        profile=profile.name, models=profile.models, kind=total.kind,  # type: ignore[arg-type]
-        from_logits=total.from_logits, dtype=total.dtype, reduction=combined.reduction,
-        stages=(*stages, reduce), per_sample=head,
-        value=combined.value if combined.value is not None else head,
-        weighted_sum=combined.weighted_sum,
-        divisor=float("nan") if combined.divisor is None else float(combined.divisor),
-        n_samples=total.n, n_classes=total.n_classes, notices=combined.notices,
-        kind_reason=total.kind_reason)
 
 
 # --- progress ------------------------------------------------------------------------------------
@@ -690,8 +673,8 @@ def _explained(subset: Inputs, profile, other, options: Options, streamed: Strea
     from xentropy_cli.core import pipeline
 
     each = replace(options, reduction="none")
-    whole_q = result_of(streamed.combined_q.total, streamed.combined_q, other,  # type: ignore[union-attr]
-                        np.zeros(0))
+    whole_q = partial.result_of(streamed.combined_q.total, streamed.combined_q,  # type: ignore[union-attr]
+                                other, np.zeros(0))
     result_p = _as_whole(pipeline.run(subset, profile, each), streamed.result)
     result_q = _as_whole(pipeline.run(subset, other, each), whole_q)
     divergence = explain_core.diverge(result_p, result_q, subset.y_true, subset.y_pred)
