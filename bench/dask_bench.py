@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import BIG, DATA, HUGE, ROOT, ensure_data, env_with, warm, xent_command  # noqa: E402
+from run import BIG, DATA, HUGE, ROOT, ensure_data, env_with, timed, warm, xent_command  # noqa: E402
 
 SHARDS = 10
 DASK = DATA / "dask"
@@ -71,23 +71,6 @@ def ensure_shards() -> tuple[Path, Path, Path]:
         with open(BIG) as src:
             tiny.write_text("".join(src.readline() for _ in range(1001)))
     return csv_dir, parquet_dir, tiny
-
-
-def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
-    """(wall seconds, CPU seconds of the command and every process it waited for, stdout)."""
-    import resource
-    import subprocess
-    import time
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()[-400:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, done.stdout.strip()
 
 
 def main() -> None:

@@ -152,8 +152,8 @@ def xent_command(python: str) -> list[str]:
 CPU: dict[str, float] = {}  # best CPU seconds (user + system) of each command, by name
 
 
-def timed(cmd: list[str], env: dict | None = None) -> tuple[float, str]:
-    """Wall seconds and stdout of one run (its CPU seconds go to ``timed.cpu``)."""
+def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds of the command and every process it waited for, stdout)."""
     import resource
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -163,8 +163,8 @@ def timed(cmd: list[str], env: dict | None = None) -> tuple[float, str]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()[-400:]}")
-    timed.cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)  # type: ignore
-    return elapsed, done.stdout.strip()
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu, done.stdout.strip()
 
 
 def best(runs: dict[str, tuple[list[str], dict | None]], repeat: int) -> dict[str, tuple[float, str]]:
@@ -172,8 +172,8 @@ def best(runs: dict[str, tuple[list[str], dict | None]], repeat: int) -> dict[st
     out: dict[str, tuple[float, str]] = {}
     for _ in range(repeat):
         for name, (cmd, env) in runs.items():
-            elapsed, text = timed(cmd, env)
-            CPU[name] = min(CPU.get(name, float("inf")), timed.cpu)  # type: ignore[attr-defined]
+            elapsed, cpu, text = timed(cmd, env)
+            CPU[name] = min(CPU.get(name, float("inf")), cpu)
             if name not in out or elapsed < out[name][0]:
                 out[name] = (elapsed, text)
     return out
@@ -257,7 +257,7 @@ def memory(args, rows: list) -> None:
 
 def maths(args, rows: list) -> None:
     code = MATHS.format(k=K, repeat=args.repeat)
-    _, text = timed([args.python, "-c", code], env_with())
+    _, _, text = timed([args.python, "-c", code], env_with())
     ours, plain, value, ref = text.split()
     ratio = float(ours) / float(plain)
     rows.append(("in memory 1M × 10", "pipeline.run (naive) / -np.sum(y*np.log(p),1).mean()",
