@@ -126,9 +126,7 @@ def _dask_request(engine, scheduler, workers, spec):
                          hint="a running scheduler brings its own workers")
     from xentropy_cli.engines.dask import Request
 
-    return Request(list(spec.sources), spec.true_cols, spec.pred_cols, spec.weight_col,
-                   spec.sample_weight, spec.input_format, spec.kind, spec.from_logits, spec.labels,
-                   spec.class_weight, scheduler, workers)
+    return Request(spec, scheduler, workers)
 
 
 def _spec(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col, input_format,

@@ -45,6 +45,7 @@ import numpy as np
 from xentropy_cli.core import partial, profiles
 from xentropy_cli.core.types import Array, Inputs, Options, Result
 from xentropy_cli.errors import DataError, UsageError, XentError
+from xentropy_cli.io import ReadSpec
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".parq": "parquet", ".csv": "csv",
            ".tsv": "tsv", ".tab": "tsv"}
@@ -1002,18 +1003,9 @@ def shard_result(part: partial.Partial, job: Job, per_sample: Array | None) -> R
 
 @dataclass(frozen=True)
 class Request:
-    """What the user asked for on the command line (the read options and the cluster)."""
+    """What the user asked for on the command line: what to read, and the cluster."""
 
-    sources: list[str]
-    true_cols: str | None = None
-    pred_cols: str | None = None
-    weight_col: str | None = None
-    sample_weight: str | None = None
-    input_format: str = "auto"
-    kind: str = "auto"
-    from_logits: bool = False
-    labels: str | None = None
-    class_weight: str | None = None
+    spec: ReadSpec
     scheduler: str | None = None
     workers: int | None = None
 
@@ -1025,18 +1017,18 @@ def make_job(request: Request, profile, options: Options, **extra: Any) -> Job:
 
     check_reduction(profile, options)
     weight = None
-    if request.sample_weight is not None:
-        weight = np.asarray(inline.parse(request.sample_weight, "--sample-weight"))
+    if request.spec.sample_weight is not None:
+        weight = np.asarray(inline.parse(request.spec.sample_weight, "--sample-weight"))
         if weight.ndim:
             raise UsageError("with --engine dask, -w takes one number (broadcast to every row)",
                              hint="put per-row weights in a weight column of the shards")
     vector = inline.parse_vector
-    return Job(profile=profile.name, options=options, true_cols=request.true_cols,
-               pred_cols=request.pred_cols, weight_col=request.weight_col, sample_weight=weight,
-               kind=request.kind, from_logits=request.from_logits,
-               labels=None if request.labels is None else vector(request.labels, "--labels"),
-               class_weight=None if request.class_weight is None else
-               vector(request.class_weight, "--class-weight"), **extra)
+    return Job(profile=profile.name, options=options, true_cols=request.spec.true_cols,
+               pred_cols=request.spec.pred_cols, weight_col=request.spec.weight_col, sample_weight=weight,
+               kind=request.spec.kind, from_logits=request.spec.from_logits,
+               labels=None if request.spec.labels is None else vector(request.spec.labels, "--labels"),
+               class_weight=None if request.spec.class_weight is None else
+               vector(request.spec.class_weight, "--class-weight"), **extra)
 
 
 def _is_directory(path: Path | None, per_sample: bool) -> bool:
@@ -1059,7 +1051,7 @@ def compute(request: Request, profile, options: Options, out) -> None:
         raise UsageError("--output names a folder, which takes one file of per-sample losses per "
                          "shard", where=str(out.path),
                          hint="add --reduction none, or name a file for the value")
-    shards = plan(expand(request.sources, request.input_format))
+    shards = plan(expand(request.spec.sources, request.spec.input_format))
     job = make_job(request, profile, options, per_sample=per_sample)
     if directory:
         sink: Any = _FolderSink(Path(out.path), out.format, job, shards)
@@ -1172,7 +1164,7 @@ def explain(request: Request, profile, other, options: Options, rows: int, out) 
     from xentropy_cli.core.validate import check_reduction
 
     check_reduction(other, options)
-    shards = plan(expand(request.sources, request.input_format))
+    shards = plan(expand(request.spec.sources, request.spec.input_format))
     job = make_job(request, profile, options, against=other.name, top_k=max(rows, 1))
     with cluster(request.scheduler, request.workers) as client:
         run = execute(client, shards, job, None, Progress.for_stderr(len(shards), out.quiet))
