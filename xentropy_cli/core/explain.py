@@ -66,9 +66,10 @@ def _gap(a: Array | None, b: Array | None) -> tuple[float, Array]:
         return 0.0, np.zeros(0, bool)
     a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
     differs = ~np.isclose(a64, b64, rtol=RTOL, atol=ATOL, equal_nan=True)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         gap = np.where(differs, np.abs(a64 - b64), 0.0)
-    return float(np.nanmax(gap)) if gap.size else 0.0, differs
+    gap = np.where(np.isnan(gap), np.inf, gap)  # nan on one side only: as far apart as can be
+    return float(np.max(gap)) if gap.size else 0.0, differs
 
 
 def contributions(p: Result, q: Result) -> Array:
@@ -97,7 +98,7 @@ def diverge(p: Result, q: Result, y: Array, pred: Array) -> Divergence:
         gaps[name] = gap
         if first_stage is None and differs.any():
             first_stage = name
-            rows = tuple(int(r) for r in np.flatnonzero(differs.reshape(differs.shape[0], -1).any(1))) \
+            rows = tuple(int(r) for r in np.flatnonzero(_matrix(differs, p.n_samples).any(1))) \
                 if differs.ndim else ()
     contrib = contributions(p, q)
     difference = float(np.nansum(contrib)) if p.reduction == q.reduction == "none" else \
@@ -127,7 +128,8 @@ def _account(p: Result, q: Result, stage: str | None, rows: tuple[int, ...], con
                                  first, row)
     else:
         what = _what_happened(stage, actor, actor_snaps, first, row)
-        sentence = f"{_who(actor)} {what}; {_who(other)} {_what_other(stage, first, row)}."
+        sentence = f"{_who(actor)} {what}; {_who(other)} {_what_other(stage, first, row, actor.n_samples)}."
+    rows = tuple(r for r in rows if r < len(contrib)) if len(contrib) else rows
     if rows and len(contrib):
         share = float(np.nansum(contrib[list(rows)]))
         who = f"Row {row + 1} alone" if len(rows) == 1 else f"Rows {', '.join(str(r + 1) for r in rows[:5])}"
@@ -139,39 +141,87 @@ def _account(p: Result, q: Result, stage: str | None, rows: tuple[int, ...], con
 _LOG_STAGES = ("log", "log_softmax", "log_sigmoid", "log1m", "renormalise")
 
 
+def _matrix(a, rows: int) -> Array:
+    """``a`` as (rows, cells per row) in float64 whatever its rank: a 1-D vector of one value per
+    row is a column, a 1-D vector of one sample's outputs (Keras's 1-D binary y) is one row, a
+    scalar is one cell."""
+    a = np.asarray(a, np.float64)
+    if a.ndim == 0:
+        return a.reshape(1, 1)
+    if a.ndim >= 2:
+        return a.reshape(a.shape[0], -1)
+    return a.reshape(-1, 1) if a.shape[0] == rows or rows == 0 else a.reshape(1, -1)
+
+
+def _at(a: Array, row: int, col: int) -> float:
+    """Cell (row, col) of ``_matrix(a)``; the last row or column when the index is beyond it."""
+    if a.size == 0:
+        return float("nan")
+    return float(a[min(row, a.shape[0] - 1), min(col, a.shape[1] - 1)])
+
+
+def _column(kind: str, y, a: Array, b: Array | None, row: int) -> int:
+    """The cell of ``row`` to talk about: the true class for categorical and sparse targets; for
+    binary (one or many outputs) the output where the two runs differ most."""
+    cols = a.shape[1]
+    if cols <= 1:
+        return 0
+    y = np.asarray(y)
+    if kind in ("categorical", "sparse"):
+        if y.ndim >= 1 and y.size and (y.ndim == 1 or y.shape[-1] == 1):
+            label = y.reshape(-1)[min(row, y.size - 1)]
+            if np.isfinite(label) and 0 <= label < cols:
+                return int(label)
+        elif y.ndim == 2 and y.shape[1] == cols:
+            return int(np.argmax(y[min(row, y.shape[0] - 1)]))
+    if b is not None and b.shape == a.shape:
+        with np.errstate(invalid="ignore"):
+            gap = np.abs(a[row] - b[row])
+        gap = np.where(np.isnan(gap), np.inf, gap)
+        return int(np.argmax(gap))
+    return 0
+
+
 def _log_sentence(stage: str, actor: Result, other: Result, actor_snaps, other_snaps, first,
                   row: int) -> str:
-    """Both runs' log of the true class in the row that matters most."""
+    """Both runs' log of the true class (binary: of the output that differs most) in the row
+    that matters most."""
     mine = _state_at(actor_snaps, stage, first)
     theirs = _state_at(other_snaps, stage, first)
     key = mine["written"]
-    a, b = np.asarray(mine[key], np.float64), np.asarray(theirs.get(key, np.nan), np.float64)
-    y = np.asarray(mine.get("y"))
-    col = int(y[row]) if y.ndim == 1 else int(np.argmax(y[row])) if y.ndim == 2 else 0
+    n = actor.n_samples
+    a = _matrix(mine[key], n)
+    b = _matrix(theirs.get(key, np.nan), n)
+    col = _column(actor.kind, mine.get("y"), a, b, row)
     label = "log(1 − p)" if key == "log1mp" else "log p"
-    where = f"row {row + 1}, class {col}" if a.ndim == 2 and a.shape[1] > 1 else f"row {row + 1}"
-    a_val = a[row, col] if a.ndim == 2 else a[row]
-    b_val = b[row, col] if b.ndim == 2 else (b[row] if b.ndim else b)
+    noun = "output" if actor.kind == "binary" else "class"
+    where = f"row {row + 1}, {noun} {col}" if a.shape[1] > 1 else f"row {row + 1}"
+    a_val, b_val = _at(a, row, col), _at(b, row, col)
     return (f"{_who(actor)} computed {label} = {fmt(a_val)} in {where} "
             f"({actor.stage(stage).note}); {_who(other)} got {fmt(b_val)}.")
 
 
 def _what_happened(stage: str, result: Result, snaps, first, row: int) -> str:
-    before_p = np.asarray(first.get("p", first.get("z")), np.float64)
+    n = result.n_samples
+    before_p = _matrix(first.get("p", first.get("z")), n)
     after = snaps.get(stage, {})
     if stage == "normalise":
-        total = float(np.sum(before_p[row]))
+        total = float(np.sum(before_p[min(row, before_p.shape[0] - 1)]))
         return f"divided row {row + 1} by its sum {fmt(total)} before the log"
     if stage == "clip":
         changed = result.stage("clip").changed
-        cells = np.flatnonzero(changed[row]) if changed is not None else []
-        y = np.asarray(after.get("y", first["y"]))
+        mask = _matrix(changed, n) != 0 if changed is not None else np.zeros((0, 0), bool)
+        cells = np.flatnonzero(mask[row]) if row < mask.shape[0] else []
+        y = _matrix(after.get("y", first["y"]), n)
         if len(cells):
             # prefer the cell of the true class: it is the one the loss reads
-            true_cells = [c for c in cells if y.ndim == 2 and y[row, c] > 0]
+            true_cells = [c for c in cells if result.kind == "categorical" and y.shape == mask.shape
+                          and y[row, c] > 0]
             c = int((true_cells or cells)[0])
-            text = (f"clipped {fmt(before_p[row, c])} to {fmt(after['p'][row, c])} in row {row + 1}, "
-                    f"class {c}")
+            noun = "output" if result.kind == "binary" else "class"
+            where = f"row {row + 1}, {noun} {c}" if mask.shape[1] > 1 else f"row {row + 1}"
+            text = (f"clipped {fmt(_at(before_p, row, c))} to {fmt(_at(_matrix(after['p'], n), row, c))} "
+                    f"in {where}")
             return text + _cast_remark(result, before_p, row)
         return f"clipped row {row + 1}"
     if stage == "cast":
@@ -189,15 +239,19 @@ def _cast_remark(result: Result, before_p: Array, row: int) -> str:
         cast = result.stage("cast")
     except KeyError:
         return ""
-    if cast.changed is None or not np.asarray(cast.changed)[row].any():
+    n = result.n_samples
+    changed = _matrix(cast.changed, n) != 0 if cast.changed is not None else None
+    if changed is None or row >= changed.shape[0] or not changed[row].any():
         return ""
-    c = int(np.flatnonzero(np.asarray(cast.changed)[row])[0])
-    return (f", after cast to {result.dtype} had turned {float(before_p[row, c])!r} into "
-            f"{float(np.asarray(cast.array)[row, c])!r}")
+    c = int(np.flatnonzero(changed[row])[0])
+    return (f", after cast to {result.dtype} had turned {_at(before_p, row, c)!r} into "
+            f"{_at(_matrix(cast.array, n), row, c)!r}")
 
 
-def _what_other(stage: str, first, row: int) -> str:
-    p = np.asarray(first.get("p", first.get("z")), np.float64)
-    if stage in ("normalise", "clip", "cast"):
-        return f"used row {row + 1} as it was ({', '.join(fmt(x) for x in p[row][:6])})"
+def _what_other(stage: str, first, row: int, n: int) -> str:
+    p = _matrix(first.get("p", first.get("z")), n)
+    if stage in ("normalise", "clip", "cast") and row < p.shape[0]:
+        cells = p[row]
+        shown = ", ".join(fmt(x) for x in cells[:6]) + (", …" if cells.size > 6 else "")
+        return f"used row {row + 1} as it was ({shown})"
     return "did not"
