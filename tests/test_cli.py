@@ -232,11 +232,12 @@ def test_refused_combination_names_the_alternative(runner):
 
 def test_compare_rows_and_refusal(runner):
     result = run(runner, "compare", "samples/keras_question.csv", "--all", "-q", "--format", "json")
-    rows = {row["profile"]: row for row in json.loads(result.stdout)}
+    rows = {row["profile"]: row for row in json.loads(result.stdout)["rows"]}
     assert rows["naive"]["value"] == 0.09458991187728844
     assert rows["keras"]["value"] == 0.3239681124687195
     assert rows["keras"]["first_difference"] == "normalise"
     assert rows["sklearn"]["first_difference"] is None
-    assert "optax losses take logits" in rows["optax"]["refused"]
+    assert rows["optax"]["status"] == "refused" and rows["optax"]["value"] is None
+    assert "optax losses take logits" in rows["optax"]["refusal"]
     # the largest per-sample gap is row 2: ln 1.99 (up to float32 rounding)
     assert rows["tf-keras"]["max_gap"] == pytest.approx(np.log(1.99), rel=1e-7)

@@ -73,7 +73,7 @@ def test_explain_names_clip_and_cast_for_the_tiny_case():
 
 def test_explain_json_holds_every_stage_with_its_array():
     data = json.loads(_explain_text(examples.get("keras-question"), "keras", fmt="json"))
-    assert data["schema"] == 1
+    assert data["schema"] == 2
     names = [stage["name"] for stage in data["stages"]]
     assert names == ["cast", "smooth", "normalise", "clip", "log", "combine", "reduce"]
     normalised = data["stages"][2]["array"][1]
@@ -93,7 +93,7 @@ def test_explain_fits_80_columns_for_10_classes():
     text = _explain_text(Inputs(y, p), "keras", rows=5)
     widths = [len(line) for line in text.splitlines()]
     assert max(widths) <= 80
-    assert "35 rows not shown" in text
+    assert "35 not shown (--rows N)" in text
 
 
 def test_compute_panel_shows_value_profile_and_stages():

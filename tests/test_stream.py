@@ -443,10 +443,20 @@ def test_explain_keeps_the_rows_that_contribute_most(tmp_path, monkeypatch):
     assert streamed_json["value"] == memory_json["value"]
     assert streamed_json["against"]["value"] == memory_json["against"]["value"]
     assert streamed_json["divergence"]["stage"] == memory_json["divergence"]["stage"]
-    # by hand from the in-memory contributions: the 6 largest |share_keras − share_naive|
-    shares = np.nan_to_num(np.abs(np.array(memory_json["divergence"]["contributions"], float)), nan=np.inf)
+    # by hand from every per-sample loss: the 6 largest |l_keras/N − l_naive/N| (both ÷ N)
+    per = {name: np.array([float(x) for x in json.loads(invoke(
+        "compute", path, "--profile", name, "--reduction", "none", "--format", "json", "-q",
+        env=NEVER).stdout)["per_sample"]]) for name in ("keras", "naive")}
+    with np.errstate(invalid="ignore"):
+        shares = np.nan_to_num(np.abs(per["keras"] / 1200 - per["naive"] / 1200), nan=np.inf)
     expected = sorted(int(i) + 1 for i in np.argsort(-shares, kind="stable")[:6])
     assert [r["file_row"] for r in streamed_json["rows_shown"]] == expected
+    # one schema at any size: the in-memory run shows the same rows, histogram over every row
+    for key in ("rows_shown", "rows_read", "histogram", "top"):
+        assert streamed_json[key] == memory_json[key], key
+    assert memory_json["histogram"]["rows"] == 1200
+    assert sum(memory_json["histogram"]["counts"]["profile"]) + \
+        memory_json["histogram"]["non_finite"]["profile"] == 1200
     assert streamed_json["rows_read"] == 1200 and streamed_json["n_samples"] == 1200
 
 

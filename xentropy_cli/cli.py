@@ -221,6 +221,9 @@ def explain(
     reduction: Reduction = None, dtype: Dtype = None, normalise: Normalise = None,
     clip: Clip = None, no_clip: NoClip = False, base: Base = "e", kernel: Kernel = None,
     rows: Annotated[int, typer.Option(help="Show at most this many rows (those that matter most).")] = 10,
+    classes: Annotated[str | None, typer.Option(help="Show these columns of y_pred, e.g. 0,3,7 (default: "
+                                                "all up to 3, else each row's true class).",
+                                                show_default=False)] = None,
     example: Annotated[str | None, typer.Option(help="Explain a built-in example: keras-question "
                                                 "or tiny.")] = None,
     list_examples: Annotated[bool, typer.Option("--list-examples", help="List built-in examples.")] = False,
@@ -246,6 +249,9 @@ def explain(
     from xentropy_cli.core import explain as explain_core
     from xentropy_cli.core import pipeline, profiles
 
+    if rows < 1:
+        raise UsageError(f"--rows {rows} is not a positive number", hint="e.g. --rows 10")
+    shown_classes = _classes(classes)
     out = render.Output(format, color, output, quiet, strict)
     if list_examples:
         out.emit_examples(examples.EXAMPLES)
@@ -259,10 +265,10 @@ def explain(
     if request is not None:
         from xentropy_cli.engines import dask as dask_engine
 
-        dask_engine.explain(request, chosen, other, options, rows, out)
+        dask_engine.explain(request, chosen, other, options, rows, out, classes=shown_classes)
         return
     if not example and _may_stream(spec) and _stream().try_explain(spec, chosen, other, options, rows,
-                                                                   out, verbose):
+                                                                   out, verbose, shown_classes):
         return
     if example or (not spec.given and sys.stdin.isatty()):
         inputs = examples.get(example or "keras-question")
@@ -272,7 +278,21 @@ def explain(
     result_q = pipeline.run(inputs, other, options)
     divergence = explain_core.diverge(result_p, result_q, inputs.y_true, inputs.y_pred)
     out.warn(result_p.notices)
-    out.emit_explain(inputs, result_p, result_q, divergence, rows)
+    out.emit_explain(inputs, result_p, result_q, divergence, rows, classes=shown_classes)
+
+
+def _classes(text: str | None) -> tuple[int, ...] | None:
+    """--classes 0,3,7 → (0, 3, 7), sorted, each once."""
+    if text is None:
+        return None
+    try:
+        values = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        values = []
+    if not values or values[0] < 0:
+        raise UsageError(f"--classes {text!r} is not a list of column numbers",
+                         hint="give 0-based columns of y_pred, e.g. --classes 0,3,7")
+    return tuple(values)
 
 
 @app.command()
@@ -288,9 +308,12 @@ def compare(
     all_: Annotated[bool, typer.Option("--all", help="Every profile.")] = False,
     label_smoothing: Smoothing = 0.0, reduction: Reduction = None, dtype: Dtype = None,
     format: Format = "auto", color: Color = "auto", output: Output = None, strict: Strict = False,
-    quiet: Quiet = False,
+    quiet: Quiet = False, engine: Engine = "local", scheduler: Scheduler = None, workers: Workers = None,
+    verbose: Verbose = False,
 ) -> None:
     """One row per profile: value, first stage that differs from naive, largest per-sample gap.
+
+    A large file is read once, in chunks: every profile runs on each chunk, in bounded memory.
 
     Examples:
 
@@ -298,19 +321,31 @@ def compare(
       xent compare samples/keras_question.csv
       xent compare samples/logits.csv --from-logits --all
       xent compare preds.csv --profiles keras,tf-keras,torch,sklearn --format json
+      xent compare 'preds/*.parquet' --engine dask --all
     """
     from xentropy_cli import render
     from xentropy_cli.core import compare as compare_core
     from xentropy_cli.core import profiles
 
-    names = list(profiles.PROFILES) if all_ else [n for n in profiles_.split(",") if n.strip()]
-    chosen = [profiles.get(n) for n in names]
+    names = list(profiles.PROFILES) if all_ else [n.strip() for n in profiles_.split(",") if n.strip()]
+    if not names:
+        raise UsageError("--profiles names no profile", hint=f"e.g. --profiles {','.join(profiles.PROFILES)}")
+    chosen = [profiles.get(n) for n in dict.fromkeys(names)]
     options = _options(label_smoothing, reduction, dtype, None, None, False, "e", None)
-    inputs = _spec(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
-                   input_format, loss, from_logits, labels, class_weight).read()
-    rows = compare_core.compare(inputs, chosen, options)
+    spec = _spec(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
+                 input_format, loss, from_logits, labels, class_weight)
     out = render.Output(format, color, output, quiet, strict)
-    out.emit_compare(rows)
+    request = _dask_request(engine, scheduler, workers, spec)
+    if request is not None:
+        from xentropy_cli.engines import dask as dask_engine
+
+        dask_engine.compare(request, chosen, options, out)
+        return
+    if _may_stream(spec) and _stream().try_compare(spec, chosen, options, out, verbose):
+        return
+    inputs = spec.read()
+    _say_in_memory(verbose, inputs)
+    out.emit_compare(compare_core.compare(inputs, chosen, options))
 
 
 @app.command()

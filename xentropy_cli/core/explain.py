@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -255,3 +256,95 @@ def _what_other(stage: str, first, row: int, n: int) -> str:
         shown = ", ".join(fmt(x) for x in cells[:6]) + (", …" if cells.size > 6 else "")
         return f"used row {row + 1} as it was ({shown})"
     return "did not"
+
+
+# --- what every row says, however many rows there are -------------------------------------------
+
+BINS = 8
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Per-sample losses of both runs counted in ``BINS`` equal bins from the smallest to the
+    largest finite loss of either run (the last bin includes its right edge, as numpy's does).
+
+    ``rows``: how many rows it covers; ``non_finite``: per run, the losses that are inf or nan."""
+
+    edges: Array
+    counts: tuple[Array, Array]
+    non_finite: tuple[int, int]
+    rows: int
+
+
+def _finite_range(block: Array) -> tuple[float, float] | None:
+    finite = block[np.isfinite(block)]
+    return (float(finite.min()), float(finite.max())) if finite.size else None
+
+
+def histogram(blocks, bins: int = BINS) -> Histogram:
+    """The Histogram of per-sample loss pairs; ``blocks()`` yields (n, 2) float64 arrays
+    (column 0: the profile, column 1: the other) and is called twice (range, then counts), so a
+    streamed run can read its rows from disk a block at a time."""
+    low, high, rows = np.inf, -np.inf, 0
+    for block in blocks():
+        found = _finite_range(block)
+        rows += block.shape[0]
+        if found:
+            low, high = min(low, found[0]), max(high, found[1])
+    if not np.isfinite(low):
+        edges = np.zeros(0)
+    elif high > low:
+        edges = np.linspace(low, high, bins + 1)
+    else:
+        edges = np.array([low, low + 1.0])
+    counts = (np.zeros(max(edges.size - 1, 0), np.int64), np.zeros(max(edges.size - 1, 0), np.int64))
+    non_finite = [0, 0]
+    for block in blocks():
+        for j in (0, 1):
+            column = block[:, j]
+            finite = np.isfinite(column)
+            non_finite[j] += int(column.size - finite.sum())
+            if edges.size:
+                counts[j][:] += np.histogram(column[finite], edges)[0]
+    return Histogram(edges, counts, (non_finite[0], non_finite[1]), rows)
+
+
+def pairs(p: Result, q: Result) -> Array:
+    """(n, 2) float64: each row's loss under ``p`` and under ``q``."""
+    return np.column_stack([np.asarray(p.per_sample, np.float64).reshape(-1),
+                            np.asarray(q.per_sample, np.float64).reshape(-1)])
+
+
+def shown_rows(contributions: Array, limit: int) -> list[int]:
+    """The rows to show: all when there are at most ``limit``; else the ``limit`` rows that
+    contribute most to the difference (nan first, ties: the earlier row), in row order."""
+    n = len(contributions)
+    if n <= limit:
+        return list(range(n))
+    score = np.nan_to_num(np.abs(np.asarray(contributions, np.float64)), nan=np.inf)
+    return sorted(np.argsort(-score, kind="stable")[:limit].tolist())
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Which rows an explain output shows, out of how many, and what every row adds up to.
+
+    ``shown``: for each row of the results handed to the renderer, its 0-based row among all
+    rows read (a streamed run hands over only the rows it kept)."""
+
+    read: int
+    shown: tuple[int, ...]
+    histogram: Histogram
+    where: tuple[str, ...] = ()  # file:line of each row shown, when known
+
+
+def renumbered(divergence: Divergence, numbers: list[int] | tuple[int, ...]) -> Divergence:
+    """``divergence`` of the rows kept (row i is row ``numbers[i]`` of all, 0-based) with its
+    account's "row 2" / "Rows 1, 3" made rows of all the rows read."""
+    def one(match: re.Match) -> str:
+        rows = [int(r) for r in match.group(2).split(", ")]
+        if any(not 1 <= r <= len(numbers) for r in rows):
+            return match.group(0)
+        return f"{match.group(1)} " + ", ".join(str(numbers[r - 1] + 1) for r in rows)
+
+    return replace(divergence, account=re.sub(r"\b([Rr]ows?) (\d+(?:, \d+)*)", one, divergence.account))

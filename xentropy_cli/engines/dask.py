@@ -1159,7 +1159,8 @@ class _FolderSink:
         target.emit_compute(own, reader=READER)
 
 
-def explain(request: Request, profile, other, options: Options, rows: int, out) -> None:
+def explain(request: Request, profile, other, options: Options, rows: int, out,
+            classes: tuple[int, ...] | None = None) -> None:
     """``xent explain --engine dask``: the stages of the rows that contribute most, of all shards."""
     from xentropy_cli.core.validate import check_reduction
 
@@ -1176,10 +1177,9 @@ def explain(request: Request, profile, other, options: Options, rows: int, out) 
                            Progress.for_stderr(len(shards), out.quiet)).tops
     subset, where, numbers = _top_inputs(tops, job, run, rows)
     result_p, result_q, divergence = _explained(subset, profile, other, options, run)
-    divergence = replace(divergence, rows=tuple(numbers[r] for r in divergence.rows),
-                         account=renumbered(divergence.account, numbers))
+    divergence = replace(divergence, account=renumbered(divergence.account, numbers))
     out.warn(run.result.notices)
-    _emit_explain(out, subset, result_p, result_q, divergence, rows, run, where, numbers)
+    _emit_explain(out, subset, result_p, result_q, divergence, rows, run, where, numbers, classes)
 
 
 def renumbered(text: str, numbers: list[int]) -> str:
@@ -1247,32 +1247,87 @@ def _as_whole(rows: Result, whole: Result) -> Result:
 
 
 def _emit_explain(out, subset: Inputs, result_p: Result, result_q: Result, divergence, rows: int,
-                  run: Run, where: list[str], numbers: list[int]) -> None:
-    """The explain output of one file, preceded by what was read and where the rows shown are."""
-    import copy
-    import io as text_io
-    import json
+                  run: Run, where: list[str], numbers: list[int],
+                  classes: tuple[int, ...] | None = None) -> None:
+    """The explain output of the kept rows, numbered among the rows of all shards (the same
+    fields as an in-memory run; the histogram covers the rows kept: its "rows" says how many)."""
+    from xentropy_cli.core import explain as explain_core
 
-    shown = len(where)
-    buffer = copy.copy(out)
-    buffer.path, buffer.stdout = None, text_io.StringIO()
-    buffer.emit_explain(subset, result_p, result_q, divergence, rows)
-    body = buffer.stdout.getvalue()
-    engine = {"engine": "dask", "rows_read": run.result.n_samples, "shards": len(run.shards),
-              "files": run.n_files, "rows_shown": [{"row": i + 1, "where": w} for i, w in
-                                                    enumerate(where)]}
-    if out.format == "json":
-        data = json.loads(body)
-        data["engine"] = engine
-        out.write(json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n")
-        return
-    if out.format == "csv":  # the sample column: rows of all the shards, not of the rows shown
-        lines = body.splitlines(keepends=True)
-        out.write(lines[0] + "".join(f"{numbers[i] + 1}," + line.split(",", 1)[1]
-                                     for i, line in enumerate(lines[1:])))
-        return
-    lines = [f"xent explain --engine dask: {run.result.n_samples:,} rows read from "
-             f"{len(run.shards)} shard(s) in {run.n_files} file(s); the {shown} row(s) below "
-             "contribute most to the difference (the per-sample histogram covers them only):"]
-    lines += [f"  row {i + 1:>3} = {w}" for i, w in enumerate(where)]
-    out.write("\n".join(lines) + "\n\n" + body)
+    summary = explain_core.Rows(run.result.n_samples, tuple(numbers),
+                                explain_core.histogram(lambda: [explain_core.pairs(result_p, result_q)]),
+                                tuple(where))
+    extra = {"reader": READER, "engine": {"engine": "dask", "shards": len(run.shards),
+                                          "files": run.n_files}} if out.format == "json" else None
+    out.emit_explain(subset, result_p, result_q, divergence, rows, summary=summary, classes=classes,
+                     extra=extra)
+
+
+# --- compare: every profile on each block, every shard read once ---------------------------------
+
+def compare_shard(shard: Shard, job: Job, names: tuple[str, ...], options: Options,
+                  place: tuple[int, int | None]) -> tuple[int, list]:
+    """(rows, core.compare tallies) of one shard: each block read once and run through every
+    profile, each block computed where it sits among all rows when ``place`` (its first global
+    row, all rows) is known (see ``padding``)."""
+    from xentropy_cli.core import compare as compare_core
+
+    chosen = [profiles.get(name) for name in names]
+    first = provisional_row(shard)
+    offset, total = place
+    tallies, n = None, 0
+    for a, block, final in _blocks(shard, job, None, BLOCK_ROWS):
+        yp = np.asarray(block.y_pred)
+        cells = yp.shape[1] if yp.ndim == 2 else 1
+        last = shard.last and final
+
+        def run(inputs, profile, opts, row, a=a, last=last, cells=cells):
+            return _aligned(inputs, profile, opts, row, last, cells, (offset + a, total))
+
+        tally = compare_core.chunk(block, chosen, options, first + a, run)
+        tallies = tally if tallies is None else compare_core.merge(tallies, tally)
+        n += yp.shape[0]
+    return n, tallies or []
+
+
+def compare(request: Request, chosen: list, options: Options, out) -> None:
+    """``xent compare --engine dask``: one task per shard, every profile per block (one read of
+    each shard); the driver places each shard's tallies at its global rows and combines them."""
+    from xentropy_cli.core import compare as compare_core
+
+    shards = plan(expand(request.spec.sources, request.spec.input_format))
+    job = make_job(request, profiles.NAIVE, replace(options, reduction=None))
+    names = tuple(profile.name for profile in chosen)
+    known = _known_offsets(shards)
+    progress = Progress.for_stderr(len(shards), out.quiet)
+    progress.start = time.monotonic()
+    answers = []
+    try:
+        with cluster(request.scheduler, request.workers) as client:
+            if any(profile.sorted_labels for profile in chosen) and job.labels is None:
+                job = replace(job, labels=_global_labels(client, shards, job))
+            futures = [client.submit(compare_shard, shard, job, names, options,
+                                     (known.get(shard.index, 0), known.get(-1)), pure=False)
+                       for shard in shards]
+            rows_done = 0
+            for done, future in enumerate(futures, start=1):
+                answers.append(future.result())
+                rows_done += answers[-1][0]
+                progress.update(done, rows_done)
+    finally:
+        progress.close()
+    total, offset = None, 0
+    try:
+        for n, tallies in answers:
+            if not tallies:
+                continue
+            placed = compare_core.moved(tallies, offset)
+            total = placed if total is None else compare_core.merge(total, placed)
+            offset += n
+    except partial.Inconsistent as error:
+        raise ShardFailed(f"the shards cannot be combined: {error}",
+                          hint="give every shard the same columns, or --loss and --labels") from None
+    if total is None:
+        raise DataError("there are no samples", where=request.spec.sources[0] if request.spec.sources
+                        else "input", hint="the input needs at least one row")
+    source = shards[0].path if len(shards) == 1 else f"{len(shards)} shards"
+    out.emit_compare(compare_core.rows(total, chosen, options, source), reader=READER)

@@ -145,6 +145,7 @@ class Task:
     top_k: int = 0
     divisors: tuple[float, float] | None = None  # explain's second pass: rank by the real shares
     keep_rows: bool = False  # write per-sample w·l to the worker's file
+    compare: tuple = ()  # compare: every chosen profile on each chunk (core.compare), in one pass
 
 
 @dataclass
@@ -156,6 +157,7 @@ class Share:
     rows: int = 0
     top: list = field(default_factory=list)  # (score, row, y_true row, y_pred row, weight, line)
     readers: set[str] = field(default_factory=set)  # the parsers that read its chunks
+    tally: list | None = None  # compare: core.compare.Tally per profile
 
 
 def chunk_inputs(job: Job, block: Array, line: int) -> Inputs:
@@ -216,6 +218,13 @@ def work(job: Job, task: Task, start: int, stop: int, out: Any = None,
     row = rows_before
     for block, first in _aligned(job, start, stop, rows_before, progress, last, share.readers):
         inputs = chunk_inputs(job, block, job.layout.first_line + first)
+        if task.compare:
+            from xentropy_cli.core import compare
+
+            tally = compare.chunk(inputs, list(task.compare), task.options, first)
+            share.tally = tally if share.tally is None else compare.merge(share.tally, tally)
+            row = first + block.shape[0]
+            continue
         result, part = partial.run_chunk(inputs, task.profile, task.options, first,
                                          task.top_k if task.against is None else 0)
         share.part = part if share.part is None else partial.merge(share.part, part)
@@ -223,6 +232,12 @@ def work(job: Job, task: Task, start: int, stop: int, out: Any = None,
             result_q, part_q = partial.run_chunk(inputs, task.against, task.options, first)
             share.part_q = part_q if share.part_q is None else partial.merge(share.part_q, part_q)
             _rank(share, task, inputs, result, result_q, first)
+            if out is not None and task.keep_rows:  # explain: (P, Q) loss pairs, for the histogram
+                from xentropy_cli.core.explain import pairs
+
+                out.write(pairs(result, result_q).tobytes())
+                row = first + block.shape[0]
+                continue
         if out is not None and task.keep_rows:
             out.write(np.ascontiguousarray(result.per_sample).tobytes())
         row = first + block.shape[0]
@@ -319,6 +334,16 @@ class Streamed:
                     break
                 yield np.frombuffer(data, self.dtype)
 
+    def pairs(self, block: int = 1 << 16) -> Iterator[Array]:
+        """explain: every row's (loss under P, loss under Q) as float64, a block at a time."""
+        for handle in self.files:
+            handle.seek(0)
+            while True:
+                data = handle.read(block * 16)
+                if not data:
+                    break
+                yield np.frombuffer(data, np.float64).reshape(-1, 2)
+
     def close(self) -> None:
         for handle in self.files:
             handle.close()
@@ -345,6 +370,12 @@ def keep_heap() -> None:
 def run(job: Job, task: Task, progress: Progress | None = None) -> Streamed:
     """Run the task over the whole file on ``job.workers`` processes."""
     started = time.monotonic()
+    shares, files = _shares(job, task, progress)
+    return _combine(job, task, shares, files, time.monotonic() - started)
+
+
+def _shares(job: Job, task: Task, progress: Progress | None = None) -> tuple[list[Share], list[Any]]:
+    """Every worker's Share, in file order, and the per-sample files (task.keep_rows)."""
     keep_heap()
     lay = job.layout
     parts = fastcsv.ranges(lay, job.workers)
@@ -368,7 +399,7 @@ def run(job: Job, task: Task, progress: Progress | None = None) -> Streamed:
     finally:
         progress.close()
         _kill(children)
-    return _combine(job, task, shares, files, time.monotonic() - started)
+    return shares, files
 
 
 def _translated(error: BaseException) -> BaseException:
@@ -622,7 +653,8 @@ def _share_divisor(combined: partial.Combined | None) -> float:
     return float(combined.divisor)
 
 
-def explain(job: Job, profile, other, options: Options, rows: int, out, verbose: bool = False) -> bool:
+def explain(job: Job, profile, other, options: Options, rows: int, out, verbose: bool = False,
+            classes: tuple[int, ...] | None = None) -> bool:
     """``xent explain`` on a streamed file: every row is read (twice when the two profiles divide
     by different totals, to rank rows by their real shares), only the ``rows`` rows that
     contribute most to the difference are kept, and they go through both pipelines in full."""
@@ -630,21 +662,30 @@ def explain(job: Job, profile, other, options: Options, rows: int, out, verbose:
 
     check_reduction(profile, options)
     check_reduction(other, options)
-    task = Task(profile, options, against=other, top_k=max(rows, 1))
+    task = Task(profile, options, against=other, top_k=max(rows, 1), keep_rows=True)
     try:
         first = run(job, task, _progress(job, out.quiet))
         divisors = (_share_divisor(first.combined), _share_divisor(first.combined_q))
         if divisors[0] != divisors[1]:
-            first = replace(run(job, replace(task, divisors=divisors), _progress(job, out.quiet)),
-                            result=first.result)
+            again = run(job, replace(task, divisors=divisors, keep_rows=False), _progress(job, out.quiet))
+            first = replace(first, top=again.top)
     except Fallback as why:
         say(verbose, f"{job.layout.source} is read in memory ({why})")
         return False
-    say(verbose, describe(job, first))
-    subset, lines = _top_inputs(job, first, rows)
-    result_p, result_q, divergence = _explained(subset, profile, other, options, first)
+    try:
+        say(verbose, describe(job, first))
+        subset, lines = _top_inputs(job, first, rows)
+        result_p, result_q, divergence = _explained(subset, profile, other, options, first)
+        from xentropy_cli.core import explain as explain_core
+
+        divergence = explain_core.renumbered(divergence, [row for row, _ in lines])
+        summary = explain_core.Rows(first.result.n_samples, tuple(row for row, _ in lines),
+                                    explain_core.histogram(first.pairs),
+                                    tuple(f"{job.layout.source}:{line}" for _, line in lines))
+    finally:
+        first.close()
     out.warn(first.result.notices)
-    _emit_explain(out, job, first, subset, result_p, result_q, divergence, rows, lines)
+    _emit_explain(out, job, first, subset, result_p, result_q, divergence, rows, summary, classes)
     return True
 
 
@@ -693,33 +734,40 @@ def _as_whole(rows: Result, whole: Result) -> Result:
 
 
 def _emit_explain(out, job: Job, streamed: Streamed, subset: Inputs, result_p: Result, result_q: Result,
-                  divergence, rows: int, lines: list[tuple[int, int]]) -> None:
-    """The explain output for the kept rows, preceded by what was read and where they are."""
-    import copy
-    import io as text_io
-    import json
+                  divergence, rows: int, summary, classes: tuple[int, ...] | None) -> None:
+    """The explain output for the kept rows: the same fields as an in-memory run, the rows
+    numbered among all rows, the histogram over every row."""
+    out.emit_explain(subset, result_p, result_q, divergence, rows, summary=summary, classes=classes,
+                     extra={"reader": streamed.reader} if out.format == "json" else None)
 
-    buffer = copy.copy(out)
-    buffer.path, buffer.stdout = None, text_io.StringIO()
-    buffer.emit_explain(subset, result_p, result_q, divergence, rows)
-    body = buffer.stdout.getvalue()
-    path = job.layout.source
-    if out.format == "json":
-        data = json.loads(body)
-        data["reader"] = streamed.reader
-        data["rows_read"] = streamed.result.n_samples
-        data["rows_shown"] = [{"row": i + 1, "file_row": row + 1, "where": f"{path}:{line}"}
-                              for i, (row, line) in enumerate(lines)]
-        out.write(json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n")
-        return
-    if out.format == "csv":
-        out.write(body)
-        return
-    head = [f"xent explain: {streamed.result.n_samples:,} rows read from {path} in chunks; the "
-            f"{len(lines)} row(s) below contribute most to the difference:"]
-    head += [f"  row {i + 1:>3} = {path}:{line} (row {row + 1:,} of all)"
-             for i, (row, line) in enumerate(lines)]
-    out.write("\n".join(head) + "\n\n" + body)
+
+def compare(job: Job, chosen: list, options: Options, out, verbose: bool = False) -> bool:
+    """``xent compare`` on a streamed file: one pass, every profile on each chunk (core.compare),
+    memory of a chunk per process whatever the file size. False: read it in memory instead."""
+    from xentropy_cli.core import compare as compare_core
+
+    started = time.monotonic()
+    task = Task(chosen[0], options, compare=tuple(chosen))
+    try:
+        shares, _ = _shares(job, task, _progress(job, out.quiet))
+        tallies = [s.tally for s in shares if s.tally is not None]
+        if not tallies:
+            raise DataError("there are no samples", where=job.layout.source,
+                            hint="the input needs at least one row")
+        total = tallies[0]
+        for tally in tallies[1:]:
+            total = compare_core.merge(total, tally)
+    except (Fallback, partial.Inconsistent) as why:
+        say(verbose, f"{job.layout.source} is read in memory ({why})")
+        return False
+    rows = compare_core.rows(total, chosen, options, job.layout.source)
+    readers = "+".join(sorted(set().union(*(s.readers for s in shares)))) or job.reader
+    done = next((r.result for r in rows if r.result is not None), None)
+    say(verbose, f"read {job.layout.source} with the {readers} reader, streamed in chunks on "
+                 f"{len(shares)} process(es): {done.n_samples if done else 0:,} rows, "
+                 f"{len(chosen)} profiles, in {time.monotonic() - started:.2f} s")
+    out.emit_compare(rows, reader=readers)
+    return True
 
 
 # --- entry points for the CLI: stream when it pays, else hand back to the in-memory reader -------
@@ -763,9 +811,19 @@ def try_compute(spec, profile, options: Options, out, verbose: bool) -> bool:
     return compute(job, profile, options, out, verbose) or _in_memory_after_all(job)
 
 
-def try_explain(spec, profile, against, options: Options, rows: int, out, verbose: bool) -> bool:
+def try_explain(spec, profile, against, options: Options, rows: int, out, verbose: bool,
+                classes: tuple[int, ...] | None = None) -> bool:
     """``explain`` of a large CSV/TSV: every row streamed, the rows that matter most kept."""
     job = job_for(spec)
     if job is None:
         return False
-    return explain(job, profile, against, options, rows, out, verbose) or _in_memory_after_all(job)
+    return explain(job, profile, against, options, rows, out, verbose, classes) or \
+        _in_memory_after_all(job)
+
+
+def try_compare(spec, chosen: list, options: Options, out, verbose: bool) -> bool:
+    """``compare`` of a large CSV/TSV: one pass over the file for every profile."""
+    job = job_for(spec)
+    if job is None:
+        return False
+    return compare(job, chosen, options, out, verbose) or _in_memory_after_all(job)

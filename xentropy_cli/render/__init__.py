@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from xentropy_cli.core.types import Notice, Result
 from xentropy_cli.errors import StrictError, UsageError, report
 from xentropy_cli.render import machine
@@ -65,37 +67,29 @@ class Output:
 
             self.write(self.draw(tables.compute_panel(result)))
 
-    def emit_explain(self, inputs, result_p: Result, result_q: Result, divergence, rows: int) -> None:
+    def emit_explain(self, inputs, result_p: Result, result_q: Result, divergence, rows: int,
+                     summary=None, classes: tuple[int, ...] | None = None, extra: dict | None = None) -> None:
+        """The explain output. ``summary`` (core.explain.Rows): the rows shown among all rows
+        read and the histogram of every row; default: the results hold every row. The same
+        fields and columns whatever the input's size (docs/json.md)."""
+        from xentropy_cli.render import tables
+
+        summary = summary or tables.summary(result_p, result_q, divergence, rows, inputs)
+        local = tables.local_rows(result_p, summary)
         if self.format == "json":
-            data = machine.result_json(
-                result_p, "explain", stages=machine.stages_json(result_p),
-                against=machine.result_json(result_q, "explain", stages=machine.stages_json(result_q)),
-                divergence={"stage": divergence.stage, "rows": [r + 1 for r in divergence.rows],
-                            "difference": machine.number(divergence.difference),
-                            "stage_gaps": {k: machine.number(v) for k, v in divergence.stage_gaps.items()},
-                            "contributions": machine.numbers(divergence.contributions),
-                            "account": divergence.account})
-            self.write(machine.dumps(data))
+            self.write(machine.dumps(explain_json(result_p, result_q, divergence, summary, local, rows,
+                                                  extra)))
         elif self.format == "csv":
-            self.write(_explain_csv(result_p, result_q, divergence))
+            self.write(_explain_csv(result_p, result_q, divergence, summary, local))
         else:
-            from xentropy_cli.render import tables
+            self.write(self.draw(*tables.explain_views(inputs, result_p, result_q, divergence, rows,
+                                                       summary, classes, self.width())))
 
-            self.write(self.draw(*tables.explain_views(inputs, result_p, result_q, divergence, rows)))
-
-    def emit_compare(self, rows) -> None:
+    def emit_compare(self, rows, reader: str | None = None) -> None:
         if self.format == "json":
-            self.write(machine.dumps([_compare_json(row) for row in rows]))
+            self.write(machine.dumps(compare_json(rows, reader)))
         elif self.format in ("csv", "plain"):
-            sep = "," if self.format == "csv" else "\t"
-            lines = [sep.join(("profile", "value", "dtype", "first_difference", "max_gap"))]
-            for row in rows:
-                value = machine.text(row.result.value) if row.result and row.result.reduction != "none" \
-                    else ("" if row.result else "refused")
-                dtype = row.result.dtype if row.result else ""
-                lines.append(sep.join((row.profile.name, value, dtype, row.first_difference or "",
-                                       machine.text(row.max_gap) if row.result else "")))
-            self.write("\n".join(lines) + "\n")
+            self.write(compare_csv(rows, "," if self.format == "csv" else "\t"))
         else:
             from xentropy_cli.render import tables
 
@@ -121,13 +115,19 @@ class Output:
         from rich.console import Console
 
         buffer = io.StringIO()
-        width = _terminal_width() if self.to_terminal else int(os.environ.get("COLUMNS", "80") or 80)
+        width = self.width()
         console = Console(file=buffer, width=width, force_terminal=self.color, no_color=not self.color,
                           color_system="auto" if self.color else None, highlight=False,
                           emoji=False, legacy_windows=False)
         for renderable in renderables:
             console.print(renderable)
         return buffer.getvalue()
+
+    def width(self) -> int:
+        """The width tables are laid out for: the terminal's, else COLUMNS (invalid: 80)."""
+        if self.to_terminal:
+            return _terminal_width()
+        return _columns_env() or 80
 
     def write_pieces(self, pieces) -> None:
         """Like ``write``, for text that comes in pieces (a streamed run's rows): never all of it
@@ -172,10 +172,23 @@ def _isatty(stream) -> bool:
         return False
 
 
+def _columns_env() -> int | None:
+    """COLUMNS when it is a sensible width (20 to 1000), else None."""
+    text = os.environ.get("COLUMNS", "").strip()
+    if not text.isdigit():
+        return None
+    value = int(text)
+    return value if 20 <= value <= 1000 else None
+
+
 def _terminal_width() -> int:
     import shutil
 
-    return shutil.get_terminal_size((100, 24)).columns
+    try:
+        columns = shutil.get_terminal_size((100, 24)).columns
+    except (ValueError, OSError):
+        columns = 100
+    return _columns_env() or (columns if 20 <= columns <= 1000 else 100)
 
 
 def _rows(rows: tuple[int, ...]) -> str:
@@ -185,15 +198,60 @@ def _rows(rows: tuple[int, ...]) -> str:
     return f" (row{'s' if len(rows) > 1 else ''} {shown}{', …' if len(rows) > 8 else ''})"
 
 
-def _compare_json(row) -> dict[str, Any]:
+COMPARE_COLUMNS = ("profile", "status", "value", "dtype", "reduction", "first_difference", "max_gap",
+                   "refusal")
+
+
+def compare_csv(rows, sep: str = ",") -> str:
+    """One line per profile. ``value`` is a number (``inf``/``nan`` as text), or empty when the
+    profile refused the input (``status`` says ``refused``, ``refusal`` why) or has no single
+    value (reduction none: ``status`` says ``per_sample``)."""
+    import csv
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=sep, lineterminator="\n")
+    writer.writerow(COMPARE_COLUMNS)
+    for row in rows:
+        data = _compare_row(row)
+        writer.writerow([data["profile"], data["status"],
+                         "" if data["status"] != "ok" else data["value_text"],
+                         data["dtype"] or "", data["reduction"] or "", data["first_difference"] or "",
+                         "" if row.result is None else machine.text(row.max_gap),
+                         data["refusal"] or ""])
+    return buffer.getvalue()
+
+
+def compare_json(rows, reader: str | None = None) -> dict[str, Any]:
+    """``xent compare --format json``: one object, one entry per profile (docs/json.md)."""
+    from xentropy_cli import __version__
+
+    done = [row.result for row in rows if row.result is not None]
+    data: dict[str, Any] = {
+        "schema": machine.SCHEMA, "command": "compare", "xent_version": __version__,
+        "n_samples": done[0].n_samples if done else None,
+        "n_classes": done[0].n_classes if done else None,
+        "loss": done[0].kind if done else None,
+        "rows": [_compare_row(row) for row in rows],
+    }
+    if reader is not None:
+        data["reader"] = reader
+    return data
+
+
+def _compare_row(row) -> dict[str, Any]:
+    result = row.result
     data: dict[str, Any] = {"profile": row.profile.name, "models": row.profile.models}
-    if row.result is None:
-        data["refused"] = row.refusal
+    if result is None:
+        data.update({"status": "refused", "value": None, "value_text": "", "dtype": None,
+                     "reduction": None, "first_difference": None, "max_gap": None, "warnings": [],
+                     "refusal": row.refusal})
         return data
-    data.update({"value": machine.numbers(__import__("numpy").asarray(row.result.value)),
-                 "dtype": row.result.dtype, "reduction": row.result.reduction,
+    per_sample = result.reduction == "none"
+    data.update({"status": "per_sample" if per_sample else "ok",
+                 **machine.value_fields(result.value, not per_sample),
+                 "dtype": result.dtype, "reduction": result.reduction,
                  "first_difference": row.first_difference, "max_gap": machine.number(row.max_gap),
-                 "warnings": machine.notices_json(row.result.notices)})
+                 "warnings": machine.notices_json(result.notices), "refusal": None})
     return data
 
 
@@ -205,9 +263,76 @@ def _profile_json(profile) -> dict[str, Any]:
             "paths": {k: list(v) for k, v in profile.paths.items()}}
 
 
-def _explain_csv(result_p: Result, result_q: Result, divergence) -> str:
+def _explain_csv(result_p: Result, result_q: Result, divergence, summary, local: list[int]) -> str:
+    """One line per row shown (all rows when there are at most --rows): its number among all
+    rows, both losses and its contribution to the difference."""
     lines = [f"sample,{result_p.profile},{result_q.profile},contribution"]
-    for i, (a, b, c) in enumerate(zip(result_p.per_sample, result_q.per_sample,
-                                      divergence.contributions, strict=True), start=1):
-        lines.append(f"{i},{machine.text(a)},{machine.text(b)},{machine.text(c)}")
+    per_p = np.asarray(result_p.per_sample).reshape(-1)
+    per_q = np.asarray(result_q.per_sample).reshape(-1)
+    for row, i in zip(summary.shown, local, strict=True):
+        lines.append(f"{row + 1},{machine.text(per_p[i])},{machine.text(per_q[i])},"
+                     f"{machine.text(divergence.contributions[i])}")
     return "\n".join(lines) + "\n"
+
+
+def _shown_stages(result: Result, local: list[int]) -> list[dict[str, Any]]:
+    """stages_json with every per-row array cut to the rows shown."""
+    from xentropy_cli.core.explain import _matrix
+
+    n = np.asarray(result.per_sample).reshape(-1).shape[0]
+    out = []
+    for data, stage in zip(machine.stages_json(result, arrays=False), result.stages, strict=True):
+        array = np.asarray(stage.array)
+        if array.ndim and n and _matrix(array, n).shape[0] == n and array.shape[0] == n:
+            data["array"] = machine.numbers(array[local])
+            data["changed"] = None if stage.changed is None else np.asarray(stage.changed)[local].tolist()
+        else:
+            data["array"] = machine.numbers(array)
+            data["changed"] = None if stage.changed is None else np.asarray(stage.changed).tolist()
+        out.append(data)
+    return out
+
+
+def explain_json(result_p: Result, result_q: Result, divergence, summary, local: list[int], limit: int,
+                 extra: dict | None = None) -> dict[str, Any]:
+    """``xent explain --format json`` (docs/json.md): the same fields at any size; stage arrays
+    and contributions for the rows shown, the histogram over every row."""
+    from xentropy_cli.render import tables
+
+    contributions = np.asarray(divergence.contributions, np.float64)
+    per_p = np.asarray(result_p.per_sample).reshape(-1)
+    per_q = np.asarray(result_q.per_sample).reshape(-1)
+    hist = summary.histogram
+    top = [{"file_row": summary.shown[i] + 1, "loss": machine.number(per_p[local[i]]),
+            "against_loss": machine.number(per_q[local[i]]),
+            "contribution": machine.number(contributions[local[i]])}
+           for i in tables._top_order(divergence, local)[:limit]]
+    data = machine.result_json(
+        result_p, "explain", stages=_shown_stages(result_p, local),
+        against=machine.result_json(result_q, "explain", stages=_shown_stages(result_q, local)),
+        divergence={"stage": divergence.stage,
+                    "rows": [summary.shown[r] + 1 if r < len(summary.shown) else r + 1
+                             for r in _local_to_shown(divergence.rows, local)],
+                    "difference": machine.number(divergence.difference),
+                    "stage_gaps": {k: machine.number(v) for k, v in divergence.stage_gaps.items()},
+                    "contributions": [machine.number(contributions[i]) for i in local],
+                    "account": divergence.account},
+        rows_read=summary.read,
+        rows_shown=[{"row": i + 1, "file_row": row + 1, **({"where": summary.where[i]}
+                                                            if i < len(summary.where) else {})}
+                    for i, row in enumerate(summary.shown)],
+        histogram={"rows": hist.rows, "edges": [float(e) for e in hist.edges],
+                   "counts": {"profile": hist.counts[0].tolist(), "against": hist.counts[1].tolist()},
+                   "non_finite": {"profile": hist.non_finite[0], "against": hist.non_finite[1]}},
+        top=top)
+    data.pop("per_sample", None)
+    data["against"].pop("per_sample", None)
+    data.update(extra or {})
+    return data
+
+
+def _local_to_shown(rows, local: list[int]) -> list[int]:
+    """divergence.rows (indices into the results' rows) as indices among the rows shown,
+    dropping rows that are not shown."""
+    where = {row: i for i, row in enumerate(local)}
+    return [where[r] for r in rows if r in where]

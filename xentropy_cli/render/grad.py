@@ -1,8 +1,8 @@
 """Output for `xent grad`: the gradient, its finite-difference check and the surrogate form.
 
-Formats follow ``render.Output``: json (``"schema": 1, "command": "grad"``), csv (one row per cell),
-plain (the gradient matrix, one sample per line, space-separated) and a Rich table. Rich is imported
-only when a table is drawn.
+Formats follow ``render.Output``: json (``"schema": 2, "command": "grad"``; docs/json.md), csv
+(one row per cell), plain (the gradient matrix, one sample per line, space-separated) and a Rich
+table. Rich is imported only when a table is drawn.
 """
 
 from __future__ import annotations
@@ -52,9 +52,16 @@ def check_json(check: CheckResult) -> dict[str, Any]:
 
 
 def surrogate_json(sur: SurrogateResult) -> dict[str, Any]:
+    data = _surrogate_json(sur)
+    if np.ndim(sur.value):
+        data["per_sample"] = machine.numbers(np.asarray(sur.value))
+    return data
+
+
+def _surrogate_json(sur: SurrogateResult) -> dict[str, Any]:
     return {
         "formula": "((P − Q)·z).sum(−1) reduced as the profile reduces, P = softmax(z) held constant",
-        "value": machine.numbers(np.asarray(sur.value)),
+        **machine.value_fields(sur.value, np.ndim(sur.value) == 0),
         "cross_entropy": machine.numbers(np.asarray(sur.cross_entropy)),
         "gradient": machine.numbers(sur.grad),
         "max_gap": machine.number(sur.max_gap),
@@ -79,7 +86,7 @@ def grad_json(g: GradResult, notices: tuple[Notice, ...], check: CheckResult | N
         "dtype_modelled": g.dtype_modelled,
         "reduction": g.reduction,
         "divisor": machine.number(g.divisor),
-        "value": machine.numbers(np.asarray(g.value, dtype=np.float64)),
+        **machine.value_fields(g.value, np.ndim(g.value) == 0),
         "n_samples": g.n_samples,
         "n_classes": g.n_classes,
         "stages": list(g.stages),
@@ -88,6 +95,8 @@ def grad_json(g: GradResult, notices: tuple[Notice, ...], check: CheckResult | N
         "notes": list(g.notes),
         "warnings": machine.notices_json(notices),
     }
+    if np.ndim(g.value):
+        data["per_sample"] = machine.numbers(np.asarray(g.value, dtype=np.float64))
     if check is not None:
         data["check"] = check_json(check)
     if sur is not None:

@@ -12,7 +12,9 @@ import numpy as np
 from xentropy_cli import __version__
 from xentropy_cli.core.types import Notice, Result
 
-SCHEMA = 1
+SCHEMA = 2  # docs/json.md: what each command writes; 2: "value" is always a number or null
+
+
 
 
 def number(x: Any) -> float | str:
@@ -30,6 +32,19 @@ def numbers(a: np.ndarray) -> Any:
     if a.dtype.kind in "iub":
         return a.tolist()
     return [numbers(row) for row in a] if a.ndim > 1 else [number(x) for x in a]
+
+
+def value_fields(value: Any, reduced: bool = True) -> dict[str, Any]:
+    """``value`` in its one shape, a JSON number or null, and ``value_text``, always a string.
+
+    null when the value is not finite (``value_text`` says "inf", "-inf" or "nan") or when there
+    is no single value (reduction none: ``value_text`` is "per sample", the losses are in
+    ``per_sample``)."""
+    array = np.asarray(value)
+    if not reduced or array.ndim:
+        return {"value": None, "value_text": "per sample"}
+    number_ = float(array)
+    return {"value": number_ if math.isfinite(number_) else None, "value_text": text(number_)}
 
 
 def text(x: Any) -> str:
@@ -59,7 +74,7 @@ def result_json(result: Result, command: str = "compute", **extra: Any) -> dict[
         "from_logits": result.from_logits,
         "dtype": result.dtype,
         "reduction": result.reduction,
-        "value": numbers(np.asarray(result.value)),
+        **value_fields(result.value, result.reduction != "none"),
         "n_samples": result.n_samples,
         "n_classes": result.n_classes,
         "stages": list(result.stage_names),
@@ -71,14 +86,15 @@ def result_json(result: Result, command: str = "compute", **extra: Any) -> dict[
     return data
 
 
-def stages_json(result: Result) -> list[dict[str, Any]]:
+def stages_json(result: Result, arrays: bool = True) -> list[dict[str, Any]]:
+    """Each stage: name, operand, note, and (``arrays``) its array and changed mask."""
     return [
         {
             "name": stage.name,
             "operand": stage.operand,
             "note": stage.note,
-            "array": numbers(np.asarray(stage.array)),
-            "changed": None if stage.changed is None else np.asarray(stage.changed).tolist(),
+            "array": numbers(np.asarray(stage.array)) if arrays else None,
+            "changed": None if stage.changed is None or not arrays else np.asarray(stage.changed).tolist(),
         }
         for stage in result.stages
     ]
@@ -128,15 +144,13 @@ def streamed_pieces(fmt: str, result: Result, rows, reader: str | None = None):
             first += block.shape[0]
     else:
         data = result_json(result, **({} if reader is None else {"reader": reader}))
-        data["value"] = data["per_sample"] = "\x00rows\x00"
-        head, middle, tail = dumps(data).split(json.dumps("\x00rows\x00"))
-        for text_part in (head, middle):
-            yield text_part + "["
-            sep = ""
-            for block in rows():
-                texts = _texts(block, quote=True)
-                if texts:
-                    yield sep + ", ".join(texts)
-                    sep = ", "
-            yield "]"
-        yield tail
+        data["per_sample"] = "\x00rows\x00"
+        head, tail = dumps(data).split(json.dumps("\x00rows\x00"))
+        yield head + "["
+        sep = ""
+        for block in rows():
+            texts = _texts(block, quote=True)
+            if texts:
+                yield sep + ", ".join(texts)
+                sep = ", "
+        yield "]" + tail
