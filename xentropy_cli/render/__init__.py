@@ -93,7 +93,7 @@ class Output:
         else:
             from xentropy_cli.render import tables
 
-            self.write(self.draw(tables.compare_table(rows)))
+            self.write(self.draw(tables.compare_table(rows, self.width())))
 
     def emit_profiles(self, profiles) -> None:
         if self.format == "json":

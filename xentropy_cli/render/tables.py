@@ -32,16 +32,20 @@ def compute_panel(result: Result):
         lines.append("per-sample losses (--reduction none)\n", style="bold")
     else:
         lines.append(machine.text(result.value), style="bold cyan")
-        lines.append(f"   {result.reduction}\n")
+        lines.append(f"   {result.reduction}")
     profile = profiles.get(result.profile)
-    lines.append(f"profile   {profile.name} — {profile.framework}\n")
-    lines.append(f"models    {profile.models}\n")
-    lines.append(f"loss      {loss_line(result.kind, result.kind_reason)}\n")
-    lines.append(f"input     {plural(result.n_samples, 'sample')}, "
-                 f"{plural(result.n_classes, 'class', 'classes')}, "
-                 f"{'logits' if result.from_logits else 'probabilities'}, computed in {result.dtype}\n")
-    lines.append(f"stages    {' → '.join(result.stage_names)}")
-    parts: list = [lines]
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(no_wrap=True)
+    facts.add_column()
+    facts.add_row("profile", f"{profile.name} — {profile.framework}")
+    facts.add_row("models", profile.models)
+    facts.add_row("loss", loss_line(result.kind, result.kind_reason))
+    what = "logits" if result.from_logits else "probabilities"
+    facts.add_row("input", f"{plural(result.n_samples, 'sample')}, "
+                           f"{plural(result.n_classes, 'class', 'classes')}, {what}, "
+                           f"computed in {result.dtype}")
+    facts.add_row("stages", " → ".join(result.stage_names))
+    parts: list = [lines, facts]
     if result.reduction == "none":
         table = Table(box=box.SIMPLE, show_edge=False)
         table.add_column("sample", justify="right")
@@ -51,8 +55,7 @@ def compute_panel(result: Result):
         parts.append(table)
         if result.n_samples > 50:
             parts.append(Text(f"… {result.n_samples - 50} more rows: use --format csv for all"))
-    if result.notices:  # the warnings themselves go to stderr once (Output.warn), not here too
-        parts.append(Text(f"{plural(len(result.notices), 'warning')} on stderr", style="yellow"))
+    # warnings go to stderr once (Output.warn), never into the panel as well
     return Panel(Group(*parts), title="xent compute", title_align="left", expand=False)
 
 
@@ -343,24 +346,41 @@ def local_rows(p: Result, rows) -> list[int]:
     return list(rows.shown) if n == rows.read else list(range(len(rows.shown)))
 
 
-def compare_table(rows) -> Group:
-    table = Table(title="xent compare", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
-                  pad_edge=False)
-    for name, justify in (("profile", "left"), ("value", "right"), ("dtype", "left"),
-                          ("differs at", "left"), ("max gap", "right")):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    refusals = []
+def compare_table(rows, width: int = 80) -> Group:
+    """One line per profile when that fits ``width``; else one block per profile (stacked), so
+    no number is ever cut."""
+    header = ("profile", "value", "dtype", "differs at", "max gap")
+    lines, refusals = [], []
     for row in rows:
         if row.result is None:
-            table.add_row(row.profile.name, Text("refused", style="red"), "", "see below", "")
+            lines.append((row.profile.name, "refused", "", "see below", ""))
             refusals.append(Text(f"{row.profile.name}: {row.refusal}", style="red"))
             continue
         value = machine.text(row.result.value) if row.result.reduction != "none" else "per sample"
-        table.add_row(row.profile.name, value, row.result.dtype, row.first_difference or "—",
-                      fmt(row.max_gap))
+        lines.append((row.profile.name, value, row.result.dtype, row.first_difference or "—",
+                      fmt(row.max_gap)))
+    widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h)
+              for i, h in enumerate(header)]
     legend = Text("differs at: first stage whose output differs from naive beyond rounding; "
                   "max gap: largest |per-sample loss − naive per-sample loss|", style="dim")
-    return Group(table, legend, *refusals)
+    if sum(widths) + 3 * (len(widths) - 1) <= width:
+        table = Table(title="xent compare", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+                      pad_edge=False, title_style="bold")
+        for name, justify in zip(header, ("left", "right", "left", "left", "right"), strict=True):
+            table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        for line in lines:
+            table.add_row(line[0], Text(line[1], style="red") if line[1] == "refused" else line[1],
+                          *line[2:])
+        return Group(table, legend, *refusals)
+    blocks: list = [Text("xent compare", style="bold")]
+    for line in lines:
+        block = Text()
+        block.append(f"{line[0]}  ", style="bold")
+        block.append(line[1], style="red" if line[1] == "refused" else "cyan")
+        if line[1] != "refused":
+            block.append(f"\n  {line[2]} · differs at {line[3]} · max gap {line[4]}")
+        blocks.append(block)
+    return Group(*blocks, legend, *refusals)
 
 
 def profiles_table(all_profiles) -> Group:
