@@ -56,7 +56,7 @@ def test_explain_list_examples(runner):
 def test_profiles_json_lists_every_profile(runner):
     result = run(runner, "profiles", "--format", "json")
     assert result.exit_code == 0
-    data = json.loads(result.stdout)
+    data = json.loads(result.stdout)["profiles"]
     assert [p["name"] for p in data] == ["naive", "keras", "keras-jax", "keras-torch", "keras-numpy",
                                          "tf-keras", "torch", "sklearn", "optax"]
     keras = data[1]

@@ -55,12 +55,14 @@ Normalise = Annotated[bool | None, typer.Option("--normalise/--no-normalise", "-
                                                 show_default=False)]
 Clip = Annotated[float | None, typer.Option("--clip", metavar="EPS", help="Clip into [EPS, 1−EPS].")]
 NoClip = Annotated[bool, typer.Option("--no-clip", help="Remove the clip stage.")]
-Base = Annotated[str, typer.Option(help="Log base: e, 2 (bits) or 10.")]
+Base = Annotated[str, typer.Option(help="Log base: e or nats, 2 or bits, 10.")]
 Kernel = Annotated[str | None, typer.Option(help="float32 log kernel: numpy|tensorflow|torch|xla.")]
 Format = Annotated[str, typer.Option("--format", "-f", help="auto|table|json|csv|plain (auto: table on "
                                      "a terminal, plain in a pipe).")]
 Color = Annotated[str, typer.Option(help="auto|always|never (NO_COLOR is respected).")]
-Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write here (atomically), not stdout.")]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write here (atomically), not "
+                                             "stdout; .json/.csv/.txt choose the format unless "
+                                             "--format is given.")]
 Strict = Annotated[bool, typer.Option("--strict", help="Turn warnings into errors (exit 1).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on stderr.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Say on stderr how the input was read "
@@ -92,9 +94,9 @@ def main(
 def _options(smoothing, reduction, dtype, normalise, clip, no_clip, base, kernel):
     from xentropy_cli.core.types import Options
 
-    bases = {"e": None, "2": 2.0, "10": 10.0}
+    bases = {"e": None, "nats": None, "2": 2.0, "bits": 2.0, "10": 10.0}
     if base not in bases:
-        raise UsageError(f"unknown --base {base!r}", hint="choose e, 2 or 10")
+        raise UsageError(f"unknown --base {base!r}", hint="choose e (nats), 2 (bits) or 10")
     if clip is not None and no_clip:
         raise UsageError("--clip and --no-clip contradict each other", hint="give one of them")
     if clip is not None and not 0 < clip < 0.5:
@@ -427,7 +429,7 @@ def profiles_command(
 
     \b
       xent profiles
-      xent profiles --format json | jq '.[].name'
+      xent profiles --format json | jq '.profiles[].name'
     """
     from xentropy_cli import render
     from xentropy_cli.core import profiles

@@ -282,6 +282,10 @@ def _message(part: NoticePart) -> str:
         if found:
             start, end = found.span(1)
             message = part.message[:start] + str(part.counts[0]) + part.message[end:]
+            if part.code in ("log_zero", "nan"):  # "1 sample" / "3 samples" for the new count
+                message = re.sub(r"\b(\d+) samples?\b",
+                                 lambda m: f"{m.group(1)} sample{'s' if m.group(1) != '1' else ''}",
+                                 message, count=1)
             if part.code == "not_normalised":  # validate words it "1 row … does" / "2 rows … do"
                 many = part.counts[0] != 1
                 message = re.sub(r"^(\d+) rows? of y_pred (?:do|does) not",

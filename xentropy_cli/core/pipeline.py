@@ -174,12 +174,14 @@ def _result_notices(state: _State, prep: Prepared) -> list[Notice]:
     losses = state.losses
     inf_rows = tuple(int(r) + 1 for r in np.flatnonzero(np.isinf(losses)))
     if inf_rows:
+        many = "s" if len(inf_rows) != 1 else ""
         notices.append(Notice("log_zero", f"log 0 made the loss infinite in {len(inf_rows)} "
-                              "sample(s): a predicted probability of exactly 0 for a true class",
+                              f"sample{many}: a predicted probability of exactly 0 for a true class",
                               inf_rows))
     nan_rows = tuple(int(r) + 1 for r in np.flatnonzero(np.isnan(losses)))
     if nan_rows:
-        notices.append(Notice("nan", f"the loss is nan in {len(nan_rows)} sample(s) "
+        many = "s" if len(nan_rows) != 1 else ""
+        notices.append(Notice("nan", f"the loss is nan in {len(nan_rows)} sample{many} "
                               "(0·log 0, or softmax overflow)", nan_rows))
     return notices
 

@@ -278,6 +278,8 @@ SKLEARN = Profile(
                   "optax or keras with --from-logits",
         "sample_weight": "log_loss rejects a single number as sample_weight: give one weight "
                          "per sample",
+        "reduction": "log_loss(normalize=True), its default, is --reduction mean_with_sample_weight "
+                     "(Σ w·l ÷ Σ w; ÷ N without weights); normalize=False is --reduction sum",
     },
     agreement=(
         "bit-identical, float64 and float32 input: 6629/6629 per sample, 62/62 reduced, 8/8 refusals on "

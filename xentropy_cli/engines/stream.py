@@ -610,8 +610,9 @@ def say(verbose: bool, text: str) -> None:
 
 
 def describe(job: Job, streamed: Streamed) -> str:
+    many = "es" if streamed.workers != 1 else ""
     return (f"read {job.layout.source} with the {streamed.reader} reader, streamed in chunks on "
-            f"{streamed.workers} process(es): {streamed.result.n_samples:,} rows in "
+            f"{streamed.workers} process{many}: {streamed.result.n_samples:,} rows in "
             f"{streamed.seconds:.2f} s")
 
 
@@ -763,8 +764,9 @@ def compare(job: Job, chosen: list, options: Options, out, verbose: bool = False
     rows = compare_core.rows(total, chosen, options, job.layout.source)
     readers = "+".join(sorted(set().union(*(s.readers for s in shares)))) or job.reader
     done = next((r.result for r in rows if r.result is not None), None)
+    many = "es" if len(shares) > 1 else ""
     say(verbose, f"read {job.layout.source} with the {readers} reader, streamed in chunks on "
-                 f"{len(shares)} process(es): {done.n_samples if done else 0:,} rows, "
+                 f"{len(shares)} process{many}: {done.n_samples if done else 0:,} rows, "
                  f"{len(chosen)} profiles, in {time.monotonic() - started:.2f} s")
     out.emit_compare(rows, reader=readers)
     return True

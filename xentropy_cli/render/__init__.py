@@ -16,6 +16,7 @@ from xentropy_cli.errors import StrictError, UsageError, report
 from xentropy_cli.render import machine
 
 FORMATS = ("auto", "table", "json", "csv", "plain")
+BY_EXTENSION = {".json": "json", ".csv": "csv", ".txt": "plain"}  # -o FILE with --format auto
 COLORS = ("auto", "always", "never")
 
 
@@ -33,9 +34,10 @@ class Output:
         self.quiet = quiet
         self.strict = strict
         self.to_terminal = path is None and _isatty(self.stdout)
+        if fmt == "auto" and path is not None and Path(path).suffix.lower() in BY_EXTENSION:
+            fmt = BY_EXTENSION[Path(path).suffix.lower()]  # -o out.json: JSON unless --format says
         self.format = fmt if fmt != "auto" else ("table" if self.to_terminal else "plain")
-        no_color_env = "NO_COLOR" in os.environ and os.environ["NO_COLOR"] != ""
-        self.color = color == "always" or (color == "auto" and self.to_terminal and not no_color_env)
+        self.color = color == "always" or (color == "auto" and _color_wanted(self.to_terminal))
 
     # --- warnings ----------------------------------------------------------------------------
     def warn(self, notices: tuple[Notice, ...]) -> None:
@@ -45,7 +47,8 @@ class Output:
                 rows = _rows(notice.rows)
                 report(f"{notice.message}{rows}", prefix="warning")
         if self.strict and notices:
-            raise StrictError(f"{len(notices)} warning(s) and --strict: {notices[0].message}",
+            many = "s" if len(notices) != 1 else ""
+            raise StrictError(f"{len(notices)} warning{many} and --strict: {notices[0].message}",
                               hint="fix the input, or drop --strict")
 
     # --- commands ----------------------------------------------------------------------------
@@ -97,7 +100,11 @@ class Output:
 
     def emit_profiles(self, profiles) -> None:
         if self.format == "json":
-            self.write(machine.dumps([_profile_json(p) for p in profiles]))
+            from xentropy_cli import __version__
+
+            self.write(machine.dumps({"schema": machine.SCHEMA, "command": "profiles",
+                                      "xent_version": __version__,
+                                      "profiles": [_profile_json(p) for p in profiles]}))
         else:
             from xentropy_cli.render import tables
 
@@ -105,7 +112,11 @@ class Output:
 
     def emit_examples(self, examples: dict) -> None:
         if self.format == "json":
-            self.write(machine.dumps({name: text for name, (text, _) in examples.items()}))
+            from xentropy_cli import __version__
+
+            self.write(machine.dumps({"schema": machine.SCHEMA, "command": "examples",
+                                      "xent_version": __version__,
+                                      "examples": {name: text for name, (text, _) in examples.items()}}))
         else:
             self.write("".join(f"{name}\t{text}\n" for name, (text, _) in examples.items()))
 
@@ -163,6 +174,17 @@ class Output:
             self.stdout.flush()
             return
         self._atomic(lambda handle: handle.write(text))
+
+
+def _color_wanted(to_terminal: bool) -> bool:
+    """--color auto: NO_COLOR (set, not empty) turns colour off; else FORCE_COLOR (set, not empty,
+    not 0) turns it on even off a terminal; else colour on a terminal only."""
+    if os.environ.get("NO_COLOR", "") != "":
+        return False
+    force = os.environ.get("FORCE_COLOR", "")
+    if force != "" and force.lower() not in ("0", "false", "no"):
+        return True
+    return to_terminal
 
 
 def _isatty(stream) -> bool:

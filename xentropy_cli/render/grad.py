@@ -197,8 +197,9 @@ def _header(g: GradResult):
         text.append(f"L = {machine.text(g.value)}", style="bold cyan")
         text.append(f"   {g.reduction}\n")
     text.append(f"profile   {profile.name} — {profile.framework} ({profile.models})\n")
-    text.append(f"loss      {g.kind}, gradient w.r.t. {g.wrt}, {g.n_samples} sample(s), "
-                f"{g.n_classes} column(s)\n")
+    samples = f"{g.n_samples} sample{'s' if g.n_samples != 1 else ''}"
+    columns = f"{g.n_classes} column{'s' if g.n_classes != 1 else ''}"
+    text.append(f"loss      {g.kind}, gradient w.r.t. {g.wrt}, {samples}, {columns}\n")
     modelled = "" if g.dtype_modelled == "float64" else f" (the profile computes in {g.dtype_modelled})"
     text.append(f"dtype     float64{modelled}\n")
     text.append(f"stages    {' → '.join(g.stages)}\n")
@@ -291,7 +292,28 @@ def emit(out, g: GradResult, notices: tuple[Notice, ...], check: CheckResult | N
         out.write(machine.dumps(grad_json(g, notices, check, sur)))
     elif out.format == "csv":
         out.write(grad_csv(g, check, sur))
+        _verdict(out, check)
     elif out.format == "plain":
         out.write(grad_plain(g))
+        _verdict(out, check)
     else:
         out.write(out.draw(*grad_views(g, notices, check, sur)))
+
+
+def verdict(check: CheckResult) -> str:
+    """One line: pass or fail, the largest relative error, how many cells were scored."""
+    scored = int(check.rows.size)
+    word = "passed" if check.passed else "FAILED"
+    return (f"gradient check {word}: largest relative error {machine.text(check.max_rel_error)} "
+            f"(rtol {check.rtol:g}), largest absolute error {machine.text(check.max_abs_error)}, "
+            f"{check.n_failed} of {scored} cell{'s' if scored != 1 else ''} failed")
+
+
+def _verdict(out, check: CheckResult | None) -> None:
+    """In a pipe (plain, csv) stdout holds the gradient alone: the check's verdict goes to
+    stderr, so `xent grad --check | …` still says whether it passed (a failure also exits 1)."""
+    if check is None or out.quiet or not check.passed:
+        return  # a failed check ends with its own error line (core.grad.require_pass)
+    import sys
+
+    sys.stderr.write(f"xent: {verdict(check)}\n")
