@@ -217,8 +217,9 @@ def test_explain_shows_the_rows_that_matter_most_across_shards(data, client):
                      client.scheduler.address, "--rows", "3", "--format", "json", "-q")
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["engine"]["rows_read"] == 800_000 and report["engine"]["shards"] == 8
-    wheres = [r["where"] for r in report["engine"]["rows_shown"]]
+    assert report["rows_read"] == 800_000 and report["engine"]["shards"] == 8
+    assert [r["file_row"] for r in report["rows_shown"]] == [150_004, 420_001, 800_000]
+    wheres = [r["where"] for r in report["rows_shown"]]
     assert wheres == [f"{data['root'] / 'parquet' / 'part-1.parquet'}:50004 (row 150,004 of all)",
                       f"{data['root'] / 'parquet' / 'part-4.parquet'}:20001 (row 420,001 of all)",
                       f"{data['root'] / 'parquet' / 'part-7.parquet'}:100000 (row 800,000 of all)"]
@@ -250,13 +251,46 @@ def test_explain_ranks_rows_by_their_share_of_all_rows_when_the_divisors_differ(
                      client.scheduler.address, *args)
     assert result.exit_code == 0, result.stderr
     dask = json.loads(result.stdout)
-    every = np.array(single["divergence"]["contributions"])
-    top = sorted(np.argsort(-np.abs(every), kind="stable")[:4].tolist())
-    assert [r["where"].split(" (row ")[1] for r in dask["engine"]["rows_shown"]] == \
-        [f"{t + 1:,} of all)" for t in top]
-    assert dask["divergence"]["contributions"] == [every[t] for t in top]
+    # the same rows as one explain of the whole file (which ranks all 90 rows in memory)
+    top = [r["file_row"] for r in single["rows_shown"]]
+    assert [r["file_row"] for r in dask["rows_shown"]] == top
+    assert [r["where"].split(" (row ")[1] for r in dask["rows_shown"]] == [f"{t:,} of all)" for t in top]
+    assert dask["divergence"]["contributions"] == single["divergence"]["contributions"]
     assert (dask["value"], dask["against"]["value"]) == (single["value"], single["against"]["value"])
     assert dask["divergence"]["stage"] == single["divergence"]["stage"] == "normalise"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_compare_reads_every_shard_once_and_gives_the_single_file_rows(tmp_path, client, fmt):
+    """compare --engine dask: every profile per block of each shard, combined by the driver; the
+    same values, first differences and gaps as compare on the concatenated file."""
+    rng = np.random.default_rng(4)
+    n = 90
+    y = np.eye(3)[rng.integers(0, 3, n)]
+    p = np.round(rng.dirichlet(np.ones(3), n), 4)
+    p[7] = [1e-9, 0.5, 0.5 - 1e-9]
+    w = np.round(rng.random(n) * 3, 3)
+    columns = _columns(y, p, w)
+    _write_csv(tmp_path / "all.csv", columns)
+    (tmp_path / "shards").mkdir()
+    for i in range(3):
+        part = {k: v[30 * i:30 * i + 30] for k, v in columns.items()}
+        if fmt == "csv":
+            _write_csv(tmp_path / "shards" / f"s{i}.csv", part)
+        else:
+            pq.write_table(pa.table(part), str(tmp_path / "shards" / f"s{i}.parquet"))
+    args = ["--all", "--format", "json", "-q"]
+    single = json.loads(_invoke("compare", tmp_path / "all.csv", *args).stdout)
+    result = _invoke("compare", tmp_path / "shards", "--engine", "dask", "--scheduler",
+                     client.scheduler.address, *args)
+    assert result.exit_code == 0, result.stderr
+    dask = json.loads(result.stdout)
+    assert dask["n_samples"] == 90 and dask["reader"] == "dask"
+    for a, b in zip(dask["rows"], single["rows"], strict=True):
+        assert {k: a[k] for k in ("profile", "status", "value", "first_difference", "max_gap")} == \
+            {k: b[k] for k in ("profile", "status", "value", "first_difference", "max_gap")}
+    keras = next(r for r in dask["rows"] if r["profile"] == "keras")
+    assert keras["first_difference"] == "normalise"  # rows sum to 1 ± 1e-4: keras divides
 
 
 # --- faults ------------------------------------------------------------------------------------
