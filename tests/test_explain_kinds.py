@@ -93,3 +93,23 @@ def test_multi_output_binary_log_account_names_the_output_that_differs():
     # that exists and an output index below 2
     assert any(f"row {r}" in d.account for r in (1, 2))
     assert "output 2" not in d.account and y.shape == p.shape
+
+
+def test_torch_against_keras_on_multi_output_binary_is_told_consistently():
+    """torch's binary loss over (N, K) outputs and Keras's give the same mean (torch: Σ over every
+    element ÷ N·K; Keras: mean over the outputs per sample, ÷ N). Whatever per-sample definition
+    each profile uses, explain must not claim a difference in the value that is not there."""
+    y = [[1, 0], [0, 1]]
+    p = [[.9, .2], [.3, .6]]
+    d = _divergence(y, p, "torch", "keras", kind="binary")
+    # by hand: per output −ln .9, −ln .8, −ln .7, −ln .6; mean of all four
+    expected = -(np.log(.9) + np.log(.8) + np.log(.7) + np.log(.6)) / 4
+    inputs = Inputs(np.asarray(y, float), np.asarray(p, float), kind="binary")
+    torch = pipeline.run(inputs, profiles.get("torch"))
+    keras = pipeline.run(inputs, profiles.get("keras"))
+    assert float(torch.value) == pytest.approx(expected, rel=1e-6)
+    assert float(keras.value) == pytest.approx(expected, rel=1e-6)
+    assert abs(d.difference) < 1e-6
+    if d.stage is not None:
+        assert "agree within rounding" in d.account
+        assert "account for" not in d.account  # no rows "accounting" for a difference of 0

@@ -281,7 +281,7 @@ def test_cli_json_with_check_and_surrogate():
     result = run("-t", T, "-p", P, "--from-logits", "--check", "--surrogate", "--format", "json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert (data["schema"], data["command"], data["wrt"], data["divisor"]) == (1, "grad", "logits", 2.0)
+    assert (data["schema"], data["command"], data["wrt"], data["divisor"]) == (2, "grad", "logits", 2.0)
     assert data["gradient"][1] == pytest.approx([-1 / 3, 1 / 6, 1 / 6], rel=1e-15)
     assert data["check"]["passed"] is True and data["check"]["cells_checked"] == 6
     assert data["surrogate"]["value"] == pytest.approx(-0.21239480869777928, rel=1e-13)

@@ -393,7 +393,7 @@ def test_verbose_names_the_reader(tmp_path):
     streamed_run = invoke("compute", path, "--verbose", "--format", "json", env=ALWAYS)
     memory_run = invoke("compute", path, "--verbose", "--format", "json", env=NEVER)
     assert "numpy" in json.loads(streamed_run.stdout)["reader"].split("+")  # a one-line chunk
-    assert "reader, streamed in chunks on 1 process(es): 300 rows" in streamed_run.stderr  # is fixed
+    assert "reader, streamed in chunks on 1 process: 300 rows" in streamed_run.stderr  # is fixed
     fixed_run = invoke("compute", fixed, "--format", "json", env=ALWAYS)
     assert json.loads(fixed_run.stdout)["reader"] == "numpy-fixed-width"
     assert json.loads(memory_run.stdout)["reader"] == "in-memory"

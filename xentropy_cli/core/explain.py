@@ -131,12 +131,35 @@ def _account(p: Result, q: Result, stage: str | None, rows: tuple[int, ...], con
         what = _what_happened(stage, actor, actor_snaps, first, row)
         sentence = f"{_who(actor)} {what}; {_who(other)} {_what_other(stage, first, row, actor.n_samples)}."
     rows = tuple(r for r in rows if r < len(contrib)) if len(contrib) else rows
+    if _same_value(p, q):
+        # the stages part ways, the reductions bring them back together (e.g. a sum over the
+        # outputs per sample, then ÷ N·K, against a mean per sample, then ÷ N)
+        why = "the two reduce differently to the same loss" if stage in ("combine", "reduce") \
+            else "what differs is rounding"
+        return (f"The first stage where they part ways is {stage}. {sentence} The values agree "
+                f"within rounding all the same ({machine_text(p.value)} and {machine_text(q.value)}, "
+                f"difference {fmt(difference)}): {why}.")
     if rows and len(contrib):
         share = float(np.nansum(contrib[list(rows)]))
         who = f"Row {row + 1} alone" if len(rows) == 1 else f"Rows {', '.join(str(r + 1) for r in rows[:5])}"
         sentence += f" {who} account{'s' if len(rows) == 1 else ''} for {fmt(share)} of the " \
                     f"{fmt(difference)} difference."
     return f"The first stage where they part ways is {stage}. " + sentence
+
+
+def _same_value(p: Result, q: Result) -> bool:
+    """Both runs reduce to one finite value and the two agree within rounding (RTOL)."""
+    if p.reduction == "none" or q.reduction == "none":
+        return False
+    a, b = np.asarray(p.value, np.float64), np.asarray(q.value, np.float64)
+    if a.ndim or b.ndim or not (np.isfinite(a) and np.isfinite(b)):
+        return False
+    return bool(np.isclose(a, b, rtol=RTOL, atol=ATOL))
+
+
+def machine_text(value) -> str:
+    """The shortest text that reads back to the same float (as render.machine.text)."""
+    return repr(float(value))
 
 
 _LOG_STAGES = ("log", "log_softmax", "log_sigmoid", "log1m", "renormalise")

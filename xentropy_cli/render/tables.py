@@ -191,8 +191,7 @@ def _fit(shared: list[_Column], own: list[_Column], width: int) -> list[list[_Co
     all in one when they fit, else one piece per profile (stacked), else as many as it takes.
     Numbers are never cut."""
     def size(columns: list[_Column]) -> int:
-        headers = _headers(columns)
-        return sum(c.width(h) for c, h in zip(columns, headers, strict=True)) + 3 * (len(columns) - 1)
+        return _measure(_table("", columns, len(columns[0].cells)))
 
     if size(shared + own) <= width:
         return [own]
@@ -209,22 +208,34 @@ def _fit(shared: list[_Column], own: list[_Column], width: int) -> list[list[_Co
     return pieces
 
 
+def _table(title: str, columns: list[_Column], n_rows: int) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+                  pad_edge=False, title_style="bold")
+    for column, header in zip(columns, _headers(columns), strict=True):
+        table.add_column(header, justify="right", no_wrap=True, overflow="fold")
+    for r in range(n_rows):
+        table.add_row(*[column.cells[r] for column in columns])
+    return table
+
+
+def _measure(table: Table) -> int:
+    """The narrowest width Rich draws ``table`` at without cutting a cell (the trailing space
+    that stands in for the change marker may go)."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=100_000, color_system=None, legacy_windows=False)
+    return console.measure(table).minimum
+
+
 def _stage_tables(name: str, inputs, local: list[int], labels: list[int], p: Result, q: Result,
                   classes: tuple[int, ...] | None, width: int) -> list:
     shared, own = _stage_columns(name, inputs, local, p, q, classes)
     shared[0].cells = [str(r) for r in labels]
     out: list = []
     for i, piece in enumerate(_fit(shared, own, width)):
-        title = name if i == 0 else f"{name} (continued)"
-        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
-                      pad_edge=False, title_style="bold")
-        columns = shared + piece
-        for column, header in zip(columns, _headers(columns), strict=True):
-            table.add_column(header, justify="right", no_wrap=True, overflow="fold",
-                             min_width=column.width(header))
-        for r in range(len(labels)):
-            table.add_row(*[column.cells[r] for column in shared + piece])
-        out.append(table)
+        out.append(_table(name if i == 0 else f"{name} (continued)", shared + piece, len(labels)))
     notes = Text()
     for result in (p, q):
         stage = _find(result, name)
