@@ -70,13 +70,16 @@ def _bigger(a: float, b: float) -> float:
 
 
 def chunk(inputs: Inputs, chosen: list[Profile], options: Options, first_row: int = 0,
-          run: Runner = _run_chunk) -> list[Tally]:
+          run: Runner = _run_chunk, known: list[Tally] | None = None) -> list[Tally]:
     """Every chosen profile on one chunk of rows (``first_row``: its first row among all).
 
     ``run`` computes one profile on the chunk (default ``partial.run_chunk``; an engine passes
     its own when blocks must sit where they sit among all rows). A profile that refuses the
     chunk says why; the textbook formula, run once, is what every profile is measured against.
+    ``known``: the tallies of the chunks before, whose first differences need not be looked for
+    again (only earlier stages are compared).
     """
+    before = {t.name: t.first_difference for t in known or ()}
     try:
         base, base_part = run(inputs, profiles.NAIVE, replace(options, reduction=None), first_row)
     except XentError:
@@ -93,7 +96,8 @@ def chunk(inputs: Inputs, chosen: list[Profile], options: Options, first_row: in
             continue
         stage, gap = None, float("nan")
         if base is not None:
-            stage = explain.diverge(result, base, inputs.y_true, inputs.y_pred).stage
+            stage = explain.first_difference(result, base, inputs.y_true, inputs.y_pred,
+                                             before.get(profile.name))
             gap = _max_gap(np.asarray(result.per_sample), np.asarray(base.per_sample))
         tallies.append(Tally(profile.name, part, stage, gap))
     return tallies

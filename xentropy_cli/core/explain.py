@@ -73,6 +73,22 @@ def _gap(a: Array | None, b: Array | None) -> tuple[float, Array]:
     return float(np.max(gap)) if gap.size else 0.0, differs
 
 
+def first_difference(p: Result, q: Result, y: Array, pred: Array, before: str | None = None) -> str | None:
+    """The first stage whose output differs beyond rounding (as ``diverge`` finds it), looking
+    only at stages that come before ``before`` (a stage already known to differ), else None."""
+    first = {"y": y, ("z" if p.from_logits else "p"): pred}
+    snaps_p, snaps_q = snapshots(p, y, pred), snapshots(q, y, pred)
+    stop = CANONICAL.index(before) if before is not None else len(CANONICAL)
+    for name in CANONICAL[:stop]:
+        if name not in snaps_p and name not in snaps_q:
+            continue
+        key = (snaps_p.get(name) or snaps_q[name])["written"]
+        _, differs = _gap(_state_at(snaps_p, name, first).get(key), _state_at(snaps_q, name, first).get(key))
+        if differs.any():
+            return name
+    return before
+
+
 def contributions(p: Result, q: Result) -> Array:
     """Per row: wᵢ·lᵢ/D under P minus the same under Q, so they add up to value_P − value_Q."""
     def share(r: Result) -> Array:

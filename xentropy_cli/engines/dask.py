@@ -1283,7 +1283,7 @@ def compare_shard(shard: Shard, job: Job, names: tuple[str, ...], options: Optio
         def run(inputs, profile, opts, row, a=a, last=last, cells=cells):
             return _aligned(inputs, profile, opts, row, last, cells, (offset + a, total))
 
-        tally = compare_core.chunk(block, chosen, options, first + a, run)
+        tally = compare_core.chunk(block, chosen, options, first + a, run, known=tallies)
         tallies = tally if tallies is None else compare_core.merge(tallies, tally)
         n += yp.shape[0]
     return n, tallies or []

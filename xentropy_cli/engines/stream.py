@@ -221,7 +221,7 @@ def work(job: Job, task: Task, start: int, stop: int, out: Any = None,
         if task.compare:
             from xentropy_cli.core import compare
 
-            tally = compare.chunk(inputs, list(task.compare), task.options, first)
+            tally = compare.chunk(inputs, list(task.compare), task.options, first, known=share.tally)
             share.tally = tally if share.tally is None else compare.merge(share.tally, tally)
             row = first + block.shape[0]
             continue

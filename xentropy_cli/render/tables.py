@@ -211,7 +211,7 @@ def _fit(shared: list[_Column], own: list[_Column], width: int) -> list[list[_Co
 def _table(title: str, columns: list[_Column], n_rows: int) -> Table:
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
                   pad_edge=False, title_style="bold")
-    for column, header in zip(columns, _headers(columns), strict=True):
+    for header in _headers(columns):
         table.add_column(header, justify="right", no_wrap=True, overflow="fold")
     for r in range(n_rows):
         table.add_row(*[column.cells[r] for column in columns])
