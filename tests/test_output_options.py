@@ -94,3 +94,15 @@ def test_wording_counts_samples():
     table = run("explain", "--example", "tiny", "--format", "table", "--color", "never", "-q")
     assert "1 sample, 2 classes" in table.stdout and "(s)" not in table.stdout
     assert table.stdout.count("categorical cross-entropy") == 1
+
+
+def test_rows_must_be_positive():
+    result = run("explain", SEED, "--rows", "-1")
+    assert result.exit_code == 2 and "--rows -1" in result.output
+
+
+@pytest.mark.parametrize("columns", ["abc", "0", "-5", ""])
+def test_invalid_columns_fall_back_to_80(columns):
+    result = run("explain", SEED, "--format", "table", "--color", "never", "-q", env={"COLUMNS": columns})
+    assert result.exit_code == 0 and result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) == 80  # the panel spans the width
