@@ -9,12 +9,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from xentropy_cli.core.choices import COLORS, FORMATS, choose
 from xentropy_cli.core.types import Notice, Result
 from xentropy_cli.errors import StrictError, UsageError, report
 from xentropy_cli.render import machine
-
-FORMATS = ("auto", "table", "json", "csv", "plain")
-COLORS = ("auto", "always", "never")
 
 
 class Output:
@@ -22,10 +20,8 @@ class Output:
 
     def __init__(self, fmt: str, color: str, path: Path | None, quiet: bool, strict: bool,
                  stdout: Any = None):
-        if fmt not in FORMATS:
-            raise UsageError(f"unknown --format {fmt!r}", hint=f"choose one of {', '.join(FORMATS)}")
-        if color not in COLORS:
-            raise UsageError(f"unknown --color {color!r}", hint=f"choose one of {', '.join(COLORS)}")
+        choose(fmt, FORMATS, "--format")
+        choose(color, COLORS, "--color")
         self.stdout = stdout or sys.stdout
         self.path = path
         self.quiet = quiet
