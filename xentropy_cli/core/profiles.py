@@ -81,6 +81,15 @@ class Profile:
                 if item not in allowed and not (name == "eps" and isinstance(item, float)):
                     raise ValueError(f"profile {self.name}: {name} {item!r} is not one of {allowed}")
 
+    def __reduce__(self) -> tuple:
+        """Pickled by name when it is one of PROFILES (its mapping proxies do not pickle): worker
+        processes started by spawn or forkserver, and Dask workers, get the same value."""
+        if PROFILES.get(self.name) is self:
+            return (get, (self.name,))
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["paths"], values["refusals"] = dict(self.paths), dict(self.refusals)
+        return (_rebuilt, (values,))
+
     def path(self, kind: str, from_logits: bool) -> tuple[str, ...]:
         key = f"{kind}/logits" if from_logits else kind
         if key not in self.paths:
@@ -100,6 +109,10 @@ class Profile:
         if self.eps == "finfo":
             return float(np.finfo(dtype).eps)
         return self.eps
+
+
+def _rebuilt(values: dict) -> Profile:
+    return Profile(**{**values, "paths": _frozen(values["paths"])})
 
 
 @cache

@@ -30,8 +30,6 @@ A bad row anywhere fails the whole run with the in-memory reader's message: no v
 from __future__ import annotations
 
 import os
-import pickle
-import select
 import sys
 import tempfile
 import time
@@ -44,7 +42,8 @@ import numpy as np
 from xentropy_cli import engines
 from xentropy_cli.core import partial
 from xentropy_cli.core.types import Array, Inputs, Options, Result
-from xentropy_cli.errors import DataError, StrictError, UsageError, XentError
+from xentropy_cli.engines import pool
+from xentropy_cli.errors import DataError, UsageError, XentError
 from xentropy_cli.io import fastcsv
 
 CHUNK_BYTES = 1 << 20  # text per chunk (XENT_CHUNK_BYTES overrides)
@@ -78,11 +77,7 @@ def _env_int(name: str, default: int) -> int:
         return default
 
 
-def cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+cores = pool.cores
 
 
 def plan(sources: list[str] | None, *, y_true: str | None = None, y_pred: str | None = None,
@@ -131,6 +126,14 @@ def _scalar_weight(text: str | None) -> Array | None:
     if value.ndim:
         raise fastcsv.NotStreamable("per-row weights given with -w")
     return value
+
+
+def declined(error: Exception) -> None:
+    """pyarrow declined a chunk (None: parse it another way), unless it was interrupted: pyarrow
+    turns Ctrl-C during a parse into ArrowCancelled, an Exception, which must stay an interrupt."""
+    if type(error).__name__ == "ArrowCancelled":
+        raise KeyboardInterrupt from None
+    return None
 
 
 # --- one worker ------------------------------------------------------------------------------------
@@ -194,8 +197,8 @@ def _blocks(job: Job, start: int, stop: int, first_line: int, reader: str,
             arrow = arrow or fastcsv.Arrow(lay, threads=job.workers == 1)
             try:
                 block, name = arrow.parse(data), fastcsv.READER_ARROW
-            except Exception:  # pyarrow's own errors: the numpy reader says what is wrong, and where
-                block = None
+            except Exception as error:  # pyarrow's own errors: the numpy reader says what, and where
+                block = declined(error)
         if block is None:
             block, name = fastcsv.parse(lay, data, line), fastcsv.READER_NUMPY
         used.add(name)
@@ -307,6 +310,7 @@ class Streamed:
     dtype: np.dtype
     combined_q: partial.Combined | None = None
     top: list = field(default_factory=list)
+    rows: Any = None  # the _RowFiles behind ``files``
 
     def per_sample(self, block: int = 1 << 16) -> Iterator[Array]:
         """Every per-sample w·l in row order, a block at a time."""
@@ -322,10 +326,11 @@ class Streamed:
     def close(self) -> None:
         for handle in self.files:
             handle.close()
+        if self.rows is not None:
+            self.rows.remove()
 
 
-class Fallback(Exception):
-    """Read this request in memory instead."""
+Fallback = pool.Fallback  # read this request in memory instead
 
 
 def keep_heap() -> None:
@@ -343,32 +348,50 @@ def keep_heap() -> None:
 
 
 def run(job: Job, task: Task, progress: Progress | None = None) -> Streamed:
-    """Run the task over the whole file on ``job.workers`` processes."""
+    """Run the task over the whole file on ``job.workers`` processes (see engines.pool)."""
     started = time.monotonic()
     keep_heap()
-    lay = job.layout
-    parts = fastcsv.ranges(lay, job.workers)
-    files = [tempfile.TemporaryFile() for _ in parts] if task.keep_rows else [None] * len(parts)
+    parts = fastcsv.ranges(job.layout, job.workers)
+    rows = _RowFiles(len(parts)) if task.keep_rows else None
     progress = progress or Progress(False)
-    counter = _Counter(len(parts))
-    children = [_spawn(job, task, a, b, files[i], counter, i) for i, (a, b) in enumerate(parts) if i]
+    ctx = pool.context() if len(parts) > 1 else None
+    done = ctx.Array("q", len(parts), lock=False) if ctx is not None else [0]
+    workers: list[pool.Worker] = []
     try:
+        workers = [pool.start(ctx, _work_range, (job, task, a, b, rows and rows.paths[i], done, i),
+                              _translated) for i, (a, b) in enumerate(parts) if i]
+
+        def seen(n: int = 0) -> None:
+            done[0] += n
+            progress.update(sum(done))
+
         try:
-            mine = work(job, task, *parts[0], files[0], lambda n: progress.update(counter.add(0, n)),
-                        last=len(parts) == 1)
+            mine = _work_range(job, task, *parts[0], rows and rows.paths[0], done, 0, seen)
         except BaseException as error:
-            _kill(children)
             raise _translated(error) from None
-        shares = [mine] + [_collect(child, counter, progress) for child in children]
+        shares = [mine] + [worker.answer(seen) for worker in workers]
     except BaseException:
-        for handle in files:
-            if handle is not None:
-                handle.close()
+        if rows is not None:
+            rows.remove()
         raise
     finally:
         progress.close()
-        _kill(children)
-    return _combine(job, task, shares, files, time.monotonic() - started)
+        pool.stop_all(workers)
+    return _combine(job, task, shares, rows, time.monotonic() - started)
+
+
+def _work_range(job: Job, task: Task, start: int, stop: int, path: str | None, done: Any, index: int,
+                progress: Callable[[int], None] | None = None) -> Share:
+    """One process's range of the file (``work``), its per-sample w·l written to ``path``."""
+    def add(n: int) -> None:
+        done[index] += n
+
+    out = open(path, "wb") if path is not None else None  # noqa: SIM115 - closed below
+    try:
+        return work(job, task, start, stop, out, progress or add, last=stop >= job.layout.size)
+    finally:
+        if out is not None:
+            out.close()
 
 
 def _translated(error: BaseException) -> BaseException:
@@ -377,112 +400,24 @@ def _translated(error: BaseException) -> BaseException:
     return error
 
 
-class _Counter:
-    """Bytes done per worker, in shared memory, so the parent can show progress."""
+class _RowFiles:
+    """One temporary file of per-sample w·l per worker, in a folder removed by ``remove``."""
 
     def __init__(self, n: int):
-        import mmap
+        self.folder = tempfile.mkdtemp(prefix="xent-rows-")
+        self.paths = [os.path.join(self.folder, f"{i}.bin") for i in range(n)]
 
-        self.n = n
-        self.memory = mmap.mmap(-1, 8 * n)
-        self.view = np.frombuffer(self.memory, np.int64)
+    def open(self) -> list[Any]:
+        return [open(path, "rb") for path in self.paths]  # noqa: SIM115 - Streamed.close closes
 
-    def add(self, index: int, n: int) -> int:
-        self.view[index] += n
-        return int(self.view.sum())
+    def remove(self) -> None:
+        import shutil
 
-
-@dataclass
-class _Child:
-    pid: int
-    fd: int
-    index: int
-    reaped: bool = False
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _spawn(job: Job, task: Task, start: int, stop: int, out: Any, counter: _Counter, index: int) -> _Child:
-    """Fork a worker for bytes [start, stop); it sends back its pickled Share (or its error)."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the worker
-        os.close(read_fd)
-        code = 0
-        try:
-            answer: Any = ("ok", work(job, task, start, stop, out, lambda n: counter.add(index, n),
-                                      last=stop >= job.layout.size))
-        except BaseException as error:  # noqa: BLE001 - everything goes back to the parent
-            answer = ("error", _portable(error))
-            code = 1
-        try:
-            with os.fdopen(write_fd, "wb") as pipe:
-                pickle.dump(answer, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-            if out is not None:
-                out.flush()
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    return _Child(pid, read_fd, index)
-
-
-def _portable(error: BaseException) -> tuple:
-    if isinstance(error, XentError):
-        return ("xent", type(error).__name__, error.message, error.where, error.hint)
-    if isinstance(error, (fastcsv.NotStreamable, partial.Inconsistent)):
-        return ("fallback", str(error))
-    if isinstance(error, KeyboardInterrupt):
-        return ("interrupt",)
-    return ("bug", f"{type(error).__name__}: {error}")
-
-
-def _collect(child: _Child, counter: _Counter, progress: Progress) -> Share:
-    data = bytearray()
-    while True:
-        ready, _, _ = select.select([child.fd], [], [], 0.1)
-        progress.update(int(counter.view.sum()))
-        if not ready:
-            continue
-        piece = os.read(child.fd, 1 << 20)
-        if not piece:
-            break
-        data += piece
-    os.close(child.fd)
-    os.waitpid(child.pid, 0)
-    child.reaped = True
-    if not data:
-        raise RuntimeError("a worker process ended without an answer")
-    status, answer = pickle.loads(bytes(data))
-    if status == "ok":
-        return answer
-    kind = answer[0]
-    if kind == "xent":
-        classes = {"DataError": DataError, "UsageError": UsageError, "StrictError": StrictError}
-        raise classes.get(answer[1], DataError)(answer[2], where=answer[3], hint=answer[4])
-    if kind == "fallback":
-        raise Fallback(answer[1])
-    if kind == "interrupt":
-        raise KeyboardInterrupt
-    raise RuntimeError(f"in a worker process: {answer[1]}")
-
-
-def _kill(children: list[_Child]) -> None:
-    import signal
-
-    for child in children:
-        if child.reaped:
-            continue
-        try:
-            os.kill(child.pid, signal.SIGTERM)
-            os.waitpid(child.pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        try:
-            os.close(child.fd)
-        except OSError:
-            pass
-        child.reaped = True
-
-
-def _combine(job: Job, task: Task, shares: list[Share], files: list[Any], seconds: float) -> Streamed:
+def _combine(job: Job, task: Task, shares: list[Share], rows: _RowFiles | None,
+             seconds: float) -> Streamed:
     profile = task.profile
     reduction = task.options.reduction or profile.reduction
     parts = [s.part for s in shares if s.part is not None]
@@ -502,10 +437,10 @@ def _combine(job: Job, task: Task, shares: list[Share], files: list[Any], second
         raise Fallback(str(error)) from None
     dtype = np.dtype(str(total.weighted.dtype))
     head = np.zeros(0, dtype)
-    keep = [f for f in files if f is not None]
+    keep = rows.open() if rows is not None else []
     readers = "+".join(sorted(set().union(*(s.readers for s in shares)))) or job.reader
     streamed = Streamed(None, combined, readers, len(shares), seconds, keep, dtype,  # type: ignore
-                        combined_q)
+                        combined_q, rows=rows)
     if keep:
         head = next(streamed.per_sample(HEAD_ROWS), head)[:HEAD_ROWS].copy()
     streamed.result = partial.result_of(total, combined, profile, head)
