@@ -152,3 +152,25 @@ def test_ctrl_c_during_a_streamed_run_exits_130_every_time(big_csv, reader):
         assert process.returncode == 130, (attempt, process.returncode, out, err)
         assert out == b"" and b"Traceback" not in err
     assert interrupted >= 5, "the runs ended too soon to be interrupted"
+
+
+# --- Parquet without Dask ------------------------------------------------------------------------
+
+def test_one_parquet_file_is_read_in_memory_without_dask(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(5)
+    y = np.eye(3)[rng.integers(0, 3, 50)]
+    p = rng.dirichlet(np.ones(3), 50).astype(np.float32)
+    table = pa.table({**{f"true_{j}": y[:, j] for j in range(3)}, **{f"pred_{j}": p[:, j] for j in range(3)}})
+    pq.write_table(table, tmp_path / "p.parquet", row_group_size=16)
+    np.savez(tmp_path / "p.npz", y_true=y, y_pred=p)
+    got = io.read([str(tmp_path / "p.parquet")])
+    assert got.y_pred.dtype == np.float32 and got.y_pred.tobytes() == p.tobytes()
+    want = pipeline.run(io.read([str(tmp_path / "p.npz")]), profiles.get("keras"))
+    result = CliRunner().invoke(app, ["compute", str(tmp_path / "p.parquet"), "--keras-compat",
+                                      "-f", "plain"])
+    assert result.exit_code == 0 and float(result.stdout) == want.value
+    bad = CliRunner().invoke(app, ["compute", str(tmp_path / "p.npz"), "--input-format", "parquet"])
+    assert bad.exit_code == 1 and "p.npz" in bad.stderr and "Parquet" in bad.stderr

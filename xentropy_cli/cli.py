@@ -146,7 +146,7 @@ Weight = Annotated[str | None, typer.Option("--sample-weight", "-w", help="Sampl
 TrueCols = Annotated[str | None, typer.Option(help="y_true columns: names, globs or a range like 0:3.")]
 PredCols = Annotated[str | None, typer.Option(help="y_pred columns: names, globs or a range like 3:6.")]
 WeightCol = Annotated[str | None, typer.Option(help="The sample-weight column.")]
-InputFormat = Annotated[str, typer.Option(help="auto|csv|tsv|json|jsonl|npy|npz.")]
+InputFormat = Annotated[str, typer.Option(help="auto|csv|tsv|json|jsonl|npy|npz|parquet.")]
 Loss = Annotated[choices.LossKind, typer.Option("--loss", click_type=_fixed(choices.KINDS),
                                                 help="The kind of target (auto: decided from the "
                                                      "shapes, and said).")]

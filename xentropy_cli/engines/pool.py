@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -133,3 +135,59 @@ def start(ctx: Any, target: Callable[..., Any], args: tuple,
 def stop_all(workers: list[Worker]) -> None:
     for worker in workers:
         worker.stop()
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+class Progress:
+    """A Rich progress bar on stderr (bytes read, rows/s), shown only on a terminal and only once
+    the work has taken more than ``delay`` seconds. Rich is imported only then."""
+
+    def __init__(self, enabled: bool, total: int = 0, bytes_per_row: float = 0.0, delay: float = 1.0):
+        self.enabled = enabled
+        self.total = total
+        self.bytes_per_row = bytes_per_row
+        self.delay = delay
+        self.start = time.monotonic()
+        self.bar = None
+        self.task = None
+
+    @classmethod
+    def for_stderr(cls, quiet: bool, total: int, bytes_per_row: float) -> Progress:
+        on = not quiet and sys.stderr is not None and _isatty(sys.stderr)
+        return cls(on, total, bytes_per_row)
+
+    def update(self, done: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.monotonic() - self.start < self.delay:
+                return
+            self._open()
+        rows = done / self.bytes_per_row if self.bytes_per_row else 0
+        rate = rows / max(time.monotonic() - self.start, 1e-9)
+        self.bar.update(self.task, completed=done, rows=f"{rows:,.0f} rows, {rate:,.0f} rows/s")
+
+    def _open(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn
+        from rich.progress import Progress as Bar
+
+        self.bar = Bar(TextColumn("xent: reading"), BarColumn(), DownloadColumn(),
+                       TextColumn("{task.fields[rows]}"), TimeRemainingColumn(),
+                       console=Console(stderr=True), transient=True)
+        self.bar.start()
+        self.task = self.bar.add_task("read", total=self.total, rows="")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+        self.enabled = False
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -42,9 +42,10 @@ import numpy as np
 from xentropy_cli import engines
 from xentropy_cli.core import partial
 from xentropy_cli.core.types import Array, Inputs, Options, Result
-from xentropy_cli.engines import pool
+from xentropy_cli.engines import common, pool
+from xentropy_cli.engines.pool import Progress
 from xentropy_cli.errors import DataError, UsageError, XentError
-from xentropy_cli.io import fastcsv
+from xentropy_cli.io import blocks, fastcsv
 
 CHUNK_BYTES = 1 << 20  # text per chunk (XENT_CHUNK_BYTES overrides)
 MIN_PART_BYTES = 4 << 20  # no worker gets less than this
@@ -128,14 +129,6 @@ def _scalar_weight(text: str | None) -> Array | None:
     return value
 
 
-def declined(error: Exception) -> None:
-    """pyarrow declined a chunk (None: parse it another way), unless it was interrupted: pyarrow
-    turns Ctrl-C during a parse into ArrowCancelled, an Exception, which must stay an interrupt."""
-    if type(error).__name__ == "ArrowCancelled":
-        raise KeyboardInterrupt from None
-    return None
-
-
 # --- one worker ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -163,48 +156,30 @@ class Share:
 
 def chunk_inputs(job: Job, block: Array, line: int) -> Inputs:
     """The Inputs of one parsed chunk, as ``io.read`` would build them for those rows."""
-    from xentropy_cli.io import _labels_1d
-
     lay = job.layout
-    nt, npred = len(lay.columns.true_idx), len(lay.columns.pred_idx)
-    y_true = _labels_1d(np.ascontiguousarray(block[:, :nt]))
-    y_pred = np.ascontiguousarray(block[:, nt:nt + npred])
-    weight = block[:, nt + npred].copy() if lay.columns.weight_idx is not None else job.sample_weight
-    named = lay.header is not None
-    return Inputs(y_true, y_pred, weight, kind=job.kind, from_logits=job.from_logits,
-                  class_weight=job.class_weight, labels=job.labels, source=lay.source,
-                  true_names=lay.columns.true_names if named else (),
-                  pred_names=lay.columns.pred_names if named else (), first_line=line)
+    piece = blocks.split(block, lay.columns)
+    if lay.columns.weight_idx is None:
+        piece = (piece[0], piece[1], job.sample_weight)
+    return replace(blocks.inputs(piece, lay.columns, lay.source, line, lay.header is not None),
+                   kind=job.kind, from_logits=job.from_logits, class_weight=job.class_weight,
+                   labels=job.labels)
 
 
 def _blocks(job: Job, start: int, stop: int, first_line: int, reader: str,
             progress: Callable[[int], None], used: set[str] | None = None) -> Iterator[Array]:
-    """Parsed blocks of bytes [start, stop), in order; ``used`` collects the parsers' names.
-
-    Each chunk is tried as fixed-width lines first (the fastest, numpy only), then with pyarrow
-    when it is the reader (imported at the first chunk that needs it), then with the general
-    numpy parser, which also gives the in-memory reader's errors.
-    """
-    lay = job.layout
-    arrow: fastcsv.Arrow | None = None
-    size = job.chunk_bytes
-    used = set() if used is None else used
+    """Parsed blocks of bytes [start, stop), in order (common.Parser); ``used`` collects the
+    parsers' names."""
+    parse = common.Parser(job.layout, reader == fastcsv.READER_ARROW, threads=job.workers == 1)
     line = first_line
-    for data in fastcsv.chunks(lay.path, start, stop, size):
-        block = fastcsv.parse_fixed(lay, data)
-        name = fastcsv.READER_FIXED
-        if block is None and reader == fastcsv.READER_ARROW:
-            arrow = arrow or fastcsv.Arrow(lay, threads=job.workers == 1)
-            try:
-                block, name = arrow.parse(data), fastcsv.READER_ARROW
-            except Exception as error:  # pyarrow's own errors: the numpy reader says what, and where
-                block = declined(error)
-        if block is None:
-            block, name = fastcsv.parse(lay, data, line), fastcsv.READER_NUMPY
-        used.add(name)
-        line += block.shape[0]
-        progress(len(data))
-        yield block
+    try:
+        for data in fastcsv.chunks(job.layout.path, start, stop, job.chunk_bytes):
+            block = parse(data, line)
+            line += block.shape[0]
+            progress(len(data))
+            yield block
+    finally:
+        if used is not None:
+            used |= parse.used
 
 
 def work(job: Job, task: Task, start: int, stop: int, out: Any = None,
@@ -448,62 +423,6 @@ def _combine(job: Job, task: Task, shares: list[Share], rows: _RowFiles | None,
     return streamed
 
 
-# --- progress ------------------------------------------------------------------------------------
-
-class Progress:
-    """A Rich progress bar on stderr (bytes read, rows/s), shown only on a terminal and only once
-    the work has taken more than ``delay`` seconds. Rich is imported only then."""
-
-    def __init__(self, enabled: bool, total: int = 0, bytes_per_row: float = 0.0, delay: float = 1.0):
-        self.enabled = enabled
-        self.total = total
-        self.bytes_per_row = bytes_per_row
-        self.delay = delay
-        self.start = time.monotonic()
-        self.bar = None
-        self.task = None
-
-    @classmethod
-    def for_stderr(cls, quiet: bool, total: int, bytes_per_row: float) -> Progress:
-        on = not quiet and sys.stderr is not None and _isatty(sys.stderr)
-        return cls(on, total, bytes_per_row)
-
-    def update(self, done: int) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:
-            if time.monotonic() - self.start < self.delay:
-                return
-            self._open()
-        rows = done / self.bytes_per_row if self.bytes_per_row else 0
-        rate = rows / max(time.monotonic() - self.start, 1e-9)
-        self.bar.update(self.task, completed=done, rows=f"{rows:,.0f} rows, {rate:,.0f} rows/s")
-
-    def _open(self) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn
-        from rich.progress import Progress as Bar
-
-        self.bar = Bar(TextColumn("xent: reading"), BarColumn(), DownloadColumn(),
-                       TextColumn("{task.fields[rows]}"), TimeRemainingColumn(),
-                       console=Console(stderr=True), transient=True)
-        self.bar.start()
-        self.task = self.bar.add_task("read", total=self.total, rows="")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-            self.bar = None
-        self.enabled = False
-
-
-def _isatty(stream) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 # --- the commands ----------------------------------------------------------------------------------
 
 def say(verbose: bool, text: str) -> None:
@@ -550,13 +469,6 @@ def compute(job: Job, profile, options: Options, out, verbose: bool = False) -> 
     return True
 
 
-def _share_divisor(combined: partial.Combined | None) -> float:
-    """What ``core.explain.contributions`` divides a row's w·l by (1 for none and sum)."""
-    if combined is None or combined.reduction in ("none", "sum") or not combined.divisor:
-        return 1.0
-    return float(combined.divisor)
-
-
 def explain(job: Job, profile, other, options: Options, rows: int, out, verbose: bool = False) -> bool:
     """``xent explain`` on a streamed file: every row is read (twice when the two profiles divide
     by different totals, to rank rows by their real shares), only the ``rows`` rows that
@@ -568,7 +480,7 @@ def explain(job: Job, profile, other, options: Options, rows: int, out, verbose:
     task = Task(profile, options, against=other, top_k=max(rows, 1))
     try:
         first = run(job, task, _progress(job, out.quiet))
-        divisors = (_share_divisor(first.combined), _share_divisor(first.combined_q))
+        divisors = (common.share_divisor(first.combined), common.share_divisor(first.combined_q))
         if divisors[0] != divisors[1]:
             first = replace(run(job, replace(task, divisors=divisors), _progress(job, out.quiet)),
                             result=first.result)
@@ -577,9 +489,10 @@ def explain(job: Job, profile, other, options: Options, rows: int, out, verbose:
         return False
     say(verbose, describe(job, first))
     subset, lines = _top_inputs(job, first, rows)
-    result_p, result_q, divergence = _explained(subset, profile, other, options, first)
+    result_p, result_q, divergence = common.explain_rows(subset, profile, other, options, first.result,
+                                                         first.combined_q)  # type: ignore[arg-type]
     out.warn(first.result.notices)
-    _emit_explain(out, job, first, subset, result_p, result_q, divergence, rows, lines)
+    out.emit_explain(subset, result_p, result_q, divergence, rows, _provenance(job, first, lines))
     return True
 
 
@@ -602,59 +515,18 @@ def _top_inputs(job: Job, streamed: Streamed, rows: int) -> tuple[Inputs, list[t
     return subset, [(t[1], t[5]) for t in top]
 
 
-def _explained(subset: Inputs, profile, other, options: Options, streamed: Streamed):
-    """Both profiles on the kept rows, carrying the value, counts and warnings of all rows."""
-    from xentropy_cli.core import explain as explain_core
-    from xentropy_cli.core import pipeline
+def _provenance(job: Job, streamed: Streamed, lines: list[tuple[int, int]]) -> Any:
+    """What was read and where the rows shown sit in the file."""
+    from xentropy_cli.render import Provenance
 
-    each = replace(options, reduction="none")
-    whole_q = partial.result_of(streamed.combined_q.total, streamed.combined_q,  # type: ignore[union-attr]
-                                other, np.zeros(0))
-    result_p = _as_whole(pipeline.run(subset, profile, each), streamed.result)
-    result_q = _as_whole(pipeline.run(subset, other, each), whole_q)
-    divergence = explain_core.diverge(result_p, result_q, subset.y_true, subset.y_pred)
-    return result_p, result_q, divergence
-
-
-def _as_whole(rows: Result, whole: Result) -> Result:
-    """``rows`` (the kept rows' stages) with the value, counts and warnings of all rows."""
-    if whole.reduction == "none":
-        stages, value = rows.stages, rows.value
-    else:
-        stages, value = (*rows.stages[:-1], whole.stages[-1]), whole.value
-    return replace(rows, stages=stages, value=value, reduction=whole.reduction,
-                   weighted_sum=whole.weighted_sum, divisor=whole.divisor, n_samples=whole.n_samples,
-                   notices=whole.notices, kind_reason=whole.kind_reason)
-
-
-def _emit_explain(out, job: Job, streamed: Streamed, subset: Inputs, result_p: Result, result_q: Result,
-                  divergence, rows: int, lines: list[tuple[int, int]]) -> None:
-    """The explain output for the kept rows, preceded by what was read and where they are."""
-    import copy
-    import io as text_io
-    import json
-
-    buffer = copy.copy(out)
-    buffer.path, buffer.stdout = None, text_io.StringIO()
-    buffer.emit_explain(subset, result_p, result_q, divergence, rows)
-    body = buffer.stdout.getvalue()
-    path = job.layout.source
-    if out.format == "json":
-        data = json.loads(body)
-        data["reader"] = streamed.reader
-        data["rows_read"] = streamed.result.n_samples
-        data["rows_shown"] = [{"row": i + 1, "file_row": row + 1, "where": f"{path}:{line}"}
-                              for i, (row, line) in enumerate(lines)]
-        out.write(json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n")
-        return
-    if out.format == "csv":
-        out.write(body)
-        return
-    head = [f"xent explain: {streamed.result.n_samples:,} rows read from {path} in chunks; the "
-            f"{len(lines)} row(s) below contribute most to the difference:"]
-    head += [f"  row {i + 1:>3} = {path}:{line} (row {row + 1:,} of all)"
+    path, n = job.layout.source, streamed.result.n_samples
+    heading = [f"xent explain: {n:,} rows read from {path} in chunks; the {len(lines)} row(s) below "
+               "contribute most to the difference:"]
+    heading += [f"  row {i + 1:>3} = {path}:{line} (row {row + 1:,} of all)"
+                for i, (row, line) in enumerate(lines)]
+    shown = [{"row": i + 1, "file_row": row + 1, "where": f"{path}:{line}"}
              for i, (row, line) in enumerate(lines)]
-    out.write("\n".join(head) + "\n\n" + body)
+    return Provenance(tuple(heading), {"reader": streamed.reader, "rows_read": n, "rows_shown": shown})
 
 
 # --- entry points for the CLI: stream when it pays, else hand back to the in-memory reader -------
