@@ -174,3 +174,48 @@ def test_one_parquet_file_is_read_in_memory_without_dask(tmp_path):
     assert result.exit_code == 0 and float(result.stdout) == want.value
     bad = CliRunner().invoke(app, ["compute", str(tmp_path / "p.npz"), "--input-format", "parquet"])
     assert bad.exit_code == 1 and "p.npz" in bad.stderr and "Parquet" in bad.stderr
+
+
+# --- Dask: fail fast and quietly, bounded, nothing left behind -----------------------------------
+
+def _xent(*args, env=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "xentropy_cli", *args], capture_output=True, text=True,
+                          env=dict(os.environ, **(env or {})), timeout=timeout)
+
+
+def _shard(tmp_path):
+    return write_csv(tmp_path / "shard.csv", 40, seed=6)
+
+
+@pytest.mark.parametrize("address,message", [
+    ("not a url", "is not a Dask scheduler address"),
+    ("tcp://127.0.0.1:1", "cannot reach the Dask scheduler at tcp://127.0.0.1:1"),
+])
+def test_a_bad_scheduler_fails_at_once_with_one_line(tmp_path, address, message):
+    pytest.importorskip("distributed")
+    started = time.monotonic()
+    result = _xent("compute", str(_shard(tmp_path)), "--engine", "dask", "--scheduler", address)
+    assert time.monotonic() - started < 15  # Dask alone: 15 s of retries, then 30 s in Client.__del__
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("xent: error: ") and message in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_workers_beyond_four_per_core_are_refused(tmp_path):
+    pytest.importorskip("distributed")
+    limit = 4 * pool.cores()
+    result = CliRunner().invoke(app, ["compute", str(_shard(tmp_path)), "--engine", "dask",
+                                      "--workers", str(limit + 1)])
+    assert result.exit_code == 2 and f"give at most {limit}" in result.stderr
+
+
+def test_a_local_cluster_leaves_no_scratch_space_behind(tmp_path):
+    pytest.importorskip("distributed")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    shard = _shard(tmp_path)
+    result = _xent("compute", str(shard), "--engine", "dask", "--workers", "1", "-f", "plain",
+                   env={"TMPDIR": str(temp)})
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout) == pipeline.run(io.read([str(shard)]), profiles.get("naive")).value
+    assert list(temp.iterdir()) == []  # no dask-scratch-space, no xent-dask-* folder

@@ -43,12 +43,15 @@ from xentropy_cli.engines import common
 from xentropy_cli.engines.dask.driver import (
     CONNECT_TIMEOUT,
     LOCAL_CONFIG,
+    WORKERS_PER_CORE,
     Progress,
     Run,
     ShardFailed,
     _Driver,
+    check_address,
     cluster,
     execute,
+    max_workers,
     shard_result,
 )
 from xentropy_cli.engines.dask.shards import (
@@ -84,6 +87,15 @@ class Request:
     spec: ReadSpec
     scheduler: str | None = None
     workers: int | None = None
+
+    def __post_init__(self) -> None:
+        """Checked before anything starts: the address's form, and --workers within bounds."""
+        if self.scheduler is not None:
+            check_address(self.scheduler)
+        if self.workers is not None and self.workers > max_workers():
+            raise UsageError(f"--workers {self.workers} is more than {WORKERS_PER_CORE} per core "
+                             f"({max_workers() // WORKERS_PER_CORE} core(s) here)",
+                             hint=f"give at most {max_workers()}, or run a scheduler with more workers")
 
 
 def make_job(request: Request, profile, options: Options, **extra: Any) -> Job:

@@ -4,7 +4,6 @@ checked, results handed to a sink in shard order, partials combined."""
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 import warnings
@@ -41,10 +40,76 @@ LOCAL_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": No
 
 # --- the cluster -------------------------------------------------------------------------------
 
+SCHEMES = ("tcp", "tls", "ws", "wss", "inproc", "ucx")
+WORKERS_PER_CORE = 4  # --workers above this many per core is refused (memory grows per worker)
+
+
+def max_workers() -> int:
+    from xentropy_cli.engines.pool import cores
+
+    return WORKERS_PER_CORE * cores()
+
+
+def check_address(scheduler: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a scheduler address such as tcp://host:8786 or host:8786; a
+    UsageError at once for anything else (Dask would try for CONNECT_TIMEOUT first)."""
+    from urllib.parse import urlsplit
+
+    text = scheduler if "://" in scheduler else f"tcp://{scheduler}"
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+        ok = parts.scheme in SCHEMES and bool(parts.hostname) and not any(c.isspace() for c in text) \
+            and parts.path in ("", "/")
+    except ValueError:
+        ok, port = False, None
+    if not ok:
+        raise UsageError(f"--scheduler {scheduler!r} is not a Dask scheduler address",
+                         hint="e.g. tcp://host:8786 or host:8786")
+    return parts.scheme, parts.hostname or "", port
+
+
+def _reachable(scheduler: str) -> None:
+    """Refuse at once a TCP scheduler that nothing listens at (instead of Dask's retries)."""
+    import socket
+
+    scheme, host, port = check_address(scheduler)
+    if scheme != "tcp":
+        return
+    try:
+        socket.create_connection((host, port or 8786), timeout=5).close()
+    except OSError as exc:
+        raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({exc.strerror or exc})",
+                         hint="start one with `dask scheduler`, or drop --scheduler to use "
+                              "local processes") from None
+
+
+def _connect(scheduler: str) -> Any:
+    """A Client of ``scheduler``; on failure the half-made Client is closed here, at once, so
+    that its ``__del__`` neither waits 30 s nor prints a traceback."""
+    from distributed import Client
+
+    _reachable(scheduler)
+    client = Client.__new__(Client)
+    try:
+        client.__init__(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)  # type: ignore[misc]
+    except (OSError, TimeoutError, ValueError) as exc:
+        try:
+            client.close(timeout=2)
+        except Exception:  # noqa: BLE001 - it never connected; nothing to keep
+            pass
+        client.status = "closed"
+        raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({exc})",
+                         hint="start one with `dask scheduler`, or drop --scheduler to use "
+                              "local processes") from None
+    return client
+
+
 @contextmanager
 def cluster(scheduler: str | None, workers: int | None) -> Iterator:
     """A ``distributed.Client``: on ``scheduler``, else on a LocalCluster of ``workers`` processes
-    (default: the machine's cores) bound to 127.0.0.1, without a dashboard."""
+    (default: the machine's cores) bound to 127.0.0.1, without a dashboard, whose scratch space
+    is a temporary folder removed afterwards."""
     try:
         import dask
         from distributed import Client, LocalCluster
@@ -52,26 +117,32 @@ def cluster(scheduler: str | None, workers: int | None) -> Iterator:
         raise UsageError("--engine dask needs Dask", hint="pip install 'xentropy-cli[dask]'") from None
     logging.getLogger("distributed").setLevel(logging.CRITICAL)
     if scheduler:
-        try:
-            client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({exc})",
-                             hint="start one with `dask scheduler`, or drop --scheduler to use "
-                                  "local processes") from None
+        client = _connect(scheduler)
         try:
             _check_workers(client)
             yield client
         finally:
             client.close()
         return
-    n = workers or os.cpu_count() or 1
-    with warnings.catch_warnings(), dask.config.set(LOCAL_CONFIG):
-        # "port 8787 in use": the health server moves to a free port, which is fine
-        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
-        local = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                             host="127.0.0.1", silence_logs=logging.CRITICAL)
-    with local, Client(local, set_as_default=False) as client:
-        yield client
+    import shutil
+    import tempfile
+
+    from xentropy_cli.engines.pool import cores
+
+    n = workers or cores()
+    scratch = tempfile.mkdtemp(prefix="xent-dask-")
+    try:
+        config = {**LOCAL_CONFIG, "temporary-directory": scratch}
+        with warnings.catch_warnings(), dask.config.set(config):
+            # "port 8787 in use": the health server moves to a free port, which is fine
+            warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+            local = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                 dashboard_address=None, host="127.0.0.1",
+                                 silence_logs=logging.CRITICAL, local_directory=scratch)
+            with local, Client(local, set_as_default=False) as client:
+                yield client
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _version() -> str:
