@@ -310,9 +310,12 @@ def compute(
         dask_engine.compute(request, chosen, options, render.Output(format, color, output, quiet, strict))
         return
     out = render.Output(format, color, output, quiet, strict)
-    if _may_stream(spec) and _stream().try_compute(spec, chosen, options, out, verbose):
-        return
-    inputs = spec.read()
+    stdin = None  # what io.read reads for '-' when the streaming engine read stdin first
+    if _may_stream(spec):
+        done, stdin = _stream().try_compute(spec, chosen, options, out, verbose)
+        if done:
+            return
+    inputs = spec.read(stdin)
     result = pipeline.run(inputs, chosen, options)
     _say_in_memory(verbose, inputs)
     out.warn(result.notices)
@@ -387,13 +390,15 @@ def explain(
 
         dask_engine.explain(request, chosen, other, options, rows, out)
         return
-    if not example and _may_stream(spec) and _stream().try_explain(spec, chosen, other, options, rows,
-                                                                   out, verbose):
-        return
+    stdin = None
+    if not example and _may_stream(spec):
+        done, stdin = _stream().try_explain(spec, chosen, other, options, rows, out, verbose)
+        if done:
+            return
     if example or (not spec.given and sys.stdin.isatty()):
         inputs = examples.get(example or "keras-question")
     else:
-        inputs = (spec if spec.given else replace(spec, sources=("-",))).read()
+        inputs = (spec if spec.given else replace(spec, sources=("-",))).read(stdin)
     result_p = pipeline.run(inputs, chosen, options)
     result_q = pipeline.run(inputs, other, options)
     divergence = explain_core.diverge(result_p, result_q, inputs.y_true, inputs.y_pred)

@@ -35,7 +35,8 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from io import BytesIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -531,48 +532,50 @@ def _provenance(job: Job, streamed: Streamed, lines: list[tuple[int, int]]) -> A
 
 # --- entry points for the CLI: stream when it pays, else hand back to the in-memory reader -------
 
-def job_for(spec) -> Job | None:
-    """A Job for one large CSV/TSV file, or for stdin once it has been copied to a temporary file
-    (a small stdin is handed back to the in-memory reader as it was); else None.
+def job_for(spec) -> tuple[Job | None, BinaryIO | None]:
+    """A Job for one large CSV/TSV file, or for stdin once it has been copied to a temporary file;
+    else None, with what the in-memory reader must read instead of stdin when stdin was read
+    here (``sys.stdin`` itself is never replaced).
 
     ``spec`` is an ``io.ReadSpec``.
     """
     if spec.inline:
-        return None
+        return None, None
     sources, name = list(spec.sources), None
     if sources == ["-"]:
         data, path = engines.spool_stdin()
         if path is None:
-            if data is not None:
-                engines.replace_stdin(data)
-            return None
+            return None, None if data is None else BytesIO(data)
         sources, name = [path], engines.STDIN
     elif not engines.worth_streaming(sources):
-        return None
+        return None, None
     job = plan(sources, **spec.keywords(), min_bytes=0 if name else None, name=name)
     if job is None and name is not None:
-        engines.replace_stdin(path=sources[0])  # not CSV/TSV: the in-memory reader reads the copy
-    return job
+        return None, open(sources[0], "rb")  # noqa: SIM115 - not CSV/TSV: io.read reads the copy
+    return job, None
 
 
-def _in_memory_after_all(job: Job) -> bool:
-    """The streamed reader gave up (quotes, blank lines, …): stdin's copy goes back to io.read."""
-    if job.layout.name:
-        engines.replace_stdin(path=job.layout.path)
-    return False
+def _in_memory_after_all(job: Job) -> tuple[bool, BinaryIO | None]:
+    """The streamed reader gave up (quotes, blank lines, …): stdin's copy goes to io.read."""
+    return False, open(job.layout.path, "rb") if job.layout.name else None  # noqa: SIM115
 
 
-def try_compute(spec, profile, options: Options, out, verbose: bool) -> bool:
-    """``compute`` of a large CSV/TSV in chunks on every core; False: read it in memory instead."""
-    job = job_for(spec)
+def try_compute(spec, profile, options: Options, out, verbose: bool) -> tuple[bool, BinaryIO | None]:
+    """``compute`` of a large CSV/TSV in chunks on every core: (done, None), or (False, what
+    io.read reads for stdin, None: stdin itself) to read it in memory instead."""
+    job, stdin = job_for(spec)
     if job is None:
-        return False
-    return compute(job, profile, options, out, verbose) or _in_memory_after_all(job)
+        return False, stdin
+    return (True, None) if compute(job, profile, options, out, verbose) else _in_memory_after_all(job)
 
 
-def try_explain(spec, profile, against, options: Options, rows: int, out, verbose: bool) -> bool:
-    """``explain`` of a large CSV/TSV: every row streamed, the rows that matter most kept."""
-    job = job_for(spec)
+def try_explain(spec, profile, against, options: Options, rows: int, out,
+                verbose: bool) -> tuple[bool, BinaryIO | None]:
+    """``explain`` of a large CSV/TSV: every row streamed, the rows that matter most kept; as
+    ``try_compute`` otherwise."""
+    job, stdin = job_for(spec)
     if job is None:
-        return False
-    return explain(job, profile, against, options, rows, out, verbose) or _in_memory_after_all(job)
+        return False, stdin
+    if explain(job, profile, against, options, rows, out, verbose):
+        return True, None
+    return _in_memory_after_all(job)
