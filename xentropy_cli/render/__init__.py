@@ -11,13 +11,12 @@ from typing import Any
 
 import numpy as np
 
+from xentropy_cli.core.choices import COLORS, FORMATS, choose
 from xentropy_cli.core.types import Notice, Result
 from xentropy_cli.errors import StrictError, UsageError, report
 from xentropy_cli.render import machine
 
-FORMATS = ("auto", "table", "json", "csv", "plain")
 BY_EXTENSION = {".json": "json", ".csv": "csv", ".txt": "plain"}  # -o FILE with --format auto
-COLORS = ("auto", "always", "never")
 
 
 class Output:
@@ -25,10 +24,8 @@ class Output:
 
     def __init__(self, fmt: str, color: str, path: Path | None, quiet: bool, strict: bool,
                  stdout: Any = None):
-        if fmt not in FORMATS:
-            raise UsageError(f"unknown --format {fmt!r}", hint=f"choose one of {', '.join(FORMATS)}")
-        if color not in COLORS:
-            raise UsageError(f"unknown --color {color!r}", hint=f"choose one of {', '.join(COLORS)}")
+        choose(fmt, FORMATS, "--format")
+        choose(color, COLORS, "--color")
         self.stdout = stdout or sys.stdout
         self.path = path
         self.quiet = quiet
