@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +26,9 @@ Y = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
 LOGIT_PROFILES = ["naive", "keras", "keras-jax", "keras-torch", "keras-numpy", "tf-keras", "torch", "optax"]
 
 
-def g(y, p, profile="naive", options=None, **kw):
+def g(y, p, profile="naive", options=None, derivative="exact", **kw):
     return grad.gradient(Inputs(np.asarray(y, float), np.asarray(p, float), **kw), profiles.get(profile),
-                         options or Options())
+                         options or Options(), derivative)
 
 
 # --- hand-computed values ------------------------------------------------------------------------
@@ -211,9 +212,9 @@ def test_a_sample_of_cells_uses_the_per_row_method():
 def test_a_wrong_gradient_fails_the_check(monkeypatch):
     original = grad._backward
 
-    def doubled(*args):
-        out, clipped = original(*args)
-        return 2 * out, clipped
+    def doubled(*args, **kw):
+        out = original(*args, **kw)
+        return replace(out, grad=2 * out.grad)
 
     monkeypatch.setattr(grad, "_backward", doubled)
     check = grad.finite_difference(Inputs(Y, Z, from_logits=True), profiles.get("naive"))
@@ -312,7 +313,8 @@ def test_cli_table_shows_check_and_surrogate(monkeypatch):
 
 def test_cli_check_failure_exits_1(monkeypatch):
     original = grad._backward
-    monkeypatch.setattr(grad, "_backward", lambda *a: (original(*a)[0] * 2, original(*a)[1]))
+    monkeypatch.setattr(grad, "_backward",
+                        lambda *a, **kw: replace(out := original(*a, **kw), grad=out.grad * 2))
     result = run("-t", T, "-p", P, "--from-logits", "--check", "-f", "plain")
     assert result.exit_code == 1
     assert "gradient check failed in 6 of 6 cells" in result.stderr
