@@ -243,7 +243,7 @@ def _backward(result: Result, prep: Prepared, x0: Array, ln_base: float, offset:
     ctx = bw.Context(rules, prep.kind, y, scale, ln_base, offset, eps, dtype, np.zeros(x0.shape, bool))
     with np.errstate(all="ignore"):
         seed = _seed(prep.kind, y, scale, prep.class_weight, outputs)
-        grad = bw.backward(result, seed, ctx, x0)
+        grad = bw.backward(result, seed, ctx, x0) + x0.dtype.type(0)  # −0 reads as 0
         if flush:
             grad = np.where(np.abs(grad) < np.finfo(grad.dtype).tiny, grad.dtype.type(0), grad)
     return _Pass(grad, ctx.clipped, ctx.fired, scale)
@@ -263,10 +263,9 @@ def _x0(setup: _Setup) -> Array:
 def _notes(setup: _Setup, result: Result, profile: Profile, wrt: str, rules: bw.Backprop,
            derivative: str) -> list[str]:
     notes = []
-    if derivative == "framework" and rules is not bw.EXACT:
-        notes.append(f"the gradient {rules.engine} computes ({profile.framework}), in "
-                     f"{setup.dtype_modelled}; the true derivative is beside it (--derivative exact)")
-    elif setup.dtype_modelled != np.float64:
+    if rules is bw.EXACT and derivative == "framework" and setup.dtype_modelled != np.float64:
+        notes.append(f"{profile.framework} has no autodiff: this is the true derivative")
+    if derivative == "exact" or rules is bw.EXACT and setup.dtype_modelled != np.float64:
         notes.append(f"computed in float64 (the profile computes in {setup.dtype_modelled}), "
                      "with its stages" + (f" and clip ε = {st.fmt(setup.eps)}" if setup.eps else ""))
     if wrt == "logits" and "softmax" in result.stage_names:
