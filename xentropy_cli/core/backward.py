@@ -121,6 +121,8 @@ class Context:
 
 def back_normalise(ctx: Context, step: Step, g: Grads) -> Grads:
     """normalise p̂ = p/s, s = Σp:  ∂p̂ⱼ/∂pₖ = (δⱼₖ − p̂ⱼ)/s,  so ḡ_pₖ = (ḡₖ − Σⱼ ḡⱼ·p̂ⱼ)/s."""
+    if g.p is None:
+        return g
     p_hat = np.asarray(step.stage.array)
     s = np.sum(step.p_in, axis=-1, keepdims=True)
     g.p = (g.p - np.sum(g.p * p_hat, axis=-1, keepdims=True)) / s
@@ -132,6 +134,8 @@ def back_clip(ctx: Context, step: Step, g: Grads) -> Grads:
     bound exactly ``rules.clip_tie``·ḡ (1: TensorFlow, torch and the one-sided derivative; ½: JAX)."""
     clipped = np.asarray(step.stage.changed, bool)
     ctx.clipped = clipped
+    if g.p is None:
+        return g
     g.p = np.where(clipped, 0.0, g.p).astype(g.p.dtype)
     if ctx.rules.clip_tie != 1.0 and ctx.eps is not None:
         lo = step.p_in.dtype.type(ctx.eps)
@@ -210,6 +214,8 @@ def back_log1m(ctx: Context, step: Step, g: Grads) -> Grads:
 def back_renormalise(ctx: Context, step: Step, g: Grads) -> Grads:
     """renormalise  log p̂ = log_softmax(log p):  ḡ_logp = ḡ − p̂·Σₖ ḡ  (TensorFlow's sparse loss
     takes log p as logits; its fused backward softmax − onehot is this, as a one-hot row sums to 1)."""
+    if g.logp is None:
+        return g
     probs = _exp(np.asarray(step.stage.array), g.logp.dtype)
     g.logp = g.logp - probs * np.sum(g.logp, axis=-1, keepdims=True)
     return g
@@ -235,6 +241,8 @@ def back_log_softmax(ctx: Context, step: Step, g: Grads) -> Grads:
     is ḡ_logp + P·wᵢ/D, the derivative only where Σₖ ỹₖ = 1.
     """
     probs = _softmax(step.p_in)
+    if g.logp is None:
+        return Grads(p=np.zeros_like(probs))
     if ctx.rules.fused_softmax_xent and ctx.kind == "categorical":
         upstream = ctx.scale.astype(probs.dtype)
         out = g.logp + probs * upstream

@@ -375,7 +375,8 @@ def gradient(inputs: Inputs, profile: Profile, options: Options | None = None,
     offset = profile.binary_log_offset if setup.prep.kind == "binary" else 0.0
     exact = _backward(result, setup.prep, _x0(setup), ln_base, offset, setup.eps)
     rules = bw.BY_KERNEL.get(profile.kernel, bw.EXACT)
-    framework, model, departures = exact, result, ()
+    framework, model = exact, result
+    departures: tuple[Departure, ...] = ()
     departs = np.zeros(exact.grad.shape, bool)
     if rules is not bw.EXACT:
         with np.errstate(all="ignore"):
