@@ -388,14 +388,14 @@ def _unit(case, result):
     return np.broadcast_to(w / result.divisor, (result.n_samples,))[:, None]
 
 
-def _matches(got, want, unit):
-    """Same nan and ±inf cells, and elsewhere within 8 float32 ulps of the cell, of the row's largest
-    gradient or of wᵢ/D (float32 rounding, cancellation included)."""
+def _matches(got, want, unit, eps=F32):
+    """Same nan and ±inf cells, and elsewhere within 8 ulps (of the framework's dtype, ``eps``) of the
+    cell, of the row's largest gradient or of wᵢ/D (rounding, cancellation included)."""
     special = ~np.isfinite(want) | ~np.isfinite(got)
     with np.errstate(invalid="ignore"):
         same = (np.isnan(got) & np.isnan(want)) | (got == want)
         row = np.max(np.where(np.isfinite(want), np.abs(want), 0.0), axis=1, keepdims=True)
-        close = np.abs(got - want) <= 8 * F32 * (np.abs(want) + row + unit)
+        close = np.abs(got - want) <= 8 * eps * (np.abs(want) + row + unit)
     return np.where(special, same, close)
 
 
@@ -403,26 +403,28 @@ def _matches(got, want, unit):
 def test_framework_gradient_matches_its_autodiff_on_random_edge_cases(profile):
     # Every cell of every case: xent's framework gradient against the framework's own autodiff
     # (float32, recorded by tools/gen_grad.py), nan and ±inf in the same cells.
+    # tf.keras keeps float64 input in float64: 6 more cases, compared within float64 rounding.
     cases = [c for c in EDGES["cases"] if c["profile"] == profile]
-    assert len(cases) == 24
+    n = 30 if profile == "tf-keras" else 24
+    assert len(cases) == n
     cells = matched = special = 0
     for case in cases:
         inputs, options = _edge_inputs(case)
         result = grad.gradient(inputs, profiles.get(profile), options)
         want = np.array(case["gradient"], float)
-        ok = _matches(result.grad, want, _unit(case, result))
+        ok = _matches(result.grad, want, _unit(case, result), float(np.finfo(case["dtype"]).eps))
         assert ok.all(), (case["id"], np.argwhere(~ok).tolist(), result.grad[~ok], want[~ok])
         assert result.value == pytest.approx(case["value"], rel=1e-5, nan_ok=True)
         cells, matched = cells + ok.size, matched + int(ok.sum())
         special += int((~np.isfinite(want)).sum())
-    assert (cells, matched) == (480, 480)
+    assert (cells, matched) == (20 * n, 20 * n)
     assert special == {"torch": 23}.get(profile, 0)  # torch: 12 nan, 11 −inf (log's backward at p = 0)
 
 
 # Where each framework's gradient departs from the true derivative on these cases, by reason, cells.
 DEPARTURES = {
     "keras": {"softmax_xent": 22},
-    "tf-keras": {"softmax_xent": 23},
+    "tf-keras": {"softmax_xent": 28},
     "keras-jax": {"clip_tie": 23},
     "keras-torch": {},
     "torch": {"bce_floor": 22, "log_zero_grad": 12, "float32": 2},

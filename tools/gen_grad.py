@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Record the gradients the frameworks really backpropagate: tests/golden/grad_edges.json.
+"""Record the gradients the frameworks really backpropagate: tests/golden/grad_edges.json and
+tests/golden/grad.json.
 
     /work/fwvenv/bin/python tools/gen_grad.py            # every framework
     /work/fwvenv/bin/python tools/gen_grad.py --only torch,optax
@@ -24,6 +25,8 @@ differentiates the loss with its own autodiff in float32:
                                     jnp.sum over examples; jax.value_and_grad
 
 Each case records the loss value and ∂L/∂(y_pred) (nan and ±inf kept: JSON NaN/Infinity).
+``grad.json`` holds the hand-picked cases of ``HAND`` (the seed cases, weights, class weights,
+label smoothing), recorded the same way.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "golden" / "grad_edges.json"
+HAND_OUT = ROOT / "tests" / "golden" / "grad.json"
 FRAMEWORKS = ("keras", "keras-jax", "keras-torch", "tf-keras", "torch", "optax")
 N, K = 5, 4  # samples and classes (outputs) per case
 SEEDS = range(4)  # per path and framework
@@ -79,7 +83,6 @@ def probabilities(rng, kind: str):
 
 
 def logits(rng):
-
     z = rng.normal(size=(N, K)) * 3
     mask = rng.uniform(size=z.shape) < 0.25
     z[mask] = rng.choice(Z_EDGES, int(mask.sum()))
@@ -102,6 +105,30 @@ def targets(rng, kind: str):
     y[2] = 0.0
     y[3, :2] = 1.0
     return f32(y)
+
+
+# hand-picked cases for grad.json: name → (profile, fields)
+HAND: dict[str, dict[str, Any]] = {
+    "keras_cat_seed3": {"profile": "keras", "y_true": [[1, 0, 0], [0, 1, 0], [0, 0, 1]],
+                        "y_pred": [[0.9, 0.05, 0.05], [0.5, 0.89, 0.6], [0.05, 0.01, 0.94]]},
+    "keras_cat_seed1x2": {"profile": "keras", "y_true": [[0, 1]], "y_pred": [[0.99999999999, 1e-11]]},
+    "keras_sparse_tf": {"profile": "keras", "kind": "sparse", "y_true": [1, 0],
+                        "y_pred": [[0.3, 0.6, 0.1], [1e-09, 0.5, 0.5]]},
+    "keras_bin": {"profile": "keras", "kind": "binary", "y_true": [[1, 0], [0, 1]],
+                  "y_pred": [[0.7, 0.2], [0.4, 0.9]]},
+    "keras_logits_w": {"profile": "keras", "from_logits": True, "y_true": [[0, 0, 1], [1, 0, 0]],
+                       "y_pred": [[1.0, 2, 3], [0, 0, 0]], "sample_weight": [2, 0.5]},
+    "torch_ce_cw": {"profile": "torch", "kind": "sparse", "from_logits": True, "y_true": [2, 0],
+                    "y_pred": [[1.0, 2, 3], [0, 0, 0]], "class_weight": [1, 2, 3]},
+    "torch_ce_ls": {"profile": "torch", "kind": "sparse", "from_logits": True, "y_true": [2, 0],
+                    "y_pred": [[1.0, 2, 3], [0, 0, 0]], "label_smoothing": 0.2},
+}
+
+
+def hand_cases() -> list[dict[str, Any]]:
+    """HAND as runner cases (the runners read kind and from_logits; grad.json keeps the given fields)."""
+    return [{"kind": "categorical", "from_logits": False, **fields, "id": f"hand:{name}"}
+            for name, fields in HAND.items()]
 
 
 PATHS = [(kind, lg) for lg in (False, True) for kind in ("categorical", "sparse", "binary")]
@@ -142,6 +169,12 @@ def cases() -> list[dict[str, Any]]:
                 if fw == "optax":
                     case["reduction"] = "sum" if seed % 2 else "mean"
                 out.append(case)
+    for kind, from_logits in PATHS:  # tf.keras keeps float64 input float64, gradient included
+        rng = np.random.default_rng([99, PATHS.index((kind, from_logits))])
+        out.append({"id": f"tf-keras/{kind}{'/logits' if from_logits else ''}/float64",
+                    "profile": "tf-keras", "kind": kind, "from_logits": from_logits, "dtype": "float64",
+                    "y_true": targets(rng, kind).tolist(),
+                    "y_pred": (logits(rng) if from_logits else probabilities(rng, kind)).tolist()})
     return out
 
 
@@ -150,11 +183,12 @@ def cases() -> list[dict[str, Any]]:
 def _arrays(case):
     import numpy as np
 
-    y = np.asarray(case["y_true"], np.float32)
+    dtype = np.dtype(case.get("dtype", "float32"))
+    y = np.asarray(case["y_true"], dtype)
     if case["kind"] == "sparse":
         y = y.astype(np.int64)
-    x = np.asarray(case["y_pred"], np.float32)
-    sw = None if "sample_weight" not in case else np.asarray(case["sample_weight"], np.float32)
+    x = np.asarray(case["y_pred"], dtype)
+    sw = None if "sample_weight" not in case else np.asarray(case["sample_weight"], dtype)
     return y, x, sw
 
 
@@ -293,6 +327,22 @@ def versions(fw: str) -> str:
     return ", ".join(f"{n} {m.version(n)}" for n in names)
 
 
+def write_hand(recorded: dict[str, dict[str, Any]], chosen: list[str]) -> None:
+    """grad.json: {recorded_with, cases: {name: {given fields, call, gradient, value}}}; cases of
+    frameworks not run this time are kept as they were."""
+    old = json.loads(HAND_OUT.read_text())["cases"] if HAND_OUT.exists() else {}
+    out = {}
+    for name, fields in HAND.items():
+        got = recorded.get(f"hand:{name}")
+        if fields["profile"] in chosen and got is not None:
+            out[name] = {**fields, "call": got["call"], "gradient": got["gradient"], "value": got["value"]}
+        elif name in old:
+            out[name] = old[name]
+    doc = {"recorded_with": "tools/gen_grad.py (HAND): float32, tf.GradientTape under Keras 3 "
+                            "(TensorFlow backend) and torch autograd", "cases": out}
+    HAND_OUT.write_text(json.dumps(doc, indent=1) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="comma-separated frameworks (default: all)")
@@ -302,7 +352,7 @@ def main() -> None:
         child(*args.child)
         return
     chosen = args.only.split(",") if args.only else list(FRAMEWORKS)
-    all_cases = cases()
+    all_cases = cases() + hand_cases()
     old = json.loads(OUT.read_text()) if OUT.exists() else {"frameworks": {}, "cases": []}
     recorded = {c["id"]: c for c in old["cases"] if c["profile"] not in chosen}
     frameworks = {k: v for k, v in old["frameworks"].items() if k not in chosen}
@@ -325,7 +375,9 @@ def main() -> None:
                     recorded[case["id"]] = {**case, **results[case["id"]]}
             frameworks[fw] = versions(fw)
             print(f"{fw}: {len(results)} cases", file=sys.stderr)
-    ordered = [recorded[c["id"]] for c in all_cases if c["id"] in recorded]
+    write_hand({k: v for k, v in recorded.items() if k.startswith("hand:")}, chosen)
+    ordered = [recorded[c["id"]] for c in all_cases
+               if c["id"] in recorded and not c["id"].startswith("hand:")]
     doc = {"recorded_with": "tools/gen_grad.py: float32 inputs, each framework's own autodiff",
            "frameworks": frameworks, "n": N, "k": K, "cases": ordered}
     OUT.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
