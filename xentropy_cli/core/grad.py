@@ -385,9 +385,11 @@ def gradient(inputs: Inputs, profile: Profile, options: Options | None = None,
         eps = pipeline.clip_eps(profile, options or Options(), x0.dtype) if setup.eps is not None else None
         framework = _backward(model, setup.prep, x0, ln_base, offset, eps, rules,
                               profile.flush_subnormals)
-        same_input = exact if x0.dtype == np.float64 else _backward(
-            _forward(replace(inputs, y_pred=x0.astype(np.float64).reshape(np.shape(inputs.y_pred))),
-                     profile, setup), setup.prep, x0.astype(np.float64), ln_base, offset, setup.eps)
+        # departures are judged against the derivative at the input the framework saw (rounded)
+        x64 = x0.astype(np.float64)
+        same_input = exact if np.array_equal(x64, _x0(setup)) else _backward(
+            _forward(replace(inputs, y_pred=x64.reshape(np.shape(inputs.y_pred))), profile, setup),
+            setup.prep, x64, ln_base, offset, setup.eps)
         departs = departing(framework.grad, same_input.grad, same_input.scale)
         departures = _departures(departs, framework.fired, framework.grad, same_input.grad)
     chosen, run = (framework, model) if derivative == "framework" else (exact, result)
