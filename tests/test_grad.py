@@ -532,3 +532,25 @@ def test_cli_derivative_exact_and_the_second_column():
     assert "torch autograd departs from the true derivative" in table.stdout and "≠" in table.stdout
     bad = run(*args, "--derivative", "bogus")
     assert bad.exit_code == 2 and "--derivative" in bad.stderr
+
+
+@settings(max_examples=25, deadline=None)
+@given(hs.integers(0, 2**31 - 1), hs.sampled_from(LOGIT_PROFILES),
+       hs.sampled_from(["categorical", "sparse", "binary"]))
+def test_away_from_the_edges_every_framework_backpropagates_the_derivative(seed, profile, kind):
+    # Targets that sum to 1 and logits of moderate size: no framework rule fires.
+    z, labels, soft, _ = _random(seed)
+    y = {"categorical": soft, "sparse": labels.astype(float), "binary": (soft > 0.25).astype(float)}[kind]
+    result = g(y, z, profile, derivative="framework", from_logits=True, kind=kind)
+    assert not result.departures and not result.departs.any()
+    np.testing.assert_allclose(result.grad, result.exact, rtol=1e-5, atol=1e-7)
+
+
+def test_check_json_names_where_the_framework_departs():
+    # row 1's loss is nan in torch (0·log 0), so only row 2 is scored; the check still names row 1
+    data = json.loads(run("-t", "[[1,0,0],[0,1,0]]", "-p", "[[0.5,0,0.5],[0.1,0.9,1e-13]]", "--profile",
+                          "torch", "--check", "-f", "json", "-q").stdout)
+    assert data["check"]["cells_checked"] == 3 and len(data["check"]["undefined"]) == 3
+    assert data["check"]["passed"] is True and data["check"]["compared_with"] == "the true derivative"
+    assert [d["code"] for d in data["check"]["framework_departs"]] == ["log_zero_grad"]
+    assert data["check"]["framework_departs"][0]["first"] == [1, 1]
