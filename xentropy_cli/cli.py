@@ -356,7 +356,7 @@ def grad(
       xent grad -t '[[0,0,1],[1,0,0]]' -p '[[1,2,3],[0,0,0]]' --from-logits
       xent grad -t '[[0,1]]' -p '[[0.99999999999,1e-11]]' --keras-compat   # all 0: the clip stops learning
       xent grad logits.csv --from-logits --profile torch --check --cells 500
-      xent grad -t '[[1,0]]' -p '[[0.5,0]]' --profile torch   # nan: torch's log backward at p = 0
+      xent grad -t '[[1,0,0]]' -p '[[0.5,0.5,0]]' --profile torch   # nan: torch's log backward at p = 0
       xent grad logits.csv --from-logits --surrogate --format json
     """
     from xentropy_cli import render
@@ -370,6 +370,9 @@ def grad(
         raise UsageError(f"--cells {cells} is not a positive number", hint="e.g. --cells 200")
     if cells is not None and not check:
         raise UsageError("--cells only applies to --check", hint="add --check")
+    if derivative not in grad_core.DERIVATIVES:
+        raise UsageError(f"--derivative {derivative!r} is not one of {', '.join(grad_core.DERIVATIVES)}",
+                         hint="--derivative framework (what the framework backpropagates) or exact")
     spec = _spec(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col, input_format,
                  loss, from_logits, labels, class_weight)
     if example or (not spec.given and sys.stdin.isatty()):
