@@ -9,10 +9,10 @@ Run it with a python that has the pinned frameworks (tensorflow 2.21.0, keras 3.
 2.21.0, torch 2.13.0, jax 0.10.2, optax 0.2.8; ``tools/gen_golden.py`` can build such a venv).
 The cases are seeded random inputs with edge values (exact 0 and 1, probabilities below 1e-12
 down to a float32 subnormal, the float32 clip bounds 1e-7 and 1 − 1e-7 exactly, targets whose
-rows do not sum to 1, logits at 0 and ±100), built here from ``np.random.default_rng(seed)`` and
-stored as the float32 values the framework was given (widened exactly), so the fixture is
-self-contained. Each framework runs in a subprocess of its own (Keras 3 once per backend) and
-differentiates the loss with its own autodiff in float32:
+rows do not sum to 1, rows summing to less than 1e-19, logits at 0 and ±100), built here from
+``np.random.default_rng(seed)`` and stored as the float32 values the framework was given
+(widened exactly), so the fixture is self-contained. Each framework runs in a subprocess of its
+own (Keras 3 once per backend) and differentiates the loss with its own autodiff in float32:
 
     keras, keras-jax, keras-torch   keras.losses.*Crossentropy(...)(y, x, sample_weight) under
                                     tf.GradientTape / jax.value_and_grad / torch autograd
@@ -175,6 +175,18 @@ def cases() -> list[dict[str, Any]]:
                     "profile": "tf-keras", "kind": kind, "from_logits": from_logits, "dtype": "float64",
                     "y_true": targets(rng, kind).tolist(),
                     "y_pred": (logits(rng) if from_logits else probabilities(rng, kind)).tolist()})
+    for fw in FRAMEWORKS[:4]:  # rows summing to less than 1e-19: normalise's backward (JAX: s⁻²)
+        for kind in ("categorical", "sparse"):
+            for seed in range(2):
+                rng = np.random.default_rng([FRAMEWORKS.index(fw), 50 + (kind == "sparse"), seed])
+                p = probabilities(rng, kind)
+                p[1] = [1e-30, 0.0, 1e-30, 0.0]
+                p[3] = rng.choice([0.0, 1e-20, 1e-30, 1e-40], K)
+                p[3, int(rng.integers(K))] = 1e-20
+                p[4] = [1e-13, 0.0, 0.0, 2e-13]
+                out.append({"id": f"{fw}/{kind}/tiny/{seed}", "profile": fw, "kind": kind,
+                            "from_logits": False, "dtype": "float32", "y_true": targets(rng, kind).tolist(),
+                            "y_pred": f32(p).tolist()})
     return out
 
 

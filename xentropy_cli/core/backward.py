@@ -8,7 +8,7 @@ maps a stage name to its step; stages without one (cast, smooth, combine, reduce
 
 ``EXACT`` is the true derivative. The frameworks differentiate the same forward with their own
 autodiff, and measured against it (tools/gen_grad.py, tests/golden/grad_edges.json) they depart
-from the derivative in four places, all modelled here:
+from the derivative in five places, all modelled here:
 
 - log's backward is ḡ/p as IEEE arithmetic gives it (TensorFlow ḡ·(1/p), JAX and torch ḡ/p):
   where p = 0 and ḡ = 0 (a class with y = 0), 0·(1/0) is nan; where p = 0 and y > 0 it is −inf;
@@ -19,6 +19,8 @@ from the derivative in four places, all modelled here:
   backpropagates softmax(z) − ỹ, which is the derivative only when the row of ỹ sums to 1.
 - jnp.clip is max/min, whose gradient splits ties: at a clip bound exactly JAX passes ½ḡ.
   tf.clip_by_value and torch.clamp pass all of ḡ there.
+- JAX differentiates normalise's division p/s by s as −ḡ·p·s⁻², which is nan or ±inf where s²
+  underflows float32 (rows summing to less than about 1e-19); TensorFlow and torch do not.
 
 Checked and found to agree with the derivative (no model needed): normalise, log_softmax,
 sparse softmax cross-entropy, sigmoid cross-entropy from logits (TensorFlow's composite form at
@@ -49,6 +51,7 @@ class Backprop:
     fused_softmax_xent: bool  # categorical from logits backpropagates softmax(z) − ỹ
     bce_floor: float | None  # binary on probabilities: ḡ·(p − y)/max(p(1 − p), floor)
     model_dtype: bool  # evaluated in the profile's dtype on its own forward pass
+    div_pow: bool = False  # the backward of p/s to s is −ḡ·p·s⁻² (JAX), not −ḡ·(p/s)/s
 
 
 EXACT = Backprop("exact", "the true derivative", ieee_log=False, clip_tie=1.0,
@@ -56,7 +59,7 @@ EXACT = Backprop("exact", "the true derivative", ieee_log=False, clip_tie=1.0,
 TENSORFLOW = Backprop("tensorflow", "tf.GradientTape", ieee_log=True, clip_tie=1.0,
                       fused_softmax_xent=True, bce_floor=None, model_dtype=True)
 JAX = Backprop("jax", "jax.grad", ieee_log=True, clip_tie=0.5, fused_softmax_xent=False,
-               bce_floor=None, model_dtype=True)
+               bce_floor=None, model_dtype=True, div_pow=True)
 TORCH = Backprop("torch", "torch autograd", ieee_log=True, clip_tie=1.0, fused_softmax_xent=False,
                  bce_floor=1e-12, model_dtype=True)
 #: by the profile's ``kernel`` (its backend library); numpy has no autodiff: the derivative.
@@ -70,6 +73,8 @@ REASONS = {
     "softmax_xent": "softmax_cross_entropy_with_logits backpropagates softmax(z) − y, which "
                     "assumes the targets of a row sum to 1",
     "clip_tie": "jnp.clip (max/min) passes half the gradient at a clip bound exactly",
+    "div_pow": "the division's backward −ḡ·p·s⁻² overflows where a row sums to less than about "
+               "1e-19 (s² underflows float32)",
     "float32": "float32 arithmetic (1/p overflows, or rounding near a pole)",
 }
 
@@ -120,11 +125,23 @@ class Context:
 # --- the backward steps, in the order of the stages they invert -----------------------------------
 
 def back_normalise(ctx: Context, step: Step, g: Grads) -> Grads:
-    """normalise p̂ = p/s, s = Σp:  ∂p̂ⱼ/∂pₖ = (δⱼₖ − p̂ⱼ)/s,  so ḡ_pₖ = (ḡₖ − Σⱼ ḡⱼ·p̂ⱼ)/s."""
+    """normalise p̂ = p/s, s = Σp:  ∂p̂ⱼ/∂pₖ = (δⱼₖ − p̂ⱼ)/s,  so ḡ_pₖ = (ḡₖ − Σⱼ ḡⱼ·p̂ⱼ)/s.
+
+    JAX (``rules.div_pow``) differentiates the division by s as ḡ_s = Σⱼ (−ḡⱼ·pⱼ)·s⁻², and s⁻² is
+    inf where s² underflows (a row summing to less than about 1e-19 in float32): 0·inf = nan and
+    ±inf where the derivative is finite. TensorFlow and torch take (−p/s)/s, which does not.
+    """
     if g.p is None:
         return g
-    p_hat = np.asarray(step.stage.array)
     s = np.sum(step.p_in, axis=-1, keepdims=True)
+    if ctx.rules.div_pow:
+        one = s.dtype.type(1)
+        inv_square = one / (s * s)
+        g_s = np.sum(-g.p * step.p_in * inv_square, axis=-1, keepdims=True)
+        g.p = g.p / s + g_s
+        ctx.fire("div_pow", np.broadcast_to(np.isinf(inv_square) | (inv_square == 0), g.p.shape))
+        return g
+    p_hat = np.asarray(step.stage.array)
     g.p = (g.p - np.sum(g.p * p_hat, axis=-1, keepdims=True)) / s
     return g
 
