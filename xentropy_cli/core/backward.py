@@ -75,7 +75,7 @@ REASONS = {
     "clip_tie": "jnp.clip (max/min) passes half the gradient at a clip bound exactly",
     "div_pow": "the division's backward −ḡ·p·s⁻² overflows where a row sums to less than about "
                "1e-19 (s² underflows float32)",
-    "float32": "float32 arithmetic (1/p overflows, or rounding near a pole)",
+    "float32": "float32 arithmetic (1/p overflows, or rounding puts a value on a clip bound)",
 }
 
 

@@ -315,8 +315,9 @@ def departing(framework: Array, exact: Array, scale: Array) -> Array:
 
 def _departures(mask: Array, fired: dict[str, Array], framework: Array,
                 exact: Array) -> tuple[Departure, ...]:
-    """Group the departing cells by the first rule that fired in the cell (else in its row; else
-    float32 arithmetic), in ``backward.REASONS`` order."""
+    """Group the departing cells by the first rule that fired in the cell (else: overflow of the
+    framework's dtype; else a rule that fired in its row, which normalise couples; else float32
+    arithmetic), in ``backward.REASONS`` order."""
     if not mask.any():
         return ()
     codes = np.full(mask.shape, "", dtype=object)
@@ -324,6 +325,9 @@ def _departures(mask: Array, fired: dict[str, Array], framework: Array,
         if code in fired:
             hit = fired[code] & mask & (codes == "")
             codes[hit] = code
+    with np.errstate(invalid="ignore"):
+        overflow = np.isinf(framework) & np.isfinite(exact) & (np.abs(exact) > np.finfo(framework.dtype).max)
+    codes[overflow & mask & (codes == "")] = "float32"
     for code in bw.REASONS:
         if code in fired:
             row_hit = fired[code].any(axis=-1, keepdims=True) & mask & (codes == "")
