@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from xentropy_cli.core.types import Array, Result, StageResult
+from xentropy_cli.core.types import Array, Notice, Result, StageResult
 
 P_STAGES = ("normalise", "clip", "softmax", "sigmoid")  # stages whose output is the new p
 
@@ -307,6 +307,83 @@ BACKWARD: dict[str, Callable[[Context, Step, Grads], Grads]] = {
     "sigmoid": back_sigmoid,
     "log_sigmoid": back_log_sigmoid,
 }
+
+
+# --- where a framework departs from the derivative ---------------------------------------------
+
+@dataclass(frozen=True)
+class Departure:
+    """Cells where the framework's gradient departs from the true derivative, for one reason."""
+
+    code: str  # a key of backward.REASONS
+    cells: int
+    rows: tuple[int, ...]  # 0-based
+    first: tuple[int, int]  # (row, col), 0-based
+    framework: float
+    exact: float
+
+    @property
+    def reason(self) -> str:
+        return REASONS[self.code]
+
+
+#: a framework's cell departs from the derivative when nan/inf differ, or by more than this share
+#: of the larger of the two plus ``DEPART_SCALE`` of the row's wᵢ/D (the unit of p − y): float32
+#: rounding, cancellation included, stays far below both.
+DEPART_REL = 1e-3
+DEPART_SCALE = 1e-5
+
+
+def departing(framework: Array, exact: Array, scale: Array) -> Array:
+    """Cells where ``framework`` departs from ``exact``: nan or ±inf in one and not the other, or
+    |a − b| > 1e-3·max(|a|, |b|) + 1e-5·|wᵢ/D|."""
+    a = framework.astype(np.float64)
+    b = exact
+    with np.errstate(invalid="ignore", over="ignore"):
+        special = ~np.isfinite(a) | ~np.isfinite(b)
+        same_special = (np.isnan(a) & np.isnan(b)) | (np.isinf(a) & (a == b))
+        gap = np.abs(np.where(special, 0.0, a - b))
+        size = np.maximum(np.abs(np.where(special, 0.0, a)), np.abs(np.where(special, 0.0, b)))
+    return (special & ~same_special) | (gap > DEPART_REL * size + DEPART_SCALE * np.abs(scale))
+
+
+def group_departures(mask: Array, fired: dict[str, Array], framework: Array,
+                exact: Array) -> tuple[Departure, ...]:
+    """Group the departing cells by the first rule that fired in the cell (else: overflow of the
+    framework's dtype; else a rule that fired in its row, which normalise couples; else float32
+    arithmetic), in ``backward.REASONS`` order."""
+    if not mask.any():
+        return ()
+    codes = np.full(mask.shape, "", dtype=object)
+    for code in REASONS:
+        if code in fired:
+            hit = fired[code] & mask & (codes == "")
+            codes[hit] = code
+    with np.errstate(invalid="ignore"):
+        overflow = np.isinf(framework) & np.isfinite(exact) & (np.abs(exact) > np.finfo(framework.dtype).max)
+    codes[overflow & mask & (codes == "")] = "float32"
+    for code in REASONS:
+        if code in fired:
+            row_hit = fired[code].any(axis=-1, keepdims=True) & mask & (codes == "")
+            codes[row_hit] = code
+    codes[mask & (codes == "")] = "float32"
+    out = []
+    for code in REASONS:
+        cells = np.argwhere(codes == code)
+        if cells.size:
+            r, c = int(cells[0][0]), int(cells[0][1])
+            out.append(Departure(code, len(cells), tuple(sorted({int(i) for i in cells[:, 0]})),
+                                 (r, c), float(framework[r, c]), float(exact[r, c])))
+    return tuple(out)
+
+
+def departure_notice(profile: str, engine: str, d: Departure) -> Notice:
+    """One warning per reason, naming its first cell: what the framework gives and the derivative."""
+    r, c = d.first
+    more = f"; {d.cells} cells in all" if d.cells > 1 else ""
+    return Notice("backward", f"{profile} ({engine}): {d.reason}, at row {r + 1}, class {c}: "
+                  f"{d.framework:.7g} where the true derivative is {d.exact:.7g}{more}",
+                  tuple(i + 1 for i in d.rows))
 
 
 # --- helpers -------------------------------------------------------------------------------------

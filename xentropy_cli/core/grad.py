@@ -1,22 +1,24 @@
-"""Gradients of a profile's cross-entropy: analytic, by finite differences, and the surrogate form.
+"""Gradients of a profile's cross-entropy: the framework's and the true derivative, by finite
+differences, and the surrogate form.
 
-Everything here is computed in float64, whatever dtype the profile computes in, but with the
-profile's stage structure (its ``pipeline.plan``) and its clip epsilon for the dtype it models.
-The analytic gradient is a reverse pass over the very stages ``pipeline.run`` executed:
+The analytic gradient is a reverse pass (core/backward.py, one backward step per stage) over the
+very stages ``pipeline.run`` executed:
 
     L = (1/D)·Σᵢ wᵢ·lᵢ,   D = N (mean, sum_over_batch_size), Σw (mean_with_sample_weight),
                               Σ c[target] (torch with class weights), 1 (sum, none)
-
-and each stage hands the gradient of its output back to its input (its vector–Jacobian product):
 
     log          p → ln p / ln b            ḡ_p = ḡ_logp / ((p + offset)·ln b)  (0 where floored)
     clip         p → min(max(p, ε), 1 − ε)  ḡ_p = ḡ_out · [ε ≤ p ≤ 1 − ε]  (0 where clipped)
     normalise    p → p̂ = p / Σp             ḡ_p = (ḡ_p̂ − Σⱼ ḡ_p̂ⱼ·p̂ⱼ) / Σp
     log_softmax  z → log softmax(z)         ḡ_z = ḡ_logp − softmax(z)·Σₖ ḡ_logp
     softmax      z → P = softmax(z)         ḡ_z = P ⊙ (ḡ_P − Σₖ Pₖ·ḡ_Pₖ)
-    log_sigmoid  z → log σ, log(1 − σ)      ḡ_z = ḡ_logp·(1 − σ) − ḡ_log1mp·σ
+    log_sigmoid  z → log σ, log(1 − σ)      ḡ_z = ḡ_logp·σ(−z) − ḡ_log1mp·σ(z)
 
-so with logits and no clip the result is the textbook (softmax(z)·Σỹ − ỹ)·w/D, i.e. p − y.
+so with logits and no clip the true derivative is the textbook (softmax(z)·Σỹ − ỹ)·w/D, i.e.
+p − y. It is computed in float64 with the profile's stage structure (its ``pipeline.plan``) and
+its clip epsilon for the dtype it models. The framework's gradient is the same pass in the
+profile's dtype on its own forward run, under its autodiff's conventions (``backward.BY_KERNEL``),
+which depart from the derivative at some edges (nan from 0·(1/0), torch's BCE floor, …).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy as np
 from xentropy_cli.core import backward as bw
 from xentropy_cli.core import pipeline
 from xentropy_cli.core import stages as st
+from xentropy_cli.core.backward import Departure, departing, departure_notice, group_departures
 from xentropy_cli.core.profiles import Profile
 from xentropy_cli.core.types import Array, Inputs, Notice, Options, Result
 from xentropy_cli.core.validate import Prepared, prepare
@@ -169,7 +172,7 @@ def _targets(result: Result, prep: Prepared) -> Array:
             return y.astype(np.float64)
     y = np.asarray(prep.y_true)
     if y.ndim == 1:
-        return st.one_hot(y, prep.n_classes, np.float64)
+        return st.one_hot(y, prep.n_classes, np.dtype(np.float64))
     return y.astype(np.float64)
 
 
@@ -277,81 +280,6 @@ def _notes(setup: _Setup, result: Result, profile: Profile, wrt: str, rules: bw.
     return notes
 
 
-@dataclass(frozen=True)
-class Departure:
-    """Cells where the framework's gradient departs from the true derivative, for one reason."""
-
-    code: str  # a key of backward.REASONS
-    cells: int
-    rows: tuple[int, ...]  # 0-based
-    first: tuple[int, int]  # (row, col), 0-based
-    framework: float
-    exact: float
-
-    @property
-    def reason(self) -> str:
-        return bw.REASONS[self.code]
-
-
-#: a framework's cell departs from the derivative when nan/inf differ, or by more than this share
-#: of the larger of the two plus ``DEPART_SCALE`` of the row's wᵢ/D (the unit of p − y): float32
-#: rounding, cancellation included, stays far below both.
-DEPART_REL = 1e-3
-DEPART_SCALE = 1e-5
-
-
-def departing(framework: Array, exact: Array, scale: Array) -> Array:
-    """Cells where ``framework`` departs from ``exact``: nan or ±inf in one and not the other, or
-    |a − b| > 1e-3·max(|a|, |b|) + 1e-5·|wᵢ/D|."""
-    a = framework.astype(np.float64)
-    b = exact
-    with np.errstate(invalid="ignore", over="ignore"):
-        special = ~np.isfinite(a) | ~np.isfinite(b)
-        same_special = (np.isnan(a) & np.isnan(b)) | (np.isinf(a) & (a == b))
-        gap = np.abs(np.where(special, 0.0, a - b))
-        size = np.maximum(np.abs(np.where(special, 0.0, a)), np.abs(np.where(special, 0.0, b)))
-    return (special & ~same_special) | (gap > DEPART_REL * size + DEPART_SCALE * np.abs(scale))
-
-
-def _departures(mask: Array, fired: dict[str, Array], framework: Array,
-                exact: Array) -> tuple[Departure, ...]:
-    """Group the departing cells by the first rule that fired in the cell (else: overflow of the
-    framework's dtype; else a rule that fired in its row, which normalise couples; else float32
-    arithmetic), in ``backward.REASONS`` order."""
-    if not mask.any():
-        return ()
-    codes = np.full(mask.shape, "", dtype=object)
-    for code in bw.REASONS:
-        if code in fired:
-            hit = fired[code] & mask & (codes == "")
-            codes[hit] = code
-    with np.errstate(invalid="ignore"):
-        overflow = np.isinf(framework) & np.isfinite(exact) & (np.abs(exact) > np.finfo(framework.dtype).max)
-    codes[overflow & mask & (codes == "")] = "float32"
-    for code in bw.REASONS:
-        if code in fired:
-            row_hit = fired[code].any(axis=-1, keepdims=True) & mask & (codes == "")
-            codes[row_hit] = code
-    codes[mask & (codes == "")] = "float32"
-    out = []
-    for code in bw.REASONS:
-        cells = np.argwhere(codes == code)
-        if cells.size:
-            r, c = int(cells[0][0]), int(cells[0][1])
-            out.append(Departure(code, len(cells), tuple(sorted({int(i) for i in cells[:, 0]})),
-                                 (r, c), float(framework[r, c]), float(exact[r, c])))
-    return tuple(out)
-
-
-def departure_notice(profile: Profile, engine: str, d: Departure) -> Notice:
-    """One warning per reason, naming its first cell: what the framework gives and the derivative."""
-    r, c = d.first
-    more = f"; {d.cells} cells in all" if d.cells > 1 else ""
-    return Notice("backward", f"{profile.name} ({engine}): {d.reason}, at row {r + 1}, class {c}: "
-                  f"{d.framework:.7g} where the true derivative is {d.exact:.7g}{more}",
-                  tuple(i + 1 for i in d.rows))
-
-
 DERIVATIVES = ("framework", "exact")
 
 
@@ -395,7 +323,7 @@ def gradient(inputs: Inputs, profile: Profile, options: Options | None = None,
             _forward(replace(inputs, y_pred=x64.reshape(np.shape(inputs.y_pred))), profile, setup),
             setup.prep, x64, ln_base, offset, setup.eps)
         departs = departing(framework.grad, same_input.grad, same_input.scale)
-        departures = _departures(departs, framework.fired, framework.grad, same_input.grad)
+        departures = group_departures(departs, framework.fired, framework.grad, same_input.grad)
     chosen, run = (framework, model) if derivative == "framework" else (exact, result)
     wrt = "logits" if inputs.from_logits else "probabilities"
     notes = _notes(setup, result, profile, wrt, rules, derivative)
@@ -411,7 +339,7 @@ def gradient(inputs: Inputs, profile: Profile, options: Options | None = None,
         notes.append(f"{bad} gradient cell{'s are' if bad > 1 else ' is'} not finite")
     notices = run.notices
     if derivative == "framework":
-        notices += tuple(departure_notice(profile, rules.engine, d) for d in departures)
+        notices += tuple(departure_notice(profile.name, rules.engine, d) for d in departures)
     return GradResult(
         profile=profile.name, kind=setup.prep.kind, wrt=wrt, reduction=result.reduction,
         divisor=divisor(result), grad=chosen.grad.astype(np.float64), clipped=chosen.clipped,
@@ -553,7 +481,7 @@ def finite_difference(inputs: Inputs, profile: Profile, options: Options | None 
         batch = _batches(rows)
         for b in range(int(batch.max()) + 1 if rows.size else 0):
             idx = np.flatnonzero(batch == b)
-            for k, cell in zip(idx, _row_batch(inputs, profile, setup, x0, rows[idx], cols[idx],
+            for k, cell in zip(idx.tolist(), _row_batch(inputs, profile, setup, x0, rows[idx], cols[idx],
                                                steps[idx], divisor(base)), strict=True):
                 outcome[k] = cell
     status = np.array([s for s, _ in outcome])
