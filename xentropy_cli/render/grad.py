@@ -101,7 +101,7 @@ def grad_json(g: GradResult, notices: tuple[Notice, ...], check: CheckResult | N
                  else g.dtype_modelled,
         "dtype_modelled": g.dtype_modelled,
         "derivative": g.derivative,
-        "autodiff": g.engine,
+        "autodiff": None if g.engine == "the true derivative" else g.engine,
         "reduction": g.reduction,
         "divisor": machine.number(g.divisor),
         "value": machine.numbers(np.asarray(g.value, dtype=np.float64)),
