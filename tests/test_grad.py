@@ -469,8 +469,10 @@ def test_torch_log_backward_gives_nan_at_p_zero_where_y_is_zero():
     assert result.grad[0, 0] == -1.0 and result.grad[1, 2] == 0.0
     assert result.grad[1, 1] == pytest.approx(-1 / 1.8, rel=1e-7)
     assert result.departs.tolist() == [[False, True, False], [False, False, False]]
-    notice = [n for n in result.notices if n.code == "backward"]
-    assert len(notice) == 1 and notice[0].rows == (1,)
+    notice = [n for n in result.notices if n.code.startswith("backward")]
+    assert len(notice) == 1 and notice[0].code == "backward_log_zero_grad" and notice[0].rows == (1,)
+    assert notice[0].counts == (1,) and notice[0].values[:2] == (1.0, 1.0)  # row 1, class 1
+    assert np.isnan(notice[0].values[2]) and notice[0].values[3] == 0.0
     assert "0·(1/0) in log's backward" in notice[0].message and "row 1, class 1" in notice[0].message
     assert g([[1, 0, 0]], [[0.5, 0.0, 0.5]], "torch").grad[0, 1] == 0.0  # the derivative
 
@@ -531,12 +533,12 @@ def test_cli_derivative_exact_and_the_second_column():
     plain = run(*args, "-f", "plain", "-q")
     assert plain.exit_code == 0 and plain.stdout.splitlines()[0] == "-1.0 nan 0.0"
     exact = run(*args, "--derivative", "exact", "-f", "plain")
-    assert exact.stdout.splitlines()[0] == "-1.0 0.0 0.0" and "backward" not in exact.stderr
+    assert exact.stdout.splitlines()[0] == "-1.0 0.0 0.0" and "departs" not in exact.stderr
     data = json.loads(run(*args, "-f", "json", "-q").stdout)
     assert (data["derivative"], data["autodiff"], data["dtype"]) == ("framework", "torch autograd", "float32")
     assert data["gradient"][0][1] == "nan" and data["true_derivative"][0][1] == 0.0
     assert data["departs"] == [[1, 1]] and data["departures"][0]["code"] == "log_zero_grad"
-    assert data["warnings"][-1]["code"] == "backward"
+    assert data["warnings"][-1]["code"] == "backward_log_zero_grad"
     csv = run(*args, "-f", "csv", "-q").stdout.splitlines()
     assert csv[0] == "sample,class,gradient,exact,departs,clipped" and csv[2] == "1,1,nan,0.0,1,0"
     strict = run(*args, "-f", "plain", "--strict")

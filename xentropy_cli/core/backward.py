@@ -65,18 +65,10 @@ TORCH = Backprop("torch", "torch autograd", ieee_log=True, clip_tie=1.0, fused_s
 #: by the profile's ``kernel`` (its backend library); numpy has no autodiff: the derivative.
 BY_KERNEL = {"tensorflow": TENSORFLOW, "xla": JAX, "torch": TORCH}
 
-# Why a framework's gradient departs, by code (render turns these into words with the cell).
-REASONS = {
-    "log_zero_grad": "0·(1/0) in log's backward (p = 0 in a class with y = 0)",
-    "log_of_zero": "ḡ/0 in log's backward (p = 0 in a class with y > 0)",
-    "bce_floor": "binary_cross_entropy's backward (p − y)/max(p(1 − p), 1e-12) ignores the log floor",
-    "softmax_xent": "softmax_cross_entropy_with_logits backpropagates softmax(z) − y, which "
-                    "assumes the targets of a row sum to 1",
-    "clip_tie": "jnp.clip (max/min) passes half the gradient at a clip bound exactly",
-    "div_pow": "the division's backward −ḡ·p·s⁻² overflows where a row sums to less than about "
-               "1e-19 (s² underflows float32)",
-    "float32": "float32 arithmetic (1/p overflows, or rounding puts a value on a clip bound)",
-}
+# Why a framework's gradient departs, by code, in the order a cell is put down to them (the
+# words are render/words.py's BACKWARD_REASONS; the notice code is "backward_" + the reason).
+REASONS = ("log_zero_grad", "log_of_zero", "bce_floor", "softmax_xent", "clip_tie", "div_pow",
+           "float32")
 
 
 @dataclass
@@ -315,16 +307,12 @@ BACKWARD: dict[str, Callable[[Context, Step, Grads], Grads]] = {
 class Departure:
     """Cells where the framework's gradient departs from the true derivative, for one reason."""
 
-    code: str  # a key of backward.REASONS
+    code: str  # one of backward.REASONS
     cells: int
     rows: tuple[int, ...]  # 0-based
     first: tuple[int, int]  # (row, col), 0-based
     framework: float
     exact: float
-
-    @property
-    def reason(self) -> str:
-        return REASONS[self.code]
 
 
 #: a framework's cell departs from the derivative when nan/inf differ, or by more than this share
@@ -377,13 +365,11 @@ def group_departures(mask: Array, fired: dict[str, Array], framework: Array,
     return tuple(out)
 
 
-def departure_notice(profile: str, engine: str, d: Departure) -> Notice:
-    """One warning per reason, naming its first cell: what the framework gives and the derivative."""
+def departure_notice(d: Departure) -> Notice:
+    """One warning per reason, as data: counts (cells,), values (row, class, framework, true)."""
     r, c = d.first
-    more = f"; {d.cells} cells in all" if d.cells > 1 else ""
-    return Notice("backward", f"{profile} ({engine}): {d.reason}, at row {r + 1}, class {c}: "
-                  f"{d.framework:.7g} where the true derivative is {d.exact:.7g}{more}",
-                  tuple(i + 1 for i in d.rows))
+    return Notice(f"backward_{d.code}", tuple(i + 1 for i in d.rows), counts=(d.cells,),
+                  values=(float(r + 1), float(c), d.framework, d.exact))
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from xentropy_cli.core.grad import CheckResult, Departure, GradResult, Surrogate
 from xentropy_cli.core.stages import fmt
 from xentropy_cli.core.types import Notice
 from xentropy_cli.render import machine
+from xentropy_cli.render.words import BACKWARD_REASONS
 
 DEPARTS = "≠"  # marks a cell where the framework's gradient departs from the true derivative
 TABLE_ROWS = 20  # gradient rows drawn in the table; csv/json/plain give all of them
@@ -46,7 +47,8 @@ def _departs(g: GradResult) -> np.ndarray:
 
 def departure_json(d: Departure) -> dict[str, Any]:
     """One reason the framework's gradient departs from the true derivative, and its first cell."""
-    return {"code": d.code, "reason": d.reason, "cells": d.cells, "rows": [r + 1 for r in d.rows],
+    return {"code": d.code, "reason": BACKWARD_REASONS[d.code], "cells": d.cells,
+            "rows": [r + 1 for r in d.rows],
             "first": [d.first[0] + 1, d.first[1]], "framework": machine.number(d.framework),
             "true_derivative": machine.number(d.exact)}
 
@@ -281,7 +283,7 @@ def _departures_panel(g: GradResult):
         table.add_column(column, justify="left" if column == "reason" else "right")
     for d in g.departures:
         table.add_row(str(d.cells), f"{d.first[0] + 1}, {d.first[1]}", f"{d.framework:.6g}",
-                      f"{d.exact:.6g}", d.reason)
+                      f"{d.exact:.6g}", BACKWARD_REASONS[d.code])
     parts.append(table)
     return Panel(Group(*parts), title=f"{g.engine} departs from the true derivative",
                  title_align="left", expand=False)
@@ -315,6 +317,11 @@ def _check_panel(check: CheckResult):
         parts.append(table)
     for note in check.notes:
         parts.append(Text(f"note: {note}", style="dim"))
+    for d in check.departures:
+        parts.append(Text(f"{check.engine} departs from the derivative checked here in {d.cells} "
+                          f"cell(s), first at sample {d.first[0] + 1}, class {d.first[1]} "
+                          f"({d.framework:.7g} vs {d.exact:.7g}): {BACKWARD_REASONS[d.code]}",
+                          style="magenta"))
     return Panel(Group(*parts), title="finite-difference check (against the true derivative)",
                  title_align="left", expand=False)
 
