@@ -37,9 +37,11 @@ class _Group(TyperGroup):
     """Click's own usage errors (an unknown option, a bad or missing value) in xent's style: one
     line on stderr, exit 2; the rest as Typer does it."""
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             windows_expand_args: bool = True, **extra: Any) -> Any:
         try:
-            rv = super().main(*args, standalone_mode=False, **kwargs)
+            rv = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         except click_errors.NoArgsIsHelpError as error:  # bare `xent`: the help, as before
             error.show()
             raise SystemExit(error.exit_code) from None

@@ -52,7 +52,7 @@ _U32 = np.uint32
 
 def _bits_f32(bits: int) -> np.float32:
     """The float32 whose IEEE bit pattern is ``bits``."""
-    return np.array(bits, dtype=_U32).view(F32)[()]
+    return F32(np.array(bits, dtype=_U32).view(F32)[()])
 
 
 def _two_sum(a: Array, b: Array) -> tuple[Array, Array]:
@@ -85,7 +85,13 @@ def _round_to_odd(s: Array, err: Array) -> Array:
     return np.where(fix, np.nextafter(s, toward), s)
 
 
-def fma64(a: Array, b: Array, c: Array) -> Array:
+# Where a cell sits in its tensor can change its result, the one fact both engines align to:
+PACKET = 8  # TensorFlow's float32 kernels work on packets of 8 cells (float64: 4) and a scalar tail
+YNNPACK_FROM = 4096  # XLA sums rows one way below this many cells in the tensor, another from it on
+Operand = Array | np.floating | float  # fma: arrays or single numbers, broadcast
+
+
+def fma64(a: Operand, b: Operand, c: Operand) -> Array:
     """fl(a·b + c) in float64 with one rounding: (uh, ul) = a·b, (th, tl) = c + uh, th + RO(tl + ul)."""
     a, b, c = (np.asarray(v, F64) for v in (a, b, c))
     with np.errstate(all="ignore"):
@@ -96,7 +102,7 @@ def fma64(a: Array, b: Array, c: Array) -> Array:
         return np.where(np.isfinite(out), out, a * b + c)
 
 
-def fma32(a: Array, b: Array, c: Array) -> Array:
+def fma32(a: Operand, b: Operand, c: Operand) -> Array:
     """fl₃₂(a·b + c) with one rounding: a·b is exact in float64; the float64 sum is rounded to odd
     (53 ≥ 24 + 2 bits), so rounding it to float32 gives the correctly rounded result."""
     a, b, c = (np.asarray(v, F32).astype(F64) for v in (a, b, c))
@@ -466,10 +472,10 @@ _XLA_L1P_DEN = (1.0, 1.5062909083469192043167E1, 8.3047565967967209469434E1, 2.2
 
 
 def _fma_poly(x: Array, coefficients: tuple[float, ...]) -> Array:
-    p = F32(coefficients[0])
+    p: Operand = F32(coefficients[0])
     for c in coefficients[1:]:
         p = fma32(p, x, F32(c))
-    return p
+    return np.asarray(p)
 
 
 def xla_log1p(x: Array, log: Callable[[Array], Array] | None = None) -> Array:
@@ -550,7 +556,7 @@ def _torch_log(x: Array) -> Array:
     return rounded_log(np.asarray(x, F32))
 
 
-LOG_KERNELS: dict[str, Callable[[Array], Array]] = {
+LOG_KERNELS: dict[str, Callable[..., Array]] = {
     "numpy": _numpy_log,
     "tensorflow": _tensorflow_log,
     "torch": _torch_log,
@@ -697,7 +703,7 @@ def _xla_sum(a: Array, whole: int | None = None) -> Array:
     """jnp.sum over the last axis on XLA:CPU. Under 4096 input elements: ``_xla_windows``; from
     4096 on XLA calls YNNPACK, modelled (rows of up to 80 verified; longer rows and 1-D sums of
     4096+ values are not) as 16-float accumulators over zero-padded rows, lanes halved at the end."""
-    if (a.size if whole is None else whole) < 4096:
+    if (a.size if whole is None else whole) < YNNPACK_FROM:
         return _xla_windows(a)
     k = a.shape[-1]
     m = -(-k // 16)
@@ -856,7 +862,7 @@ def exp(x: Array, kernel: str = "numpy", tail: int | None = None, rows: bool = F
     return fn(x) if tail is None or kernel not in _TAILED else fn(x, tail)
 
 
-LOG64_KERNELS: dict[str, Callable[[Array], Array]] = {"tensorflow": _tensorflow_log64}
+LOG64_KERNELS: dict[str, Callable[..., Array]] = {"tensorflow": _tensorflow_log64}
 
 
 _TAILED = {"tensorflow", "xla"}

@@ -209,7 +209,7 @@ def _matrix(g: GradResult):
     for j in range(g.n_classes):
         table.add_column(f"∂L/∂{'z' if g.wrt == 'logits' else 'p'}[{j}]", justify="right")
     for i in range(min(g.n_samples, TABLE_ROWS)):
-        cells = [str(i + 1)]
+        cells: list[str | Text] = [str(i + 1)]
         for j in range(g.n_classes):
             clipped = bool(g.clipped[i, j])
             cells.append(Text(f"{g.grad[i, j]:.6g}" + (CHANGED if clipped else " "),
