@@ -106,7 +106,8 @@ def diverge(p: Result, q: Result, y: Array, pred: Array) -> Divergence:
     snaps_p, snaps_q = snapshots(p, y, pred), snapshots(q, y, pred)
     names = [n for n in CANONICAL if n in snaps_p or n in snaps_q]
     gaps: dict[str, float] = {}
-    first_stage, rows = None, ()
+    first_stage: str | None = None
+    rows: tuple[int, ...] = ()
     for name in names:
         key = (snaps_p.get(name) or snaps_q[name])["written"]
         a = _state_at(snaps_p, name, first).get(key)
@@ -251,7 +252,7 @@ def _what_happened(stage: str, result: Result, snaps, first, row: int) -> str:
     if stage == "clip":
         changed = result.stage("clip").changed
         mask = _matrix(changed, n) != 0 if changed is not None else np.zeros((0, 0), bool)
-        cells = np.flatnonzero(mask[row]) if row < mask.shape[0] else []
+        cells = np.flatnonzero(mask[row]) if row < mask.shape[0] else np.zeros(0, np.intp)
         y = _matrix(after.get("y", first["y"]), n)
         if len(cells):
             # prefer the cell of the true class: it is the one the loss reads

@@ -149,7 +149,7 @@ class Output:
 
     def _atomic(self, fill) -> None:
         """Write --output whole or not at all: a temporary file beside it, then a rename."""
-        target = Path(self.path)
+        target = Path(self.path or "")  # only called with --output
         directory = target.parent if str(target.parent) else Path(".")
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
