@@ -328,8 +328,9 @@ def _check_panel(check: CheckResult):
     for note in check.notes:
         parts.append(Text(f"note: {note}", style="dim"))
     for d in check.departures:
-        parts.append(Text(f"{check.engine} departs from the derivative checked here in {d.cells} "
-                          f"cell(s), first at sample {d.first[0] + 1}, class {d.first[1]} "
+        cells = f"{d.cells} cell{'s' if d.cells != 1 else ''}"
+        parts.append(Text(f"{check.engine} departs from the derivative checked here in {cells}, "
+                          f"first at sample {d.first[0] + 1}, class {d.first[1]} "
                           f"({d.framework:.7g} vs {d.exact:.7g}): {BACKWARD_REASONS[d.code]}",
                           style="magenta"))
     return Panel(Group(*parts), title="finite-difference check (against the true derivative)",
