@@ -8,11 +8,23 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from xentropy_cli import __version__
-from xentropy_cli.errors import UsageError, guarded
+from xentropy_cli.errors import UsageError, guarded, run_main
+
+
+class XentGroup(TyperGroup):
+    """Typer's group, ended by errors.run_main: Click's usage errors in xent's one-line style
+    (exit 2), a full or closed stdout under --help/--version as one line (exit 1), signals."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):  # type: ignore[override]
+        return run_main(lambda: super(XentGroup, self).main(*args, standalone_mode=False, **kwargs),
+                        standalone_mode)
+
 
 app = typer.Typer(
+    cls=XentGroup,
     name="xent",
     help="Cross-entropy the way Keras, tf.keras, PyTorch, scikit-learn and optax compute it, "
          "stage by stage.\n\nExamples:\n\n"
@@ -77,7 +89,7 @@ Workers = Annotated[int | None, typer.Option(help="With --engine dask and no --s
 
 def _version(value: bool) -> None:
     if value:
-        print(f"xent {__version__}")
+        sys.stdout.write(f"xent {__version__}\n")
         raise typer.Exit()
 
 
@@ -246,6 +258,8 @@ def explain(
     from xentropy_cli.core import explain as explain_core
     from xentropy_cli.core import pipeline, profiles
 
+    if rows < 1:
+        raise UsageError(f"--rows {rows} is not a positive number", hint="e.g. --rows 10")
     out = render.Output(format, color, output, quiet, strict)
     if list_examples:
         out.emit_examples(examples.EXAMPLES)

@@ -1,9 +1,14 @@
 """The error family. Every failure the user can cause is an XentError with an exit code.
 
-The CLI turns them into one line on stderr (see ``cli.run_guarded``); nothing else does.
+The CLI turns them into one line on stderr (``guarded`` for commands, ``run_main`` around the
+whole process: Click's own usage errors, --help/--version output, signals); nothing else does.
+Every line is sanitised (``shown``): control and bidi bytes from file names or cells are escaped,
+so a message never drives the terminal.
 """
 
 from __future__ import annotations
+
+import re
 
 EXIT_OK = 0
 EXIT_DATA = 1
@@ -23,10 +28,10 @@ class XentError(Exception):
         self.hint = hint
 
     def one_line(self) -> str:
-        text = f"{self.where}: {self.message}" if self.where else self.message
+        text = f"{shown(self.where)}: {self.message}" if self.where else self.message
         if self.hint:
             text = f"{text}; {self.hint}"
-        return " ".join(text.split())
+        return shown(" ".join(text.split()))
 
 
 class DataError(XentError):
@@ -47,10 +52,34 @@ class StrictError(XentError):
     exit_code = EXIT_DATA
 
 
+EXIT_BUG = 70
+# C0/C1 controls, DEL, line/paragraph separators and the bidi overrides/isolates
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def shown(text: object) -> str:
+    """``text`` safe to print on a terminal: control characters become ``\\x1b``-style escapes."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl-C so every ``finally`` (temporary files) runs."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.exit_code = 128 + signum
+
+
 def report(message: str, prefix: str = "error") -> None:
     import sys
 
-    sys.stderr.write(f"xent: {prefix}: {message}\n")
+    if sys.stderr is None:
+        return
+    try:
+        sys.stderr.write(f"xent: {prefix}: {shown(message)}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def guarded(command):
@@ -61,7 +90,6 @@ def guarded(command):
     """
     import functools
     import os
-    import sys
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -70,22 +98,146 @@ def guarded(command):
         except XentError as error:
             report(error.one_line())
             raise SystemExit(error.exit_code) from None
-        except KeyboardInterrupt:
-            sys.stderr.write("\n")
-            raise SystemExit(EXIT_INTERRUPTED) from None
+        except KeyboardInterrupt as error:
+            _newline()
+            raise SystemExit(getattr(error, "exit_code", EXIT_INTERRUPTED)) from None
         except BrokenPipeError:
             _silence_stdout()
             raise SystemExit(EXIT_OK) from None
         except SystemExit:
             raise
+        except MemoryError:
+            report("out of memory while reading or computing; give a CSV/TSV file, which is read "
+                   "in chunks")
+            raise SystemExit(EXIT_DATA) from None
         except Exception as error:  # a bug: never show the user a traceback unless asked
             if os.environ.get("XENT_DEBUG"):
                 raise
             report(f"internal error: {type(error).__name__}: {error} "
                    "(set XENT_DEBUG=1 for details and please report it)")
-            raise SystemExit(70) from None
+            raise SystemExit(EXIT_BUG) from None
 
     return wrapper
+
+
+def _newline() -> None:
+    import sys
+
+    try:
+        if sys.stderr is not None:
+            sys.stderr.write("\n")
+    except (OSError, ValueError):
+        pass
+
+
+# --- the whole process --------------------------------------------------------------------------
+
+def prepare_process() -> None:
+    """Once per ``xent`` process: a closed stdout stands in as a stream whose writes fail (so
+    output to it is one error line, not silence); SIGTERM/SIGHUP raise ``Terminated`` (so
+    temporary files go); numpy's RuntimeWarnings never reach stderr (core reports them as data)."""
+    import os
+    import signal
+    import sys
+    import warnings
+
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
+    if sys.stdout is None:
+        from xentropy_cli.io.output import ClosedStream
+
+        sys.stdout = ClosedStream()  # type: ignore[assignment]
+        try:  # keep fd 1 taken, so no file this run opens lands on it
+            fd = os.open(os.devnull, os.O_WRONLY)
+            if fd != 1:
+                os.close(fd)
+        except OSError:
+            pass
+    owner = os.getpid()
+
+    def terminated(signum, frame):
+        if os.getpid() != owner:  # a forked worker: die as before
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise Terminated(signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            try:
+                if signal.getsignal(number) == signal.SIG_DFL:
+                    signal.signal(number, terminated)
+            except (OSError, ValueError):  # not the main thread
+                pass
+
+
+def run_main(call, standalone: bool = True):
+    """Run the Click/Typer entry ``call`` (in non-standalone mode) and make every way it can end
+    one line and a documented exit code: Click's usage errors (exit 2, ``xent: error: …``), a
+    stdout that is full or closed while --help/--version/the output is written (exit 1), Ctrl-C
+    (130), SIGTERM (143). ``standalone``: exit the process with the code, else return it."""
+    import sys
+
+    prepare_process()
+    try:
+        code = call()
+        _flush_stdout()
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        if code == 0:
+            try:
+                _flush_stdout()
+            except OSError as error:
+                code = _stdout_failed(error)
+    except KeyboardInterrupt as error:
+        _newline()
+        code = getattr(error, "exit_code", EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        _silence_stdout()
+        code = EXIT_OK
+    except OSError as error:
+        code = _stdout_failed(error)
+    except Exception as error:
+        parts = _click_error(error)
+        if parts is None:
+            raise
+        message, code = parts
+        report(message)
+    if not standalone:
+        return code
+    sys.exit(code or 0)
+
+
+def _flush_stdout() -> None:
+    import sys
+
+    if sys.stdout is not None:
+        sys.stdout.flush()
+
+
+def _stdout_failed(error: OSError) -> int:
+    from xentropy_cli.io.output import stdout_failure
+
+    _silence_stdout()
+    report(stdout_failure(error).one_line())
+    return EXIT_DATA
+
+
+def _click_error(error: Exception) -> tuple[str, int] | None:
+    """Click's UsageError/BadParameter/Abort as (one line, exit code), or None if not Click's."""
+    if type(error).__name__ == "Abort":
+        return "interrupted", EXIT_INTERRUPTED
+    if not (hasattr(error, "format_message") and hasattr(error, "exit_code")):
+        return None
+    context = getattr(error, "ctx", None)
+    code = error.exit_code if isinstance(error.exit_code, int) else EXIT_USAGE
+    if type(error).__name__ == "NoArgsIsHelpError" and context is not None:
+        message = f"{context.command_path} needs a command; see '{context.command_path} --help'"
+        return message + ": " + ", ".join(getattr(context.command, "commands", {}) or ()), code
+    message = " ".join(str(error.format_message()).split()).rstrip(".")
+    if context is not None and code == EXIT_USAGE:
+        message += f"; see '{context.command_path} --help'"
+    return message, code
 
 
 def _silence_stdout() -> None:
@@ -94,6 +246,12 @@ def _silence_stdout() -> None:
 
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, 1)
+        os.close(devnull)
     except (OSError, ValueError):
+        pass
+    try:  # what is still buffered goes nowhere, so the exit does not complain about it again
+        if sys.stdout is not None and hasattr(sys.stdout, "buffer"):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    except OSError:
         pass
