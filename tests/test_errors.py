@@ -310,8 +310,9 @@ def test_bad_input_is_one_located_error(name, tmp_path, monkeypatch):
 
 
 def test_the_design_example_message_exactly(tmp_path, monkeypatch):
+    """design.md's example, with the character column of the cell (16) after the line."""
     error = run_case(CASES["not-a-number"], tmp_path, monkeypatch)
-    assert error.one_line().startswith("preds.csv:14: column pred_2 is 'abc', not a number; ")
+    assert error.one_line().startswith("preds.csv:14:16: column pred_2 is 'abc', not a number; ")
 
 
 def test_unreadable_file(tmp_path, monkeypatch):

@@ -30,10 +30,52 @@ class Parts:
     first_line: int | None = None
 
 
+class DuplicateKey(ValueError):
+    """An object names the same key twice (JSON allows it; the last would silently win)."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return result
+
+
+def loads(text: str) -> object:
+    """``json.loads`` that refuses duplicate keys (DuplicateKey)."""
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
+def _duplicate(error: DuplicateKey, text: str, source: str, line: int | None = None) -> DataError:
+    """Where the second ``"key":`` is (line and column), or the given JSON Lines line."""
+    import re
+
+    where = source if line is None else f"{source}:{line}"
+    pattern = re.compile(re.escape(json.dumps(error.key)) + r"\s*:")
+    hits = [m.start() for m in pattern.finditer(text)]
+    if len(hits) >= 2:
+        at = hits[1]
+        row = text.count("\n", 0, at) + 1
+        col = at - (text.rfind("\n", 0, at) + 1) + 1
+        where = f"{source}:{row if line is None else line}:{col}"
+    return DataError(f"the key {error.key[:40]!r} appears twice in one object", where=where,
+                     hint="JSON readers disagree on which one wins; keep one of them")
+
+
 def parse(text: str, source: str) -> object:
     """One JSON document; a syntax error names its line and column."""
     try:
-        return json.loads(text)
+        return loads(text)
+    except DuplicateKey as exc:
+        raise _duplicate(exc, text, source) from None
     except json.JSONDecodeError as exc:
         raise DataError(f"invalid JSON: {exc.msg}", where=f"{source}:{exc.lineno}:{exc.colno}",
                         hint="fix the JSON syntax there") from None
@@ -49,7 +91,9 @@ def parse_lines(text: str, source: str) -> tuple[list[object], list[int]]:
         if not line.strip():
             continue
         try:
-            values.append(json.loads(line))
+            values.append(loads(line))
+        except DuplicateKey as exc:
+            raise _duplicate(exc, line, source, number) from None
         except json.JSONDecodeError as exc:
             raise DataError(f"invalid JSON: {exc.msg}", where=f"{source}:{number}:{exc.colno}",
                             hint="JSON Lines needs one complete JSON value per line") from None
@@ -65,7 +109,9 @@ def parse_lines(text: str, source: str) -> tuple[list[object], list[int]]:
 def parse_any(text: str, source: str) -> tuple[object, list[int] | None]:
     """One JSON document, or (when it has one value per line) JSON Lines: (value(s), lines or None)."""
     try:
-        return json.loads(text), None
+        return loads(text), None
+    except DuplicateKey as exc:
+        raise _duplicate(exc, text, source) from None
     except json.JSONDecodeError as exc:
         if exc.msg != "Extra data":
             parse(text, source)  # raises with the position
