@@ -141,6 +141,9 @@ def prepare_process() -> None:
     import sys
     import warnings
 
+    from xentropy_cli.io import output
+
+    output.forget_inputs()
     warnings.filterwarnings("ignore", category=RuntimeWarning)
     if sys.stdout is None:
         from xentropy_cli.io.output import ClosedStream

@@ -44,6 +44,11 @@ def note_input(what: int | str | None) -> None:
         _inputs.add((info.st_dev, info.st_ino))
 
 
+def forget_inputs() -> None:
+    """A new run (``errors.prepare_process``): no inputs yet."""
+    _inputs.clear()
+
+
 def is_input(info: os.stat_result) -> bool:
     return (info.st_dev, info.st_ino) in _inputs
 
