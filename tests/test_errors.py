@@ -279,7 +279,8 @@ CASES = {
     # --- hostile input (issue 15): only ASCII decimal numbers, no silent last-wins, bounded reads
     "underscore-digits": Case(DataError, "u.csv:3:16", "column pred_2 is '1_0', not a number",
                               files={"u.csv": HEADER + GOOD + "1,0,0,0.9,0.05,1_0\n"}, sources=["u.csv"]),
-    "full-width-digit": Case(DataError, "u.csv:3:11", "column pred_1 is '\uff11', not a number (numbers are ASCII",
+    "full-width-digit": Case(DataError, "u.csv:3:11",
+                             "column pred_1 is '\uff11', not a number (numbers are ASCII",
                              files={"u.csv": HEADER + GOOD + "1,0,0,0.9,\uff11,0.05\n"}, sources=["u.csv"]),
     "arabic-indic-digit": Case(DataError, "u.csv:2:1", "column true_0 is '\u0663'",
                                files={"u.csv": HEADER + "\u0663,0,0,0.9,0.05,0.05\n"}, sources=["u.csv"]),
@@ -302,13 +303,15 @@ CASES = {
     "inline-arabic-indic": Case(UsageError, "--y-true[1]", "is '\u0663', not a number",
                                 options={"y_true": '[1, "\u0663"]', "y_pred": "[0.5, 0.5]"}),
     "json-duplicate-key": Case(DataError, "d.json:2:2", "the key 'y_pred' appears twice",
-                               files={"d.json": '{"y_true": [1, 0], "y_pred": [0.5, 0.5],\n "y_pred": [0.1, 0.9]}'},
+                               files={"d.json": '{"y_true": [1, 0], "y_pred": [0.5, 0.5],\n'
+                                                ' "y_pred": [0.1, 0.9]}'},
                                sources=["d.json"]),
     "json-duplicate-key-in-record": Case(DataError, "d.json:1:", "the key 'y_true' appears twice",
                                          files={"d.json": '[{"y_true": 1, "y_pred": 0.5, "y_true": 0}]'},
                                          sources=["d.json"]),
     "jsonl-duplicate-key": Case(DataError, "d.jsonl:2:26", "the key 'y_true' appears twice",
-                                files={"d.jsonl": '{"y_true":1,"y_pred":0.5}\n{"y_true":1,"y_pred":0.5,"y_true":0}\n'},
+                                files={"d.jsonl": '{"y_true":1,"y_pred":0.5}\n'
+                                                  '{"y_true":1,"y_pred":0.5,"y_true":0}\n'},
                                 sources=["d.jsonl"]),
     "labels-twice": Case(UsageError, "--labels", "names the label 0 more than once",
                          files={"l.csv": "label,pred_0,pred_1\n0,.5,.5\n1,.5,.5\n"}, sources=["l.csv"],
@@ -322,7 +325,8 @@ CASES = {
     "nul-after-text": Case(DataError, "n.csv:3", "binary file",
                            files={"n.csv": HEADER + GOOD + "1,0\x00,0\n"}, sources=["n.csv"]),
     "line-over-the-cap": Case(DataError, "long.csv:3", "this line is longer than 4 MiB",
-                              files={"long.csv": HEADER + GOOD + "1," * (5 << 19) + "\n"}, sources=["long.csv"]),
+                              files={"long.csv": HEADER + GOOD + "1," * (5 << 19) + "\n"},
+                              sources=["long.csv"]),
     "jsonl-line-over-the-cap": Case(DataError, "long.jsonl:2", "this line is longer than 4 MiB",
                                     files={"long.jsonl": '{"y_true":1,"y_pred":0.5}\n{"y_true":['
                                            + "1," * (5 << 19) + '1],"y_pred":0.5}\n'},
@@ -338,7 +342,8 @@ CASES = {
 }
 
 
-RAISED_BY_CORE = {"labels-more-than-columns", "label-out-of-range", "label-not-integer", "negative-weight", "sklearn-label-not-in-labels",
+RAISED_BY_CORE = {"labels-more-than-columns",
+                  "label-out-of-range", "label-not-integer", "negative-weight", "sklearn-label-not-in-labels",
                   "negative-probability", "all-zero-row-keras", "shape-mismatch", "two-files-row-mismatch",
                   "wrong-weight-length", "sparse-needs-one-hot", "nan-in-npy-located-by-row",
                   "torch-takes-no-weight", "sklearn-rejects-scalar-weight"}
@@ -461,7 +466,8 @@ def test_a_folder_without_search_permission_is_not_no_such_file(tmp_path, monkey
     with pytest.raises(DataError) as caught:
         xio.read([str(tmp_path / "locked" / "d.csv")])
     line = caught.value.one_line()
-    assert "no such file" not in line and "permission denied (a folder on its path cannot be searched)" in line
+    assert "no such file" not in line
+    assert "permission denied (a folder on its path cannot be searched)" in line
 
 
 @pytest.mark.parametrize("header", ["label,prob", "label,pred", "target,prediction", "label,score",
