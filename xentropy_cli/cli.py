@@ -23,7 +23,16 @@ class XentGroup(TyperGroup):
                         standalone_mode)
 
 
-app = typer.Typer(
+class XentTyper(typer.Typer):
+    """Typer whose whole call (building the Click command included) runs inside errors.run_main,
+    so a signal or a full stdout at any moment after start-up ends as one line and its code."""
+
+    def __call__(self, *args, **kwargs):
+        standalone = kwargs.get("standalone_mode", True)
+        return run_main(lambda: super(XentTyper, self).__call__(*args, **kwargs), standalone)
+
+
+app = XentTyper(
     cls=XentGroup,
     name="xent",
     help="Cross-entropy the way Keras, tf.keras, PyTorch, scikit-learn and optax compute it, "

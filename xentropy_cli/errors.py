@@ -181,17 +181,11 @@ def run_main(call, standalone: bool = True):
     (130), SIGTERM (143). ``standalone``: exit the process with the code, else return it."""
     import sys
 
-    prepare_process()
     try:
+        prepare_process()
         code = call()
-        _flush_stdout()
     except SystemExit as done:
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-        if code == 0:
-            try:
-                _flush_stdout()
-            except OSError as error:
-                code = _stdout_failed(error)
     except KeyboardInterrupt as error:
         _newline()
         code = getattr(error, "exit_code", EXIT_INTERRUPTED)
@@ -206,9 +200,24 @@ def run_main(call, standalone: bool = True):
             raise
         message, code = parts
         report(message)
+    code = _flushed(code or 0)
     if not standalone:
         return code
-    sys.exit(code or 0)
+    sys.exit(code)
+
+
+def _flushed(code: int) -> int:
+    """Flush stdout before the exit: a failure is one line and exit 1 after a success, and is
+    silenced after an error (already reported), so the interpreter's exit never adds its own."""
+    try:
+        _flush_stdout()
+    except BrokenPipeError:
+        _silence_stdout()
+    except OSError as error:
+        if code == 0:
+            return _stdout_failed(error)
+        _silence_stdout()
+    return code
 
 
 def _flush_stdout() -> None:
@@ -248,10 +257,11 @@ def _silence_stdout() -> None:
     import sys
 
     try:
+        target = sys.stdout.fileno()
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
+        os.dup2(devnull, target)
         os.close(devnull)
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):
         pass
     try:  # what is still buffered goes nowhere, so the exit does not complain about it again
         if sys.stdout is not None and hasattr(sys.stdout, "buffer"):
