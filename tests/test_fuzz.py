@@ -188,6 +188,32 @@ def _fuzz_cases():
             rng.random() < 0.5, rng.choice(PROFILE_NAMES), False
 
 
+def _other_commands(inputs, profile: str, fmt: str, counts: dict) -> None:
+    """What explain, compare and grad do with ``inputs`` after reading, rendered (``fmt``) to a
+    string: each ends in output or an XentError, never another exception."""
+    from xentropy_cli import render
+    from xentropy_cli.core import compare, explain, grad
+    from xentropy_cli.render import grad as grad_render
+
+    chosen, other = profiles.get(profile), profiles.get("naive")
+    out = render.Output(fmt, "never", None, True, False, stdout=io.StringIO())
+    for command in ("explain", "compare", "grad"):
+        try:
+            if command == "explain":
+                p, q = pipeline.run(inputs, chosen, Options()), pipeline.run(inputs, other, Options())
+                out.emit_explain(inputs, p, q, explain.diverge(p, q, inputs.y_true, inputs.y_pred), 5)
+            elif command == "compare":
+                out.emit_compare(compare.compare(inputs, [chosen, other, profiles.get("sklearn")], Options()))
+            else:
+                result = grad.gradient(inputs, chosen, Options())
+                check = grad.finite_difference(inputs, chosen, Options(), cells=8)
+                grad_render.emit(out, result, result.notices, check, None)
+            counts[command, "output"] += 1
+        except XentError as error:
+            assert "\n" not in error.one_line()
+            counts[command, "error"] += 1
+
+
 def _run_file_case(name, data, as_stdin, profile, logits, directory: Path):
     options = {"from_logits": logits}
     if name.endswith(".npy"):  # npy comes in pairs: the mutated one is y_pred
@@ -211,24 +237,33 @@ def _inline_cases():
         yield f"inline-{i}", texts, rng.choice(PROFILE_NAMES)
 
 
+FORMATS = ("json", "table", "csv", "plain")
+
+
 def test_fuzz_never_raises_anything_but_xent_errors(tmp_path):
+    import collections
+
     failures, outcomes = [], {"result": 0, "error": 0}
-    for case_id, name, data, as_stdin, profile, logits in _fuzz_cases():
+    commands: collections.Counter = collections.Counter()
+    for i, (case_id, name, data, as_stdin, profile, logits) in enumerate(_fuzz_cases()):
         directory = tmp_path / case_id
         directory.mkdir()
         try:
             _run_file_case(name, data, as_stdin, profile, logits, directory)
             outcomes["result"] += 1
+            inputs = _read_again(name, data, logits, directory)
+            _other_commands(inputs, profile, FORMATS[i % len(FORMATS)], commands)
         except XentError as error:
             assert "\n" not in error.one_line()
             outcomes["error"] += 1
         except Exception:  # noqa: BLE001 - the point of the test
             failures.append(f"{case_id} ({profile}): {traceback.format_exc(limit=-3)}")
-    for case_id, (t, p, w), profile in _inline_cases():
+    for i, (case_id, (t, p, w), profile) in enumerate(_inline_cases()):
         try:
             inputs = xio.read([], y_true=t, y_pred=p, sample_weight=w or None)
             pipeline.run(inputs, profiles.get(profile), Options())
             outcomes["result"] += 1
+            _other_commands(inputs, profile, FORMATS[i % len(FORMATS)], commands)
         except XentError:
             outcomes["error"] += 1
         except Exception:  # noqa: BLE001
@@ -237,3 +272,15 @@ def test_fuzz_never_raises_anything_but_xent_errors(tmp_path):
     assert sum(outcomes.values()) == N_MUTATIONS + N_RANDOM_BYTES + N_INLINE
     # the mutations are mild enough that some inputs still compute
     assert outcomes["result"] > 0 and outcomes["error"] > 0
+    # every input that computes also goes through explain, compare and grad (the report quotes these)
+    for command in ("explain", "compare", "grad"):
+        assert commands[command, "output"] + commands[command, "error"] == outcomes["result"], commands
+        assert commands[command, "output"] > 0
+    print(f"fuzz: {dict(outcomes)}; other commands: {dict(commands)}")
+
+
+def _read_again(name, data, logits, directory: Path):
+    """The Inputs of a file case that computed (read from the file written for it)."""
+    if name.endswith(".npy"):
+        return xio.read([str(directory / "t.npy"), str(directory / name)], from_logits=logits)
+    return xio.read([str(directory / name)], from_logits=logits)

@@ -106,6 +106,12 @@ def guarded(command):
             raise SystemExit(EXIT_OK) from None
         except SystemExit:
             raise
+        except OSError as error:  # the environment, not a bug: a full disk, a vanished file, …
+            if os.environ.get("XENT_DEBUG"):
+                raise
+            where = f" ({shown(error.filename)})" if error.filename else ""
+            report(f"{error.strerror or error}{where}; check the disk and the paths involved")
+            raise SystemExit(EXIT_DATA) from None
         except MemoryError:
             report("out of memory while reading or computing; give a CSV/TSV file, which is read "
                    "in chunks")
