@@ -505,7 +505,7 @@ def test_ctrl_c_on_a_blocked_read_is_honoured_within_a_second(tmp_path):
 
 
 def test_signals_while_writing_output_leave_the_old_file_or_the_whole_new_one(tmp_path):
-    """-o with a per-sample CSV of 200,000 rows: SIGINT/SIGTERM at any moment (20 runs) leaves no
+    """-o with a per-sample CSV of 200,000 rows: SIGINT/SIGTERM at any moment (16 runs) leaves no
     temporary file, and the target holds what it held before or the complete output, never part."""
     import hashlib
 
@@ -522,7 +522,7 @@ def test_signals_while_writing_output_leave_the_old_file_or_the_whole_new_one(tm
     before = hashlib.sha256(b"before\n").hexdigest()
     runs = tmp_path / "runs"
     runs.mkdir()
-    results = _fork_runs(runs, [*args, "{folder}/out.csv"], 20, feed=False, wait_for_spool=False,
+    results = _fork_runs(runs, [*args, "{folder}/out.csv"], 16, feed=False, wait_for_spool=False,
                          delay=(0.0, 0.6), seed=16, target="out.csv")
     for i, run in enumerate(results):
         assert run["status"] in (0, 128 + run["signal"]), (i, run)
