@@ -313,6 +313,9 @@ CASES = {
                                 files={"d.jsonl": '{"y_true":1,"y_pred":0.5}\n'
                                                   '{"y_true":1,"y_pred":0.5,"y_true":0}\n'},
                                 sources=["d.jsonl"]),
+    "json-integer-of-5000-digits": Case(DataError, "d.json", "invalid JSON: Exceeds the limit (4300 digits)",
+                                        files={"d.json": '{"y_true": [1], "y_pred": [' + "9" * 5000 + "]}"},
+                                        sources=["d.json"]),
     "labels-twice": Case(UsageError, "--labels", "names the label 0 more than once",
                          files={"l.csv": "label,pred_0,pred_1\n0,.5,.5\n1,.5,.5\n"}, sources=["l.csv"],
                          options={"labels": "0,0,1"}, profile="sklearn"),

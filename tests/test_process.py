@@ -531,3 +531,22 @@ def test_signals_while_writing_output_leave_the_old_file_or_the_whole_new_one(tm
         assert run["target"] in (before, complete), i
     outcomes = {run["target"] for run in results}
     assert before in outcomes  # some signals landed before the rename
+
+
+def test_a_full_disk_while_writing_output_is_one_line_and_leaves_the_old_file(tmp_path):
+    """RLIMIT_FSIZE stands in for a full disk (Python ignores SIGXFSZ: the write fails with EFBIG)."""
+    target = tmp_path / "out.csv"
+    target.write_text("before\n")
+    p = ",".join(["0.5"] * 2000)
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    done = subprocess.run(XENT + ["compute", "-t", ",".join(["1"] * 2000), "-p", p, "--reduction", "none",
+                                  "--format", "csv", "-o", str(target)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60, preexec_fn=small_files)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == f"xent: error: cannot write {target}: File too large; check the disk space and " \
+                          "permissions there\n"
+    assert target.read_text() == "before\n"
+    _no_temporary_files(tmp_path)

@@ -11,7 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from xentropy_cli import __version__
-from xentropy_cli.errors import UsageError, guarded, run_main
+from xentropy_cli.errors import UsageError, guarded, run_main, shown
 
 
 class XentGroup(TyperGroup):
@@ -225,7 +225,7 @@ def _stream():
 
 def _say_in_memory(verbose: bool, inputs) -> None:
     if verbose:
-        sys.stderr.write(f"xent: read {inputs.source} in memory ({READ_IN_MEMORY} reader)\n")
+        sys.stderr.write(f"xent: read {shown(inputs.source)} in memory ({READ_IN_MEMORY} reader)\n")
 
 
 @app.command()

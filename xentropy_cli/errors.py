@@ -151,6 +151,9 @@ def prepare_process() -> None:
 
     output.forget_inputs()
     warnings.filterwarnings("ignore", category=RuntimeWarning)
+    columns = os.environ.get("COLUMNS")
+    if columns is not None and not (columns.isascii() and columns.isdigit() and 0 < int(columns) <= 10_000):
+        del os.environ["COLUMNS"]  # abc, 0, -5: every reader of COLUMNS (Rich, shutil) falls back
     if sys.stdout is None:
         from xentropy_cli.io.output import ClosedStream
 

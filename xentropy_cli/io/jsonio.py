@@ -81,6 +81,13 @@ def parse(text: str, source: str) -> object:
                         hint="fix the JSON syntax there") from None
     except RecursionError:
         raise DataError("invalid JSON: nested too deeply", where=source, hint=_DEEP) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise _not_a_number(exc, source) from None
+
+
+def _not_a_number(exc: ValueError, where: str) -> DataError:
+    return DataError(f"invalid JSON: {str(exc).split(':')[0]}", where=where,
+                     hint="write numbers as plain decimals (0.5, 1e-7)")
 
 
 def parse_lines(text: str, source: str) -> tuple[list[object], list[int]]:
@@ -100,6 +107,8 @@ def parse_lines(text: str, source: str) -> tuple[list[object], list[int]]:
         except RecursionError:
             raise DataError("invalid JSON: nested too deeply", where=f"{source}:{number}",
                             hint=_DEEP) from None
+        except ValueError as exc:
+            raise _not_a_number(exc, f"{source}:{number}") from None
         lines.append(number)
     if not values:
         raise DataError("is empty: there is no data", where=source, hint=_HINT)
@@ -123,6 +132,8 @@ def parse_any(text: str, source: str) -> tuple[object, list[int] | None]:
         raise AssertionError("unreachable") from exc
     except RecursionError:
         raise DataError("invalid JSON: nested too deeply", where=source, hint=_DEEP) from None
+    except ValueError as exc:
+        raise _not_a_number(exc, source) from None
 
 
 def inputs_from(value: object, lines: list[int] | None, source: str) -> Parts:
