@@ -19,8 +19,8 @@ class XentGroup(TyperGroup):
     (exit 2), a full or closed stdout under --help/--version as one line (exit 1), signals."""
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):  # type: ignore[override]
-        return run_main(lambda: super(XentGroup, self).main(*args, standalone_mode=False, **kwargs),
-                        standalone_mode)
+        kwargs["standalone_mode"] = False  # run_main ends the process (or returns the code)
+        return run_main(lambda: super(XentGroup, self).main(*args, **kwargs), standalone_mode)
 
 
 class XentTyper(typer.Typer):
