@@ -203,7 +203,6 @@ def test_columns_that_are_not_positive_numbers_fall_back_to_80():
     (["compute", "-t"], "Option '-t' requires an argument"),
     (["bogus"], "No such command 'bogus'"),
     (["compute", "--clip", "abc", "-t", "1", "-p", ".5"], "Invalid value for '--clip'"),
-    ([], "xent needs a command"),
     (["explain", "-t", "[[1,0]]", "-p", "[[0.9,0.1]]", "--rows", "-1"], "--rows -1 is not a positive number"),
 ])
 def test_usage_errors_are_one_xent_line_with_exit_2(args, says):

@@ -99,8 +99,7 @@ def guarded(command):
             report(error.one_line())
             raise SystemExit(error.exit_code) from None
         except KeyboardInterrupt as error:
-            _newline()
-            raise SystemExit(getattr(error, "exit_code", EXIT_INTERRUPTED)) from None
+            _interrupted(getattr(error, "exit_code", EXIT_INTERRUPTED))
         except BrokenPipeError:
             _silence_stdout()
             raise SystemExit(EXIT_OK) from None
@@ -196,8 +195,8 @@ def run_main(call, standalone: bool = True):
     except SystemExit as done:
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except KeyboardInterrupt as error:
-        _newline()
-        code = getattr(error, "exit_code", EXIT_INTERRUPTED)
+        _interrupted(getattr(error, "exit_code", EXIT_INTERRUPTED))
+        raise  # not reached: _interrupted ends the process
     except BrokenPipeError:
         _silence_stdout()
         code = EXIT_OK
@@ -259,6 +258,34 @@ def _click_error(error: Exception) -> tuple[str, int] | None:
     if context is not None and code == EXIT_USAGE:
         message += f"; see '{context.command_path} --help'"
     return message, code
+
+
+def _interrupted(code: int = EXIT_INTERRUPTED) -> None:
+    """Ctrl-C (130) or SIGTERM/SIGHUP (128 + its number): exit with ``code``, whatever else
+    arrives. Further SIGINTs and SIGTERMs are ignored, and the process ends here (after the atexit
+    handlers, which remove temporary files): pyarrow re-sends a SIGINT it caught, and one arriving
+    while the interpreter shuts down would otherwise end it by signal."""
+    import atexit
+    import os
+    import signal
+    import sys
+
+    for name in ("SIGINT", "SIGTERM"):
+        try:
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+        except (ValueError, OSError, AttributeError):  # not the main thread
+            pass
+    _newline()
+    try:
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):
+                pass
+    finally:
+        os._exit(code)
 
 
 def _silence_stdout() -> None:

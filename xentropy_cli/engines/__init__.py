@@ -47,12 +47,3 @@ def spool_stdin(limit: int | None = None) -> tuple[bytes | None, str | None]:
     from xentropy_cli.io import source
 
     return source.spool(sys.stdin.buffer, min_bytes() if limit is None else limit)
-
-
-def replace_stdin(data: bytes | None = None, path: str | None = None) -> None:
-    """Make ``sys.stdin`` read ``data`` (or the file at ``path``) from the start, for io.read."""
-    import io
-    import sys
-
-    binary = io.BytesIO(data or b"") if path is None else open(path, "rb")  # noqa: SIM115
-    sys.stdin = io.TextIOWrapper(binary, encoding="utf-8")
