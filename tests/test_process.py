@@ -385,6 +385,7 @@ def test_hostile_inputs_end_in_one_line_with_bounded_memory(tmp_path):
     for (args, _, says), done in zip(runs, results, strict=True):
         one_error_line(done, 1, says)
         assert done.peak_rss < MEMORY_BOUND, (args, done.peak_rss)
+        print(f"peak RSS {done.peak_rss >> 20} MiB, {done.seconds:.2f} s: xent {' '.join(map(str, args))}")
     assert len(runs) == 8
 
 
