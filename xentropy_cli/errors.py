@@ -156,7 +156,7 @@ def prepare_process() -> None:
     if sys.stdout is None:
         from xentropy_cli.io.output import ClosedStream
 
-        sys.stdout = ClosedStream()  # type: ignore[assignment]
+        sys.stdout = ClosedStream()
         try:  # keep fd 1 taken, so no file this run opens lands on it
             fd = os.open(os.devnull, os.O_WRONLY)
             if fd != 1:

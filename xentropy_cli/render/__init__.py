@@ -89,7 +89,8 @@ class Output:
             data.update(provenance.json if provenance else {})
             self.write(machine.dumps(data))
         elif self.format == "csv":
-            self.write(_explain_csv(result_p, result_q, divergence, provenance and provenance.samples))
+            self.write(_explain_csv(result_p, result_q, divergence,
+                                    provenance.samples if provenance else None))
         else:
             from xentropy_cli.render import tables
 
