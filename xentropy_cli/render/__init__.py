@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,8 @@ import numpy as np
 
 from xentropy_cli.core.choices import COLORS, FORMATS, choose
 from xentropy_cli.core.types import Notice, Result
-from xentropy_cli.errors import StrictError, UsageError, report
+from xentropy_cli.errors import StrictError, report
+from xentropy_cli.io import output
 from xentropy_cli.render import machine
 
 BY_EXTENSION = {".json": "json", ".csv": "csv", ".txt": "plain"}  # -o FILE with --format auto
@@ -27,7 +27,7 @@ class Output:
         choose(fmt, FORMATS, "--format")
         choose(color, COLORS, "--color")
         self.stdout = stdout or sys.stdout
-        self.path = path
+        self.path = None if output.is_stdout(path) else path
         self.quiet = quiet
         self.strict = strict
         self.to_terminal = path is None and _isatty(self.stdout)
@@ -135,42 +135,19 @@ class Output:
         """The width tables are laid out for: the terminal's, else COLUMNS (invalid: 80)."""
         if self.to_terminal:
             return _terminal_width()
-        return _columns_env() or 80
+        return columns()
 
     def write_pieces(self, pieces) -> None:
         """Like ``write``, for text that comes in pieces (a streamed run's rows): never all of it
         in memory at once."""
         if self.path is None:
-            for piece in pieces:
-                self.stdout.write(piece)
-            self.stdout.flush()
+            output.to_stdout(self.stdout, pieces)
             return
-        self._atomic(lambda handle: handle.writelines(pieces))
-
-    def _atomic(self, fill) -> None:
-        """Write --output whole or not at all: a temporary file beside it, then a rename."""
-        target = Path(self.path or "")  # only called with --output
-        directory = target.parent if str(target.parent) else Path(".")
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-        except OSError as error:
-            raise UsageError(f"cannot write {target}: {error.strerror}",
-                             hint="check that the folder exists and is writable") from None
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                fill(handle)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        output.write(self.path, lambda handle: handle.writelines(pieces))
 
     def write(self, text: str) -> None:
-        """To stdout, or to --output whole or not at all (temporary file, then rename)."""
-        if self.path is None:
-            self.stdout.write(text)
-            self.stdout.flush()
-            return
-        self._atomic(lambda handle: handle.write(text))
+        """To stdout, or to --output whole or not at all (io.output: temporary file, then rename)."""
+        self.write_pieces((text,))
 
 
 def _color_wanted(to_terminal: bool) -> bool:
@@ -191,23 +168,25 @@ def _isatty(stream) -> bool:
         return False
 
 
-def _columns_env() -> int | None:
-    """COLUMNS when it is a sensible width (20 to 1000), else None."""
-    text = os.environ.get("COLUMNS", "").strip()
-    if not text.isdigit():
-        return None
-    value = int(text)
-    return value if 20 <= value <= 1000 else None
-
-
 def _terminal_width() -> int:
     import shutil
 
     try:
-        columns = shutil.get_terminal_size((100, 24)).columns
+        width = shutil.get_terminal_size((100, 24)).columns
     except (ValueError, OSError):
-        columns = 100
-    return _columns_env() or (columns if 20 <= columns <= 1000 else 100)
+        width = DEFAULT_COLUMNS
+    return width if width > 0 else DEFAULT_COLUMNS
+
+
+DEFAULT_COLUMNS = 80
+
+
+def columns() -> int:
+    """``COLUMNS`` when it is a positive whole number (at most 10000), else 80."""
+    text = os.environ.get("COLUMNS", "").strip()
+    if text.isascii() and text.isdigit() and 0 < int(text) <= 10_000:
+        return int(text)
+    return DEFAULT_COLUMNS
 
 
 def _rows(rows: tuple[int, ...]) -> str:
