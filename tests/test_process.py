@@ -189,7 +189,8 @@ def test_columns_that_are_not_positive_numbers_fall_back_to_80():
     runner = CliRunner()
     widths = set()
     for columns in ("abc", "0", "-5", "", "80"):
-        done = runner.invoke(app, ["compute", "-t", "[[1,0]]", "-p", "[[0.9,0.1]]", "-f", "table"],
+        # explain: its "why they differ" panel spans the whole width (compute's panel fits its text)
+        done = runner.invoke(app, ["explain", "-t", "[[1,0]]", "-p", "[[0.9,0.1]]", "-f", "table"],
                              env={"COLUMNS": columns}, catch_exceptions=False)
         assert done.exit_code == 0, done.stderr
         lines = done.stdout.splitlines()
@@ -368,7 +369,8 @@ def test_hostile_inputs_end_in_one_line_with_bounded_memory(tmp_path):
         (["compute", long_header], None, "header.csv:1: this line is longer than 4 MiB"),
     ]
     yes = subprocess.Popen(["yes", "0.5,0.5"], stdout=subprocess.PIPE)  # endless text
-    runs.append((["compare", "-"], yes.stdout, "<stdin>: goes on, beyond the 32 MiB"))
+    # grad reads stdin in memory (compute, explain and compare stream it through a spooled copy)
+    runs.append((["grad", "-"], yes.stdout, "<stdin>: goes on, beyond the 32 MiB"))
     from concurrent.futures import ThreadPoolExecutor
 
     def run(case):
