@@ -323,15 +323,21 @@ def test_a_bad_cell_deep_in_the_file_is_the_in_memory_error(tmp_path, streaming)
 
 
 def test_a_negative_probability_names_its_line(tmp_path, streaming):
+    """numpy computes with it (log of a negative is nan): a warning naming the line, the same
+    streamed and in memory; scikit-learn raises, so under sklearn it is the same one error."""
     y, p = data(3000, seed=1)
     p[2200, 1] = -0.25
     path = write_csv(tmp_path / "neg.csv", y, p)
+    memory, stream_out = in_memory(path), streamed(path).result
+    found = [n for n in notices(stream_out) if n[0] == "negative_prediction"]
+    assert found == [n for n in notices(memory) if n[0] == "negative_prediction"]
+    assert ":2202" in found[0][1] and found[0][2] == (2201,)  # header is line 1
     with pytest.raises(DataError) as memory_error:
-        in_memory(path)
+        in_memory(path, "sklearn")
     with pytest.raises(DataError) as stream_error:
-        streamed(path)
+        streamed(path, "sklearn")
     assert stream_error.value.one_line() == memory_error.value.one_line()
-    assert ":2202" in stream_error.value.one_line()  # header is line 1, row 2201 is line 2202
+    assert ":2202" in stream_error.value.one_line()
 
 
 def test_ragged_row_is_the_in_memory_error(tmp_path, streaming):

@@ -274,8 +274,11 @@ def _combine_grads(result: Result, prep: Prepared, scale: Array) -> _Grads:
     binary ḡ_logp = −y/K·wᵢ/D and ḡ_log1mp = −(1 − y)/K·wᵢ/D."""
     y = _targets(result, prep)
     if prep.kind == "binary":
-        from xentropy_cli.core.profiles import get  # torch sums its K outputs per sample: no 1/K
-        k = y.shape[1] if get(result.profile).binary_outputs == "mean" else 1
+        from xentropy_cli.core.profiles import get
+        # per sample: the mean over K; torch's and optax's sum and mean reduce the N·K elements
+        # (their divisor is N·K), so no 1/K there
+        whole = get(result.profile).binary_outputs == "elements" and result.reduction != "none"
+        k = 1 if whole else y.shape[1]
         return _Grads(logp=-y / k * scale, log1mp=-(1.0 - y) / k * scale)
     if prep.class_weight is not None:
         y = y * prep.class_weight[None, :]

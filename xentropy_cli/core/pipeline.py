@@ -6,8 +6,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from xentropy_cli.core import kernels, sums
 from xentropy_cli.core import stages as st
-from xentropy_cli.core import sums
 from xentropy_cli.core.profiles import CLIP, LOG, NORMALISE, SMOOTH, Profile
 from xentropy_cli.core.types import Array, Inputs, Notice, Options, Result, StageResult
 from xentropy_cli.core.validate import Prepared, prepare
@@ -22,6 +22,7 @@ class _State:
     logp: Array | None = None
     log1mp: Array | None = None
     losses: Array | None = None
+    elements: Array | None = None  # binary, profiles that reduce the (N, K) output: its elements
     results: list[StageResult] = field(default_factory=list)
     chunk: bool = False  # see run(chunk=)
 
@@ -83,16 +84,20 @@ def _run(inputs: Inputs, profile: Profile, options: Options, chunk: bool = False
         weight_dtype(profile, dtype, prep.sample_weight))
     losses = state.losses if weights is None else state.losses.astype(
         np.result_type(state.losses.dtype, weights.dtype))
-    weighted = st.weigh(losses, weights)
+    weighted = st.weigh(losses, weights)  # a 1-D binary input's one loss broadcasts to N weights
     reduction = options.reduction or profile.reduction
-    divisor, divisor_name = _divisor(profile, reduction, weights, prep, state.losses)
+    divisor, divisor_name = _divisor(profile, reduction, weights, prep, weighted)
+    summed = weighted if state.elements is None else state.elements.reshape(-1)
     total = np.float64(np.nan) if chunk and reduction == "none" else \
-        sums.total(weighted, _sum_kernel(profile, options))  # summed once, for both uses
+        sums.total(summed, _sum_kernel(profile, options))  # summed once, for both uses
     reduced = st.reduce(weighted, "none", None) if reduction == "none" else \
         st.reduce_total(total, reduction, divisor, divisor_name, profile.zero_division)
     state.results.append(reduced)
     value = reduced.array if reduction == "none" else float(reduced.array)
-    notices = prep.notices + tuple(_result_notices(state, prep))
+    finite = bool(np.isfinite(np.min(state.losses)) and np.isfinite(np.max(state.losses))) \
+        if state.losses.size else True
+    found = None if finite else first_non_finite(state.results, state.losses)
+    notices = prep.notices + tuple(_result_notices(state, prep, finite))
     return Result(
         profile=profile.name,
         models=profile.models,
@@ -105,10 +110,12 @@ def _run(inputs: Inputs, profile: Profile, options: Options, chunk: bool = False
         value=value,
         weighted_sum=float(total),
         divisor=float(divisor) if divisor is not None else float("nan"),
-        n_samples=prep.n_samples,
+        n_samples=weighted.shape[0] if prep.one_sample else prep.n_samples,
         n_classes=prep.n_classes,
         notices=notices,
         kind_reason=prep.kind_reason,
+        elements=state.elements,
+        first_non_finite=found,
     )
 
 
@@ -121,15 +128,18 @@ def weight_dtype(profile: Profile, dtype: np.dtype, sample_weight: Array) -> np.
 
 def counted(profile: Profile, kind: str, n: int, n_outputs: int) -> int:
     """How many losses a mean divides by: N, or N·K when the framework reduces every output of a
-    binary loss (torch's reduction="mean" over an (N, K) tensor)."""
-    return n * n_outputs if kind == "binary" and profile.binary_outputs == "sum" else n
+    binary loss (torch's reduction="mean" over an (N, K) tensor, jnp.mean of optax's output)."""
+    return n * n_outputs if kind == "binary" and profile.binary_outputs == "elements" else n
 
 
 def _divisor(profile: Profile, reduction: str, weights: Array | None, prep: Prepared,
              losses: Array) -> tuple[float | None, str]:
     n = counted(profile, prep.kind, losses.shape[0], prep.n_classes)
     weight_total = target_total = None
-    if reduction == "mean_with_sample_weight" and weights is not None:
+    # Keras returns a scalar loss (one sample, a 1-D binary input) unreduced: w·l under every
+    # reduction, so a single weight is not divided out again
+    scalar_loss = prep.one_sample and losses.shape[0] == 1
+    if reduction == "mean_with_sample_weight" and weights is not None and not scalar_loss:
         weight_total = float(sums.total(weights.reshape(-1)))  # one number counts once
     if prep.class_weight is not None and prep.labels is not None and profile.class_weight:
         target_total = float(sums.total(target_weights(prep.class_weight, prep.labels, losses.dtype)))
@@ -165,22 +175,58 @@ def divisor(profile: Profile, reduction: str, n: int, weight_total: float | None
     return None, ""
 
 
-def _result_notices(state: _State, prep: Prepared) -> list[Notice]:
+def first_non_finite(results: list[StageResult] | tuple[StageResult, ...], losses: Array,
+                     kind: str = "any") -> tuple[str, int, int | None, float] | None:
+    """Where the first non-finite loss comes from: its row (the first whose loss is nan, inf, or
+    with ``kind`` "nan"/"inf" that one), and the first stage whose output holds a nan or inf in
+    that row, as (stage, row, column or None, value), 0-based; None when every loss is finite.
+    A cell already nan or inf in the input is found at the cast stage."""
+    bad_losses = np.isnan(losses) if kind == "nan" else np.isinf(losses) if kind == "inf" \
+        else ~np.isfinite(losses)
+    if not bad_losses.any():
+        return None
+    row = int(np.flatnonzero(bad_losses)[0])
+    for stage in results:
+        a = np.asarray(stage.array)
+        if a.dtype.kind != "f" or a.ndim == 0 or a.shape[0] <= row:
+            continue
+        cells = a[row]
+        bad = ~np.isfinite(cells)
+        if bad.any():
+            col = int(np.flatnonzero(np.atleast_1d(bad))[0]) if cells.ndim else None
+            value = float(cells[col]) if col is not None else float(cells)
+            return stage.name, row, col, value
+    return None
+
+
+def _where_text(found: tuple[str, int, int | None, float] | None) -> str:
+    if found is None:
+        return ""
+    stage, row, col, value = found
+    cell = f"row {row + 1}" + (f", column {col + 1}" if col is not None else "")
+    return f"; it first appears at stage {stage}, {cell} ({value})"
+
+
+def _result_notices(state: _State, prep: Prepared, finite: bool = True) -> list[Notice]:
     notices = []
     for result in state.results:
         if result.name == CLIP and result.changed is not None and result.changed.any():
             rows = tuple(int(r) + 1 for r in np.flatnonzero(result.changed.any(axis=-1)))
             notices.append(Notice("clipped", result.note, rows))
     losses = state.losses
+    if finite:
+        return notices
     inf_rows = tuple(int(r) + 1 for r in np.flatnonzero(np.isinf(losses)))
     if inf_rows:
-        notices.append(Notice("log_zero", f"log 0 made the loss infinite in {len(inf_rows)} "
-                              "sample(s): a predicted probability of exactly 0 for a true class",
-                              inf_rows))
+        where = _where_text(first_non_finite(state.results, losses, "inf"))
+        notices.append(Notice("log_zero", f"the loss is infinite in {len(inf_rows)} "
+                              "sample(s): log 0 of a probability of exactly 0 for a true class, "
+                              f"or an infinite input{where}", inf_rows))
     nan_rows = tuple(int(r) + 1 for r in np.flatnonzero(np.isnan(losses)))
     if nan_rows:
+        where = _where_text(first_non_finite(state.results, losses, "nan"))
         notices.append(Notice("nan", f"the loss is nan in {len(nan_rows)} sample(s) "
-                              "(0·log 0, or softmax overflow)", nan_rows))
+                              f"(0·log 0, 0/0, nan input, or softmax overflow){where}", nan_rows))
     return notices
 
 
@@ -298,16 +344,36 @@ def _combine(s: _State, profile: Profile, options: Options, dtype, prep: Prepare
     if prep.kind == "binary":
         from_logits = any(r.name == "log_sigmoid" for r in s.results)  # s.p still holds z
         form = profile.binary_logits if from_logits else "log_sigmoid"
+        whole = profile.binary_outputs == "elements"
+        kernel = _sum_kernel(profile, options)
         result = st.combine_binary(s.y, s.logp, s.log1mp, profile.zero_times_inf, form, s.p,
-                                   profile.binary_outputs, options.base, profile.flush_subnormals,
-                                   _sum_kernel(profile, options))
+                                   "none" if whole else "mean", options.base,
+                                   profile.flush_subnormals, kernel)
+        if whole:  # the per-sample mean over K, and the elements kept for sum and mean
+            s.elements = result.array
+            result = replace(result, array=kernels.mean_last(s.elements, kernel),
+                             note=result.note.replace("elementwise", "per sample mean over outputs of"))
     elif s.y.ndim == 1:
-        result = st.combine_sparse(s.y, s.logp, prep.class_weight)
+        result = _void_labels(st.combine_sparse(s.y, s.logp, prep.class_weight), s.logp, prep)
     else:
         result = st.combine_categorical(s.y, s.logp, prep.class_weight, profile.zero_times_inf,
                                         _sum_kernel(profile, options))
     s.losses = result.array
     s.results.append(result)
+
+
+def _void_labels(result: StageResult, logp: Array, prep: Prepared) -> StageResult:
+    """Rows whose label the framework does not index: an all-zero one-hot row gives
+    −Σₖ 0·log pₖ (−0, or nan beside a −inf or nan), jnp.take_along_axis's fill gives nan."""
+    if prep.void_rows is None and prep.nan_rows is None:
+        return result
+    out = result.array.copy()
+    if prep.void_rows is not None and prep.void_rows.any():
+        rows = prep.void_rows
+        out[rows] = -np.sum(np.zeros_like(logp[rows]) * logp[rows], axis=-1)
+    if prep.nan_rows is not None and prep.nan_rows.any():
+        out[prep.nan_rows] = np.nan
+    return replace(result, array=out)
 
 
 _STAGES = {

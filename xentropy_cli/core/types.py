@@ -105,6 +105,11 @@ class Result:
     n_classes: int
     notices: tuple[Notice, ...] = field(default_factory=tuple)
     kind_reason: str = ""
+    # binary under a profile that reduces its elementwise output (torch, optax): the (N, K)
+    # elements whose sum ``sum`` and ``mean`` reduce; per_sample holds their mean over K
+    elements: Array | None = None
+    # where a nan or inf first appears: (stage, 0-based row, 0-based column or None, value)
+    first_non_finite: tuple[str, int, int | None, float] | None = None
 
     def stage(self, name: str) -> StageResult:
         for stage in self.stages:
