@@ -150,7 +150,8 @@ def resolve_kind(inputs: Inputs) -> tuple[str, str]:
     if inputs.kind != "auto":
         return inputs.kind, f"--loss {inputs.kind}"
     if yp.ndim == 1 or (yp.ndim == 2 and yp.shape[1] == 1):
-        return "binary", "y_pred has one column: binary cross-entropy"
+        return "binary", ("y_pred is 1-D" if yp.ndim == 1 else "y_pred has one column") + \
+            ": binary cross-entropy"
     if yt.ndim == 1 or (yt.ndim == 2 and yt.shape[1] == 1):
         return "sparse", f"y_true is one label per sample and y_pred has {yp.shape[-1]} columns: sparse"
     if yt.shape != yp.shape:
