@@ -488,3 +488,23 @@ def test_a_kernel_option_orders_the_sums_as_in_memory(tmp_path, streaming, kerne
     path = write_csv(tmp_path / "k.csv", y, p)
     options = Options(kernel=kernel)
     assert streamed(path, "keras", options).result.value == in_memory(path, "keras", options).value
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean", "none"])
+def test_torch_multi_output_binary_streams_its_elements(tmp_path, streaming, reduction):
+    """torch reduces the N·K elements of a multi-output binary loss (its sum adds them all, its
+    mean divides by N·K); streamed in chunks, the same value as in memory."""
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 2, (3000, 4)).astype(float)
+    p = np.round(rng.uniform(0.01, 0.99, (3000, 4)), 8)
+    path = write_csv(tmp_path / "multi.csv", y, p)
+    options = Options(reduction=reduction)
+    memory = in_memory(path, "torch", options, kind="binary")
+    out = streamed(path, "torch", options, kind="binary").result
+    assert memory.kind == out.kind == "binary"
+    if reduction == "none":
+        return
+    elements = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    expected = elements.sum() if reduction == "sum" else elements.mean()
+    assert out.value == pytest.approx(memory.value, rel=1e-6)
+    assert out.value == pytest.approx(expected, rel=1e-5)

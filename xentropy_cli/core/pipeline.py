@@ -94,9 +94,9 @@ def _run(inputs: Inputs, profile: Profile, options: Options, chunk: bool = False
         st.reduce_total(total, reduction, divisor, divisor_name, profile.zero_division)
     state.results.append(reduced)
     value = reduced.array if reduction == "none" else float(reduced.array)
-    finite = bool(np.isfinite(np.min(state.losses)) and np.isfinite(np.max(state.losses))) \
-        if state.losses.size else True
-    found = None if finite else first_non_finite(state.results, state.losses)
+    per = np.asarray(state.losses)
+    finite = bool(np.isfinite(np.min(per)) and np.isfinite(np.max(per))) if per.size else True
+    found = None if finite else first_non_finite(state.results, per)
     notices = prep.notices + tuple(_result_notices(state, prep, finite))
     return Result(
         profile=profile.name,
@@ -213,7 +213,7 @@ def _result_notices(state: _State, prep: Prepared, finite: bool = True) -> list[
         if result.name == CLIP and result.changed is not None and result.changed.any():
             rows = tuple(int(r) + 1 for r in np.flatnonzero(result.changed.any(axis=-1)))
             notices.append(Notice("clipped", result.note, rows))
-    losses = state.losses
+    losses = np.asarray(state.losses)
     if finite:
         return notices
     inf_rows = tuple(int(r) + 1 for r in np.flatnonzero(np.isinf(losses)))
@@ -354,7 +354,8 @@ def _combine(s: _State, profile: Profile, options: Options, dtype, prep: Prepare
             result = replace(result, array=kernels.mean_last(s.elements, kernel),
                              note=result.note.replace("elementwise", "per sample mean over outputs of"))
     elif s.y.ndim == 1:
-        result = _void_labels(st.combine_sparse(s.y, s.logp, prep.class_weight), s.logp, prep)
+        logp = np.asarray(s.logp)
+        result = _void_labels(st.combine_sparse(s.y, logp, prep.class_weight), logp, prep)
     else:
         result = st.combine_categorical(s.y, s.logp, prep.class_weight, profile.zero_times_inf,
                                         _sum_kernel(profile, options))

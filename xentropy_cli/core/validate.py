@@ -307,7 +307,7 @@ def _sparse(inputs: Inputs, profile: Profile, yt: Array, yp: Array) -> _Shaped:
         shaped.labels = _sorted_labels(inputs, yt.reshape(-1), n_classes)
     else:
         _class_indices(inputs, profile, yt.reshape(-1), shaped)
-    shaped.y_true = shaped.labels
+    shaped.y_true = np.asarray(shaped.labels)
     return shaped
 
 
