@@ -219,3 +219,17 @@ def test_seeded_degenerate_values_give_numbers_and_warnings(profile):
     named = {r for n in result.notices for r in n.rows}
     assert {4, 18, 26} <= named
     assert result.per_sample.shape == (40,)
+
+
+def test_explain_torch_against_keras_on_multi_output_blames_no_stage():
+    """Issue 16: per-sample losses are means over the K outputs in both, so a K-fold gap is no
+    longer put on the combine stage; each row's contribution is its share of the tiny gap."""
+    from xentropy_cli.core import explain
+
+    y = np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    p = np.array([[0.9, 0.2, 0.6], [0.3, 0.01, 0.7]])
+    torch, keras = _run(y, p, "torch", kind="binary"), _run(y, p, "keras", kind="binary")
+    found = explain.diverge(torch, keras, y, p)
+    assert found.stage is None and abs(found.difference) < 1e-6
+    assert np.all(np.abs(found.contributions) < 1e-6)
+    assert abs(found.contributions.sum() - found.difference) < 1e-7  # float32 rounding
