@@ -85,13 +85,13 @@ def _bounds(a: Array) -> tuple[float, float] | None:
     return a.min(), a.max()
 
 
-def _in_unit_interval(a: Array) -> bool:
-    bounds = _bounds(a)
+def _in_unit_interval(a: Array, bounds: tuple[float, float] | None = None) -> bool:
+    bounds = bounds if bounds is not None else _bounds(a)
     return bounds is not None and bool(bounds[0] >= 0) and bool(bounds[1] <= 1)
 
 
-def _all_finite(a: Array) -> bool:
-    bounds = _bounds(a)
+def _all_finite(a: Array, bounds: tuple[float, float] | None = None) -> bool:
+    bounds = bounds if bounds is not None else _bounds(a)
     return bounds is not None and bool(np.isfinite(bounds[0])) and bool(np.isfinite(bounds[1]))
 
 
@@ -118,9 +118,14 @@ def _showing_gap(total: float) -> str:
     return f"{total:.{min(decimals, 17)}f}"
 
 
-def _sums_to_one(sums: Array, n_classes: int) -> Array:
+def _sums_to_one(sums: Array, n_classes: int) -> Array | None:
+    """Which row sums count as 1; None when every one does (one reduction, no mask)."""
     with np.errstate(invalid="ignore"):
-        return np.abs(sums.astype(np.float64) - 1.0) <= _row_tolerance(n_classes)
+        gap = np.abs(sums - 1.0)
+        tolerance = _row_tolerance(n_classes)
+        if gap.size and bool(np.max(gap) <= tolerance):
+            return None
+        return gap <= tolerance
 
 
 def _shape_error(inputs: Inputs, kind: str) -> DataError:
@@ -172,7 +177,11 @@ def _target_rows(yt: Array) -> tuple[Array, Array, Array]:
     """Masks of the target rows that sum to 1, that are all 0, and the others."""
     sums = np.sum(yt, axis=-1)
     ones = _sums_to_one(sums, yt.shape[-1])
-    zeros = ~np.any(yt, axis=-1)
+    zeros = np.zeros(sums.shape, bool)
+    if ones is None:
+        return ~zeros, zeros, zeros
+    rest = ~ones
+    zeros[rest] = ~np.any(yt[rest], axis=-1)
     return ones, zeros, ~(ones | zeros)
 
 
@@ -432,11 +441,12 @@ def _refuse_non_finite(a: Array, inputs: Inputs, which: str, who: str) -> None:
                         hint="remove or fix that row")
 
 
-def _non_finite(a: Array, inputs: Inputs, profile: Profile, which: str) -> list[Notice]:
+def _non_finite(a: Array, inputs: Inputs, profile: Profile, which: str,
+                bounds: tuple[float, float] | None = None) -> list[Notice]:
+    if _all_finite(a, bounds):
+        return []
     if profile.finite_inputs:
         _refuse_non_finite(a, inputs, which, profile.framework)
-        return []
-    if _all_finite(a):
         return []
     bad = ~np.isfinite(a)
     row, col, value = _cell(a, bad)
@@ -444,7 +454,8 @@ def _non_finite(a: Array, inputs: Inputs, profile: Profile, which: str) -> list[
                    f"{_computes(profile)}, so the loss of that row is nan or inf", _rows(bad))]
 
 
-def _binary_range(inputs: Inputs, profile: Profile, shaped: _Shaped, from_logits: bool) -> list[Notice]:
+def _binary_range(inputs: Inputs, profile: Profile, shaped: _Shaped, from_logits: bool,
+                  y_bounds: tuple[float, float] | None = None) -> list[Notice]:
     """torch's binary_cross_entropy raises unless 0 ≤ p ≤ 1 and 0 ≤ y ≤ 1 (nan fails both);
     Keras's torch backend clips p first. Other profiles compute with any target."""
     y, p = shaped.y_true, shaped.y_pred
@@ -461,7 +472,7 @@ def _binary_range(inputs: Inputs, profile: Profile, shaped: _Shaped, from_logits
                                 where=inputs.where(row, col, which),
                                 hint="pass logits with --from-logits, or use another --profile")
         return []
-    if profile.sorted_labels or _in_unit_interval(y):
+    if profile.sorted_labels or _in_unit_interval(y, y_bounds):
         return []
     with np.errstate(invalid="ignore"):
         bad = (y < 0) | (y > 1)
@@ -473,8 +484,9 @@ def _binary_range(inputs: Inputs, profile: Profile, shaped: _Shaped, from_logits
                    "as given", _rows(bad))]
 
 
-def _negative_targets(inputs: Inputs, profile: Profile, y: Array) -> list[Notice]:
-    if y.ndim != 2 or _in_unit_interval(y) or profile.sorted_labels:
+def _negative_targets(inputs: Inputs, profile: Profile, y: Array,
+                      y_bounds: tuple[float, float] | None = None) -> list[Notice]:
+    if y.ndim != 2 or _in_unit_interval(y, y_bounds) or profile.sorted_labels:
         return []
     with np.errstate(invalid="ignore"):
         bad = y < 0
@@ -485,11 +497,12 @@ def _negative_targets(inputs: Inputs, profile: Profile, y: Array) -> list[Notice
                    f"negative: {_computes(profile)} as given", _rows(bad))]
 
 
-def _probability_checks(inputs: Inputs, profile: Profile, kind: str, p: Array) -> list[Notice]:
+def _probability_checks(inputs: Inputs, profile: Profile, kind: str, p: Array,
+                        p_bounds: tuple[float, float] | None = None) -> list[Notice]:
     """Refusals (scikit-learn) and notices for probabilities outside [0, 1], all-zero rows and
     rows that do not sum to 1."""
     notices: list[Notice] = []
-    if not _in_unit_interval(p):
+    if not _in_unit_interval(p, p_bounds):
         with np.errstate(invalid="ignore"):
             negative, above = p < 0, p > 1
         for mask, word in ((negative, "lower than 0"), (above, "greater than 1")):
@@ -519,7 +532,8 @@ def _probability_checks(inputs: Inputs, profile: Profile, kind: str, p: Array) -
         line = f" ({inputs.where(rows[0] - 1)})" if inputs.first_line is not None else ""
         notices.append(Notice("zero_row", f"y_pred row {rows[0]} is all 0{line}: "
                               f"{_computes(profile)} (no distribution to normalise)", rows))
-    off = ~_sums_to_one(sums, p.shape[1]) & ~zero & np.isfinite(sums)
+    ones = _sums_to_one(sums, p.shape[1])
+    off = np.zeros(0, bool) if ones is None else ~ones & ~zero & np.isfinite(sums)
     if off.any():
         rows = _rows(off)
         first = float(sums[rows[0] - 1])
@@ -532,15 +546,18 @@ def _probability_checks(inputs: Inputs, profile: Profile, kind: str, p: Array) -
 
 
 def _values(inputs: Inputs, profile: Profile, kind: str, shaped: _Shaped) -> list[Notice]:
-    notices = _non_finite(shaped.y_pred, inputs, profile, "y_pred")
+    """Notices (or refusals) for the values; each array's min and max are taken once."""
+    p_bounds = _bounds(shaped.y_pred)
+    notices = _non_finite(shaped.y_pred, inputs, profile, "y_pred", p_bounds)
     if kind != "sparse":
-        notices += _non_finite(shaped.y_true, inputs, profile, "y_true")
-    if kind == "binary":
-        notices += _binary_range(inputs, profile, shaped, inputs.from_logits)
-    elif kind == "categorical":
-        notices += _negative_targets(inputs, profile, shaped.y_true)
+        y_bounds = _bounds(shaped.y_true)
+        notices += _non_finite(shaped.y_true, inputs, profile, "y_true", y_bounds)
+        if kind == "binary":
+            notices += _binary_range(inputs, profile, shaped, inputs.from_logits, y_bounds)
+        else:
+            notices += _negative_targets(inputs, profile, shaped.y_true, y_bounds)
     if not inputs.from_logits:
-        notices += _probability_checks(inputs, profile, kind, shaped.y_pred)
+        notices += _probability_checks(inputs, profile, kind, shaped.y_pred, p_bounds)
     return notices
 
 
