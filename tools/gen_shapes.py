@@ -316,7 +316,32 @@ def record(fw: str, c: dict[str, Any]) -> dict[str, Any]:
 
 
 def worker(fw: str) -> dict[str, Any]:
-    return {c["id"]: record(fw, c) for c in cases()}
+    sys.path.insert(0, str(ROOT))
+    from xentropy_cli.core.kernels import numpy_dispatch
+
+    return {"dispatch": numpy_dispatch(), "results": {c["id"]: record(fw, c) for c in cases()}}
+
+
+# The frameworks that are numpy follow the CPU paths numpy dispatches to (see gen_golden.py):
+# they are recorded once per path, and tests/test_shapes.py takes the path of its own numpy.
+NUMPY_BACKED = ("sklearn", "keras-numpy")
+NUMPY_VARIANTS = ("X86_V4 AVX512_ICL AVX512_SPR", "X86_V3 X86_V4 AVX512_ICL AVX512_SPR")
+
+
+def run_worker(fw: str, disable: str = "") -> dict[str, Any]:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0"}
+    if fw in KERAS3:
+        env["KERAS_BACKEND"] = fw.split("-", 1)[1]
+    if fw == "tf-keras":
+        env["TF_USE_LEGACY_KERAS"] = "1"
+    if disable:
+        env["NPY_DISABLE_CPU_FEATURES"] = disable
+    done = subprocess.run([sys.executable, __file__, "--worker", fw], env=env,
+                          capture_output=True, text=True)
+    if done.returncode:
+        sys.stderr.write(done.stderr)
+        raise SystemExit(done.returncode)
+    return json.loads(done.stdout)
 
 
 def versions() -> dict[str, str]:
@@ -349,23 +374,21 @@ def main(argv: list[str]) -> int:
     chosen = args.only.split(",") if args.only else list(FRAMEWORKS)
     old = json.loads(OUT.read_text()) if OUT.exists() else {}
     results = {c["id"]: dict(old.get("results", {}).get(c["id"], {})) for c in cases()}
+    dispatch = old.get("numpy_dispatch", {})
     for fw in chosen:
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0"}
-        if fw in KERAS3:
-            env["KERAS_BACKEND"] = fw.split("-", 1)[1]
-        if fw == "tf-keras":
-            env["TF_USE_LEGACY_KERAS"] = "1"
-        done = subprocess.run([sys.executable, __file__, "--worker", fw], env=env,
-                              capture_output=True, text=True)
-        if done.returncode:
-            sys.stderr.write(done.stderr)
-            return done.returncode
-        for cid, outcome in json.loads(done.stdout).items():
+        got = run_worker(fw)
+        for cid, outcome in got["results"].items():
             results[cid][fw] = outcome
+        if fw in NUMPY_BACKED:
+            dispatch[fw] = {"default": got["dispatch"], got["dispatch"]: got["results"]}
+            for disable in NUMPY_VARIANTS:
+                variant = run_worker(fw, disable)
+                dispatch[fw].setdefault(variant["dispatch"], variant["results"])
         refused = sum("error" in r.get(fw, {}) for r in results.values())
         print(f"{fw}: {len(results)} cases ({refused} refused)", file=sys.stderr)
     doc = {"generated_by": "tools/gen_shapes.py", "versions": versions(),
-           "reductions": REDUCTIONS, "cases": cases(), "results": results}
+           "reductions": REDUCTIONS, "cases": cases(), "results": results,
+           "numpy_dispatch": dispatch}
     text = json.dumps(doc, indent=None, separators=(",", ":"))
     # one case per line keeps diffs readable
     text = text.replace('{"id":', '\n{"id":').replace('},"', '},\n"', 0)
