@@ -97,7 +97,7 @@ def _run(inputs: Inputs, profile: Profile, options: Options, chunk: bool = False
     per = np.asarray(state.losses)
     finite = bool(np.isfinite(np.min(per)) and np.isfinite(np.max(per))) if per.size else True
     found = None if finite else first_non_finite(state.results, per)
-    notices = prep.notices + tuple(_result_notices(state, prep, finite))
+    notices = prep.notices + tuple(_result_notices(state, clip_eps(profile, options, dtype), finite))
     return Result(
         profile=profile.name,
         models=profile.models,
@@ -199,34 +199,36 @@ def first_non_finite(results: list[StageResult] | tuple[StageResult, ...], losse
     return None
 
 
-def _where_text(found: tuple[str, int, int | None, float] | None) -> str:
+def _where(found: tuple[str, int, int | None, float] | None) -> dict:
+    """Notice fields for where a nan or inf first appears: texts (stage,), values (column
+    1-based or 0, value); its row is the notice's first row."""
     if found is None:
-        return ""
-    stage, row, col, value = found
-    cell = f"row {row + 1}" + (f", column {col + 1}" if col is not None else "")
-    return f"; it first appears at stage {stage}, {cell} ({value})"
+        return {}
+    stage, _, col, value = found
+    return {"texts": (stage,), "values": (0 if col is None else col + 1, value)}
 
 
-def _result_notices(state: _State, prep: Prepared, finite: bool = True) -> list[Notice]:
+def _result_notices(state: _State, clip_bound: float, finite: bool = True) -> list[Notice]:
     notices = []
     for result in state.results:
         if result.name == CLIP and result.changed is not None and result.changed.any():
             rows = tuple(int(r) + 1 for r in np.flatnonzero(result.changed.any(axis=-1)))
-            notices.append(Notice("clipped", result.note, rows))
+            lo = result.array.dtype.type(clip_bound)
+            hi = result.array.dtype.type(1) - lo
+            up = int(np.count_nonzero(result.changed & (result.array == lo)))
+            down = int(np.count_nonzero(result.changed)) - up
+            notices.append(Notice("clipped", rows, counts=(up, down), values=(float(lo), float(hi))))
     losses = np.asarray(state.losses)
     if finite:
         return notices
     inf_rows = tuple(int(r) + 1 for r in np.flatnonzero(np.isinf(losses)))
     if inf_rows:
-        where = _where_text(first_non_finite(state.results, losses, "inf"))
-        notices.append(Notice("log_zero", f"the loss is infinite in {len(inf_rows)} "
-                              "sample(s): log 0 of a probability of exactly 0 for a true class, "
-                              f"or an infinite input{where}", inf_rows))
+        where = _where(first_non_finite(state.results, losses, "inf"))
+        notices.append(Notice("log_zero", inf_rows, counts=(len(inf_rows),), **where))
     nan_rows = tuple(int(r) + 1 for r in np.flatnonzero(np.isnan(losses)))
     if nan_rows:
-        where = _where_text(first_non_finite(state.results, losses, "nan"))
-        notices.append(Notice("nan", f"the loss is nan in {len(nan_rows)} sample(s) "
-                              f"(0·log 0, 0/0, nan input, or softmax overflow){where}", nan_rows))
+        where = _where(first_non_finite(state.results, losses, "nan"))
+        notices.append(Notice("nan", nan_rows, counts=(len(nan_rows),), **where))
     return notices
 
 

@@ -111,13 +111,6 @@ def _row_tolerance(n_classes: int) -> float:
     return 2.0 ** -22 * (2.0 + float(np.sqrt(n_classes)))
 
 
-def _showing_gap(total: float) -> str:
-    """A row sum with enough decimals to show how far it is from 1: 1.99, 0.99999988."""
-    gap = abs(total - 1.0)
-    decimals = 2 if gap >= 0.01 or gap == 0 else int(np.ceil(-np.log10(gap))) + 1
-    return f"{total:.{min(decimals, 17)}f}"
-
-
 def _sums_to_one(sums: Array, n_classes: int) -> Array | None:
     """Which row sums count as 1; None when every one does (one reduction, no mask)."""
     with np.errstate(invalid="ignore"):
@@ -135,10 +128,6 @@ def _shape_error(inputs: Inputs, kind: str) -> DataError:
         where=inputs.source,
         hint="give one row per sample in both, or --loss sparse for one integer label per row",
     )
-
-
-def _computes(profile: Profile) -> str:
-    return f"{profile.framework} computes with it"
 
 
 # --- the kind ---------------------------------------------------------------------------------
@@ -193,16 +182,11 @@ def odd_target_rows(inputs: Inputs, kind: str, reason: str) -> list[Notice]:
     notices = []
     if zeros.any():
         rows = _rows(zeros)
-        notices.append(Notice("zero_target_row", f"y_true row {rows[0]} is all 0"
-                              f"{f' (and {len(rows) - 1} more)' if len(rows) > 1 else ''}: its "
-                              "loss is 0 under categorical cross-entropy, the kind the other rows "
-                              "show; pass --loss binary if the file is multi-label", rows))
+        notices.append(Notice("zero_target_row", rows, counts=(len(rows),)))
     if others.any():
         rows = _rows(others)
         total = float(np.sum(inputs.y_true[rows[0] - 1]))
-        notices.append(Notice("odd_target_row", f"y_true row {rows[0]} sums to {total!r}, not 1, "
-                              "while the other rows sum to 1: read as categorical cross-entropy; "
-                              "pass --loss binary if the file is multi-label", rows))
+        notices.append(Notice("odd_target_row", rows, counts=(len(rows),), values=(total,)))
     return notices
 
 
@@ -216,9 +200,7 @@ def _framework_kind(profile: Profile, kind: str, inputs: Inputs) -> tuple[str, s
     if one_column and kind != "binary":
         return "binary", "scikit-learn reads a one-column y_pred as P(class 1): binary", []
     if kind == "binary" and not one_column:
-        note = Notice("sklearn_columns", f"scikit-learn's log_loss reads the {yp.shape[-1]} columns "
-                      "of y_pred as classes: it computes −Σ y·log p per row (categorical), not "
-                      "binary cross-entropy per output")
+        note = Notice("sklearn_columns", counts=(int(yp.shape[-1]),))
         return "categorical", "scikit-learn reads a multi-column y_pred as classes", [note]
     return kind, "", []
 
@@ -271,11 +253,8 @@ def _binary(inputs: Inputs, profile: Profile, yt: Array, yp: Array) -> _Shaped:
         if yt.shape != yp.shape:
             raise _shape_error(inputs, "binary")
         shaped = _Shaped(yt.reshape(1, -1), yp.reshape(1, -1), yp.shape[0], one_sample=True)
-        shaped.notices.append(Notice(
-            "one_sample", f"y_true and y_pred are 1-D: {profile.framework} averages binary "
-            f"cross-entropy over the last axis, so it reads them as one sample of {yp.shape[0]} "
-            "outputs (sum and none give their mean); for one loss per sample give them as a "
-            "column, [[1], [0], …], or as CSV columns", (1,)))
+        shaped.notices.append(Notice("one_sample", (1,), counts=(int(yp.shape[0]),),
+                                     texts=(profile.framework,)))
         return shaped
     if yt.ndim == 2 and yp.ndim == 2 and yt.shape != yp.shape:
         raise _shape_error(inputs, "binary")
@@ -377,9 +356,9 @@ def _class_indices(inputs: Inputs, profile: Profile, values: Array, shaped: _Sha
                             hint=f"{profile.framework} takes integer class indices 0..{k - 1}")
         rows = _rows(fractional)
         shaped.notices.append(Notice(
-            "fractional_label", f"label {values[row]:g} ({inputs.where(row, None, 'y_true')}) is not "
-            f"an integer: {profile.framework} casts labels to integers, so it counts as class "
-            f"{int(np.trunc(values[row]))}", rows))
+            "fractional_label", rows, counts=(len(rows),),
+            values=(float(values[row]), float(np.trunc(values[row]))),
+            texts=(inputs.where(row, None, "y_true"), profile.framework)))
     labels = np.trunc(values).astype(np.int64)
     outside = (labels < 0) | (labels >= k)
     if not outside.any():
@@ -397,14 +376,15 @@ def _class_indices(inputs: Inputs, profile: Profile, values: Array, shaped: _Sha
         wrapped = (labels < 0) & (labels >= -k)
         labels = np.where(wrapped, labels + k, labels)
         shaped.nan_rows = (labels < 0) | (labels >= k)
-        what = (f"jnp.take_along_axis counts it from the end (class {labels[row]})"
-                if wrapped[row] else "jnp.take_along_axis reads nan for it")
+        what = "from the end" if wrapped[row] else "nan"
     else:
         shaped.void_rows = outside
-        what = "its one-hot row is all 0, so the loss of that row is −0·Σ log p (0, or nan)"
+        what = "zero row"
+    rows = _rows(outside)
     shaped.notices.append(Notice(
-        "label_out_of_range", f"label {values[row]:g} ({inputs.where(row, None, 'y_true')}) is "
-        f"outside 0..{k - 1}: {profile.framework} does not check it; {what}", _rows(outside)))
+        "label_out_of_range", rows, counts=(len(rows),),
+        values=(float(values[row]), float(k), float(labels[row])),
+        texts=(inputs.where(row, None, "y_true"), profile.framework, what)))
     bad = (labels < 0) | (labels >= k)
     shaped.labels = np.where(bad, 0, labels)
 
@@ -450,8 +430,9 @@ def _non_finite(a: Array, inputs: Inputs, profile: Profile, which: str,
         return []
     bad = ~np.isfinite(a)
     row, col, value = _cell(a, bad)
-    return [Notice("non_finite", f"{which} is {value} at {inputs.where(row, col, which)}: "
-                   f"{_computes(profile)}, so the loss of that row is nan or inf", _rows(bad))]
+    rows = _rows(bad)
+    return [Notice("non_finite", rows, counts=(int(bad.sum()),), values=(value,),
+                   texts=(which, inputs.where(row, col, which), profile.framework))]
 
 
 def _binary_range(inputs: Inputs, profile: Profile, shaped: _Shaped, from_logits: bool,
@@ -479,9 +460,8 @@ def _binary_range(inputs: Inputs, profile: Profile, shaped: _Shaped, from_logits
     if not bad.any():
         return []
     row, col, value = _cell(y, bad)
-    return [Notice("target_outside", f"binary target {value:g} at "
-                   f"{inputs.where(row, col, 'y_true')} is outside [0, 1]: {_computes(profile)} "
-                   "as given", _rows(bad))]
+    return [Notice("target_outside", _rows(bad), counts=(int(bad.sum()),), values=(value,),
+                   texts=(inputs.where(row, col, "y_true"), profile.framework))]
 
 
 def _negative_targets(inputs: Inputs, profile: Profile, y: Array,
@@ -493,8 +473,8 @@ def _negative_targets(inputs: Inputs, profile: Profile, y: Array,
     if not bad.any():
         return []
     row, col, value = _cell(y, bad)
-    return [Notice("negative_target", f"target {value:g} at {inputs.where(row, col, 'y_true')} is "
-                   f"negative: {_computes(profile)} as given", _rows(bad))]
+    return [Notice("negative_target", _rows(bad), counts=(int(bad.sum()),), values=(value,),
+                   texts=(inputs.where(row, col, "y_true"), profile.framework))]
 
 
 def _probability_checks(inputs: Inputs, profile: Profile, kind: str, p: Array,
@@ -513,14 +493,11 @@ def _probability_checks(inputs: Inputs, profile: Profile, kind: str, p: Array,
                                 hint="if these are logits, apply softmax first")
         if negative.any():
             row, col, value = _cell(p, negative)
-            notices.append(Notice("negative_prediction", f"probability {value:g} at "
-                                  f"{inputs.where(row, col, 'y_pred')} is negative: "
-                                  f"{_computes(profile)} as given; if these are logits, pass "
-                                  "--from-logits", _rows(negative)))
+            notices.append(Notice("negative_prediction", _rows(negative),
+                                  counts=(int(negative.sum()),), values=(value,),
+                                  texts=(inputs.where(row, col, "y_pred"), profile.framework)))
         if above.any():
-            notices.append(Notice("looks_like_logits",
-                                  f"{int(above.sum())} prediction(s) above 1 look like logits; "
-                                  "pass --from-logits if they are", _rows(above)))
+            notices.append(Notice("looks_like_logits", _rows(above), counts=(int(above.sum()),)))
     if kind == "binary":
         return notices
     sums = np.sum(p, axis=1)
@@ -529,19 +506,14 @@ def _probability_checks(inputs: Inputs, profile: Profile, kind: str, p: Array,
         zero[zero] = ~np.any(p[zero], axis=1)
     if zero.any():
         rows = _rows(zero)
-        line = f" ({inputs.where(rows[0] - 1)})" if inputs.first_line is not None else ""
-        notices.append(Notice("zero_row", f"y_pred row {rows[0]} is all 0{line}: "
-                              f"{_computes(profile)} (no distribution to normalise)", rows))
+        line = inputs.where(rows[0] - 1) if inputs.first_line is not None else ""
+        notices.append(Notice("zero_row", rows, counts=(len(rows),), texts=(line, profile.framework)))
     ones = _sums_to_one(sums, p.shape[1])
     off = np.zeros(0, bool) if ones is None else ~ones & ~zero & np.isfinite(sums)
     if off.any():
         rows = _rows(off)
-        first = float(sums[rows[0] - 1])
-        many = len(rows) > 1
-        notices.append(Notice(
-            "not_normalised",
-            f"{len(rows)} row{'s' if many else ''} of y_pred {'do' if many else 'does'} not sum "
-            f"to 1 (row {rows[0]} sums to {_showing_gap(first)}, off by {first - 1:+.3g})", rows))
+        notices.append(Notice("not_normalised", rows, counts=(len(rows),),
+                              values=(float(sums[rows[0] - 1]),)))
     return notices
 
 
@@ -591,15 +563,15 @@ def _sample_weight(inputs: Inputs, profile: Profile, shaped: _Shaped) -> tuple[A
         negative = np.atleast_1d(w < 0)
     if negative.any():
         row = int(np.flatnonzero(negative)[0])
-        notices.append(Notice("negative_weight", f"sample weight {np.atleast_1d(w)[row]:g} "
-                              f"({inputs.where(row if w.ndim else None, None, 'sample_weight')}) "
-                              f"is negative: {profile.framework} weighs with it as given",
-                              _rows(negative) if w.ndim else ()))
+        notices.append(Notice("negative_weight", _rows(negative) if w.ndim else (),
+                              counts=(int(negative.sum()),), values=(float(np.atleast_1d(w)[row]),),
+                              texts=(inputs.where(row if w.ndim else None, None, "sample_weight"),
+                                     profile.framework)))
     if profile.zero_division == "error" and not np.any(w):
         raise DataError("every sample weight is 0", where=inputs.source,
                         hint=f"profile {profile.name} needs at least one non-zero weight")
     if w.ndim and not np.any(w):
-        notices.append(Notice("zero_weights", "every sample weight is 0, so the loss is 0"))
+        notices.append(Notice("zero_weights"))
     return w, notices
 
 
