@@ -82,8 +82,8 @@ def _run(inputs: Inputs, profile: Profile, options: Options, chunk: bool = False
         _STAGES[name](state, profile, options, dtype, prep)
     weights = None if prep.sample_weight is None else prep.sample_weight.astype(
         weight_dtype(profile, dtype, prep.sample_weight))
-    losses = state.losses if weights is None else state.losses.astype(
-        np.result_type(state.losses.dtype, weights.dtype))
+    each = _made(state.losses)
+    losses = each if weights is None else each.astype(np.result_type(each.dtype, weights.dtype))
     weighted = st.weigh(losses, weights)  # a 1-D binary input's one loss broadcasts to N weights
     reduction = options.reduction or profile.reduction
     divisor, divisor_name = _divisor(profile, reduction, weights, prep, weighted)
@@ -117,6 +117,13 @@ def _run(inputs: Inputs, profile: Profile, options: Options, chunk: bool = False
         elements=state.elements,
         first_non_finite=found,
     )
+
+
+def _made(a: Array | None) -> Array:
+    """An array an earlier stage of the plan has made (every plan ends in combine)."""
+    if a is None:
+        raise AssertionError("a stage ran before the stage that makes its operand")
+    return a
 
 
 def weight_dtype(profile: Profile, dtype: np.dtype, sample_weight: Array) -> np.dtype:
@@ -218,7 +225,7 @@ def _result_notices(state: _State, clip_bound: float, finite: bool = True) -> li
             up = int(np.count_nonzero(result.changed & (result.array == lo)))
             down = int(np.count_nonzero(result.changed)) - up
             notices.append(Notice("clipped", rows, counts=(up, down), values=(float(lo), float(hi))))
-    losses = np.asarray(state.losses)
+    losses = _made(state.losses)
     if finite:
         return notices
     inf_rows = tuple(int(r) + 1 for r in np.flatnonzero(np.isinf(losses)))
@@ -326,7 +333,7 @@ def _log_softmax(s: _State, profile: Profile, options: Options, dtype, prep: Pre
 
 
 def _renormalise(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
-    result = st.renormalise(s.logp, _softmax_sum_kernel(profile, options))
+    result = st.renormalise(_made(s.logp), _softmax_sum_kernel(profile, options))
     s.logp = result.array
     s.results.append(result)
 
@@ -350,7 +357,7 @@ def _combine(s: _State, profile: Profile, options: Options, dtype, prep: Prepare
         form = profile.binary_logits if from_logits else "log_sigmoid"
         whole = profile.binary_outputs == "elements"
         kernel = _sum_kernel(profile, options)
-        result = st.combine_binary(s.y, s.logp, s.log1mp, profile.zero_times_inf, form, s.p,
+        result = st.combine_binary(s.y, _made(s.logp), _made(s.log1mp), profile.zero_times_inf, form, s.p,
                                    "none" if whole else "mean", options.base,
                                    profile.flush_subnormals, kernel)
         if whole:  # the per-sample mean over K, and the elements kept for sum and mean
@@ -358,10 +365,10 @@ def _combine(s: _State, profile: Profile, options: Options, dtype, prep: Prepare
             result = replace(result, array=kernels.mean_last(s.elements, kernel),
                              note=result.note.replace("elementwise", "per sample mean over outputs of"))
     elif s.y.ndim == 1:
-        logp = np.asarray(s.logp)
+        logp = _made(s.logp)
         result = _void_labels(st.combine_sparse(s.y, logp, prep.class_weight), logp, prep)
     else:
-        result = st.combine_categorical(s.y, s.logp, prep.class_weight, profile.zero_times_inf,
+        result = st.combine_categorical(s.y, _made(s.logp), prep.class_weight, profile.zero_times_inf,
                                         _sum_kernel(profile, options))
     s.losses = result.array
     s.results.append(result)

@@ -112,7 +112,7 @@ class Notice:
     code: str
     rows: tuple[int, ...] = ()
     counts: tuple[int, ...] = ()
-    values: tuple[float, ...] = ()
+    values: tuple[float | int | str, ...] = ()
     texts: tuple[str, ...] = ()  # words it quotes (a cell's place, a framework, a stage): the first's
 
     @property

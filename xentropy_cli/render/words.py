@@ -46,7 +46,7 @@ def _clipped(n: Notice) -> str:
     parts = []
     for count, bound, way in zip(n.counts, n.values, ("up", "down"), strict=True):
         if count:
-            parts.append(f"{_plural(count, 'value')} clipped {way} to {fmt(bound)}")
+            parts.append(f"{_plural(count, 'value')} clipped {way} to {fmt(float(bound))}")
     return "; ".join(parts)
 
 
@@ -72,8 +72,8 @@ def _nan(n: Notice) -> str:
 # --- degenerate input the framework computes with (core/validate.py) -------------------------
 # texts: (the first cell's place, the framework); values: (the first value, …)
 
-def _value(x: float) -> str:
-    return f"{x:g}"
+def _value(x: float | int | str) -> str:
+    return f"{float(x):g}"
 
 
 def _non_finite(n: Notice) -> str:
