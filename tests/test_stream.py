@@ -323,15 +323,21 @@ def test_a_bad_cell_deep_in_the_file_is_the_in_memory_error(tmp_path, streaming)
 
 
 def test_a_negative_probability_names_its_line(tmp_path, streaming):
+    """numpy computes with it (log of a negative is nan): a warning naming the line, the same
+    streamed and in memory; scikit-learn raises, so under sklearn it is the same one error."""
     y, p = data(3000, seed=1)
     p[2200, 1] = -0.25
     path = write_csv(tmp_path / "neg.csv", y, p)
+    memory, stream_out = in_memory(path), streamed(path).result
+    found = [n for n in notices(stream_out) if n[0] == "negative_prediction"]
+    assert found == [n for n in notices(memory) if n[0] == "negative_prediction"]
+    assert ":2202" in found[0][1] and found[0][2] == (2201,)  # header is line 1
     with pytest.raises(DataError) as memory_error:
-        in_memory(path)
+        in_memory(path, "sklearn")
     with pytest.raises(DataError) as stream_error:
-        streamed(path)
+        streamed(path, "sklearn")
     assert stream_error.value.one_line() == memory_error.value.one_line()
-    assert ":2202" in stream_error.value.one_line()  # header is line 1, row 2201 is line 2202
+    assert ":2202" in stream_error.value.one_line()
 
 
 def test_ragged_row_is_the_in_memory_error(tmp_path, streaming):
@@ -483,3 +489,23 @@ def test_a_kernel_option_orders_the_sums_as_in_memory(tmp_path, streaming, kerne
     path = write_csv(tmp_path / "k.csv", y, p)
     options = Options(kernel=kernel)
     assert streamed(path, "keras", options).result.value == in_memory(path, "keras", options).value
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean", "none"])
+def test_torch_multi_output_binary_streams_its_elements(tmp_path, streaming, reduction):
+    """torch reduces the N·K elements of a multi-output binary loss (its sum adds them all, its
+    mean divides by N·K); streamed in chunks, the same value as in memory."""
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 2, (3000, 4)).astype(float)
+    p = np.round(rng.uniform(0.01, 0.99, (3000, 4)), 8)
+    path = write_csv(tmp_path / "multi.csv", y, p)
+    options = Options(reduction=reduction)
+    memory = in_memory(path, "torch", options, kind="binary")
+    out = streamed(path, "torch", options, kind="binary").result
+    assert memory.kind == out.kind == "binary"
+    if reduction == "none":
+        return
+    elements = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    expected = elements.sum() if reduction == "sum" else elements.mean()
+    assert out.value == pytest.approx(memory.value, rel=1e-6)
+    assert out.value == pytest.approx(expected, rel=1e-5)
