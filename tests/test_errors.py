@@ -346,7 +346,8 @@ CASES = {
 }
 
 
-RAISED_BY_CORE = {"labels-more-than-columns", "label-out-of-range", "label-not-integer", "sklearn-label-not-in-labels",
+RAISED_BY_CORE = {"labels-more-than-columns", "label-out-of-range", "label-not-integer",
+                  "sklearn-label-not-in-labels",
                   "shape-mismatch", "two-files-row-mismatch", "sklearn-negative-probability",
                   "wrong-weight-length", "sparse-needs-one-hot", "sklearn-nan-in-npy",
                   "torch-takes-no-weight", "sklearn-rejects-scalar-weight",

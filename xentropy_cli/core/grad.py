@@ -177,10 +177,14 @@ def _targets(result: Result, prep: Prepared) -> Array:
 
 
 def _weights(prep: Prepared, n: int) -> Array:
-    """wᵢ per sample (1 without weights; a single weight broadcast)."""
+    """wᵢ per sample (1 without weights; a single weight broadcast). One sample with N weights (a
+    1-D binary input, which Keras 3 reads as one sample and weighs N times): Σw on that sample."""
     if prep.sample_weight is None:
         return np.ones(n)
-    return np.broadcast_to(np.asarray(prep.sample_weight, dtype=np.float64), (n,)).copy()
+    w = np.asarray(prep.sample_weight, dtype=np.float64)
+    if n == 1 and w.size > 1:
+        return np.array([w.sum()])
+    return np.broadcast_to(w, (n,)).copy()
 
 
 def divisor(result: Result) -> float:
