@@ -305,7 +305,7 @@ def _probability_checks(inputs: Inputs, profile: Profile, kind: str, p: Array,
             raise DataError(f"probability {p[row, col]:g} is greater than 1 "
                             "(scikit-learn refuses it)", where=inputs.where(row, col, "y_pred"),
                             hint="if these are logits, apply softmax first")
-        rows = tuple(int(r) + 1 for r in np.flatnonzero(above.any(axis=1)))
+        rows = tuple((np.flatnonzero(above.any(axis=1)) + 1).tolist())
         notices.append(Notice("looks_like_logits",
                               f"{int(above.sum())} prediction(s) above 1 look like logits; "
                               "pass --from-logits if they are", rows))
@@ -322,7 +322,7 @@ def _probability_checks(inputs: Inputs, profile: Profile, kind: str, p: Array,
         close = _all_close_to_one(sums, 0 + np.asarray(rtol) * 1.0)
         off = np.zeros(0, np.intp) if close else np.flatnonzero(~np.isclose(sums, 1.0, rtol=rtol, atol=0))
         if off.size:
-            rows = tuple(int(r) + 1 for r in off)
+            rows = tuple((off + 1).tolist())  # one C pass: a chunk may have 10⁵ such rows
             first = int(off[0])
             many = off.size > 1
             notices.append(Notice(

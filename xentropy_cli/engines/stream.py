@@ -47,10 +47,11 @@ from xentropy_cli.core.types import Array, Inputs, Options, Result
 from xentropy_cli.errors import DataError, StrictError, UsageError, XentError
 from xentropy_cli.io import fastcsv
 
-CHUNK_BYTES = 1 << 20  # text per chunk (XENT_CHUNK_BYTES overrides)
+CHUNK_BYTES = 1 << 20  # text per chunk of fixed-width lines (XENT_CHUNK_BYTES overrides)
+WIDE_CHUNK_BYTES = 4 << 20  # of lines of any width: the parsers' per-call cost shrinks (bench/README.md)
 MIN_PART_BYTES = 4 << 20  # no worker gets less than this
 HEAD_ROWS = 50  # per-sample rows kept for the table view of --reduction none
-READERS = ("auto", "numpy", "pyarrow")
+READERS = ("auto", "numpy", "polars", "pyarrow")
 ALIGN = 64  # rows: blocks start at multiples of this (see _aligned)
 
 
@@ -69,6 +70,7 @@ class Job:
     class_weight: Array | None = None
     sample_weight: Array | None = None  # one number given with -w, else None
     chunk_bytes: int = CHUNK_BYTES
+    why: str = ""  # how the reader was chosen (--verbose)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -111,14 +113,37 @@ def plan(sources: list[str] | None, *, y_true: str | None = None, y_pred: str | 
     reader = os.environ.get("XENT_READER", "auto")
     if reader not in READERS:
         raise UsageError(f"XENT_READER={reader!r} is not a reader", hint=f"choose {', '.join(READERS)}")
+    why = f"XENT_READER={reader}"
     if reader == "auto":
-        reader = fastcsv.READER_ARROW if fastcsv.arrow_available() else fastcsv.READER_NUMPY
+        reader = choose_reader()
+        why = {fastcsv.READER_POLARS: "polars is installed", fastcsv.READER_ARROW: "pyarrow is installed",
+               }.get(reader, "neither polars nor pyarrow is installed")
     body = lay.size - lay.body_start
     workers = max(1, min(_env_int("XENT_WORKERS", cores()), body // MIN_PART_BYTES or 1))
+    fixed = _looks_fixed(lay)
     return Job(lay, reader, workers, kind, from_logits,
                None if labels is None else vector(labels, "--labels"),
                None if class_weight is None else vector(class_weight, "--class-weight"),
-               weight, _env_int("XENT_CHUNK_BYTES", CHUNK_BYTES))
+               weight, _env_int("XENT_CHUNK_BYTES", CHUNK_BYTES if fixed else WIDE_CHUNK_BYTES),
+               f"{why}: {reader} for lines of any width, numpy-fixed-width for fixed-width chunks; "
+               f"the head of the file is {'fixed-width' if fixed else 'of any width'}")
+
+
+def _looks_fixed(lay: fastcsv.Layout) -> bool:
+    """Whether the first 64 KiB of the body are fixed-width lines (``fastcsv.parse_fixed``)."""
+    head = next(fastcsv.chunks(lay.path, lay.body_start, min(lay.size, lay.body_start + (1 << 16))), b"")
+    try:
+        return fastcsv.parse_fixed(lay, head) is not None
+    except Exception:  # noqa: BLE001 - a guess only: the chunks are read by whichever parser fits
+        return False
+
+
+def choose_reader() -> str:
+    """The parser for chunks that are not fixed-width, from what is installed: polars (the
+    ``fast`` extra; fastest here, bench/README.md), else pyarrow, else numpy's own."""
+    if fastcsv.polars_available():
+        return fastcsv.READER_POLARS
+    return fastcsv.READER_ARROW if fastcsv.arrow_available() else fastcsv.READER_NUMPY
 
 
 def _scalar_weight(text: str | None) -> Array | None:
@@ -178,23 +203,25 @@ def _blocks(job: Job, start: int, stop: int, first_line: int, reader: str,
             progress: Callable[[int], None], used: set[str] | None = None) -> Iterator[Array]:
     """Parsed blocks of bytes [start, stop), in order; ``used`` collects the parsers' names.
 
-    Each chunk is tried as fixed-width lines first (the fastest, numpy only), then with pyarrow
-    when it is the reader (imported at the first chunk that needs it), then with the general
-    numpy parser, which also gives the in-memory reader's errors.
+    Each chunk is tried as fixed-width lines first (the fastest, numpy only), then with polars or
+    pyarrow when that is the reader (imported at the first chunk that needs it), then with the
+    general numpy parser, which also gives the in-memory reader's errors.
     """
     lay = job.layout
-    arrow: fastcsv.Arrow | None = None
+    library: fastcsv.Polars | fastcsv.Arrow | None = None
     size = job.chunk_bytes
     used = set() if used is None else used
     line = first_line
     for data in fastcsv.chunks(lay.path, start, stop, size):
         block = fastcsv.parse_fixed(lay, data)
         name = fastcsv.READER_FIXED
-        if block is None and reader == fastcsv.READER_ARROW:
-            arrow = arrow or fastcsv.Arrow(lay, threads=job.workers == 1)
+        if block is None and reader in (fastcsv.READER_POLARS, fastcsv.READER_ARROW):
+            if library is None:
+                kind = fastcsv.Polars if reader == fastcsv.READER_POLARS else fastcsv.Arrow
+                library = kind(lay, threads=job.workers == 1)
             try:
-                block, name = arrow.parse(data), fastcsv.READER_ARROW
-            except Exception:  # pyarrow's own errors: the numpy reader says what is wrong, and where
+                block, name = library.parse(data), reader
+            except Exception:  # the library's own errors: the numpy reader says what is wrong, and where
                 block = None
         if block is None:
             block, name = fastcsv.parse(lay, data, line), fastcsv.READER_NUMPY
@@ -407,6 +434,11 @@ def _spawn(job: Job, task: Task, start: int, stop: int, out: Any, counter: _Coun
     if pid == 0:  # the worker
         os.close(read_fd)
         code = 0
+        if job.reader == fastcsv.READER_POLARS and "polars" in sys.modules:
+            # polars' thread pool does not survive a fork (it waits for threads the child does
+            # not have): a process that has used polars forks workers that read without it
+            job = replace(job, reader=fastcsv.READER_ARROW if fastcsv.arrow_available() else
+                          fastcsv.READER_NUMPY)
         try:
             answer: Any = ("ok", work(job, task, start, stop, out, lambda n: counter.add(index, n),
                                       last=stop >= job.layout.size))
@@ -579,8 +611,8 @@ def say(verbose: bool, text: str) -> None:
 
 
 def describe(job: Job, streamed: Streamed) -> str:
-    return (f"read {job.layout.source} with the {streamed.reader} reader, streamed in chunks on "
-            f"{streamed.workers} process(es): {streamed.result.n_samples:,} rows in "
+    return (f"read {job.layout.source} with the {streamed.reader} reader ({job.why}), streamed in "
+            f"chunks on {streamed.workers} process(es): {streamed.result.n_samples:,} rows in "
             f"{streamed.seconds:.2f} s")
 
 
