@@ -50,7 +50,8 @@ from xentropy_cli.io import fastcsv
 CHUNK_BYTES = 1 << 20  # text per chunk of fixed-width lines (XENT_CHUNK_BYTES overrides)
 # of lines of any width: fewer calls, less per-call cost; numpy's reader keeps peak memory flat
 # from 1M to 10M rows at 2 MiB, not at 4 MiB (bench/README.md)
-WIDE_CHUNK_BYTES = {fastcsv.READER_NUMPY: 2 << 20, fastcsv.READER_POLARS: 4 << 20, fastcsv.READER_ARROW: 4 << 20}
+WIDE_CHUNK_BYTES = {fastcsv.READER_NUMPY: 2 << 20, fastcsv.READER_POLARS: 4 << 20,
+                    fastcsv.READER_ARROW: 4 << 20}
 MIN_PART_BYTES = 4 << 20  # no worker gets less than this
 HEAD_ROWS = 50  # per-sample rows kept for the table view of --reduction none
 READERS = ("auto", "numpy", "polars", "pyarrow")
