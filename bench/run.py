@@ -5,10 +5,11 @@ Usage (from the repository root):
 
     python3 bench/run.py                          # everything, medians of 5 alternating runs
     python3 bench/run.py --only layouts --layout pandas_f32   # one section, one file layout
+    python3 bench/run.py --only layouts --layout pandas_f32 --commands --repeat 3   # compare, explain
     python3 bench/run.py --data /tmp/xent-bench   # where the generated files go (~1.3 GB for 1M rows)
 
 Sections: startup, layouts (the realistic files of bench/layouts.py, 1M rows each, against a fresh
-pandas.read_csv + numpy process; ``--commands`` adds compare and explain on the pandas-written file), memory
+pandas.read_csv + numpy process; ``--commands``: compare and explain instead of compute), memory
 (peak RSS on 1M and 10M rows of the pandas-written file), maths. Every timed row alternates the
 commands it compares, run by run, and reports medians with the load average before and after.
 
@@ -259,18 +260,20 @@ def layouts(args, rows: list) -> None:
         if args.pandas_python:
             runs["pandas + numpy"] = ([args.pandas_python, "-c", REFERENCE.format(path=str(path), sep=sep)],
                                       env_with())
-        runs["xent, numpy only"] = ([*xent_command(args.python), "compute", str(path), "-v"],
-                                    env_with(XENT_READER="numpy"))
-        if args.fast_python:
-            runs["xent, fast"] = ([*xent_command(args.fast_python), "compute", str(path), "-v"],
-                                  env_with(XENT_READER="auto"))
-        if args.commands and name == HEADLINE:
-            for command in ("compare", "explain"):
-                for label, python, reader in (("numpy only", args.python, "numpy"),
-                                              ("fast", args.fast_python, "auto")):
-                    if python:
-                        runs[f"xent {command}, {label}"] = ([*xent_command(python), command, str(path)],
-                                                            env_with(XENT_READER=reader))
+        if not args.commands:
+            runs["xent, numpy only"] = ([*xent_command(args.python), "compute", str(path), "-v"],
+                                        env_with(XENT_READER="numpy"))
+            if args.fast_python:
+                runs["xent, fast"] = ([*xent_command(args.fast_python), "compute", str(path), "-v"],
+                                      env_with(XENT_READER="auto"))
+        else:  # compare (read in memory until it streams: the reader does not matter) and explain
+            runs["xent compare (all profiles)"] = ([*xent_command(args.python), "compare", str(path)],
+                                                   env_with(XENT_READER="numpy"))
+            for label, python, reader in (("numpy only", args.python, "numpy"),
+                                          ("fast", args.fast_python, "auto")):
+                if python:
+                    runs[f"xent explain, {label}"] = ([*xent_command(python), "explain", str(path)],
+                                                      env_with(XENT_READER=reader))
         before = load()
         got = medians(runs, args.repeat)
         where = f"{WHAT[name]} ({path.stat().st_size / 1e6:.0f} MB)"
@@ -339,7 +342,7 @@ def main() -> None:
     parser.add_argument("--only", choices=("startup", "layouts", "memory", "maths"), action="append")
     parser.add_argument("--layout", choices=tuple(WHAT), action="append", help="only these layouts")
     parser.add_argument("--commands", action="store_true",
-                        help="compare and explain rows too (on the pandas-written file)")
+                        help="compare and explain instead of compute (use with --layout pandas_f32)")
     parser.add_argument("--data", type=Path, default=DATA, help="where the generated files are kept")
     args = parser.parse_args()
     args.fast_python = args.fast_python or default_python("polars") or default_python("pyarrow")
