@@ -134,3 +134,17 @@ def test_library_readers_refuse_what_the_numpy_reader_must_judge(name, text):
     lay = _layout(2, len(text))
     with pytest.raises(Exception):  # noqa: B017 - any error: the caller then uses fastcsv.parse
         PARSERS[name](lay, text, text.count(b"\n"))
+
+
+@pytest.mark.parametrize("name", sorted(PARSERS))
+def test_columns_come_back_as_y_true_y_pred_weight_whatever_the_file_order(name):
+    names = ["weight", "pred_0", "true_0", "pred_1", "true_1"]
+    cols = colmod.resolve_columns(names, None, None, None, source="t.csv")
+    data = b"0.5,0.25,1,0.75,0\n2,0.125,0,0.875,1\n"
+    lay = fastcsv.Layout("t.csv", ",", names, cols, 5, 0, 2, len(data))
+    want = np.array([[1, 0, 0.25, 0.75, 0.5], [0, 1, 0.125, 0.875, 2]])
+    if name == "numpy":
+        got = fastcsv.parse(lay, data, 2)
+    else:
+        got = PARSERS[name](lay, data, 2)
+    assert np.array_equal(got, want)

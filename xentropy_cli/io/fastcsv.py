@@ -504,6 +504,7 @@ class Polars:
         self.used = list(lay.used)
         self.delimiter = lay.delimiter
         self.schema = {f"column_{i + 1}": pl.Float64 for i in range(lay.n_columns)}
+        self.order = [f"column_{i + 1}" for i in lay.used]
 
     def parse(self, data: bytes) -> np.ndarray:
         if b'"' in data or b"\r" in data or b" " in data or b"n" in data or b"N" in data:
@@ -513,6 +514,7 @@ class Polars:
                                  raise_if_empty=True, ignore_errors=False)
         if frame.height != data.count(b"\n"):
             raise ValueError("rows are not lines")
+        frame = frame.select(self.order)  # polars keeps the file's order; ours: y_true, y_pred, weight
         block = frame.to_numpy(order="c")  # an empty cell (null) becomes nan
         if block.dtype != np.float64 or not np.isfinite(block).all():
             raise ValueError("a value is empty or not a finite float64")
