@@ -20,6 +20,7 @@ CSV readers when they are installed; each is imported only by the process that u
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -481,6 +482,24 @@ def polars_available() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("polars") is not None
+
+
+_FORKED_WITH_POLARS = False
+
+
+def _after_fork() -> None:
+    global _FORKED_WITH_POLARS
+    _FORKED_WITH_POLARS = _FORKED_WITH_POLARS or "polars" in sys.modules
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def polars_usable() -> bool:
+    """False in a process forked from one that had imported polars: polars' thread pool does not
+    survive a fork (the child would wait for threads it does not have)."""
+    return not _FORKED_WITH_POLARS
 
 
 class Polars:
