@@ -139,11 +139,13 @@ def _looks_fixed(lay: fastcsv.Layout) -> bool:
 
 
 def choose_reader() -> str:
-    """The parser for chunks that are not fixed-width, from what is installed: polars (the
-    ``fast`` extra; fastest here, bench/README.md), else pyarrow, else numpy's own."""
-    if fastcsv.polars_available():
-        return fastcsv.READER_POLARS
-    return fastcsv.READER_ARROW if fastcsv.arrow_available() else fastcsv.READER_NUMPY
+    """The parser for chunks that are not fixed-width, from what is installed: pyarrow (the
+    ``fast`` extra), else polars, else numpy's own. polars parses a chunk in half pyarrow's CPU
+    time but its import (a 178 MB library, in every worker) costs more than that saves on a
+    1M-row file: end to end pyarrow was faster (bench/README.md)."""
+    if fastcsv.arrow_available():
+        return fastcsv.READER_ARROW
+    return fastcsv.READER_POLARS if fastcsv.polars_available() else fastcsv.READER_NUMPY
 
 
 def _scalar_weight(text: str | None) -> Array | None:
