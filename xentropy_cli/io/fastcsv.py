@@ -13,7 +13,7 @@ Anything else (spaces, nan, empty or ragged fields, odd characters): the chunk g
 ``io.table`` instead, which reads it, or raises the same error as the in-memory reader with the
 same ``file:line``. Fixed-width lines (``0.%08d``) are read faster still by ``parse_fixed``.
 
-``Polars`` (the ``fast`` extra) and ``Arrow`` (pyarrow) read the same blocks with those libraries'
+``Arrow`` (pyarrow, the ``fast`` extra) and ``Polars`` read the same blocks with those libraries'
 CSV readers when they are installed; each is imported only by the process that uses it.
 """
 
@@ -244,6 +244,7 @@ def _fixed_plan(line: bytes, sep: int, n_columns: int) -> _Fixed | None:
     seps = [i for i, c in enumerate(body) if c == sep]
     if len(seps) != n_columns - 1:
         return None
+    ends: list[int]
     ends, masks, scales, starts, divisors, dots = [], [], [], [], [], []
     for a, b in zip([0] + [x + 1 for x in seps], seps + [len(body)], strict=True):
         text = body[a:b]
