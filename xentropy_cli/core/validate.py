@@ -67,7 +67,7 @@ def _first_bad(mask: Array) -> tuple[int, int | None]:
 def _rows(mask: Array) -> tuple[int, ...]:
     """1-based rows where a (N,) or (N, K) mask is set."""
     m = mask if mask.ndim == 1 else mask.any(axis=tuple(range(1, mask.ndim)))
-    return tuple(int(r) + 1 for r in np.flatnonzero(m))
+    return tuple((np.flatnonzero(m) + 1).tolist())  # one C pass: a chunk may have 10⁵ such rows
 
 
 def _cell(a: Array, mask: Array) -> tuple[int, int | None, float]:
