@@ -265,11 +265,15 @@ def _explain_csv(result_p: Result, result_q: Result, divergence, summary, local:
     """One line per row shown (all rows when there are at most --rows): its number among all
     rows, both losses and its contribution to the difference."""
     lines = [f"sample,{result_p.profile},{result_q.profile},contribution"]
-    per_p = np.asarray(result_p.per_sample).reshape(-1)
-    per_q = np.asarray(result_q.per_sample).reshape(-1)
+    per_p, per_q = np.atleast_1d(result_p.per_sample), np.atleast_1d(result_q.per_sample)
+    if per_p.size != per_q.size:  # a 1-D input: one sample to one profile, N to the other
+        per_p, per_q = (np.atleast_1d(np.mean(a, dtype=np.float64)) if a.size > 1 else a
+                        for a in (per_p, per_q))
+    contributions = np.atleast_1d(divergence.contributions)
     for row, i in zip(summary.shown, local, strict=True):
-        lines.append(f"{row + 1},{machine.text(per_p[i])},{machine.text(per_q[i])},"
-                     f"{machine.text(divergence.contributions[i])}")
+        lines.append(f"{row + 1},{machine.text(per_p[min(i, per_p.size - 1)])},"
+                     f"{machine.text(per_q[min(i, per_q.size - 1)])},"
+                     f"{machine.text(contributions[min(i, contributions.size - 1)])}")
     return "\n".join(lines) + "\n"
 
 
