@@ -355,8 +355,11 @@ def histogram(blocks, bins: int = BINS) -> Histogram:
 
 def pairs(p: Result, q: Result) -> Array:
     """(n, 2) float64: each row's loss under ``p`` and under ``q``."""
-    return np.column_stack([np.asarray(p.per_sample, np.float64).reshape(-1),
-                            np.asarray(q.per_sample, np.float64).reshape(-1)])
+    a = np.asarray(p.per_sample, np.float64).reshape(-1)
+    b = np.asarray(q.per_sample, np.float64).reshape(-1)
+    if a.size != b.size:  # a 1-D input: one sample to one profile, N to the other: its mean
+        a, b = (np.atleast_1d(np.mean(x)) if x.size > 1 else x for x in (a, b))
+    return np.column_stack([a, b])
 
 
 def shown_rows(contributions: Array, limit: int) -> list[int]:
