@@ -79,8 +79,10 @@ def _run(inputs: Inputs, profile: Profile, options: Options, chunk: bool = False
     state = _State(y=prep.y_true, p=prep.y_pred, chunk=chunk)
     for name in names[:-1]:
         _STAGES[name](state, profile, options, dtype, prep)
-    weights = None if prep.sample_weight is None else prep.sample_weight.astype(
-        weight_dtype(profile, dtype, prep.sample_weight))
+    weights = None
+    if prep.sample_weight is not None:
+        given = scalar_weight(profile, prep.sample_weight)
+        weights = given.astype(weight_dtype(profile, dtype, given))
     losses = state.losses if weights is None else state.losses.astype(
         np.result_type(state.losses.dtype, weights.dtype))
     weighted = st.weigh(losses, weights)
@@ -112,6 +114,14 @@ def _run(inputs: Inputs, profile: Profile, options: Options, chunk: bool = False
     )
 
 
+def scalar_weight(profile: Profile, sample_weight: Array) -> Array:
+    """A single-number weight as the framework holds it before casting it to the losses' dtype
+    (tf.keras: w rounded to float32 first, even for float64 losses)."""
+    if profile.scalar_weight_dtype and sample_weight.ndim == 0:
+        return sample_weight.astype(profile.scalar_weight_dtype)
+    return sample_weight
+
+
 def weight_dtype(profile: Profile, dtype: np.dtype, sample_weight: Array) -> np.dtype:
     """The dtype samples are weighed in: the compute dtype, or (sklearn's np.average) the
     promotion of the losses' and the weights' dtypes, so float32 losses with float64 weights
@@ -130,10 +140,12 @@ def _divisor(profile: Profile, reduction: str, weights: Array | None, prep: Prep
     n = counted(profile, prep.kind, losses.shape[0], prep.n_classes)
     weight_total = target_total = None
     if reduction == "mean_with_sample_weight" and weights is not None:
-        weight_total = float(sums.total(weights.reshape(-1)))  # one number counts once
+        # Σ w in the dtype and order of the profile's sums; one number counts once
+        weight_total = float(sums.total(weights.reshape(-1), profile.kernel))
     if prep.class_weight is not None and prep.labels is not None and profile.class_weight:
         target_total = float(sums.total(target_weights(prep.class_weight, prep.labels, losses.dtype)))
-    return divisor(profile, reduction, n, weight_total, target_total, prep.source)
+    lone = weights is not None and weights.ndim == 0 and losses.shape == (1,)
+    return divisor(profile, reduction, n, weight_total, target_total, prep.source, lone)
 
 
 def target_weights(class_weight: Array, labels: Array, dtype: np.dtype) -> Array:
@@ -142,14 +154,19 @@ def target_weights(class_weight: Array, labels: Array, dtype: np.dtype) -> Array
 
 
 def divisor(profile: Profile, reduction: str, n: int, weight_total: float | None,
-            target_total: float | None, source: str = "") -> tuple[float | None, str]:
+            target_total: float | None, source: str = "",
+            lone_scalar: bool = False) -> tuple[float | None, str]:
     """The reduction's denominator and its name: N, Σ w (Keras/sklearn weighted mean) or
     Σ w[target] (torch with class weights); None for ``none`` and ``sum``.
 
     ``weight_total`` is Σ w (None: no sample weights); ``target_total`` is Σ w[target] (None: no
     class weights). Streamed and sharded runs call this with totals combined from partials.
+    ``lone_scalar``: one sample with a single-number weight, whose loss Keras 3 squeezes to
+    shape () and then leaves unreduced (``profile.one_sample_unreduced``): the divisor is 1.
     """
     if reduction == "mean_with_sample_weight":
+        if lone_scalar and profile.one_sample_unreduced:
+            return 1, "1 (Keras 3 leaves one sample with a single weight unreduced)"
         if weight_total is None:
             return n, "N"
         if weight_total == 0 and profile.zero_division == "error":
@@ -188,9 +205,17 @@ def _result_notices(state: _State, prep: Prepared) -> list[Notice]:
 
 def _cast(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
     result = st.cast(s.p, dtype, copy=not s.chunk)
-    s.p = result.array
     if s.y.ndim == 2:
         s.y = s.y.astype(dtype, copy=not s.chunk)
+    if profile.flush_subnormals:  # the framework's first op reads subnormal inputs as 0 (DAZ)
+        flushed = st.flush_subnormal(result.array)
+        if flushed is not result.array:
+            n = int(np.count_nonzero(flushed != result.array))
+            result = replace(result, array=flushed, note=result.note + f"; {n} subnormal value"
+                             f"{'s' if n > 1 else ''} read as 0 (the CPU's denormals-are-zero mode)")
+        if s.y.ndim == 2:
+            s.y = st.flush_subnormal(s.y)
+    s.p = result.array
     s.results.append(result)
 
 
@@ -199,7 +224,7 @@ def _smooth(s: _State, profile: Profile, options: Options, dtype, prep: Prepared
     if made_one_hot:
         s.y = st.one_hot(s.y, prep.n_classes, dtype)
     k = 2 if prep.kind == "binary" else prep.n_classes
-    result = st.smooth(s.y, options.label_smoothing, k)
+    result = st.smooth(s.y, options.label_smoothing, k, profile.smoothing_rounding)
     if made_one_hot:
         result = replace(result, note="labels made one-hot, then " + result.note)
     s.y = result.array
@@ -208,6 +233,8 @@ def _smooth(s: _State, profile: Profile, options: Options, dtype, prep: Prepared
 
 def _normalise(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
     result = st.normalise(s.p, _sum_kernel(profile, options))
+    if profile.flush_subnormals:  # a subnormal quotient is written as 0 (flush-to-zero)
+        result = replace(result, array=st.flush_subnormal(result.array))
     s.p = result.array
     s.results.append(result)
 

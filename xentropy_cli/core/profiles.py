@@ -48,6 +48,15 @@ class Profile:
     sample_weight: str = "any"  # "any" (scalar or per sample), "per-sample", "none"
     class_weight: bool = False
     smoothing: tuple[str, ...] = ("categorical", "binary")
+    # where 1 − ε and ε/K are rounded to the dtype (stages.smooth): "tensor" (tf.keras), "keras"
+    # (Keras 3: 1 − ε a Python float, ε/K = ε ÷ cast(K)), "python" (optax, torch: both Python floats)
+    smoothing_rounding: str = "tensor"
+    # Keras 3 returns a loss of shape () unreduced: one sample with a scalar weight is w·l under
+    # every reduction (mean_with_sample_weight does not divide by w)
+    one_sample_unreduced: bool = False
+    # a single-number weight becomes a tensor of this dtype first (tf.keras: convert_to_tensor of
+    # a Python float is float32, then cast to the losses' dtype); None: straight to the dtype
+    scalar_weight_dtype: str | None = None
     zero_times_inf: str = "nan"  # how 0·log 0 comes out: "nan" as tensors multiply, "zero" = xlogy
     zero_division: str = "zero"  # "zero" = divide_no_nan; "error" = refuse
     binary_log_offset: float = 0.0
@@ -125,6 +134,8 @@ KERAS = Profile(
     paths=_frozen(KERAS_PATHS),
     reduction="sum_over_batch_size",
     reductions=KERAS_REDUCTIONS,
+    smoothing_rounding="keras",
+    one_sample_unreduced=True,
     smoothing=("categorical", "binary"),
     binary_logits="tensorflow",
     flush_subnormals=True,
@@ -147,6 +158,8 @@ KERAS_JAX = Profile(
     paths=_frozen(KERAS_OTHER_BACKEND_PATHS),
     reduction="sum_over_batch_size",
     reductions=KERAS_REDUCTIONS,
+    smoothing_rounding="keras",
+    one_sample_unreduced=True,
     flush_subnormals=True,
     kernel="xla",
     agreement=(
@@ -166,6 +179,8 @@ KERAS_TORCH = Profile(
     paths=_frozen(KERAS_OTHER_BACKEND_PATHS),
     reduction="sum_over_batch_size",
     reductions=KERAS_REDUCTIONS,
+    smoothing_rounding="keras",
+    one_sample_unreduced=True,
     # binary goes through torch's F.binary_cross_entropy(_with_logits): scalar logf, log1p(−p)
     log1m="log1p",
     binary_kernel="glibc",
@@ -192,6 +207,8 @@ KERAS_NUMPY = Profile(
     }),
     reduction="sum_over_batch_size",
     reductions=KERAS_REDUCTIONS,
+    smoothing_rounding="keras",
+    one_sample_unreduced=True,
     kernel="numpy",
     agreement="bit-identical: 9955/9955 per sample, 228/228 reduced on 58 golden cases",
 )
@@ -206,6 +223,7 @@ TF_KERAS = Profile(
     paths=_frozen(KERAS_PATHS),
     reduction="sum_over_batch_size",
     reductions=("sum_over_batch_size", "none", "sum"),
+    scalar_weight_dtype="float32",
     binary_log_offset=1e-7,
     binary_logits="tensorflow",
     flush_subnormals=True,
@@ -301,6 +319,7 @@ OPTAX = Profile(
     reduction="none",
     reductions=("none", "mean", "sum"),
     sample_weight="none",
+    smoothing_rounding="python",  # (1.0 - alpha) * labels + alpha / num_categories (an int)
     smoothing=("categorical",),  # optax.smooth_labels: (1 − α)·y + α/K over the classes
     lse_kinds=("sparse",),  # softmax_cross_entropy_with_integer_labels: logsumexp(z) − z[label]
     flush_subnormals=True,
