@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -11,6 +12,7 @@ from xentropy_cli.core import sums
 from xentropy_cli.core.profiles import CLIP, LOG, NORMALISE, SMOOTH, Profile
 from xentropy_cli.core.types import Array, Inputs, Notice, Options, Result, StageResult
 from xentropy_cli.core.validate import Prepared, prepare
+from xentropy_cli.errors import XentError
 
 
 @dataclass
@@ -72,13 +74,46 @@ def run(inputs: Inputs, profile: Profile, options: Options | None = None, *,
         return _run(inputs, profile, options or Options(), chunk)
 
 
+def run_each(inputs: Inputs, profile: Profile, options: Options, reductions: Iterable[str]
+             ) -> dict[str, Result | XentError]:
+    """``run`` with each of ``reductions`` (the user's ``options.reduction`` is ignored), the
+    stages computed once: {reduction: its Result, or the XentError that ``run`` raises}."""
+    out: dict[str, Result | XentError] = {}
+    shared: tuple[_State, np.dtype] | None = None
+    with np.errstate(all="ignore"):
+        for reduction in reductions:
+            opts = replace(options, reduction=reduction)
+            try:
+                prep = prepare(inputs, profile, opts)
+                if shared is None:
+                    shared = _stages(inputs, profile, opts, prep)
+                out[reduction] = _reduced(inputs, profile, opts, prep, *shared)
+            except XentError as exc:
+                out[reduction] = exc
+    return out
+
+
 def _run(inputs: Inputs, profile: Profile, options: Options, chunk: bool = False) -> Result:
     prep = prepare(inputs, profile, options)
+    state, dtype = _stages(inputs, profile, options, prep, chunk)
+    return _reduced(inputs, profile, options, prep, state, dtype)
+
+
+def _stages(inputs: Inputs, profile: Profile, options: Options, prep: Prepared,
+            chunk: bool = False) -> tuple[_State, np.dtype]:
+    """Every stage up to the per-sample losses (state.losses), in the compute dtype."""
     dtype = compute_dtype(profile, options, prep.y_pred)
     names = plan(profile, prep.kind, inputs.from_logits, options)
     state = _State(y=prep.y_true, p=prep.y_pred, chunk=chunk)
     for name in names[:-1]:
         _STAGES[name](state, profile, options, dtype, prep)
+    return state, dtype
+
+
+def _reduced(inputs: Inputs, profile: Profile, options: Options, prep: Prepared, state: _State,
+             dtype: np.dtype) -> Result:
+    """The weighing and the reduce stage, from the per-sample losses of ``_stages``."""
+    chunk = state.chunk
     weights = None
     if prep.sample_weight is not None:
         given = scalar_weight(profile, prep.sample_weight)
@@ -88,11 +123,15 @@ def _run(inputs: Inputs, profile: Profile, options: Options, chunk: bool = False
     weighted = st.weigh(losses, weights)
     reduction = options.reduction or profile.reduction
     divisor, divisor_name = _divisor(profile, reduction, weights, prep, state.losses)
-    total = np.float64(np.nan) if chunk and reduction == "none" else \
-        sums.total(weighted, _sum_kernel(profile, options))  # summed once, for both uses
+    if chunk and reduction == "none":
+        total = np.float64(np.nan)
+    elif reduction == "sum" and profile.weighted_sum == "dot" and weights is not None \
+            and weights.ndim == 1 and weights.shape == losses.shape and not chunk:
+        total = st.dot(losses, weights)
+    else:
+        total = sums.total(weighted, _sum_kernel(profile, options))  # summed once, for both uses
     reduced = st.reduce(weighted, "none", None) if reduction == "none" else \
         st.reduce_total(total, reduction, divisor, divisor_name, profile.zero_division)
-    state.results.append(reduced)
     value = reduced.array if reduction == "none" else float(reduced.array)
     notices = prep.notices + tuple(_result_notices(state, prep))
     return Result(
@@ -102,7 +141,7 @@ def _run(inputs: Inputs, profile: Profile, options: Options, chunk: bool = False
         from_logits=inputs.from_logits,
         dtype=str(dtype),
         reduction=reduction,
-        stages=tuple(state.results),
+        stages=tuple(state.results) + (reduced,),
         per_sample=weighted,
         value=value,
         weighted_sum=float(total),

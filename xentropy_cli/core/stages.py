@@ -315,6 +315,12 @@ def weigh(losses: Array, sample_weight: Array | None) -> Array:
     return losses * sample_weight.astype(losses.dtype)
 
 
+def dot(losses: Array, weights: Array) -> np.floating:
+    """Σ wᵢ·lᵢ as numpy.dot computes it (the BLAS dot product of the local numpy, in its own
+    order of addition): scikit-learn's ``normalize=False`` with sample weights."""
+    return np.dot(losses, weights)
+
+
 def divide_no_nan(total: Array, divisor: Array) -> Array:
     """total / divisor, and 0 where the divisor is 0 (TensorFlow's divide_no_nan)."""
     if divisor == 0:
