@@ -93,18 +93,20 @@ def exp_rows() -> list[tuple[str, ...]]:
 def profile_rows() -> list[tuple[str, ...]]:
     """Per profile, on the differential corpus (tests/golden/corpus/agreement.json, measured by
     tools/corpus_check.py): all 2,400 cases, and the "numeric" ones (no 1-D/(N, 1) shapes and no
-    degenerate values). The numpy profiles get a second row where numpy without its AVX-512
-    kernels gives other figures."""
+    degenerate values). A profile gets another row for each of numpy's CPU paths (without AVX-512,
+    without AVX2) on which its figures differ."""
     data = corpus_check.stored()
     rows = []
     for fw in corpus_check.FRAMEWORKS:
         if fw not in data:
             continue
-        variants = ["default"] + (["noavx512"] if "noavx512" in data[fw] and
-                                  data[fw]["noavx512"] != data[fw]["default"] else [])
-        for variant in variants:
-            figures = data[fw][corpus_check.variant_key(fw, variant)]
-            name = corpus_check.PROFILE_OF[fw] + (" (numpy without AVX-512)" if variant != "default" else "")
+        default = corpus_check.default_variant(fw)
+        keys = [default] + sorted(k for k in data[fw] if k != default)
+        for i, key in enumerate(keys):
+            figures = data[fw].get(key)
+            if figures is None or (i and figures == data[fw][keys[0]]):
+                continue  # another numpy CPU path with the same figures
+            name = corpus_check.PROFILE_OF[fw] + (f" (numpy path {key})" if i else "")
             cells = [name]
             for group in corpus_check.GROUPS:
                 t = corpus_check.from_figures(fw, figures[group])

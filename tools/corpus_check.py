@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -38,28 +39,35 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fuzz_corpus as fz  # noqa: E402
 from conformance import HUGE, relative, ulp_diff  # noqa: E402
+from gen_golden import NUMPY_VARIANTS  # noqa: E402
 from golden_corpus import FRAMEWORKS, PROFILE_OF  # noqa: E402
 
 from xentropy_cli import io  # noqa: E402
-from xentropy_cli.core import pipeline, profiles  # noqa: E402
+from xentropy_cli.core import kernels, pipeline, profiles  # noqa: E402
 from xentropy_cli.core.types import Inputs, Options  # noqa: E402
 from xentropy_cli.errors import XentError  # noqa: E402
 
 SLOTS = ("none", "sum", "mean", "sum_over_batch_size", "mean_with_sample_weight")
 VALUE, RAISED, NO_CALL = 0, 1, 2
 NUMPY_FRAMEWORKS = ("naive", "sklearn", "keras-numpy")
-AVX512 = ("AVX512F", "AVX512_SKX")
-NO_AVX512 = "AVX512F AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL AVX512_SPR"
 
 
 def numpy_variant() -> str:
-    """``default`` where numpy dispatches to its AVX-512 kernels (the recording machine), else
-    ``noavx512``."""
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__ as feats
-    except ImportError:  # numpy < 2
-        from numpy.core._multiarray_umath import __cpu_features__ as feats  # type: ignore
-    return "default" if all(feats.get(f) for f in AVX512) else "noavx512"
+    """The numpy dispatch path of this process (``kernels.numpy_dispatch()``): the numpy
+    frameworks' recordings to compare with."""
+    return kernels.numpy_dispatch()
+
+
+def recorded_variants(framework: str) -> list[str]:
+    """The dispatch paths a numpy framework was recorded on, the default first."""
+    default = json.loads((CORPUS / f"{framework}.meta.json").read_text())["numpy_dispatch"]
+    others = sorted(p.stem.split("@", 1)[1] for p in CORPUS.glob(f"{framework}@*.npz"))
+    return [default] + [o for o in others if o != default]
+
+
+def matched(framework: str, variant: str | None = None) -> bool:
+    """Whether this numpy path was recorded (always, for the frameworks that are not numpy)."""
+    return framework not in NUMPY_FRAMEWORKS or (variant or numpy_variant()) in recorded_variants(framework)
 
 
 def cases() -> list[dict[str, Any]]:
@@ -90,7 +98,8 @@ def recorded(framework: str, variant: str | None = None) -> Recorded:
     meta = json.loads((CORPUS / f"{framework}.meta.json").read_text())
     per, red = data["per_sample"].copy(), data["reduced"].copy()
     variant = variant or numpy_variant()
-    if framework in NUMPY_FRAMEWORKS and variant != "default":
+    if framework in NUMPY_FRAMEWORKS and variant != meta["numpy_dispatch"] and \
+            (CORPUS / f"{framework}@{variant}.npz").exists():
         diff = np.load(CORPUS / f"{framework}@{variant}.npz")
         per[diff["per_sample_at"]] = diff["per_sample_value"]
         flat = red.reshape(-1)
@@ -234,28 +243,37 @@ def outcomes(frameworks=FRAMEWORKS, variant: str | None = None) -> dict[str, lis
     return result
 
 
-GROUPS = ("all", "numeric")
+GROUPS = ("all", "numeric")  # stored; --groups also shows "shape" and "degenerate"
 
 
 def group_of(case: dict[str, Any]) -> str:
-    """``shape``: ranks whose meaning is issue 14 §3 (1-D binary, (N, 1) sparse labels);
-    ``degenerate``: §4 (negative, nan, > 1 predictions, bad labels, negative weights, all-zero
-    rows); ``numeric``: the rest, where only rounding can differ."""
-    if case["kind"] in ("binary_1d", "sparse_col"):
+    """``shape``: what issue 14 §3 settles (1-D binary, (N, 1) sparse labels, the per-sample
+    loss of multi-output binary); ``degenerate``: §4 (negative, nan, > 1 predictions, bad
+    labels, negative weights, rows of probabilities that are all 0, drawn so or made so by exact
+    zeros and values that round to 0); ``numeric``: the rest, where only rounding can differ."""
+    if case["kind"] in ("binary_1d", "sparse_col", "binary_multi"):
         return "shape"
     if case["degenerate"] or "zero_row" in case["awkward"]:
         return "degenerate"
+    if not case["from_logits"] and not case["kind"].startswith("binary"):
+        p = fz.arrays(case)["y_pred"]
+        if (p.astype(case["dtype"]).sum(axis=-1) == 0).any():
+            return "degenerate"
     return "numeric"
+
+
+@lru_cache(maxsize=1)
+def groups() -> tuple[str, ...]:
+    return tuple(group_of(c) for c in cases())
 
 
 def tallies(results: dict[str, list[Outcome]], group: str = "all") -> list[Tally]:
     """One Tally per framework, over every case (``group="all"``) or one group of cases."""
-    groups = [group_of(c) for c in cases()]
     out = []
     for fw, items in results.items():
         t = Tally(fw, PROFILE_OF[fw])
         for o in items:
-            if group == "all" or groups[o.case] == group:
+            if group == "all" or groups()[o.case] == group:
                 t.add(o)
         out.append(t)
     return out
@@ -274,16 +292,24 @@ def from_figures(framework: str, d: dict[str, Any]) -> Tally:
     return Tally(framework, PROFILE_OF[framework], **d)
 
 
-def variant_key(framework: str, variant: str) -> str:
-    return variant if framework in NUMPY_FRAMEWORKS else "any"
+def default_variant(framework: str) -> str:
+    """The numpy dispatch path of the machine the framework was recorded on."""
+    return json.loads((CORPUS / f"{framework}.meta.json").read_text())["numpy_dispatch"]
+
+
+def variant_key(framework: str, variant: str | None = None) -> str:
+    """Where agreement.json keeps a framework's figures: per numpy dispatch path (None: the
+    recording machine's). Every framework's, as xent's emulations of C library kernels may
+    still lean on numpy's float64 ufuncs (and the numpy profiles are numpy)."""
+    return variant or default_variant(framework)
 
 
 def stored() -> dict[str, dict[str, Any]]:
-    """tests/golden/corpus/agreement.json: per framework and numpy variant, the tallies."""
+    """tests/golden/corpus/agreement.json: per framework and numpy dispatch path, the tallies."""
     return json.loads(SUMMARY.read_text())["frameworks"] if SUMMARY.exists() else {}
 
 
-def stored_tallies(variant: str = "default", group: str = "all") -> list[Tally]:
+def stored_tallies(variant: str | None = None, group: str = "all") -> list[Tally]:
     data = stored()
     return [from_figures(fw, data[fw][variant_key(fw, variant)][group]) for fw in FRAMEWORKS
             if fw in data]
@@ -300,18 +326,20 @@ def fmt_ulp(n: int) -> str:
     return "wrong" if n >= HUGE else str(n)
 
 
-def agreement_text(t: Tally, other: Tally | None = None) -> str:
-    """One line for ``xent profiles``: what the corpus measured (``other``: the figures without
-    numpy's AVX-512 kernels, when they differ)."""
+def agreement_text(t: Tally, others: list[Tally] = ()) -> str:  # type: ignore[assignment]
+    """One line for ``xent profiles``: what the corpus measured (``others``: the figures on
+    numpy's other dispatch paths, where they differ)."""
     def one(t: Tally) -> str:
         return (f"per sample {pct(t.samples_exact, t.samples)} bit-identical ({t.samples_exact}/"
                 f"{t.samples}, worst {fmt_ulp(t.worst_sample)} ulp), reduced "
                 f"{pct(t.reduced_exact, t.reduced)} ({t.reduced_exact}/{t.reduced}, worst "
                 f"{fmt_ulp(t.worst_reduced)} ulp), worst relative {t.worst_rel:.1e}")
     text = f"on the {t.cases}-case differential corpus: {one(t)}"
-    if other is not None and figures(other) != figures(t):
-        text += f" (numpy with AVX-512; without: {one(other)})"
-    return text + (f"; refuses iff the framework raises in {t.refusal_agreement} calls")
+    differ = [o for o in others if figures(o) != figures(t)]
+    if differ:
+        text += (" where numpy uses AVX-512; on its other CPU paths: "
+                 + "; ".join(one(o) for o in differ))
+    return text + f"; refuses iff the framework raises in {t.refusal_agreement} calls"
 
 
 def table(rows: list[Tally]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
@@ -330,9 +358,12 @@ def agreement_module() -> str:
     for fw in FRAMEWORKS:
         if fw not in data:
             continue
-        t = from_figures(fw, data[fw][variant_key(fw, "default")]["all"])
-        other = from_figures(fw, data[fw]["noavx512"]["all"]) if "noavx512" in data[fw] else None
-        lines.append(f"    {PROFILE_OF[fw]!r}: (\n        {agreement_text(t, other)!r}\n    ),")
+        default = default_variant(fw)
+        keys = [default] + sorted(k for k in data[fw] if k != default)
+        t = from_figures(fw, data[fw][keys[0]]["all"])
+        others = [from_figures(fw, data[fw][k]["all"]) for k in keys[1:]]
+        text = agreement_text(t, others)
+        lines.append(f"    {PROFILE_OF[fw]!r}: (\n        {text!r}\n    ),")
     return ('"""Each profile\'s measured agreement with its framework, shown by `xent profiles`.\n\n'
             "Generated by `python tools/corpus_check.py --write` from the differential corpus in\n"
             "tests/golden/corpus/ (tests/test_corpus.py checks that it is current). Do not edit.\n"
@@ -343,6 +374,8 @@ def write(variant: str, rows: dict[str, list[Tally]]) -> None:
     data = stored()
     for group, tallied in rows.items():
         for t in tallied:
+            if not matched(t.framework, variant):
+                continue  # a numpy path nobody recorded: its figures would compare other bits
             key = variant_key(t.framework, variant)
             data.setdefault(t.framework, {}).setdefault(key, {})[group] = figures(t)
     SUMMARY.write_text(json.dumps({"generated_by": "tools/corpus_check.py --write",
@@ -355,6 +388,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--cases", action="store_true", help="list what is not bit-identical")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--only", help="comma-separated frameworks")
+    parser.add_argument("--groups", action="store_true",
+                        help="per group of cases (numeric, shape, degenerate): the same table")
     parser.add_argument("--write", action="store_true",
                         help="store the figures (agreement.json) and regenerate core/agreement.py")
     args = parser.parse_args(argv)
@@ -373,6 +408,11 @@ def main(argv: list[str]) -> int:
         print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
         for line in lines:
             print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
+    if args.groups:
+        for group in ("numeric", "shape", "degenerate"):
+            print(f"\n{group}:")
+            for line in table(tallies(results, group))[1]:
+                print("  ".join(line))
     if args.cases:
         all_cases = cases()
         for t in rows:
@@ -386,13 +426,12 @@ def main(argv: list[str]) -> int:
                 print(f"{t.profile:12} case {c:5} {slot:24} {text}   [{what}]")
     if args.write:
         write(variant, {group: tallies(results, group) for group in GROUPS})
-        if variant == "default" and not os.environ.get("NPY_DISABLE_CPU_FEATURES"):
-            # the numpy profiles once more, with numpy's AVX-512 kernels switched off
-            numpy_only = ",".join(fw for fw in chosen if fw in NUMPY_FRAMEWORKS)
-            if numpy_only:
-                env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": NO_AVX512}
-                subprocess.run([sys.executable, __file__, "--only", numpy_only, "--write"], env=env,
-                               check=True, stdout=subprocess.DEVNULL)
+        if not os.environ.get("NPY_DISABLE_CPU_FEATURES"):
+            # once more on each of numpy's other CPU paths
+            for disabled in NUMPY_VARIANTS[1:]:
+                env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": disabled}
+                subprocess.run([sys.executable, __file__, "--only", ",".join(chosen), "--write"],
+                               env=env, check=True, stdout=subprocess.DEVNULL)
         AGREEMENT.write_text(agreement_module())
     return 0
 

@@ -12,11 +12,12 @@ framework (Keras 3 once per backend). Writes tests/golden/corpus/:
   mean_with_sample_weight) a status (0 value, 1 the framework raised, 2 it has no such call),
   the reduced values, the per-sample values (concatenated, float64 widening of the result) and
   the error index;
-- keras-jax and optax run on every 6th and 3rd case only (``STEP``): eager JAX compiles each op
+- keras-jax and optax run on every 8th and 3rd case only (``STEP``): eager JAX compiles each op
   for each new shape;
-- for the frameworks that are numpy (naive, sklearn, keras-numpy) a second dispatch variant,
-  recorded with numpy's AVX-512 paths switched off (``NPY_DISABLE_CPU_FEATURES``), stored as the
-  positions that differ from the first: ``<framework>@noavx512.npz``.
+- for the frameworks that are numpy (naive, sklearn, keras-numpy) one recording per numpy
+  dispatch path (gen_golden.NUMPY_VARIANTS: default, without AVX-512, without AVX2 either), named
+  by ``kernels.numpy_dispatch()``; ``<framework>.meta.json`` names the default's, and each other
+  path is stored as the positions that differ from it: ``<framework>@<dispatch>.npz``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fuzz_corpus as fz  # noqa: E402
-from gen_golden import CALLS, KERAS3, ensure_venv, in_venv, venv_path, versions  # noqa: E402
+from gen_golden import (  # noqa: E402
+    CALLS,
+    KERAS3,
+    NUMPY_VARIANTS,
+    ensure_venv,
+    in_venv,
+    venv_path,
+    versions,
+)
 from golden_corpus import FRAMEWORKS, PROFILE_OF  # noqa: E402
 
 OUT = ROOT / "tests" / "golden" / "corpus"
@@ -43,13 +52,14 @@ VALUE, RAISED, NO_CALL = 0, 1, 2
 NUMPY_FRAMEWORKS = ("naive", "sklearn", "keras-numpy")
 # JAX compiles every op for every new shape when a loss runs eagerly (seconds per case on two
 # cores): the JAX frameworks run on every STEP-th case only.
-STEP = {"keras-jax": 6, "optax": 3}
-NO_AVX512 = "AVX512F AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL AVX512_SPR"
+STEP = {"keras-jax": 8, "optax": 3}
 CORPUS_CALLS = {
     **CALLS,
     "torch": CALLS["torch"] + "; multi-output binary per sample = reduction='none' .mean(-1), "
              "1-D binary per sample = reduction='none'",
-    "sklearn": CALLS["sklearn"] + "; multi-output binary has no call",
+    "sklearn": "sklearn.metrics.log_loss(y_true, y_proba, sample_weight, normalize); per sample: "
+               "log_loss on each row with normalize=False, labels=all classes, in y_proba's dtype, "
+               "times w as np.average multiplies; multi-output binary has no call",
     "naive": CALLS["naive"].replace("xlogy", "x·np.log(y) (0 where x = 0)"),
 }
 
@@ -150,8 +160,8 @@ def run_sklearn(s, a, slot):
         row_labels = yt
         classes = np.unique(row_labels).tolist()
     per = np.asarray([log_loss(row_labels[i:i + 1], yp[i:i + 1], normalize=False, labels=classes)
-                      for i in range(yp.shape[0])])
-    if sw is not None:  # log_loss refuses a zero weight on a single row: weigh in float64 here
+                      for i in range(yp.shape[0])], dtype=yp.dtype)  # each row's loss, as computed
+    if sw is not None:  # weighed as np.average does: np.multiply(losses, w) in their promoted dtype
         per = per * sw
     return per
 
@@ -269,32 +279,50 @@ def worker(fw: str, out: Path, variant: str) -> None:
         offsets.append(offsets[-1] + per.size)
         dtypes.append(dtype)
     per_sample = np.concatenate(per_parts) if per_parts else np.zeros(0)
-    name = fw if variant == "default" else f"{fw}@{variant}"
+    sys.path.insert(0, str(ROOT))
+    from xentropy_cli.core.kernels import numpy_dispatch
+
+    dispatch = numpy_dispatch()
+    name = fw if variant == "default" else f"{fw}@{dispatch}"
     np.savez_compressed(out / f"{name}.npz", status=status, reduced=reduced, err_index=err_index,
                         per_sample=per_sample, offsets=np.asarray(offsets, np.int64))
     (out / f"{name}.meta.json").write_text(json.dumps({
-        "framework": fw, "profile": PROFILE_OF[fw], "variant": variant, "versions": versions(fw),
+        "framework": fw, "profile": PROFILE_OF[fw], "numpy_dispatch": dispatch,
+        "npy_disable_cpu_features": os.environ.get("NPY_DISABLE_CPU_FEATURES", ""),
+        "versions": versions(fw),
         "call": CORPUS_CALLS[fw], "errors": errors, "result_dtypes": dtypes}) + "\n")
     print(f"{fw} ({variant}): {int((status == VALUE).sum())} values, "
           f"{int((status == RAISED).sum())} refusals, {per_sample.size} per-sample values")
 
 
 def as_diff(fw: str, out: Path) -> None:
-    """Store the no-AVX-512 variant as the positions where it differs from the default."""
+    """Store each other dispatch path's recording as the positions where it differs from the
+    default one (or drop it, where the path gives the default's bits)."""
     import numpy as np
 
-    base, other = np.load(out / f"{fw}.npz"), np.load(out / f"{fw}@noavx512.npz")
-    for key in ("status", "err_index", "offsets"):
-        assert np.array_equal(base[key], other[key]), (fw, key)
-    diff = {}
-    for key in ("per_sample", "reduced"):
-        a, b = base[key].reshape(-1), other[key].reshape(-1)
-        where = np.flatnonzero((a != b) & ~(np.isnan(a) & np.isnan(b)))
-        diff[f"{key}_at"], diff[f"{key}_value"] = where.astype(np.int64), b[where]
-    np.savez_compressed(out / f"{fw}@noavx512.npz", **diff)
-    (out / f"{fw}@noavx512.meta.json").unlink()
-    print(f"{fw}@noavx512: {diff['per_sample_at'].size} per-sample and "
-          f"{diff['reduced_at'].size} reduced values differ")
+    base = np.load(out / f"{fw}.npz")
+    default = json.loads((out / f"{fw}.meta.json").read_text())["numpy_dispatch"]
+    for meta_path in sorted(out.glob(f"{fw}@*.meta.json")):
+        meta = json.loads(meta_path.read_text())
+        path = out / f"{fw}@{meta['numpy_dispatch']}.npz"
+        meta_path.unlink()
+        if meta["numpy_dispatch"] == default:
+            path.unlink()
+            continue
+        other = np.load(path)
+        if "status" not in other.files:  # already a diff
+            continue
+        for key in ("status", "err_index", "offsets"):
+            assert np.array_equal(base[key], other[key]), (fw, key)
+        diff = {}
+        for key in ("per_sample", "reduced"):
+            a, b = base[key].reshape(-1), other[key].reshape(-1)
+            where = np.flatnonzero((a != b) & ~(np.isnan(a) & np.isnan(b)))
+            diff[f"{key}_at"], diff[f"{key}_value"] = where.astype(np.int64), b[where]
+        np.savez_compressed(path, **diff)
+        print(f"{fw}@{meta['numpy_dispatch']} (NPY_DISABLE_CPU_FEATURES="
+              f"{meta['npy_disable_cpu_features']!r}): {diff['per_sample_at'].size} per-sample and "
+              f"{diff['reduced_at'].size} reduced values differ")
 
 
 def main(argv: list[str]) -> int:
@@ -318,10 +346,12 @@ def main(argv: list[str]) -> int:
         parser.error(f"unknown framework(s) {sorted(set(chosen) - set(FRAMEWORKS))}")
     if True:  # cheap, and the same whatever --only says
         specs = [fz.spec(i) for i in range(fz.N_CASES)]
-        (out / "corpus.json").write_text(json.dumps({
+        tmp = out / f".corpus.json.{os.getpid()}"  # runs for other frameworks may write it too
+        tmp.write_text(json.dumps({
             "master_seed": fz.MASTER_SEED, "generated_by": "tools/gen_corpus.py",
             "slots": SLOTS, "cases": [{**s, "sha256": fz.digest(fz.arrays(s))} for s in specs],
         }, separators=(",", ":")) + "\n")
+        tmp.replace(out / "corpus.json")
     status = 0
     for fw in chosen:
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0"}
@@ -330,14 +360,13 @@ def main(argv: list[str]) -> int:
             env["KERAS_BACKEND"] = fw.split("-", 1)[1]
         if fw == "tf-keras":
             env["TF_USE_LEGACY_KERAS"] = "1"
-        variants = ["default"] + (["noavx512"] if fw in NUMPY_FRAMEWORKS else [])
-        for variant in variants:
-            if variant == "noavx512":
-                env["NPY_DISABLE_CPU_FEATURES"] = NO_AVX512
-            done = subprocess.run([sys.executable, __file__, "--worker", fw, "--variant", variant,
-                                   "--out", str(out)], env=env)
+        variants = NUMPY_VARIANTS if fw in NUMPY_FRAMEWORKS else ("",)
+        for disabled in variants:
+            run_env = {**env, "NPY_DISABLE_CPU_FEATURES": disabled} if disabled else env
+            done = subprocess.run([sys.executable, __file__, "--worker", fw, "--variant",
+                                   "other" if disabled else "default", "--out", str(out)], env=run_env)
             status = status or done.returncode
-        if "noavx512" in variants and not status:
+        if fw in NUMPY_FRAMEWORKS and not status:
             as_diff(fw, out)
     return status
 
