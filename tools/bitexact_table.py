@@ -152,6 +152,11 @@ def main() -> int:
     print("\n### sums over the last axis (probe shapes whose every output is bit-identical)\n")
     print(markdown(("kernel", "shapes exact", "order modelled"), sum_rows()))
     print("\n### profiles on the differential corpus (tools/gen_corpus.py, 2,400 random cases)\n")
+    print("naive, sklearn and keras-numpy are numpy, whose float64 log and exp take other code on CPUs\n"
+          "with AVX-512: they were recorded on each numpy dispatch path (AVX-512, AVX2, baseline x86-64)\n"
+          "and compare with the one this process takes. Every other kernel is emulated in plain float\n"
+          "arithmetic and gives the same bits on any CPU. A second row shows a numpy path on which a\n"
+          "profile's figures differ.\n")
     print(markdown(("profile", "per sample identical", "reduced identical", "worst ulp / relative",
                     "numeric: per sample", "numeric: reduced", "numeric: worst ulp / relative",
                     "number iff number"), profile_rows()))

@@ -133,7 +133,7 @@ def _reduced(inputs: Inputs, profile: Profile, options: Options, prep: Prepared,
     reduced = st.reduce(weighted, "none", None) if reduction == "none" else \
         st.reduce_total(total, reduction, divisor, divisor_name, profile.zero_division)
     value = reduced.array if reduction == "none" else float(reduced.array)
-    notices = prep.notices + tuple(_result_notices(state, prep))
+    notices = prep.notices + tuple(_result_notices(state, clip_eps(profile, options, dtype)))
     return Result(
         profile=profile.name,
         models=profile.models,
@@ -221,22 +221,23 @@ def divisor(profile: Profile, reduction: str, n: int, weight_total: float | None
     return None, ""
 
 
-def _result_notices(state: _State, prep: Prepared) -> list[Notice]:
+def _result_notices(state: _State, clip_bound: float) -> list[Notice]:
     notices = []
     for result in state.results:
         if result.name == CLIP and result.changed is not None and result.changed.any():
             rows = tuple(int(r) + 1 for r in np.flatnonzero(result.changed.any(axis=-1)))
-            notices.append(Notice("clipped", result.note, rows))
+            lo = result.array.dtype.type(clip_bound)
+            hi = result.array.dtype.type(1) - lo
+            up = int(np.count_nonzero(result.changed & (result.array == lo)))
+            down = int(np.count_nonzero(result.changed)) - up
+            notices.append(Notice("clipped", rows, counts=(up, down), values=(float(lo), float(hi))))
     losses = state.losses
     inf_rows = tuple(int(r) + 1 for r in np.flatnonzero(np.isinf(losses)))
     if inf_rows:
-        notices.append(Notice("log_zero", f"log 0 made the loss infinite in {len(inf_rows)} "
-                              "sample(s): a predicted probability of exactly 0 for a true class",
-                              inf_rows))
+        notices.append(Notice("log_zero", inf_rows, counts=(len(inf_rows),)))
     nan_rows = tuple(int(r) + 1 for r in np.flatnonzero(np.isnan(losses)))
     if nan_rows:
-        notices.append(Notice("nan", f"the loss is nan in {len(nan_rows)} sample(s) "
-                              "(0·log 0, or softmax overflow)", nan_rows))
+        notices.append(Notice("nan", nan_rows, counts=(len(nan_rows),)))
     return notices
 
 
@@ -313,9 +314,11 @@ def _sum_kernel(profile: Profile, options: Options) -> str:
 
 def _softmax_sum_kernel(profile: Profile, options: Options) -> str:
     """Σ exp inside log-softmax: TensorFlow and XLA reduce as in any sum; torch's log_softmax
-    kernel has its own vectorised loop (and SLEEF's exp), not modelled: numpy's order."""
+    kernel has its own vectorised loop (and SLEEF's exp), not modelled: "torch-vec" adds in
+    numpy's order with torch's stand-in exp, log and log1p (never numpy's, which change with the
+    CPU)."""
     kernel = _sum_kernel(profile, options)
-    return "numpy" if kernel == "torch" else kernel
+    return "torch-vec" if kernel == "torch" else kernel
 
 
 def _kernel(profile: Profile, options: Options, prep: Prepared) -> str:
