@@ -9,6 +9,7 @@ import numpy as np
 
 from xentropy_cli.core import stages as st
 from xentropy_cli.core import sums
+from xentropy_cli.core.choices import Reduction
 from xentropy_cli.core.profiles import CLIP, LOG, NORMALISE, SMOOTH, Profile
 from xentropy_cli.core.types import Array, Inputs, Notice, Options, Result, StageResult
 from xentropy_cli.core.validate import Prepared, prepare
@@ -74,7 +75,7 @@ def run(inputs: Inputs, profile: Profile, options: Options | None = None, *,
         return _run(inputs, profile, options or Options(), chunk)
 
 
-def run_each(inputs: Inputs, profile: Profile, options: Options, reductions: Iterable[str]
+def run_each(inputs: Inputs, profile: Profile, options: Options, reductions: Iterable[Reduction]
              ) -> dict[str, Result | XentError]:
     """``run`` with each of ``reductions`` (the user's ``options.reduction`` is ignored), the
     stages computed once: {reduction: its Result, or the XentError that ``run`` raises}."""
@@ -123,6 +124,7 @@ def _reduced(inputs: Inputs, profile: Profile, options: Options, prep: Prepared,
     weighted = st.weigh(losses, weights)
     reduction = options.reduction or profile.reduction
     divisor, divisor_name = _divisor(profile, reduction, weights, prep, each)
+    total: np.floating
     if chunk and reduction == "none":
         total = np.float64(np.nan)
     elif reduction == "sum" and profile.weighted_sum == "dot" and weights is not None \
