@@ -164,8 +164,8 @@ def compute(
       cat preds.csv | xent compute - --reduction none --format csv
       xent compute 'preds/*.parquet' --engine dask --keras-compat   # every shard, one value
     """
-    from xentropy_cli import render
-    from xentropy_cli.core import pipeline, profiles
+    from xentropy_cli import api, render
+    from xentropy_cli.core import profiles
 
     chosen = profiles.get(_profile_name(profile, keras_compat))
     options = _options(label_smoothing, reduction, dtype, normalise, clip, no_clip, base, kernel)
@@ -181,10 +181,10 @@ def compute(
     if _may_stream(spec) and _stream().try_compute(spec, chosen, options, out, verbose):
         return
     inputs = spec.read()
-    result = pipeline.run(inputs, chosen, options)
+    result = api.compute_inputs(inputs, chosen, options)  # the Python API's path
     _say_in_memory(verbose, inputs)
-    out.warn(result.notices)
-    out.emit_compute(result, reader=READ_IN_MEMORY)
+    out.warn(result.warnings)
+    result.emit(out)
 
 
 READ_IN_MEMORY = "in-memory"
@@ -242,9 +242,8 @@ def explain(
       xent explain preds.csv --profile torch --against keras --rows 5
       xent explain 'preds/*.parquet' --engine dask   # the rows that matter most, of every shard
     """
-    from xentropy_cli import examples, render
-    from xentropy_cli.core import explain as explain_core
-    from xentropy_cli.core import pipeline, profiles
+    from xentropy_cli import api, examples, render
+    from xentropy_cli.core import profiles
 
     out = render.Output(format, color, output, quiet, strict)
     if list_examples:
@@ -268,11 +267,9 @@ def explain(
         inputs = examples.get(example or "keras-question")
     else:
         inputs = (spec if spec.given else replace(spec, sources=("-",))).read()
-    result_p = pipeline.run(inputs, chosen, options)
-    result_q = pipeline.run(inputs, other, options)
-    divergence = explain_core.diverge(result_p, result_q, inputs.y_true, inputs.y_pred)
-    out.warn(result_p.notices)
-    out.emit_explain(inputs, result_p, result_q, divergence, rows)
+    explanation = api.explain_inputs(inputs, chosen, other, options, rows)  # the Python API's path
+    out.warn(explanation.warnings)
+    explanation.emit(out)
 
 
 @app.command()
@@ -299,8 +296,7 @@ def compare(
       xent compare samples/logits.csv --from-logits --all
       xent compare preds.csv --profiles keras,tf-keras,torch,sklearn --format json
     """
-    from xentropy_cli import render
-    from xentropy_cli.core import compare as compare_core
+    from xentropy_cli import api, render
     from xentropy_cli.core import profiles
 
     names = list(profiles.PROFILES) if all_ else [n for n in profiles_.split(",") if n.strip()]
@@ -308,9 +304,8 @@ def compare(
     options = _options(label_smoothing, reduction, dtype, None, None, False, "e", None)
     inputs = _spec(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
                    input_format, loss, from_logits, labels, class_weight).read()
-    rows = compare_core.compare(inputs, chosen, options)
-    out = render.Output(format, color, output, quiet, strict)
-    out.emit_compare(rows)
+    comparison = api.compare_inputs(inputs, chosen, options)  # the Python API's path
+    comparison.emit(render.Output(format, color, output, quiet, strict))
 
 
 @app.command()
@@ -352,10 +347,9 @@ def grad(
       xent grad logits.csv --from-logits --profile torch --check --cells 500
       xent grad logits.csv --from-logits --surrogate --format json
     """
-    from xentropy_cli import render
+    from xentropy_cli import api, render
     from xentropy_cli.core import grad as grad_core
     from xentropy_cli.core import profiles
-    from xentropy_cli.render import grad as grad_render
 
     chosen = profiles.get(_profile_name(profile, keras_compat))
     options = _options(label_smoothing, reduction, dtype, normalise, clip, no_clip, base, kernel)
@@ -371,14 +365,12 @@ def grad(
         inputs = examples.get(example or "keras-question")
     else:
         inputs = (spec if spec.given else replace(spec, sources=("-",))).read()
-    result = grad_core.gradient(inputs, chosen, options)
-    checked = grad_core.finite_difference(inputs, chosen, options, cells=cells) if check else None
-    sur = grad_core.surrogate(inputs, chosen, options) if surrogate else None
+    gradient = api.grad_inputs(inputs, chosen, options, check, cells, surrogate)  # the Python API's path
     out = render.Output(format, color, output, quiet, strict)
-    out.warn(result.notices)
-    grad_render.emit(out, result, result.notices, checked, sur)
-    if checked is not None:
-        grad_core.require_pass(checked)
+    out.warn(gradient.warnings)
+    gradient.emit(out)
+    if gradient.check is not None:
+        grad_core.require_pass(gradient.check)
 
 
 @app.command(name="profiles")
@@ -394,7 +386,6 @@ def profiles_command(
       xent profiles
       xent profiles --format json | jq '.[].name'
     """
-    from xentropy_cli import render
-    from xentropy_cli.core import profiles
+    from xentropy_cli import api, render
 
-    render.Output(format, color, output, False, False).emit_profiles(list(profiles.PROFILES.values()))
+    api.profiles().emit(render.Output(format, color, output, False, False))  # the Python API's path
