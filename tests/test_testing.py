@@ -46,7 +46,7 @@ def keras_tf_port(y_true, y_pred, **kw):
     return keras_categorical(y_true, y_pred, log=_tf_log, sum_last=_tf_sum, **kw)
 
 
-# --- passes ------------------------------------------------------------------------------------------
+# --- passes ---------------------------------------------------------------------------------------
 
 def test_a_port_with_tensorflows_log_gives_keras_bits():
     assert_matches(keras_tf_port, profile="keras", loss="categorical", cases=200, seed=0, rtol=0.0)
@@ -72,7 +72,7 @@ def test_other_seeds_and_a_converter():
     assert_matches(port, "keras", cases=60, seed=7, converter=Tensor)
 
 
-# --- fails, naming the stage ---------------------------------------------------------------------------
+# --- fails, naming the stage ----------------------------------------------------------------------
 
 def _failure(fn, **kw) -> str:
     with pytest.raises(AssertionError) as caught:
@@ -152,7 +152,7 @@ def test_a_profile_that_refuses_the_loss_refuses_at_once():
         assert_matches(keras_tf_port, "keras", loss="hinge")
 
 
-# --- the cases ------------------------------------------------------------------------------------------
+# --- the cases ------------------------------------------------------------------------------------
 
 def test_cases_are_seeded_and_hold_the_edge_values():
     a = generate_cases("categorical", False, 200, seed=0)

@@ -76,7 +76,7 @@ ArrayLike: TypeAlias = "SupportsArray | SupportsDLPack | Sequence[Any] | float |
 ProfileLike: TypeAlias = "str | Profile"
 
 
-# --- turning Python values into arrays --------------------------------------------------------------
+# --- turning Python values into arrays ------------------------------------------------------------
 
 def as_array(value: object, name: str) -> NDArray:
     """``value`` as a numeric numpy array, its dtype kept (lists are read like JSON: float64).
@@ -242,7 +242,7 @@ def get_profile(profile: ProfileLike) -> Profile:
     return profile if isinstance(profile, Profile) else _profiles.get(profile)
 
 
-# --- rendering helpers -------------------------------------------------------------------------------
+# --- rendering helpers ----------------------------------------------------------------------------
 
 def _machine_output(fmt: str = "json") -> tuple[Output, io.StringIO]:
     from xentropy_cli.render import Output
@@ -306,7 +306,7 @@ class _Rendered:
         return buffer.getvalue()
 
 
-# --- results -------------------------------------------------------------------------------------------
+# --- results --------------------------------------------------------------------------------------
 
 class Result(_Rendered):
     """The loss under one profile: ``value``, ``per_sample``, every stage and the warnings."""
@@ -628,7 +628,7 @@ def grad_inputs(inputs: Inputs, profile: Profile, options: Options, check: bool 
     return Gradient(result, checked, sur)
 
 
-# --- the public functions -------------------------------------------------------------------------------
+# --- the public functions -------------------------------------------------------------------------
 
 def compute(y_true: ArrayLike, y_pred: ArrayLike | None = None, profile: ProfileLike = "naive", *,
             loss: str = "auto", from_logits: bool = False, label_smoothing: float = 0.0,

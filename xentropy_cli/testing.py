@@ -66,7 +66,7 @@ class Case:
     flavour: str
 
 
-# --- the cases ------------------------------------------------------------------------------------------
+# --- the cases ------------------------------------------------------------------------------------
 
 def generate_cases(loss: str = "categorical", from_logits: bool = False, cases: int = 200,
                    seed: int = 0) -> list[Case]:
@@ -172,7 +172,7 @@ def _logits(rng: np.random.Generator, flavour: str, n: int, k: int) -> Array:
     return z.astype(np.float32)
 
 
-# --- comparing ------------------------------------------------------------------------------------------
+# --- comparing ------------------------------------------------------------------------------------
 
 def _as_numbers(value: object) -> Array:
     from xentropy_cli.api import as_array
@@ -299,7 +299,7 @@ def _stage_dump(inputs: Inputs, profile: Profile, options: Options) -> str:
     return "\n".join(lines)
 
 
-# --- the assertion --------------------------------------------------------------------------------------
+# --- the assertion --------------------------------------------------------------------------------
 
 def assert_matches(loss_fn: LossFn, profile: str | Profile = "keras", loss: str = "categorical",
                    from_logits: bool = False, cases: int = 200, seed: int = 0, rtol: float = 0.0, *,
@@ -384,7 +384,7 @@ def _failure(profile: Profile, loss: str, from_logits: bool, rtol: float,
     else:
         lines.append("No single change of one stage (dtype, normalise, clip, log kernel, log-softmax, "
                      "reduction) reproduces loss_fn's values, so the stage is not known; the "
-                     f"profile's stages on this case, to compare with your function's:\n"
+                     "profile's stages on this case, to compare with your function's:\n"
                      + _stage_dump(fails[0][1], profile, options))
     lines.append(f"Regenerate the case: xentropy_cli.testing.generate_cases({loss!r}, {from_logits}, "
                  f"cases={case.index + 1}, seed={seed})[{case.index}]; see it stage by stage with "
