@@ -79,7 +79,8 @@ RELATIVE_FLOAT64 = 1e-12
 def _cases():
     for fixture in cf.fixtures():
         for case in fixture["cases"]:
-            yield pytest.param(fixture["profile"], case, id=f"{fixture['framework']}:{case['id']}")
+            exact = fixture.get("numpy_dispatch_matched", True)
+            yield pytest.param(fixture["profile"], case, exact, id=f"{fixture['framework']}:{case['id']}")
 
 
 CASES = list(_cases())
@@ -97,8 +98,14 @@ def test_every_fixture_is_present_and_records_its_versions():
     assert sum(len(f["cases"]) for f in fixtures.values()) == len(CASES) >= 400
 
 
-@pytest.mark.parametrize(("profile", "case"), CASES)
-def test_profile_matches_framework(profile, case):
+# A numpy-backed profile on a numpy dispatch path no fixture was recorded on (another CPU family, another
+# numpy): the framework on this machine would give this machine's numpy bits, which no recording
+# holds, so the recorded bits are held to closeness only. The known paths are all recorded.
+UNRECORDED_DISPATCH_RELATIVE = {"float32": 1e-6, "float64": 1e-12}
+
+
+@pytest.mark.parametrize(("profile", "case", "exact"), CASES)
+def test_profile_matches_framework(profile, case, exact):
     if "error" in case:  # the framework refuses this input: so must we
         with pytest.raises(XentError):
             cf.run(profile, case, "none")
@@ -106,6 +113,14 @@ def test_profile_matches_framework(profile, case):
     dtype = cf.compute_dtype(profile, case)
     result = cf.run(profile, case, "none")
     out = result.per_sample.dtype  # float64 when sklearn weighs float32 losses by float64 weights
+    if not exact:
+        bound = UNRECORDED_DISPATCH_RELATIVE[str(out)]
+        assert cf.relative(result.per_sample, case["per_sample"]).max() <= bound
+        for reduction, expected in case["reduced"].items():
+            if not isinstance(expected, dict):
+                value = cf.run(profile, case, reduction).value
+                assert cf.relative(np.asarray(value), [expected])[0] <= bound
+        return
     per_sample = cf.ulp_diff(result.per_sample, case["per_sample"], out)
     assert per_sample.max() <= PER_SAMPLE_ULP[profile, dtype], (
         f"per sample up to {per_sample.max()} ulp off (rows {np.flatnonzero(per_sample)[:5]})")
@@ -125,6 +140,9 @@ def test_profile_matches_framework(profile, case):
 
 @pytest.mark.parametrize("fixture", cf.fixtures(), ids=lambda f: f["framework"])
 def test_bit_identical_share_per_profile(fixture):
+    if not fixture.get("numpy_dispatch_matched", True):
+        pytest.skip(f"no {fixture['framework']} recording on this numpy dispatch path "
+                    f"({cf.kernels.numpy_dispatch()}); closeness is tested per case")
     for t in cf.tally(fixture):
         share = 100 * t.samples_exact / t.samples
         assert share >= BIT_IDENTICAL_PERCENT[t.profile, t.dtype], (t.profile, t.dtype, share)
@@ -132,8 +150,11 @@ def test_bit_identical_share_per_profile(fixture):
 
 @pytest.mark.parametrize("framework", ["naive", "sklearn", "keras-numpy"])
 def test_exact_profiles_are_bit_identical(framework):
-    """naive and sklearn (float64 and float32) and Keras's NumPy backend: every number equal."""
-    fixture = cf.load(cf.GOLDEN / f"{framework}.json")
+    """naive and sklearn (float64 and float32) and Keras's NumPy backend: every number equal to
+    the framework's, run on the numpy dispatch path this process takes (they all are numpy)."""
+    fixture = cf.fixture(framework)
+    if not fixture["numpy_dispatch_matched"]:
+        pytest.skip(f"no {framework} recording on this numpy dispatch path ({cf.kernels.numpy_dispatch()})")
     compared = 0
     for case in fixture["cases"]:
         if "error" in case:
@@ -149,7 +170,7 @@ def test_exact_profiles_are_bit_identical(framework):
 
 
 def _fixture_case(framework: str, case_id: str) -> tuple[str, dict]:
-    fixture = cf.load(cf.GOLDEN / f"{framework}.json")
+    fixture = cf.fixture(framework)
     return fixture["profile"], next(c for c in fixture["cases"] if c["id"] == case_id)
 
 

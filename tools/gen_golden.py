@@ -22,6 +22,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 PINS = {
     "tensorflow": "2.21.0",
@@ -59,7 +60,7 @@ CALLS = {
     "optax": "float32. optax.softmax_cross_entropy(z, y) (optax.smooth_labels first), "
              "softmax_cross_entropy_with_integer_labels(z, t), "
              "sigmoid_binary_cross_entropy(z, y).mean(-1); mean/sum = jnp.mean/jnp.sum",
-    "naive": "numpy float64 textbook: -sum(xlogy(y, p)); softmax = exp(z)/sum exp(z) unshifted; "
+    "naive": "numpy float64 textbook: -sum(xlogy(y, p)), xlogy = where(y == 0, 0, y * np.log(p)); softmax = exp(z)/sum exp(z) unshifted; "
              "binary -mean(xlogy(y, p) + xlogy(1-y, 1-p)); sigmoid 1/(1+exp(-z)); "
              "weighted mean 0 when the weights sum to 0",
 }
@@ -268,9 +269,11 @@ def run_optax(inp, reductions):
 
 def run_naive(inp, reductions):
     import numpy as np
-    from scipy.special import xlogy
-
     yt, yp, sw, _ = arrays(inp)
+
+    def xlogy(a, b):  # numpy's log, as the naive profile uses (scipy's xlogy calls the C library)
+        return np.where(a == 0, 0.0, a * np.log(b))
+
     yp = yp.astype(np.float64)
     kind, ls = inp["kind"], inp["label_smoothing"]
     with np.errstate(all="ignore"):
@@ -359,9 +362,23 @@ def versions(fw: str) -> dict[str, str]:
     return out
 
 
+# The frameworks that are numpy: their numbers follow the CPU paths numpy dispatches to, so they
+# are recorded once per path (numpy 2.4's names: X86_V4 = AVX-512, X86_V3 = AVX2/FMA).
+NUMPY_BACKED = ("naive", "sklearn", "keras-numpy")
+NUMPY_VARIANTS = ("", "X86_V4 AVX512_ICL AVX512_SPR", "X86_V3 X86_V4 AVX512_ICL AVX512_SPR")
+
+
+def fixture_path(fw: str, out_dir: Path, dispatch: str, default: bool) -> Path:
+    """``<fw>.json`` for the run under numpy's default dispatch; other dispatch paths of a
+    numpy-backed framework go to ``numpy-dispatch/<fw>-<dispatch>.json``."""
+    return out_dir / f"{fw}.json" if default else out_dir / "numpy-dispatch" / f"{fw}-{dispatch}.json"
+
+
 def worker(fw: str, out_dir: Path) -> None:
     """Run one framework over the corpus and write its fixture (one case per line)."""
     from golden_corpus import corpus
+
+    from xentropy_cli.core.kernels import numpy_dispatch
 
     cases = [record(fw, c) for c in corpus() if applies(fw, c)]
     head = {
@@ -370,16 +387,26 @@ def worker(fw: str, out_dir: Path) -> None:
         "versions": versions(fw),
         "call": CALLS[fw],
         "generated_by": "tools/gen_golden.py",
+        "numpy_dispatch": numpy_dispatch(),
+        "npy_disable_cpu_features": os.environ.get("NPY_DISABLE_CPU_FEATURES", ""),
     }
     lines = [json.dumps(head)[:-1] + ', "cases": [']
     lines.append(",\n".join(json.dumps(case) for case in cases))
     lines.append("]}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{fw}.json"
+    path = fixture_path(fw, out_dir, head["numpy_dispatch"], not head["npy_disable_cpu_features"])
+    if path.parent != out_dir and (out_dir / f"{fw}.json").exists() and \
+            load_head(out_dir / f"{fw}.json").get("numpy_dispatch") == head["numpy_dispatch"]:
+        print(f"{fw}: NPY_DISABLE_CPU_FEATURES={head['npy_disable_cpu_features']!r} changes nothing here")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     errors = sum("error" in case for case in cases)
     print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {len(cases)} cases "
           f"({errors} refused)")
+
+
+def load_head(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
 
 
 def main(argv: list[str]) -> int:
@@ -407,9 +434,11 @@ def main(argv: list[str]) -> int:
             env["KERAS_BACKEND"] = fw.split("-", 1)[1]
         if fw == "tf-keras":
             env["TF_USE_LEGACY_KERAS"] = "1"
-        done = subprocess.run([sys.executable, __file__, "--worker", fw, "--out", str(out_dir)],
-                              env=env)
-        status = status or done.returncode
+        for disabled in NUMPY_VARIANTS if fw in NUMPY_BACKED else ("",):
+            run_env = {**env, "NPY_DISABLE_CPU_FEATURES": disabled} if disabled else env
+            done = subprocess.run([sys.executable, __file__, "--worker", fw, "--out", str(out_dir)],
+                                  env=run_env)
+            status = status or done.returncode
     return status
 
 
