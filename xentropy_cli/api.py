@@ -113,7 +113,8 @@ def _convert(how: Any, value: object, name: str) -> NDArray:
         text = " ".join(str(exc).split())[:160]
         raise DataError(f"{name} ({type(value).__name__}) cannot be read as a numpy array "
                         f"({type(exc).__name__}: {text})", where=API_SOURCE,
-                        hint="detach it and move it to the CPU first, e.g. t.detach().cpu()") from None
+                        hint="detach it, move it to the CPU and give it a float dtype first, "
+                             "e.g. t.detach().cpu().float()") from None
 
 
 def _is_dataframe(value: object) -> bool:
