@@ -343,15 +343,46 @@ class Result(_Rendered):
         """Structured warnings (``.code``, ``.rows`` 1-based, …), as ``--format json`` lists them."""
         return self._core.notices
 
-    profile = property(lambda self: self._core.profile, doc="The profile's name.")
-    models = property(lambda self: self._core.models, doc="The framework version modelled.")
-    loss = property(lambda self: self._core.kind, doc="categorical, sparse or binary.")
-    loss_reason = property(lambda self: self._core.kind_reason, doc="Why that loss (auto).")
-    dtype = property(lambda self: self._core.dtype, doc="The dtype the profile computed in.")
-    reduction = property(lambda self: self._core.reduction, doc="The reduction applied.")
-    from_logits = property(lambda self: self._core.from_logits)
-    n_samples = property(lambda self: self._core.n_samples)
-    n_classes = property(lambda self: self._core.n_classes)
+    @property
+    def profile(self) -> str:
+        """The profile's name."""
+        return self._core.profile
+
+    @property
+    def models(self) -> str:
+        """The framework versions the profile models."""
+        return self._core.models
+
+    @property
+    def loss(self) -> str:
+        """categorical, sparse or binary (what ``loss="auto"`` decided)."""
+        return self._core.kind
+
+    @property
+    def loss_reason(self) -> str:
+        """Why that loss."""
+        return self._core.kind_reason
+
+    @property
+    def dtype(self) -> str:
+        """The dtype the profile computed in: float32 or float64."""
+        return self._core.dtype
+
+    @property
+    def reduction(self) -> str:
+        return self._core.reduction
+
+    @property
+    def from_logits(self) -> bool:
+        return self._core.from_logits
+
+    @property
+    def n_samples(self) -> int:
+        return self._core.n_samples
+
+    @property
+    def n_classes(self) -> int:
+        return self._core.n_classes
 
     def to_dict(self) -> dict[str, Any]:
         """Exactly the object ``xent compute --format json`` prints (``"schema": 1``)."""
@@ -471,11 +502,6 @@ class Comparison(_Rendered, Mapping[str, ComparisonRow]):
     def __len__(self) -> int:
         return len(self._by_name)
 
-    @property
-    def values(self) -> Mapping[str, float | None]:  # type: ignore[override]
-        """Profile → value (None where the profile refused the input)."""
-        return MappingProxyType({name: row.value for name, row in self._by_name.items()})
-
     def to_list(self) -> list[dict[str, Any]]:
         """Exactly the list ``xent compare --format json`` prints."""
         data: list[dict[str, Any]] = json.loads(self.to_json())
@@ -520,12 +546,20 @@ class Gradient(_Rendered):
 
     @property
     def value(self) -> float:
-        """The loss L (float64 run) whose gradient this is."""
-        return float(np.asarray(self._core.value, dtype=np.float64).sum()) \
-            if np.ndim(self._core.value) else float(self._core.value)
+        """The loss L (from the float64 run) whose gradient this is."""
+        if np.ndim(self._core.value):
+            raise UsageError("reduction='none' gives one loss per sample, not one value",
+                             hint="read .gradient: each row is that sample's gradient")
+        return float(self._core.value)
 
-    wrt = property(lambda self: self._core.wrt, doc="'logits' or 'probabilities'.")
-    profile = property(lambda self: self._core.profile)
+    @property
+    def wrt(self) -> str:
+        """'logits' or 'probabilities'."""
+        return self._core.wrt
+
+    @property
+    def profile(self) -> str:
+        return self._core.profile
 
     @property
     def passed(self) -> bool | None:
