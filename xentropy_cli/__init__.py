@@ -10,13 +10,12 @@ command starts no slower for it::
 ``xentropy_cli.testing.assert_matches`` checks a port of a loss against a profile's bits.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
 __version__ = "0.1.0"
 
+TYPE_CHECKING = False  # not `from typing import …`: importing typing would slow `xent --version`
 if TYPE_CHECKING:
+    from typing import Any
+
     from xentropy_cli import testing
     from xentropy_cli.api import (
         ArrayLike,
@@ -49,7 +48,7 @@ _API = frozenset(("compute", "explain", "compare", "grad", "profiles", "Result",
 _ERRORS = frozenset(("XentError", "DataError", "UsageError", "StrictError"))
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     """Import the API (numpy and the core) only when a program first asks for it."""
     import importlib
 
