@@ -124,7 +124,7 @@ def test_from_logits_softmax_then_log_fails_at_log_softmax():
         return _tf_sum(losses[None, :])[0] / F32(losses.shape[0])
 
     text = _failure(softmax_then_log, profile="keras", from_logits=True, cases=40)
-    assert "They part ways at the log_softmax stage" in text
+    assert "part ways at the log_softmax stage" in text  # np.exp in the port: most, not all, cases
     assert "softmax, then the log" in text
 
 

@@ -376,15 +376,18 @@ def _failure(profile: Profile, loss: str, from_logits: bool, rtol: float,
         f"  {profile.name + ':':<15} {_shown(theirs)}"
         + (_ulps(float(mine), float(theirs)) if mine.ndim == 0 and theirs.ndim == 0 else ""),
     ]
-    if variant is not None:
-        lines.append(
-            f"They part ways at the {variant.stage} stage: loss_fn gives what {profile.name} gives if "
-            f"its {variant.stage} stage is changed so that it {variant.what} "
-            f"({matched} of the {len(tried)} differing cases tried match that exactly).")
+    change = "" if variant is None else (
+        f"loss_fn gives what {profile.name} gives if its {variant.stage} stage is changed so that it "
+        f"{variant.what} ({matched} of the {len(tried)} differing cases tried match that exactly)")
+    if variant is not None and matched == len(tried):
+        lines.append(f"They part ways at the {variant.stage} stage: {change}.")
+    elif variant is not None and 2 * matched >= len(tried):
+        lines.append(f"They most likely part ways at the {variant.stage} stage: {change}.")
     else:
+        closest = "" if variant is None else f" (the closest: {change})"
         lines.append("No single change of one stage (dtype, normalise, clip, log kernel, log-softmax, "
-                     "reduction) reproduces loss_fn's values, so the stage is not known; the "
-                     "profile's stages on this case, to compare with your function's:\n"
+                     f"reduction) reproduces loss_fn's values, so the stage is not known{closest}; "
+                     "the profile's stages on this case, to compare with your function's:\n"
                      + _stage_dump(fails[0][1], profile, options))
     lines.append(f"Regenerate the case: xentropy_cli.testing.generate_cases({loss!r}, {from_logits}, "
                  f"cases={case.index + 1}, seed={seed})[{case.index}]; see it stage by stage with "
