@@ -62,14 +62,14 @@ HTML_WIDTH = 110
 class SupportsArray(Protocol):
     """Anything numpy can convert with ``np.asarray`` (torch CPU tensors, JAX, TF eager …)."""
 
-    def __array__(self, *args: Any, **kwargs: Any) -> Any: ...
+    def __array__(self) -> Any: ...
 
 
 @runtime_checkable
 class SupportsDLPack(Protocol):
     """Anything exporting DLPack (``np.from_dlpack`` reads it without copying)."""
 
-    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any: ...
+    def __dlpack__(self) -> Any: ...
 
 
 ArrayLike: TypeAlias = "SupportsArray | SupportsDLPack | Sequence[Any] | float | int"
