@@ -134,6 +134,10 @@ def main() -> int:
     print("\n### sums over the last axis (probe shapes whose every output is bit-identical)\n")
     print(markdown(("kernel", "shapes exact", "order modelled"), sum_rows()))
     print("\n### profiles on the golden fixtures\n")
+    print("naive, sklearn and keras-numpy are numpy, whose float64 log and exp take other code on CPUs\n"
+          "with AVX-512: their rows compare with the framework recorded on the same numpy dispatch path\n"
+          "as this process (recorded: AVX-512, AVX2 and baseline x86-64). Every other kernel is emulated\n"
+          "in plain float arithmetic and gives the same bits on any CPU.\n")
     print(markdown(("profile", "dtype", "log kernel", "per sample bit-identical", "worst ulp",
                     "reduced bit-identical", "worst ulp"), profile_rows()))
     return 0

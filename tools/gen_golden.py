@@ -60,7 +60,8 @@ CALLS = {
     "optax": "float32. optax.softmax_cross_entropy(z, y) (optax.smooth_labels first), "
              "softmax_cross_entropy_with_integer_labels(z, t), "
              "sigmoid_binary_cross_entropy(z, y).mean(-1); mean/sum = jnp.mean/jnp.sum",
-    "naive": "numpy float64 textbook: -sum(xlogy(y, p)), xlogy = where(y == 0, 0, y * np.log(p)); softmax = exp(z)/sum exp(z) unshifted; "
+    "naive": "numpy float64 textbook: -sum(xlogy(y, p)), xlogy = where(y == 0, 0, y * np.log(p)); "
+             "softmax = exp(z)/sum exp(z) unshifted; "
              "binary -mean(xlogy(y, p) + xlogy(1-y, 1-p)); sigmoid 1/(1+exp(-z)); "
              "weighted mean 0 when the weights sum to 0",
 }

@@ -268,7 +268,7 @@ def eigen_plog(x: Array) -> Array:
         b0, b1, b2, b3 = _EIGEN_BETA
         p = m * ((a0 * m + a1) * m + a2)
         q = ((b0 * m + b1) * m + b2) * m + b3
-        r = e * F32(np.log(2.0)) + p / q
+        r = e * F32(_LN2_F64) + p / q
     return _specials(x, r)
 
 
@@ -298,7 +298,7 @@ def eigen_plog_double(x: Array) -> Array:
         den = ((q[0] * m + q[1]) * m + q[2]) * m3 + ((q[3] * m + q[4]) * m + q[5])
         y = (num * m3) / den
         y = -0.5 * m2 + y
-        r = e * np.log(2.0) + (m + y)
+        r = e * _LN2_F64 + (m + y)
         r = np.where(x == np.inf, np.inf, r)
         r = np.where((x < 0) | np.isnan(x), np.nan, r)
         return np.where(x == 0, -np.inf, r)
@@ -379,7 +379,7 @@ _EXP_C1, _EXP_C2 = F32(-0.693359375), F32(2.12194440e-4)
 
 def _times_pow2(y: Array, m: Array) -> Array:
     """y·2ᵐ, exact for a normal result (m is an integer), flushed to 0 below the normal range."""
-    return _ftz((y.astype(F64) * np.exp2(m.astype(F64))).astype(F32))
+    return _ftz(np.ldexp(y.astype(F64), m.astype(np.int32)).astype(F32))
 
 
 def eigen_pexp(x: Array) -> Array:
@@ -441,7 +441,7 @@ def eigen_pexp_double(x: Array) -> Array:
         p, q = _CEPHES_EXP_P64, _CEPHES_EXP_Q64
         px = ((p[0] * x2 + p[1]) * x2 + p[2]) * x
         qx = ((q[0] * x2 + q[1]) * x2 + q[2]) * x2 + q[3]
-        out = (2.0 * (px / (qx - px)) + 1.0) * np.exp2(n)
+        out = np.ldexp(2.0 * (px / (qx - px)) + 1.0, np.clip(n, -2000, 2000).astype(np.int32))
         out = np.where((np.abs(out) < np.finfo(F64).tiny) | (x0 < -745.519), 0.0, out)
         return np.where(np.isnan(x0), x0, np.maximum(out, x0))
 
@@ -490,10 +490,11 @@ def xla_log1p(x: Array, log: Callable[[Array], Array] | None = None) -> Array:
 def rounded_log(x: Array) -> Array:
     """fl₃₂(ln x): the float64 log rounded once to float32. PyTorch's CPU wheel computes float32 log
     with Intel MKL's closed-source vsLn (errors up to 0.87 ulp), which no public algorithm
-    reproduces; of the public ones this agrees with it most often (92.5 % of float32 inputs)."""
-    x = np.asarray(x, F32)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(x.astype(F64)).astype(F32)
+    reproduces; of the public ones this agrees with it most often (92.5 % of float32 inputs).
+    The float64 log is glibc's, emulated, so the result does not depend on numpy's CPU dispatch."""
+    from xentropy_cli.core import glibc64
+
+    return glibc64.log(np.asarray(x, F32).astype(F64)).astype(F32)
 
 
 # --- framework kernels: which elements of a tensor take which path --------------------------
@@ -522,14 +523,15 @@ def _tensorflow_log(x: Array, tail: int | None = None) -> Array:
 
 
 def _tensorflow_log64(x: Array, tail: int | None = None) -> Array:
-    """tf.math.log on float64: Eigen packets of 4, the C library's log (numpy's, on x86-64 Linux
-    without AVX-512) for the n mod 4 left over. Subnormal inputs read as 0 in the packets."""
+    """tf.math.log on float64: Eigen packets of 4, glibc's log for the n mod 4 left over.
+    Subnormal inputs read as 0 in the packets."""
+    from xentropy_cli.core import glibc64
+
     flat = np.ascontiguousarray(x, dtype=F64).reshape(-1)
     out = eigen_plog_double(np.where(np.abs(flat) < np.finfo(F64).tiny, np.copysign(0.0, flat), flat))
     tail = flat.size % 4 if tail is None else tail
     if tail:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[flat.size - tail:] = np.log(flat[flat.size - tail:])
+        out[flat.size - tail:] = glibc64.log(flat[flat.size - tail:])
     return out.reshape(np.shape(x))
 
 
@@ -557,6 +559,7 @@ LOG_KERNELS: dict[str, Callable[[Array], Array]] = {
     "xla": _xla_log,
     "glibc": glibc_logf,
     "rounded": rounded_log,
+    "torch-vec": _torch_log,
 }
 
 
@@ -711,6 +714,9 @@ SUM_KERNELS: dict[str, Callable[[Array], Array]] = {
     "tensorflow": _tensorflow_sum,
     "torch": _torch_sum,
     "xla": _xla_sum,
+    # torch's vectorised log_softmax/log_sigmoid loops (ATen's own, not cascade_sum): not modelled,
+    # numpy's pairwise order stands in; their exp/log/log1p are torch's stand-ins.
+    "torch-vec": lambda a: np.sum(a, axis=-1, dtype=a.dtype),
 }
 
 
@@ -762,14 +768,25 @@ def _xla_log1p(x: Array, tail: int | None = None) -> Array:
                       scalar=lambda v, daz: xla_log1p(v, lambda u: glibc_logf(u, daz=daz)))
 
 
+def _rounded_log1p(x: Array) -> Array:
+    """fl₃₂(ln(1 + x)) through glibc's float64 log1p (emulated): the stand-in for torch's float32
+    log1p (SLEEF, not emulated), the same on every CPU."""
+    from xentropy_cli.core import glibc64
+
+    return glibc64.log1p(np.asarray(x, F32).astype(F64)).astype(F32)
+
+
 LOG1P_KERNELS: dict[str, Callable[..., Array]] = {
     "numpy": np.log1p, "glibc": glibc_log1pf, "tensorflow": _tensorflow_log1p, "xla": _xla_log1p,
+    "torch": _rounded_log1p, "torch-vec": _rounded_log1p,
 }
 
 
 def _tensorflow_log1p64(x: Array, tail: int | None = None) -> Array:
-    """tf.math.log1p on float64: generic_log1p with plog_double on packets of 4, the C library's
-    log1p (numpy's) on the n mod 4 left over."""
+    """tf.math.log1p on float64: generic_log1p with plog_double on packets of 4, glibc's log1p on
+    the n mod 4 left over."""
+    from xentropy_cli.core import glibc64
+
     flat = np.ascontiguousarray(x, dtype=F64).reshape(-1)
     with np.errstate(all="ignore"):
         u = flat + 1.0
@@ -777,7 +794,7 @@ def _tensorflow_log1p64(x: Array, tail: int | None = None) -> Array:
         out = np.where((u == 1.0) | (u == log_u), flat, flat * (log_u / (u - 1.0)))
         tail = flat.size % 4 if tail is None else tail
         if tail:
-            out[flat.size - tail:] = np.log1p(flat[flat.size - tail:])
+            out[flat.size - tail:] = glibc64.log1p(flat[flat.size - tail:])
     return out.reshape(np.shape(x))
 
 
@@ -811,31 +828,46 @@ def _numpy_exp(x: Array) -> Array:
         return np.exp(x)
 
 
+def _rounded_exp(x: Array) -> Array:
+    """fl₃₂(eˣ) through glibc's float64 exp (emulated), flushed below the normal range: the
+    stand-in for torch's float32 exp (SLEEF, not emulated), the same on every CPU."""
+    from xentropy_cli.core import glibc64
+
+    with np.errstate(over="ignore"):
+        return glibc64.exp(np.asarray(x, F32).astype(F64)).astype(F32)
+
+
 EXP_KERNELS: dict[str, Callable[..., Array]] = {
     "numpy": _numpy_exp, "tensorflow": _tensorflow_exp, "xla": _xla_exp, "glibc": glibc_expf,
+    "torch": _rounded_exp, "torch-vec": _rounded_exp,
 }
 
 
 def _tensorflow_exp_rows(x: Array) -> Array:
     """exp inside an Eigen row reduction (TensorFlow's softmax cross-entropy kernels): each row is
-    read in packets of 8 (float64: 4) from its first element, its last K mod 8 (4) one by one."""
+    read in packets of 8 (float64: 4) from its first element, its last K mod 8 (4) one by one
+    (glibc's expf / exp)."""
+    from xentropy_cli.core import glibc64
+
     k = x.shape[-1]
     w = 8 if x.dtype == F32 else 4
     out = eigen_pexp(_flush(x)) if w == 8 else eigen_pexp_double(x)
     if k % w:
         out[..., k - k % w:] = (glibc_expf(x[..., k - k % w:], daz=True) if w == 8
-                                else _numpy_exp(x[..., k - k % w:]))
+                                else glibc64.exp(x[..., k - k % w:]))
     return out
 
 
 def _tensorflow_exp64(x: Array, tail: int | None = None) -> Array:
-    """tf.math.exp on float64: Eigen's pexp_double on packets of 4, the C library's exp (numpy's,
-    on x86-64 Linux without AVX-512) on the n mod 4 left over."""
+    """tf.math.exp on float64: Eigen's pexp_double on packets of 4, glibc's exp on the n mod 4
+    left over."""
+    from xentropy_cli.core import glibc64
+
     flat = np.ascontiguousarray(x, dtype=F64).reshape(-1)
     out = eigen_pexp_double(flat)
     tail = flat.size % 4 if tail is None else tail
     if tail:
-        out[flat.size - tail:] = _numpy_exp(flat[flat.size - tail:])
+        out[flat.size - tail:] = glibc64.exp(flat[flat.size - tail:])
     return out.reshape(np.shape(x))
 
 

@@ -247,9 +247,11 @@ def _sum_kernel(profile: Profile, options: Options) -> str:
 
 def _softmax_sum_kernel(profile: Profile, options: Options) -> str:
     """Σ exp inside log-softmax: TensorFlow and XLA reduce as in any sum; torch's log_softmax
-    kernel has its own vectorised loop (and SLEEF's exp), not modelled: numpy's order."""
+    kernel has its own vectorised loop (and SLEEF's exp), not modelled: "torch-vec" adds in
+    numpy's order with torch's stand-in exp, log and log1p (never numpy's, which change with the
+    CPU)."""
     kernel = _sum_kernel(profile, options)
-    return "numpy" if kernel == "torch" else kernel
+    return "torch-vec" if kernel == "torch" else kernel
 
 
 def _kernel(profile: Profile, options: Options, prep: Prepared) -> str:

@@ -260,7 +260,7 @@ def combine_binary(y: Array, logp: Array, log1mp: Array, zero_times_inf: str = "
     """
     one = y.dtype.type(1)
     if form in ("tensorflow", "torch") and z is not None:
-        soft = softplus_tail(z, flush, kernel if form == "tensorflow" else "numpy")
+        soft = softplus_tail(z, flush, kernel if form == "tensorflow" else "torch-vec")
         if form == "tensorflow":
             elements = (np.where(z >= 0, z, z.dtype.type(0)) - z * y) + soft
         else:
