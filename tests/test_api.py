@@ -188,6 +188,10 @@ def test_result_fields():
     assert clip.array.dtype == np.float32 and float(clip.array[0, 1]) == float(np.float32(1e-7))
     (warning,) = result.warnings
     assert isinstance(warning, xent.Notice) and warning.code == "clipped" and warning.rows == (1,)
+    # structured: cells clipped up and down, and the bounds (float32 1e-7 and 1 − 1e-7)
+    assert warning.counts == (1, 1)
+    assert warning.values == (float(np.float32(1e-7)), float(np.float32(1) - np.float32(1e-7)))
+    assert warning.message == "1 value clipped up to 1e-07; 1 value clipped down to 0.9999999"
     with pytest.raises(xent.UsageError, match="reduction='none' gives one loss per sample"):
         result.value  # noqa: B018
     reduced = xent.compute(TINY_T, TINY_P, "keras")

@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 import numpy as np
 
 from xentropy_cli.core import profiles as _profiles
+from xentropy_cli.core.choices import FloatType, Kernel, LossKind, Reduction
 from xentropy_cli.core.profiles import Profile
-from xentropy_cli.core.types import KINDS, REDUCTIONS, Inputs, Notice, Options, StageResult
+from xentropy_cli.core.types import KINDS, Inputs, Notice, Options, StageResult
 from xentropy_cli.errors import DataError, StrictError, UsageError, XentError
 
 if TYPE_CHECKING:
@@ -157,12 +158,12 @@ def _block(frame: Any, indices: Sequence[int], header: list[str]) -> NDArray:
 def _dataframe_inputs(frame: Any, true_cols: str | None, pred_cols: str | None,
                       weight_col: str | None) -> Inputs:
     """The CSV column rules on a DataFrame's header (see ``io.columns``)."""
-    from xentropy_cli.io import _labels_1d
+    from xentropy_cli.io import _labels_1d  # type: ignore[attr-defined]  # the CSV reader's own rule
     from xentropy_cli.io.columns import resolve_columns
 
     header = [str(name) for name in frame.columns]
     cols = resolve_columns(header, true_cols, pred_cols, weight_col, source=DATAFRAME_SOURCE)
-    y_true = _labels_1d(_block(frame, cols.true_idx, header))
+    y_true = _labels_1d(_block(frame, cols.true_idx, header))  # one integer column: labels
     y_pred = _block(frame, cols.pred_idx, header)
     weight = None if cols.weight_idx is None else _column(frame, cols.weight_idx, header)
     return Inputs(np.ascontiguousarray(y_true), y_pred, weight, source=DATAFRAME_SOURCE,
@@ -170,7 +171,7 @@ def _dataframe_inputs(frame: Any, true_cols: str | None, pred_cols: str | None,
 
 
 def make_inputs(y_true: object, y_pred: object | None = None, *, sample_weight: object | None = None,
-                loss: str = "auto", from_logits: bool = False, labels: object | None = None,
+                loss: LossKind = "auto", from_logits: bool = False, labels: object | None = None,
                 class_weight: object | None = None, true_cols: str | None = None,
                 pred_cols: str | None = None, weight_col: str | None = None) -> Inputs:
     """``core.types.Inputs`` from Python values (see the module docstring)."""
@@ -203,40 +204,27 @@ def make_inputs(y_true: object, y_pred: object | None = None, *, sample_weight: 
                    as_array(class_weight, "class_weight").reshape(-1))
 
 
-def make_options(label_smoothing: float = 0.0, reduction: str | None = None, dtype: str | None = None,
-                 normalise: bool | None = None, clip: float | bool | None = None,
-                 base: float | str = "e", kernel: str | None = None) -> Options:
-    """``core.types.Options`` from keyword arguments. ``clip``: None (as the profile does),
-    False (no clip stage), True (the profile's ε, adding a clip stage if it has none) or ε."""
-    bases: dict[str, float | None] = {"e": None, "2": 2.0, "10": 10.0}
-    key = str(base).strip()
-    if isinstance(base, int | float) and not isinstance(base, bool):
-        key = "e" if base == math.e else ("2" if base == 2 else ("10" if base == 10 else key))
-    if key not in bases:
-        raise UsageError(f"unknown base {base!r}", hint="choose 'e', 2 or 10")
-    if reduction is not None and reduction not in REDUCTIONS:
-        raise UsageError(f"unknown reduction {reduction!r}", hint=f"choose one of {', '.join(REDUCTIONS)}")
+def make_options(label_smoothing: float = 0.0, reduction: Reduction | None = None,
+                 dtype: FloatType | None = None, normalise: bool | None = None,
+                 clip: float | bool | None = None, base: float | str = "e",
+                 kernel: Kernel | None = None) -> Options:
+    """``core.types.Options`` from keyword arguments (Options itself refuses unknown values, for the
+    CLI and the API alike). ``clip``: None (as the profile does), False (no clip stage), True (a
+    clip at 1e-7, added if the profile has none) or ε. ``base``: e, 2, 10, "nats" or "bits"."""
+    from xentropy_cli.core import choices
+
+    if isinstance(base, int | float) and not isinstance(base, bool) and base in (math.e, 2, 10):
+        base = {math.e: "e", 2: "2", 10: "10"}[base]
+    base_value = choices.BASES[choices.choose(str(base), tuple(choices.BASES), "base")]
     if dtype is not None:
         try:
-            dtype = np.dtype(dtype).name
+            dtype = np.dtype(dtype).name  # type: ignore[assignment]  # np.float32 and "float32" alike
         except TypeError:
             pass
-        if dtype not in ("float32", "float64"):
-            raise UsageError(f"unknown dtype {dtype!r}", hint="choose float32 or float64")
-    if clip is True:
-        clip = 1e-7
-    if isinstance(clip, int | float) and not isinstance(clip, bool):
-        clip = float(clip)
-        if not 0 < clip < 0.5:
-            raise UsageError(f"clip {clip} is outside (0, 0.5)", hint="a typical value is 1e-7")
     if not 0 <= float(label_smoothing) <= 1:
         raise UsageError(f"label_smoothing {label_smoothing} is outside [0, 1]", hint="e.g. 0.1")
-    from xentropy_cli.core.kernels import LOG_KERNELS
-
-    if kernel is not None and kernel not in LOG_KERNELS:
-        raise UsageError(f"unknown kernel {kernel!r}", hint=f"choose one of {', '.join(LOG_KERNELS)}")
     return Options(label_smoothing=float(label_smoothing), reduction=reduction, dtype=dtype,
-                   normalise=normalise, clip=clip, base=bases[key], kernel=kernel)
+                   normalise=normalise, clip=1e-7 if clip is True else clip, base=base_value, kernel=kernel)
 
 
 def get_profile(profile: ProfileLike) -> Profile:
@@ -666,11 +654,12 @@ def grad_inputs(inputs: Inputs, profile: Profile, options: Options, check: bool 
 # --- the public functions -------------------------------------------------------------------------
 
 def compute(y_true: ArrayLike, y_pred: ArrayLike | None = None, profile: ProfileLike = "naive", *,
-            loss: str = "auto", from_logits: bool = False, label_smoothing: float = 0.0,
+            loss: LossKind = "auto", from_logits: bool = False, label_smoothing: float = 0.0,
             sample_weight: ArrayLike | None = None, class_weight: ArrayLike | None = None,
-            labels: ArrayLike | None = None, reduction: str | None = None, dtype: str | None = None,
+            labels: ArrayLike | None = None, reduction: Reduction | None = None,
+            dtype: FloatType | None = None,
             normalise: bool | None = None, clip: float | bool | None = None, base: float | str = "e",
-            kernel: str | None = None, true_cols: str | None = None, pred_cols: str | None = None,
+            kernel: Kernel | None = None, true_cols: str | None = None, pred_cols: str | None = None,
             weight_col: str | None = None, strict: bool = False) -> Result:
     """The cross-entropy of ``y_pred`` against ``y_true`` as ``profile`` computes it.
 
@@ -694,11 +683,11 @@ def compute(y_true: ArrayLike, y_pred: ArrayLike | None = None, profile: Profile
 
 
 def explain(y_true: ArrayLike, y_pred: ArrayLike | None = None, profile: ProfileLike = "keras",
-            against: ProfileLike = "naive", *, loss: str = "auto", from_logits: bool = False,
+            against: ProfileLike = "naive", *, loss: LossKind = "auto", from_logits: bool = False,
             label_smoothing: float = 0.0, sample_weight: ArrayLike | None = None,
             class_weight: ArrayLike | None = None, labels: ArrayLike | None = None,
-            reduction: str | None = None, dtype: str | None = None, normalise: bool | None = None,
-            clip: float | bool | None = None, base: float | str = "e", kernel: str | None = None,
+            reduction: Reduction | None = None, dtype: FloatType | None = None, normalise: bool | None = None,
+            clip: float | bool | None = None, base: float | str = "e", kernel: Kernel | None = None,
             rows: int = 10, true_cols: str | None = None, pred_cols: str | None = None,
             weight_col: str | None = None, strict: bool = False) -> Explanation:
     """``profile`` beside ``against``, stage by stage (``xent explain``).
@@ -720,10 +709,11 @@ def explain(y_true: ArrayLike, y_pred: ArrayLike | None = None, profile: Profile
 
 
 def compare(y_true: ArrayLike, y_pred: ArrayLike | None = None,
-            profiles: Sequence[ProfileLike] | str | None = None, *, loss: str = "auto",
+            profiles: Sequence[ProfileLike] | str | None = None, *, loss: LossKind = "auto",
             from_logits: bool = False, label_smoothing: float = 0.0,
             sample_weight: ArrayLike | None = None, class_weight: ArrayLike | None = None,
-            labels: ArrayLike | None = None, reduction: str | None = None, dtype: str | None = None,
+            labels: ArrayLike | None = None, reduction: Reduction | None = None,
+            dtype: FloatType | None = None,
             true_cols: str | None = None, pred_cols: str | None = None,
             weight_col: str | None = None) -> Comparison:
     """One row per profile: value, first stage that differs from naive, largest per-sample gap.
@@ -748,11 +738,11 @@ def compare(y_true: ArrayLike, y_pred: ArrayLike | None = None,
 
 
 def grad(y_true: ArrayLike, y_pred: ArrayLike | None = None, profile: ProfileLike = "naive", *,
-         loss: str = "auto", from_logits: bool = False, label_smoothing: float = 0.0,
+         loss: LossKind = "auto", from_logits: bool = False, label_smoothing: float = 0.0,
          sample_weight: ArrayLike | None = None, class_weight: ArrayLike | None = None,
-         labels: ArrayLike | None = None, reduction: str | None = None, dtype: str | None = None,
+         labels: ArrayLike | None = None, reduction: Reduction | None = None, dtype: FloatType | None = None,
          normalise: bool | None = None, clip: float | bool | None = None, base: float | str = "e",
-         kernel: str | None = None, check: bool = False, cells: int | None = None,
+         kernel: Kernel | None = None, check: bool = False, cells: int | None = None,
          surrogate: bool = False, true_cols: str | None = None, pred_cols: str | None = None,
          weight_col: str | None = None, strict: bool = False) -> Gradient:
     """∂L/∂y_pred through the profile's stages (``xent grad``), in float64.

@@ -2,18 +2,126 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
+import typing
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
+
+try:  # typer 0.2x carries its own copy of click: its types and errors are the ones it uses
+    from typer._click import core as click_core
+    from typer._click import exceptions as click_errors
+    from typer._click import shell_completion
+    from typer._click import types as click_types
+except ImportError:  # pragma: no cover - older typer runs on click itself
+    from click import core as click_core  # type: ignore[no-redef]
+    from click import exceptions as click_errors  # type: ignore[no-redef]
+    from click import shell_completion  # type: ignore[no-redef]
+    from click import types as click_types  # type: ignore[no-redef]
 
 from xentropy_cli import __version__
-from xentropy_cli.errors import UsageError, guarded
+from xentropy_cli.core import choices
+from xentropy_cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError, guarded, report
+
+if TYPE_CHECKING:
+    from xentropy_cli.io import ReadSpec
+
+
+class _Group(TyperGroup):
+    """Click's own usage errors (an unknown option, a bad or missing value) in xent's style: one
+    line on stderr, exit 2; the rest as Typer does it."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click_errors.NoArgsIsHelpError as error:  # bare `xent`: the help, as before
+            error.show()
+            raise SystemExit(error.exit_code) from None
+        except click_errors.ClickException as error:
+            report(_one_line(error))
+            usage = isinstance(error, click_errors.UsageError)
+            raise SystemExit(EXIT_USAGE if usage else error.exit_code) from None
+        except typer.Abort:
+            sys.stderr.write("\n")
+            raise SystemExit(EXIT_INTERRUPTED) from None
+        if not standalone_mode:
+            return rv
+        raise SystemExit(rv if isinstance(rv, int) else 0)
+
+
+def _one_line(error: click_errors.ClickException) -> str:
+    text = " ".join(error.format_message().split()).rstrip(".")
+    ctx = getattr(error, "ctx", None)
+    if isinstance(error, click_errors.UsageError) and not isinstance(error, _BadChoice) and ctx is not None:
+        text += f"; see {ctx.command_path} --help"
+    return text
+
+
+class _BadChoice(click_errors.BadParameter):
+    def format_message(self) -> str:
+        return self.message
+
+
+class _Choice(click_types.ParamType):
+    """One of a closed set of values, completed by the shell. ``values`` is called when needed (so
+    building the CLI imports nothing heavy); ``canonical`` maps aliases to a value; a bad value is
+    ``unknown WHAT 'x'; choose one of …`` (exit 2)."""
+
+    name = "choice"
+
+    def __init__(self, values: Callable[[], Sequence[str]], what: str | None = None,
+                 canonical: Callable[[str], str] | None = None):
+        self.values, self.what, self.canonical = values, what, canonical
+
+    def get_metavar(self, param: click_core.Parameter, ctx: click_core.Context | None = None) -> str:
+        return "[" + "|".join(self.values()) + "]"
+
+    def convert(self, value: Any, param: click_core.Parameter | None, ctx: click_core.Context | None) -> Any:
+        key = self.canonical(value) if self.canonical else value
+        if key in self.values():
+            return key
+        what = self.what or (param.opts[0] if param is not None and param.opts else "value")
+        raise _BadChoice(f"unknown {what} {value!r}; choose one of {', '.join(self.values())}",
+                         ctx=ctx, param=param)
+
+    def shell_complete(self, ctx: click_core.Context, param: click_core.Parameter,
+                       incomplete: str) -> list[Any]:
+        return [shell_completion.CompletionItem(v) for v in self.values() if v.startswith(incomplete)]
+
+
+def _fixed(values: Sequence[str]) -> _Choice:
+    return _Choice(lambda: tuple(values))
+
+
+def _profile_names() -> tuple[str, ...]:
+    from xentropy_cli.core import profiles
+
+    return tuple(profiles.PROFILES)
+
+
+def _profile_key(name: str) -> str:
+    from xentropy_cli.core import profiles
+
+    return profiles.canonical(name)
+
+
+def _example_names() -> tuple[str, ...]:
+    from xentropy_cli import examples
+
+    return tuple(examples.EXAMPLES)
+
+
+_PROFILE = _Choice(_profile_names, "profile", _profile_key)
 
 app = typer.Typer(
     name="xent",
+    cls=_Group,
     help="Cross-entropy the way Keras, tf.keras, PyTorch, scikit-learn and optax compute it, "
          "stage by stage.\n\nExamples:\n\n"
          "  xent compute --keras-compat samples/keras_question.csv\n\n"
@@ -26,10 +134,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# --- options shared by every command that reads data ------------------------------------------
+# --- the input options, declared once: every command that reads data gets them (reads_input) ---
 Sources = Annotated[list[str] | None, typer.Argument(
-    help="Input files: one table (CSV/TSV/JSON/JSONL/NPZ), or y_true then y_pred. '-' is stdin.",
-    show_default=False)]
+    help="Input files: one table (CSV/TSV/JSON/JSONL/NPZ/Parquet), or y_true then y_pred. "
+         "'-' is stdin.", show_default=False)]
 YTrue = Annotated[str | None, typer.Option("--y-true", "-t", help="y_true inline: JSON, numpy print "
                                            "form or rows split by ';'.", show_default=False)]
 YPred = Annotated[str | None, typer.Option("--y-pred", "-p", help="y_pred inline.", show_default=False)]
@@ -38,41 +146,84 @@ Weight = Annotated[str | None, typer.Option("--sample-weight", "-w", help="Sampl
 TrueCols = Annotated[str | None, typer.Option(help="y_true columns: names, globs or a range like 0:3.")]
 PredCols = Annotated[str | None, typer.Option(help="y_pred columns: names, globs or a range like 3:6.")]
 WeightCol = Annotated[str | None, typer.Option(help="The sample-weight column.")]
-InputFormat = Annotated[str, typer.Option(help="auto|csv|tsv|json|jsonl|npy|npz.")]
-Loss = Annotated[str, typer.Option("--loss", help="auto|categorical|sparse|binary.")]
+InputFormat = Annotated[str, typer.Option(help="auto|csv|tsv|json|jsonl|npy|npz|parquet.")]
+Loss = Annotated[choices.LossKind, typer.Option("--loss", click_type=_fixed(choices.KINDS),
+                                                help="The kind of target (auto: decided from the "
+                                                     "shapes, and said).")]
 FromLogits = Annotated[bool, typer.Option("--from-logits", help="y_pred holds logits, not probabilities.")]
 Labels = Annotated[str | None, typer.Option(help="All class labels, e.g. 0,1,2 (scikit-learn).")]
 ClassWeight = Annotated[str | None, typer.Option(help="Per-class weights, e.g. 1,2,1 (torch).")]
-Profile = Annotated[str, typer.Option("--profile", "-P", help="naive|keras|keras-jax|keras-torch|"
-                                      "keras-numpy|tf-keras|torch|sklearn|optax.")]
+
+_INPUT: tuple[tuple[str, Any, Any], ...] = (
+    ("sources", Sources, None), ("y_true", YTrue, None), ("y_pred", YPred, None),
+    ("sample_weight", Weight, None), ("true_cols", TrueCols, None), ("pred_cols", PredCols, None),
+    ("weight_col", WeightCol, None), ("input_format", InputFormat, "auto"), ("loss", Loss, "auto"),
+    ("from_logits", FromLogits, False), ("labels", Labels, None), ("class_weight", ClassWeight, None),
+)
+
+
+def reads_input(command: Callable[..., None]) -> Callable[..., None]:
+    """Give ``command`` the input options above (first, in that order) and call it with them
+    bundled as one ``spec: io.ReadSpec``; its own options follow."""
+    hints = typing.get_type_hints(command, localns={"ReadSpec": object}, include_extras=True)
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    shared = [inspect.Parameter(name, kind, default=default, annotation=annotation)
+              for name, annotation, default in _INPUT]
+    own = [p.replace(annotation=hints[p.name])
+           for p in inspect.signature(command).parameters.values() if p.name != "spec"]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        from xentropy_cli.io import ReadSpec
+
+        given = [kwargs.pop(name) for name, _, _ in _INPUT]
+        given[0] = tuple(given[0] or ())
+        return command(spec=ReadSpec(*given), **kwargs)
+
+    params = shared + own
+    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
+
+
+# --- options shared by the commands that compute ------------------------------------------------
+Profile = Annotated[str, typer.Option("--profile", "-P", click_type=_PROFILE,
+                                      help="The framework's convention (see `xent profiles`).")]
 KerasCompat = Annotated[bool, typer.Option("--keras-compat", help="Same as --profile keras.")]
 Smoothing = Annotated[float, typer.Option("--label-smoothing", help="Label smoothing ε.")]
-Reduction = Annotated[str | None, typer.Option(help="none|sum|mean|sum_over_batch_size|"
-                                               "mean_with_sample_weight (default: the profile's).")]
-Dtype = Annotated[str | None, typer.Option(help="float32|float64: compute in this dtype.")]
+Reduction = Annotated[choices.Reduction | None, typer.Option(
+    click_type=_fixed(choices.REDUCTIONS), help="(default: the profile's).", show_default=False)]
+Dtype = Annotated[choices.FloatType | None, typer.Option(
+    click_type=_fixed(choices.FLOAT_TYPES), help="Compute in this dtype.", show_default=False)]
 Normalise = Annotated[bool | None, typer.Option("--normalise/--no-normalise", "--normalize/--no-normalize",
                                                 help="Force the normalise stage on or off.",
                                                 show_default=False)]
 Clip = Annotated[float | None, typer.Option("--clip", metavar="EPS", help="Clip into [EPS, 1−EPS].")]
 NoClip = Annotated[bool, typer.Option("--no-clip", help="Remove the clip stage.")]
-Base = Annotated[str, typer.Option(help="Log base: e, 2 (bits) or 10.")]
-Kernel = Annotated[str | None, typer.Option(help="float32 log kernel: numpy|tensorflow|torch|xla.")]
-Format = Annotated[str, typer.Option("--format", "-f", help="auto|table|json|csv|plain (auto: table on "
-                                     "a terminal, plain in a pipe).")]
-Color = Annotated[str, typer.Option(help="auto|always|never (NO_COLOR is respected).")]
+Base = Annotated[str, typer.Option(click_type=_fixed(tuple(choices.BASES)),
+                                   help="Log base: e (nats), 2 (bits) or 10.")]
+Kernel = Annotated[choices.Kernel | None, typer.Option(
+    click_type=_fixed(choices.KERNELS), help="Whose float32 log, exp and sums.", show_default=False)]
+Format = Annotated[choices.Format, typer.Option("--format", "-f", click_type=_fixed(choices.FORMATS),
+                                                help="auto: table on a terminal, plain in a pipe.")]
+Color = Annotated[choices.Color, typer.Option(click_type=_fixed(choices.COLORS),
+                                              help="NO_COLOR is respected.")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write here (atomically), not stdout.")]
 Strict = Annotated[bool, typer.Option("--strict", help="Turn warnings into errors (exit 1).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on stderr.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Say on stderr how the input was read "
                                        "(reader, streaming, processes, time).")]
-Engine = Annotated[str, typer.Option(help="local|dask: dask runs every shard (files, a glob or a folder "
-                                     "of Parquet/CSV/TSV) on a Dask cluster.")]
+Engine = Annotated[choices.Engine, typer.Option(
+    click_type=_fixed(choices.ENGINES), help="dask runs every shard (files, a glob or a folder of "
+                                             "Parquet/CSV/TSV) on a Dask cluster.")]
 Scheduler = Annotated[str | None, typer.Option(metavar="ADDRESS", help="With --engine dask: a running "
                                                "scheduler, e.g. tcp://host:8786 (default: local "
                                                "worker processes).", show_default=False)]
 Workers = Annotated[int | None, typer.Option(help="With --engine dask and no --scheduler: how many local "
                                              "worker processes (default: the cores).",
                                              show_default=False)]
+Example = Annotated[str | None, typer.Option(click_type=_Choice(_example_names),
+                                             help="Use a built-in example.", show_default=False)]
 
 
 def _version(value: bool) -> None:
@@ -90,19 +241,14 @@ def main(
 
 
 def _options(smoothing, reduction, dtype, normalise, clip, no_clip, base, kernel):
+    """The user's overrides, checked once (core.types.Options refuses unknown values)."""
     from xentropy_cli.core.types import Options
 
-    bases = {"e": None, "2": 2.0, "10": 10.0}
-    if base not in bases:
-        raise UsageError(f"unknown --base {base!r}", hint="choose e, 2 or 10")
     if clip is not None and no_clip:
         raise UsageError("--clip and --no-clip contradict each other", hint="give one of them")
-    if clip is not None and not 0 < clip < 0.5:
-        raise UsageError(f"--clip {clip} is outside (0, 0.5)", hint="a typical value is 1e-7")
-    if dtype not in (None, "float32", "float64"):
-        raise UsageError(f"unknown --dtype {dtype!r}", hint="choose float32 or float64")
+    base_value = choices.BASES[choices.choose(base, tuple(choices.BASES), "--base")]
     return Options(label_smoothing=smoothing, reduction=reduction, dtype=dtype, normalise=normalise,
-                   clip=False if no_clip else clip, base=bases[base], kernel=kernel)
+                   clip=False if no_clip else clip, base=base_value, kernel=kernel)
 
 
 def _profile_name(profile: str, keras_compat: bool) -> str:
@@ -129,23 +275,11 @@ def _dask_request(engine, scheduler, workers, spec):
     return Request(spec, scheduler, workers)
 
 
-def _spec(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col, input_format,
-          loss, from_logits, labels, class_weight):
-    """What to read, bundled once per command (io.ReadSpec is cheap to import: no numpy work)."""
-    from xentropy_cli.io import ReadSpec
-
-    return ReadSpec(tuple(sources or ()), y_true, y_pred, sample_weight, true_cols, pred_cols,
-                    weight_col, input_format, loss, from_logits, labels, class_weight)
-
-
 @app.command()
 @guarded
+@reads_input
 def compute(
-    sources: Sources = None,
-    y_true: YTrue = None, y_pred: YPred = None, sample_weight: Weight = None,
-    true_cols: TrueCols = None, pred_cols: PredCols = None, weight_col: WeightCol = None,
-    input_format: InputFormat = "auto", loss: Loss = "auto", from_logits: FromLogits = False,
-    labels: Labels = None, class_weight: ClassWeight = None,
+    spec: ReadSpec,
     profile: Profile = "naive", keras_compat: KerasCompat = False, label_smoothing: Smoothing = 0.0,
     reduction: Reduction = None, dtype: Dtype = None, normalise: Normalise = None,
     clip: Clip = None, no_clip: NoClip = False, base: Base = "e", kernel: Kernel = None,
@@ -169,8 +303,6 @@ def compute(
 
     chosen = profiles.get(_profile_name(profile, keras_compat))
     options = _options(label_smoothing, reduction, dtype, normalise, clip, no_clip, base, kernel)
-    spec = _spec(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col, input_format,
-                 loss, from_logits, labels, class_weight)
     request = _dask_request(engine, scheduler, workers, spec)
     if request is not None:
         from xentropy_cli.engines import dask as dask_engine
@@ -178,9 +310,12 @@ def compute(
         dask_engine.compute(request, chosen, options, render.Output(format, color, output, quiet, strict))
         return
     out = render.Output(format, color, output, quiet, strict)
-    if _may_stream(spec) and _stream().try_compute(spec, chosen, options, out, verbose):
-        return
-    inputs = spec.read()
+    stdin = None  # what io.read reads for '-' when the streaming engine read stdin first
+    if _may_stream(spec):
+        done, stdin = _stream().try_compute(spec, chosen, options, out, verbose)
+        if done:
+            return
+    inputs = spec.read(stdin)
     result = api.compute_inputs(inputs, chosen, options)  # the Python API's path
     _say_in_memory(verbose, inputs)
     out.warn(result.warnings)
@@ -209,20 +344,16 @@ def _say_in_memory(verbose: bool, inputs) -> None:
 
 @app.command()
 @guarded
+@reads_input
 def explain(
-    sources: Sources = None,
-    y_true: YTrue = None, y_pred: YPred = None, sample_weight: Weight = None,
-    true_cols: TrueCols = None, pred_cols: PredCols = None, weight_col: WeightCol = None,
-    input_format: InputFormat = "auto", loss: Loss = "auto", from_logits: FromLogits = False,
-    labels: Labels = None, class_weight: ClassWeight = None,
+    spec: ReadSpec,
     profile: Profile = "keras", keras_compat: KerasCompat = False,
-    against: Annotated[str, typer.Option(help="The profile to compare with.")] = "naive",
+    against: Annotated[str, typer.Option(click_type=_PROFILE, help="The profile to compare with.")] = "naive",
     label_smoothing: Smoothing = 0.0,
     reduction: Reduction = None, dtype: Dtype = None, normalise: Normalise = None,
     clip: Clip = None, no_clip: NoClip = False, base: Base = "e", kernel: Kernel = None,
     rows: Annotated[int, typer.Option(help="Show at most this many rows (those that matter most).")] = 10,
-    example: Annotated[str | None, typer.Option(help="Explain a built-in example: keras-question "
-                                                "or tiny.")] = None,
+    example: Example = None,
     list_examples: Annotated[bool, typer.Option("--list-examples", help="List built-in examples.")] = False,
     format: Format = "auto", color: Color = "auto", output: Output = None, strict: Strict = False,
     quiet: Quiet = False, engine: Engine = "local", scheduler: Scheduler = None, workers: Workers = None,
@@ -252,21 +383,21 @@ def explain(
     chosen = profiles.get(_profile_name(profile, keras_compat))
     other = profiles.get(against)
     options = _options(label_smoothing, reduction, dtype, normalise, clip, no_clip, base, kernel)
-    spec = _spec(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col, input_format,
-                 loss, from_logits, labels, class_weight)
     request = _dask_request(engine, scheduler, workers, spec)
     if request is not None:
         from xentropy_cli.engines import dask as dask_engine
 
         dask_engine.explain(request, chosen, other, options, rows, out)
         return
-    if not example and _may_stream(spec) and _stream().try_explain(spec, chosen, other, options, rows,
-                                                                   out, verbose):
-        return
+    stdin = None
+    if not example and _may_stream(spec):
+        done, stdin = _stream().try_explain(spec, chosen, other, options, rows, out, verbose)
+        if done:
+            return
     if example or (not spec.given and sys.stdin.isatty()):
         inputs = examples.get(example or "keras-question")
     else:
-        inputs = (spec if spec.given else replace(spec, sources=("-",))).read()
+        inputs = (spec if spec.given else replace(spec, sources=("-",))).read(stdin)
     explanation = api.explain_inputs(inputs, chosen, other, options, rows)  # the Python API's path
     out.warn(explanation.warnings)
     explanation.emit(out)
@@ -274,12 +405,9 @@ def explain(
 
 @app.command()
 @guarded
+@reads_input
 def compare(
-    sources: Sources = None,
-    y_true: YTrue = None, y_pred: YPred = None, sample_weight: Weight = None,
-    true_cols: TrueCols = None, pred_cols: PredCols = None, weight_col: WeightCol = None,
-    input_format: InputFormat = "auto", loss: Loss = "auto", from_logits: FromLogits = False,
-    labels: Labels = None, class_weight: ClassWeight = None,
+    spec: ReadSpec,
     profiles_: Annotated[str, typer.Option("--profiles", help="Comma-separated profiles.")] =
         "naive,keras,tf-keras,torch,sklearn,optax",
     all_: Annotated[bool, typer.Option("--all", help="Every profile.")] = False,
@@ -302,20 +430,16 @@ def compare(
     names = list(profiles.PROFILES) if all_ else [n for n in profiles_.split(",") if n.strip()]
     chosen = [profiles.get(n) for n in names]
     options = _options(label_smoothing, reduction, dtype, None, None, False, "e", None)
-    inputs = _spec(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col,
-                   input_format, loss, from_logits, labels, class_weight).read()
+    inputs = spec.read()
     comparison = api.compare_inputs(inputs, chosen, options)  # the Python API's path
     comparison.emit(render.Output(format, color, output, quiet, strict))
 
 
 @app.command()
 @guarded
+@reads_input
 def grad(
-    sources: Sources = None,
-    y_true: YTrue = None, y_pred: YPred = None, sample_weight: Weight = None,
-    true_cols: TrueCols = None, pred_cols: PredCols = None, weight_col: WeightCol = None,
-    input_format: InputFormat = "auto", loss: Loss = "auto", from_logits: FromLogits = False,
-    labels: Labels = None, class_weight: ClassWeight = None,
+    spec: ReadSpec,
     profile: Profile = "naive", keras_compat: KerasCompat = False, label_smoothing: Smoothing = 0.0,
     reduction: Reduction = None, dtype: Dtype = None, normalise: Normalise = None,
     clip: Clip = None, no_clip: NoClip = False, base: Base = "e", kernel: Kernel = None,
@@ -327,8 +451,7 @@ def grad(
     surrogate: Annotated[bool, typer.Option("--surrogate", help="Show the surrogate "
                                             "((P − Q)·z).sum(−1).mean(), P = softmax(z) held "
                                             "constant: same gradient, no log (logits only).")] = False,
-    example: Annotated[str | None, typer.Option(help="Use a built-in example: keras-question or "
-                                                "tiny.")] = None,
+    example: Example = None,
     format: Format = "auto", color: Color = "auto", output: Output = None, strict: Strict = False,
     quiet: Quiet = False,
 ) -> None:
@@ -357,8 +480,6 @@ def grad(
         raise UsageError(f"--cells {cells} is not a positive number", hint="e.g. --cells 200")
     if cells is not None and not check:
         raise UsageError("--cells only applies to --check", hint="add --check")
-    spec = _spec(sources, y_true, y_pred, sample_weight, true_cols, pred_cols, weight_col, input_format,
-                 loss, from_logits, labels, class_weight)
     if example or (not spec.given and sys.stdin.isatty()):
         from xentropy_cli import examples
 

@@ -1,6 +1,6 @@
 """The error family. Every failure the user can cause is an XentError with an exit code.
 
-The CLI turns them into one line on stderr (see ``cli.run_guarded``); nothing else does.
+The CLI turns them into one line on stderr (``guarded``, around every command); nothing else does.
 """
 
 from __future__ import annotations
@@ -68,7 +68,6 @@ def guarded(command):
     """
     import functools
     import os
-    import sys
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -78,8 +77,7 @@ def guarded(command):
             report(error.one_line())
             raise SystemExit(error.exit_code) from None
         except KeyboardInterrupt:
-            sys.stderr.write("\n")
-            raise SystemExit(EXIT_INTERRUPTED) from None
+            _interrupted()
         except BrokenPipeError:
             _silence_stdout()
             raise SystemExit(EXIT_OK) from None
@@ -93,6 +91,28 @@ def guarded(command):
             raise SystemExit(70) from None
 
     return wrapper
+
+
+def _interrupted() -> None:
+    """Ctrl-C: exit 130, whatever else arrives. Further SIGINTs are ignored, and the process ends
+    here (after the atexit handlers, which remove temporary files): pyarrow re-sends a SIGINT it
+    caught, and one arriving while the interpreter shuts down would otherwise end it by signal."""
+    import atexit
+    import os
+    import signal
+    import sys
+
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except (ValueError, OSError):  # not the main thread
+        pass
+    sys.stderr.write("\n")
+    try:
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(EXIT_INTERRUPTED)
 
 
 def _silence_stdout() -> None:

@@ -41,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from xentropy_cli.api import compute_inputs, get_profile, make_options
+from xentropy_cli.core.choices import Kernel, Kind
 from xentropy_cli.core.profiles import CLIP, LOG_SIGMOID, LOG_SOFTMAX, NORMALISE, Profile
 from xentropy_cli.core.types import Inputs, Options
 from xentropy_cli.errors import UsageError, XentError
@@ -50,7 +51,7 @@ __all__ = ["assert_matches", "generate_cases", "Case"]
 Array = npt.NDArray[Any]
 LossFn = Callable[..., Any]
 _DIAGNOSED_CASES = 12  # differing cases each candidate explanation is tried on
-_KERNELS = ("tensorflow", "xla", "torch", "numpy")
+_KERNELS: tuple[Kernel, ...] = ("tensorflow", "xla", "torch", "numpy")
 _KERNEL_NAMES = {"tensorflow": "TensorFlow's (Eigen)", "xla": "XLA's (JAX)", "torch": "torch's (MKL)",
                  "numpy": "numpy's"}
 
@@ -68,7 +69,7 @@ class Case:
 
 # --- the cases ------------------------------------------------------------------------------------
 
-def generate_cases(loss: str = "categorical", from_logits: bool = False, cases: int = 200,
+def generate_cases(loss: Kind = "categorical", from_logits: bool = False, cases: int = 200,
                    seed: int = 0) -> list[Case]:
     """The cases ``assert_matches`` uses: the same list for the same arguments, on every machine."""
     if loss not in ("categorical", "sparse", "binary"):
@@ -301,7 +302,7 @@ def _stage_dump(inputs: Inputs, profile: Profile, options: Options) -> str:
 
 # --- the assertion --------------------------------------------------------------------------------
 
-def assert_matches(loss_fn: LossFn, profile: str | Profile = "keras", loss: str = "categorical",
+def assert_matches(loss_fn: LossFn, profile: str | Profile = "keras", loss: Kind = "categorical",
                    from_logits: bool = False, cases: int = 200, seed: int = 0, rtol: float = 0.0, *,
                    converter: Callable[[Array], Any] | None = None) -> None:
     """Assert that ``loss_fn(y_true, y_pred)`` gives the profile's value on generated cases.

@@ -11,14 +11,13 @@ concatenated and summed by numpy exactly as in memory; above that both paths use
 rounded sum. So a combined value equals the in-memory value bit for bit, for float64 and float32
 profiles alike, however the rows were cut into chunks (tests/test_stream.py checks this).
 
-Warnings are combined by code: counts add up, the first ``ROW_LIMIT`` rows (global, 1-based) are
-kept, and the message is rebuilt from the totals. Partials must describe adjacent row ranges;
-``merge_all`` orders them by ``first_row``.
+Warnings (``Notice``) are combined as data, by code: counts add up, the first ``ROW_LIMIT`` rows
+(global, 1-based) are kept, values stay those of the first chunk that raised it. Partials must
+describe adjacent row ranges; ``merge_all`` orders them by ``first_row``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from functools import reduce as fold
 
@@ -32,34 +31,17 @@ from xentropy_cli.core.validate import check_reduction
 
 ROW_LIMIT = 1000  # rows kept per warning code (the in-memory run keeps them all)
 
-# Warnings whose message carries a count to add up (the first number matched by the pattern).
-_COUNT = {
-    "log_zero": re.compile(r"infinite in (\d+) sample"),
-    "nan": re.compile(r"nan in (\d+) sample"),
-    "looks_like_logits": re.compile(r"^(\d+) prediction"),
-    "not_normalised": re.compile(r"^(\d+) rows? of y_pred (?:do|does) not"),
-}
-# Warnings whose message names a (chunk-local, 1-based) row number.
-_ROW = {"not_normalised": re.compile(r"\(row (\d+) sums")}
-_CLIP_PART = {
-    "up": re.compile(r"(\d+) values? clipped up to ([^;]+)"),
-    "down": re.compile(r"(\d+) values? clipped down to ([^;]+)"),
-}
 # The order the in-memory pipeline emits them in.
 _ORDER = ("looks_like_logits", "not_normalised", "zero_weights", "clipped", "log_zero", "nan")
 
 
 @dataclass(frozen=True)
 class NoticePart:
-    """A warning as one chunk (or several merged) raised it."""
+    """A warning as one chunk (or several merged) raised it: its rows global and 1-based (the
+    first ``ROW_LIMIT``), and how many chunks raised it."""
 
-    code: str
-    counts: tuple[int, ...]  # what the message counts; clipped: (cells up, cells down)
-    rows: tuple[int, ...]  # global 1-based rows, the first ROW_LIMIT
-    n_rows: int  # rows in all
-    message: str  # the first chunk's message, its row numbers made global
-    texts: tuple[str, ...] = ()  # clipped: the bounds as the message wrote them (lo, hi)
-    chunks: int = 1  # how many chunks raised it
+    notice: Notice
+    chunks: int = 1
 
 
 @dataclass(frozen=True)
@@ -162,7 +144,7 @@ def partial_of(result: Result, first_row: int, top_k: int = 0, weights: Array | 
         stage_names=result.stage_names, weighted=sums.of(per),
         weights=None if weights is None else sums.of(np.ascontiguousarray(weights)),
         targets=None if targets is None else sums.of(targets),
-        notices=tuple(_notice_part(n, first_row, result) for n in result.notices),
+        notices=tuple(_notice_part(n, first_row) for n in result.notices),
         top_rows=rows, top_scores=scores, top_losses=losses,
     )
 
@@ -179,21 +161,8 @@ def _top(per: Array, first_row: int, k: int, score: Array | None):
             tuple(float(per[i]) for i in pick))
 
 
-def _notice_part(notice: Notice, first_row: int, result: Result) -> NoticePart:
-    rows = tuple(r + first_row for r in notice.rows[:ROW_LIMIT])
-    message = notice.message
-    if notice.code in _ROW:
-        message = _ROW[notice.code].sub(lambda m: f"(row {int(m.group(1)) + first_row} sums", message)
-    counts: tuple[int, ...] = ()
-    texts: tuple[str, ...] = ()
-    if notice.code in _COUNT:
-        found = _COUNT[notice.code].search(message)
-        counts = (int(found.group(1)),) if found else ()
-    elif notice.code == "clipped":
-        parts = {key: pattern.search(message) for key, pattern in _CLIP_PART.items()}
-        counts = tuple(int(parts[k].group(1)) if parts[k] else 0 for k in ("up", "down"))
-        texts = tuple(parts[k].group(2).strip() if parts[k] else "" for k in ("up", "down"))
-    return NoticePart(notice.code, counts, rows, len(notice.rows), message, texts)
+def _notice_part(notice: Notice, first_row: int) -> NoticePart:
+    return NoticePart(replace(notice, rows=tuple(r + first_row for r in notice.rows[:ROW_LIMIT])))
 
 
 def moved(p: Partial, first_row: int) -> Partial:
@@ -204,10 +173,7 @@ def moved(p: Partial, first_row: int) -> Partial:
         return p
 
     def notice(n: NoticePart) -> NoticePart:
-        message = n.message
-        if n.code in _ROW:
-            message = _ROW[n.code].sub(lambda m: f"(row {int(m.group(1)) + shift} sums", message)
-        return replace(n, rows=tuple(r + shift for r in n.rows), message=message)
+        return replace(n, notice=replace(n.notice, rows=tuple(r + shift for r in n.notice.rows)))
 
     return replace(p, first_row=first_row, top_rows=tuple(r + shift for r in p.top_rows),
                    notices=tuple(notice(n) for n in p.notices))
@@ -241,18 +207,19 @@ def _merge_optional(a: sums.Sum | None, b: sums.Sum | None) -> sums.Sum | None:
 
 
 def _merge_notices(a: tuple[NoticePart, ...], b: tuple[NoticePart, ...]) -> tuple[NoticePart, ...]:
-    out = {part.code: part for part in a}
+    out = {part.notice.code: part for part in a}
     for part in b:
-        first = out.get(part.code)
-        if first is None:
-            out[part.code] = part
-            continue
-        out[part.code] = replace(
-            first, counts=tuple(x + y for x, y in zip(first.counts, part.counts, strict=True)),
-            rows=(first.rows + part.rows)[:ROW_LIMIT], n_rows=first.n_rows + part.n_rows,
-            texts=tuple(x or y for x, y in zip(first.texts, part.texts, strict=True)),
-            chunks=first.chunks + part.chunks)
+        first = out.get(part.notice.code)
+        out[part.notice.code] = part if first is None else NoticePart(
+            _merge_notice(first.notice, part.notice), first.chunks + part.chunks)
     return tuple(out.values())
+
+
+def _merge_notice(a: Notice, b: Notice) -> Notice:
+    """``a`` then ``b`` (the same code): counts add up, rows join, ``a``'s values stay."""
+    return replace(a, rows=(a.rows + b.rows)[:ROW_LIMIT],
+                   counts=tuple(x + y for x, y in zip(a.counts, b.counts, strict=True)),
+                   values=a.values or b.values)
 
 
 def merge_all(partials: list[Partial]) -> Partial:
@@ -264,37 +231,12 @@ def merge_all(partials: list[Partial]) -> Partial:
 
 
 def notices_of(total: Partial) -> tuple[Notice, ...]:
-    """The warnings of the whole run, with counts and messages as the in-memory run has them."""
+    """The warnings of the whole run, with counts and rows as the in-memory run has them."""
     rank = {code: i for i, code in enumerate(_ORDER)}
-    parts = sorted(total.notices, key=lambda p: rank.get(p.code, len(rank)))
-    out = []
-    for part in parts:
-        if part.code == "zero_weights" and part.chunks < total.chunks:
-            continue  # only some chunks had all-zero weights: the whole run does not
-        out.append(Notice(part.code, _message(part), part.rows))
-    return tuple(out)
-
-
-def _message(part: NoticePart) -> str:
-    if part.code in _COUNT and part.counts:
-        pattern = _COUNT[part.code]
-        found = pattern.search(part.message)
-        if found:
-            start, end = found.span(1)
-            message = part.message[:start] + str(part.counts[0]) + part.message[end:]
-            if part.code == "not_normalised":  # validate words it "1 row … does" / "2 rows … do"
-                many = part.counts[0] != 1
-                message = re.sub(r"^(\d+) rows? of y_pred (?:do|does) not",
-                                 rf"\1 row{'s' if many else ''} of y_pred {'do' if many else 'does'} not",
-                                 message)
-            return message
-    if part.code == "clipped":
-        words = []
-        for n, text, way in zip(part.counts, part.texts, ("up", "down"), strict=True):
-            if n:
-                words.append(f"{n} value{'s' if n > 1 else ''} clipped {way} to {text}")
-        return "; ".join(words)
-    return part.message
+    parts = sorted(total.notices, key=lambda p: rank.get(p.notice.code, len(rank)))
+    # all-zero weights in only some chunks are not all-zero weights of the whole run
+    return tuple(part.notice for part in parts
+                 if part.notice.code != "zero_weights" or part.chunks == total.chunks)
 
 
 def finish(total: Partial, profile: Profile, reduction: str, source: str = "",
@@ -313,13 +255,6 @@ def finish(total: Partial, profile: Profile, reduction: str, source: str = "",
         return Combined(None, notices, reduction, float(weighted_sum), None, stage, total)
     stage = st.reduce_total(weighted_sum, reduction, divisor, name, profile.zero_division)
     return Combined(float(stage.array), notices, reduction, float(weighted_sum), divisor, stage, total)
-
-
-def combine(partials: list[Partial], profile: Profile, reduction: str,
-            source: str = "") -> tuple[float | None, tuple[Notice, ...]]:
-    """(value, warnings) of all partials under ``profile``'s ``reduction`` (None for ``none``)."""
-    combined = finish(merge_all(partials), profile, reduction, source)
-    return combined.value, combined.notices
 
 
 def result_of(total: Partial, combined: Combined, profile: Profile,

@@ -92,7 +92,7 @@ def _run(inputs: Inputs, profile: Profile, options: Options, chunk: bool = False
         st.reduce_total(total, reduction, divisor, divisor_name, profile.zero_division)
     state.results.append(reduced)
     value = reduced.array if reduction == "none" else float(reduced.array)
-    notices = prep.notices + tuple(_result_notices(state, prep))
+    notices = prep.notices + tuple(_result_notices(state, clip_eps(profile, options, dtype)))
     return Result(
         profile=profile.name,
         models=profile.models,
@@ -165,22 +165,23 @@ def divisor(profile: Profile, reduction: str, n: int, weight_total: float | None
     return None, ""
 
 
-def _result_notices(state: _State, prep: Prepared) -> list[Notice]:
+def _result_notices(state: _State, clip_bound: float) -> list[Notice]:
     notices = []
     for result in state.results:
         if result.name == CLIP and result.changed is not None and result.changed.any():
             rows = tuple(int(r) + 1 for r in np.flatnonzero(result.changed.any(axis=-1)))
-            notices.append(Notice("clipped", result.note, rows))
+            lo = result.array.dtype.type(clip_bound)
+            hi = result.array.dtype.type(1) - lo
+            up = int(np.count_nonzero(result.changed & (result.array == lo)))
+            down = int(np.count_nonzero(result.changed)) - up
+            notices.append(Notice("clipped", rows, counts=(up, down), values=(float(lo), float(hi))))
     losses = state.losses
     inf_rows = tuple(int(r) + 1 for r in np.flatnonzero(np.isinf(losses)))
     if inf_rows:
-        notices.append(Notice("log_zero", f"log 0 made the loss infinite in {len(inf_rows)} "
-                              "sample(s): a predicted probability of exactly 0 for a true class",
-                              inf_rows))
+        notices.append(Notice("log_zero", inf_rows, counts=(len(inf_rows),)))
     nan_rows = tuple(int(r) + 1 for r in np.flatnonzero(np.isnan(losses)))
     if nan_rows:
-        notices.append(Notice("nan", f"the loss is nan in {len(nan_rows)} sample(s) "
-                              "(0·log 0, or softmax overflow)", nan_rows))
+        notices.append(Notice("nan", nan_rows, counts=(len(nan_rows),)))
     return notices
 
 

@@ -7,10 +7,14 @@ Adding a framework means adding one ``Profile`` here and its golden fixtures.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import cache
 from types import MappingProxyType
+from typing import Literal, Union, get_args, get_origin, get_type_hints
 
+from xentropy_cli.core.choices import Kernel, Kind, Reduction
 from xentropy_cli.errors import UsageError
 
 CAST, SMOOTH, NORMALISE, CLIP, LOG, LOG1M = "cast", "smooth", "normalise", "clip", "log", "log1m"
@@ -36,35 +40,55 @@ KERAS_REDUCTIONS = ("sum_over_batch_size", "none", "sum", "mean", "mean_with_sam
 
 @dataclass(frozen=True)
 class Profile:
+    """One framework's convention. Every mode below is a ``Literal``: a value outside it is refused
+    when the profile is built (``__post_init__``), so a typo cannot fall back to a default."""
+
     name: str
     framework: str
     models: str
     call: str
-    dtype: str  # "float32", "float64", or "input" (compute in the input's dtype)
-    eps: float | str | None  # clip epsilon; "finfo" = machine epsilon of the dtype
+    dtype: Literal["float32", "float64", "input"]  # "input": compute in the input's dtype
+    eps: float | Literal["finfo"] | None  # clip epsilon; "finfo" = machine epsilon of the dtype
     paths: Mapping[str, tuple[str, ...]]
-    reduction: str
-    reductions: tuple[str, ...]
-    sample_weight: str = "any"  # "any" (scalar or per sample), "per-sample", "none"
+    reduction: Reduction
+    reductions: tuple[Reduction, ...]
+    sample_weight: Literal["any", "per-sample", "none"] = "any"  # "any": scalar or per sample
     class_weight: bool = False
-    smoothing: tuple[str, ...] = ("categorical", "binary")
-    zero_times_inf: str = "nan"  # how 0·log 0 comes out: "nan" as tensors multiply, "zero" = xlogy
-    zero_division: str = "zero"  # "zero" = divide_no_nan; "error" = refuse
+    smoothing: tuple[Kind, ...] = ("categorical", "binary")
+    # how 0·log 0 comes out: "nan" as tensors multiply, "zero" = xlogy
+    zero_times_inf: Literal["nan", "zero"] = "nan"
+    zero_division: Literal["zero", "error"] = "zero"  # "zero" = divide_no_nan; "error" = refuse
     binary_log_offset: float = 0.0
     log_floor: float | None = None  # binary cross-entropy on probabilities only (torch: −100)
-    log1m: str = "log"  # "log1p": log(1 − p) computed as log1p(−p), as torch's binary loss does
-    binary_kernel: str | None = None  # log kernel of binary on probabilities, when not ``kernel``
+    log1m: Literal["log", "log1p"] = "log"  # "log1p": log(1 − p) as log1p(−p) (torch's binary loss)
+    binary_kernel: Kernel | None = None  # log kernel of binary on probabilities, when not ``kernel``
     # binary from logits, elementwise: "log_sigmoid" −(y·log σ(z) + (1−y)·log σ(−z)) (JAX, optax);
     # "tensorflow" (max(z, 0) − z·y) + log1p(exp(−|z|)); "torch" (1 − y)·z − log σ(z)
-    binary_logits: str = "log_sigmoid"
-    binary_outputs: str = "mean"  # per sample over K outputs: "mean" (Keras) or "sum" (torch)
-    lse_kinds: tuple[str, ...] = ()  # kinds whose log-softmax is z − logsumexp(z) (optax labels)
+    binary_logits: Literal["log_sigmoid", "tensorflow", "torch"] = "log_sigmoid"
+    binary_outputs: Literal["mean", "sum"] = "mean"  # per sample over K outputs: Keras / torch
+    lse_kinds: tuple[Kind, ...] = ()  # kinds whose log-softmax is z − logsumexp(z) (optax labels)
     weight_promotion: bool = False  # weigh in numpy's promoted dtype of losses and weights (sklearn)
     flush_subnormals: bool = False  # TensorFlow and XLA set flush-to-zero: exp(−90) is 0 in float32
     sorted_labels: bool = False  # sparse labels are any values, mapped to sorted unique classes
-    kernel: str = "numpy"
+    kernel: Kernel = "numpy"
     agreement: str = ""
     refusals: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, allowed in _choices().items():
+            value = getattr(self, name)
+            for item in value if isinstance(value, tuple) else (value,):
+                if item not in allowed and not (name == "eps" and isinstance(item, float)):
+                    raise ValueError(f"profile {self.name}: {name} {item!r} is not one of {allowed}")
+
+    def __reduce__(self) -> tuple:
+        """Pickled by name when it is one of PROFILES (its mapping proxies do not pickle): worker
+        processes started by spawn or forkserver, and Dask workers, get the same value."""
+        if PROFILES.get(self.name) is self:
+            return (get, (self.name,))
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["paths"], values["refusals"] = dict(self.paths), dict(self.refusals)
+        return (_rebuilt, (values,))
 
     def path(self, kind: str, from_logits: bool) -> tuple[str, ...]:
         key = f"{kind}/logits" if from_logits else kind
@@ -84,7 +108,28 @@ class Profile:
 
         if self.eps == "finfo":
             return float(np.finfo(dtype).eps)
-        return self.eps  # type: ignore[return-value]
+        return self.eps
+
+
+def _rebuilt(values: dict) -> Profile:
+    return Profile(**{**values, "paths": _frozen(values["paths"])})
+
+
+@cache
+def _choices() -> dict[str, tuple[object, ...]]:
+    """Each Literal-typed field of Profile and the values it allows (tuples: per element)."""
+    def allowed(hint: object) -> tuple[object, ...]:
+        origin = get_origin(hint)
+        if origin is Literal:
+            return get_args(hint)
+        if origin in (Union, types.UnionType, tuple):
+            return tuple(v for arg in get_args(hint) if arg is not Ellipsis
+                         for v in ((None,) if arg is type(None) else allowed(arg)))
+        return ()
+
+    hints = get_type_hints(Profile)
+    out = {f.name: allowed(hints[f.name]) for f in fields(Profile)}
+    return {name: values for name, values in out.items() if values and values != (None,)}
 
 
 def _frozen(d: dict) -> Mapping:
@@ -328,12 +373,20 @@ PROFILES: Mapping[str, Profile] = MappingProxyType({
 })
 
 
-def get(name: str) -> Profile:
+ALIASES: Mapping[str, str] = MappingProxyType({
+    "tf.keras": "tf-keras", "tfkeras": "tf-keras", "keras-tf": "keras", "keras-tensorflow": "keras",
+    "pytorch": "torch", "scikit-learn": "sklearn", "textbook": "naive", "keras3": "keras",
+    "keras2": "tf-keras"})
+
+
+def canonical(name: str) -> str:
+    """The profile name ``name`` stands for (case, ``_`` and aliases folded); maybe not a profile."""
     key = name.strip().lower().replace("_", "-")
-    aliases = {"tf.keras": "tf-keras", "tfkeras": "tf-keras", "keras-tf": "keras",
-               "keras-tensorflow": "keras", "pytorch": "torch", "scikit-learn": "sklearn",
-               "textbook": "naive", "keras3": "keras", "keras2": "tf-keras"}
-    key = aliases.get(key, key)
+    return ALIASES.get(key, key)
+
+
+def get(name: str) -> Profile:
+    key = canonical(name)
     if key not in PROFILES:
         raise UsageError(f"unknown profile {name!r}", hint=f"choose one of {', '.join(PROFILES)}")
     return PROFILES[key]

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
-Array = np.ndarray
-Kind = Literal["categorical", "sparse", "binary"]
-KINDS: tuple[str, ...] = ("auto", "categorical", "sparse", "binary")
-REDUCTIONS: tuple[str, ...] = (
-    "none",
-    "sum",
-    "mean",
-    "sum_over_batch_size",
-    "mean_with_sample_weight",
+from xentropy_cli.core.choices import (
+    FLOAT_TYPES,
+    KERNELS,
+    KINDS,
+    REDUCTIONS,
+    FloatType,
+    Kernel,
+    Kind,
+    LossKind,
+    Reduction,
+    choose,
 )
+
+__all__ = ["Array", "Kind", "LossKind", "Reduction", "Kernel", "FloatType", "KINDS", "REDUCTIONS",
+           "KERNELS", "FLOAT_TYPES", "choose", "Inputs", "Options", "Notice", "StageResult", "Result"]
+
+Array = np.ndarray
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,7 @@ class Inputs:
     y_true: Array
     y_pred: Array
     sample_weight: Array | None = None
-    kind: str = "auto"
+    kind: LossKind = "auto"
     from_logits: bool = False
     class_weight: Array | None = None
     labels: Array | None = None
@@ -55,24 +61,58 @@ class Inputs:
 
 @dataclass(frozen=True)
 class Options:
-    """The user's overrides of a profile. ``None`` means: as the profile does it."""
+    """The user's overrides of a profile. ``None`` means: as the profile does it.
+
+    Checked once, here: an unknown reduction, dtype or kernel, or a clip outside (0, 0.5), is a
+    UsageError naming the valid values (the CLI and the Python API build Options alike).
+    """
 
     label_smoothing: float = 0.0
-    reduction: str | None = None
-    dtype: str | None = None
+    reduction: Reduction | None = None
+    dtype: FloatType | None = None
     normalise: bool | None = None
-    clip: float | bool | None = None
-    base: float | None = None
-    kernel: str | None = None
+    clip: float | bool | None = None  # EPS, False for no clip stage, None for the profile's
+    base: float | None = None  # None: natural log
+    kernel: Kernel | None = None
+
+    def __post_init__(self) -> None:
+        if self.reduction is not None:
+            choose(self.reduction, REDUCTIONS, "--reduction")
+        if self.dtype is not None:
+            choose(self.dtype, FLOAT_TYPES, "--dtype")
+        if self.kernel is not None:
+            choose(self.kernel, KERNELS, "--kernel")
+        if self.clip is True or (not isinstance(self.clip, bool) and self.clip is not None
+                                 and not 0 < self.clip < 0.5):
+            from xentropy_cli.errors import UsageError
+
+            raise UsageError(f"--clip {self.clip} is outside (0, 0.5)", hint="a typical value is 1e-7")
 
 
 @dataclass(frozen=True)
 class Notice:
-    """A warning: a code a program can match, the rows it concerns, and a sentence."""
+    """A warning, as data: a ``code`` a program can match, the 1-based ``rows`` it concerns, the
+    ``counts`` it reports and the ``values`` it shows (those of its first occurrence).
+
+    Notices of adjacent chunks merge as data (core/partial.py): counts add up, rows join, values
+    stay the first chunk's. ``message`` is the sentence render/words.py makes of it; nothing
+    reads a sentence back. A new code needs one entry in render/words.py.
+
+    codes: looks_like_logits (counts: cells above 1), not_normalised (counts: rows; values: the
+    first row's sum), zero_weights, clipped (counts: cells up, cells down; values: the bounds),
+    log_zero and nan (counts: samples).
+    """
 
     code: str
-    message: str
     rows: tuple[int, ...] = ()
+    counts: tuple[int, ...] = ()
+    values: tuple[float, ...] = ()
+
+    @property
+    def message(self) -> str:
+        from xentropy_cli.render.words import sentence  # words live in render/; core holds data
+
+        return sentence(self)
 
 
 @dataclass(frozen=True)

@@ -276,7 +276,7 @@ def prepare(inputs: Inputs, profile: Profile, options: Options) -> Prepared:
         notices += _probability_checks(inputs, profile, kind, y_pred, p_in_unit)
     sample_weight = _sample_weight(inputs, profile, n)
     if sample_weight is not None and sample_weight.ndim and not np.any(sample_weight):
-        notices.append(Notice("zero_weights", "every sample weight is 0, so the loss is 0"))
+        notices.append(Notice("zero_weights"))
     class_weight = None
     if inputs.class_weight is not None:
         class_weight = np.asarray(inputs.class_weight, dtype=np.float64).reshape(-1)
@@ -306,9 +306,7 @@ def _probability_checks(inputs: Inputs, profile: Profile, kind: str, p: Array,
                             "(scikit-learn refuses it)", where=inputs.where(row, col, "y_pred"),
                             hint="if these are logits, apply softmax first")
         rows = tuple(int(r) + 1 for r in np.flatnonzero(above.any(axis=1)))
-        notices.append(Notice("looks_like_logits",
-                              f"{int(above.sum())} prediction(s) above 1 look like logits; "
-                              "pass --from-logits if they are", rows))
+        notices.append(Notice("looks_like_logits", rows, counts=(int(above.sum()),)))
     if kind != "binary":
         sums = np.sum(p, axis=1)
         zero_rows = np.flatnonzero(sums == 0)
@@ -324,9 +322,6 @@ def _probability_checks(inputs: Inputs, profile: Profile, kind: str, p: Array,
         if off.size:
             rows = tuple(int(r) + 1 for r in off)
             first = int(off[0])
-            many = off.size > 1
-            notices.append(Notice(
-                "not_normalised",
-                f"{off.size} row{'s' if many else ''} of y_pred {'do' if many else 'does'} not sum "
-                f"to 1 (the first sums to {float(sums[first]):.6g})", rows))
+            notices.append(Notice("not_normalised", rows, counts=(int(off.size),),
+                                  values=(float(sums[first]),)))
     return notices

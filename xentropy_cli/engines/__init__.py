@@ -68,12 +68,3 @@ def _remove(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
-
-
-def replace_stdin(data: bytes | None = None, path: str | None = None) -> None:
-    """Make ``sys.stdin`` read ``data`` (or the file at ``path``) from the start, for io.read."""
-    import io
-    import sys
-
-    binary = io.BytesIO(data or b"") if path is None else open(path, "rb")  # noqa: SIM115
-    sys.stdin = io.TextIOWrapper(binary, encoding="utf-8")

@@ -30,22 +30,23 @@ A bad row anywhere fails the whole run with the in-memory reader's message: no v
 from __future__ import annotations
 
 import os
-import pickle
-import select
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from io import BytesIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from xentropy_cli import engines
 from xentropy_cli.core import partial
 from xentropy_cli.core.types import Array, Inputs, Options, Result
-from xentropy_cli.errors import DataError, StrictError, UsageError, XentError
-from xentropy_cli.io import fastcsv
+from xentropy_cli.engines import common, pool
+from xentropy_cli.engines.pool import Progress
+from xentropy_cli.errors import DataError, UsageError, XentError
+from xentropy_cli.io import blocks, fastcsv
 
 CHUNK_BYTES = 1 << 20  # text per chunk (XENT_CHUNK_BYTES overrides)
 MIN_PART_BYTES = 4 << 20  # no worker gets less than this
@@ -78,11 +79,7 @@ def _env_int(name: str, default: int) -> int:
         return default
 
 
-def cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+cores = pool.cores
 
 
 def plan(sources: list[str] | None, *, y_true: str | None = None, y_pred: str | None = None,
@@ -160,48 +157,30 @@ class Share:
 
 def chunk_inputs(job: Job, block: Array, line: int) -> Inputs:
     """The Inputs of one parsed chunk, as ``io.read`` would build them for those rows."""
-    from xentropy_cli.io import _labels_1d
-
     lay = job.layout
-    nt, npred = len(lay.columns.true_idx), len(lay.columns.pred_idx)
-    y_true = _labels_1d(np.ascontiguousarray(block[:, :nt]))
-    y_pred = np.ascontiguousarray(block[:, nt:nt + npred])
-    weight = block[:, nt + npred].copy() if lay.columns.weight_idx is not None else job.sample_weight
-    named = lay.header is not None
-    return Inputs(y_true, y_pred, weight, kind=job.kind, from_logits=job.from_logits,
-                  class_weight=job.class_weight, labels=job.labels, source=lay.source,
-                  true_names=lay.columns.true_names if named else (),
-                  pred_names=lay.columns.pred_names if named else (), first_line=line)
+    piece = blocks.split(block, lay.columns)
+    if lay.columns.weight_idx is None:
+        piece = (piece[0], piece[1], job.sample_weight)
+    return replace(blocks.inputs(piece, lay.columns, lay.source, line, lay.header is not None),
+                   kind=job.kind, from_logits=job.from_logits, class_weight=job.class_weight,
+                   labels=job.labels)
 
 
 def _blocks(job: Job, start: int, stop: int, first_line: int, reader: str,
             progress: Callable[[int], None], used: set[str] | None = None) -> Iterator[Array]:
-    """Parsed blocks of bytes [start, stop), in order; ``used`` collects the parsers' names.
-
-    Each chunk is tried as fixed-width lines first (the fastest, numpy only), then with pyarrow
-    when it is the reader (imported at the first chunk that needs it), then with the general
-    numpy parser, which also gives the in-memory reader's errors.
-    """
-    lay = job.layout
-    arrow: fastcsv.Arrow | None = None
-    size = job.chunk_bytes
-    used = set() if used is None else used
+    """Parsed blocks of bytes [start, stop), in order (common.Parser); ``used`` collects the
+    parsers' names."""
+    parse = common.Parser(job.layout, reader == fastcsv.READER_ARROW, threads=job.workers == 1)
     line = first_line
-    for data in fastcsv.chunks(lay.path, start, stop, size):
-        block = fastcsv.parse_fixed(lay, data)
-        name = fastcsv.READER_FIXED
-        if block is None and reader == fastcsv.READER_ARROW:
-            arrow = arrow or fastcsv.Arrow(lay, threads=job.workers == 1)
-            try:
-                block, name = arrow.parse(data), fastcsv.READER_ARROW
-            except Exception:  # pyarrow's own errors: the numpy reader says what is wrong, and where
-                block = None
-        if block is None:
-            block, name = fastcsv.parse(lay, data, line), fastcsv.READER_NUMPY
-        used.add(name)
-        line += block.shape[0]
-        progress(len(data))
-        yield block
+    try:
+        for data in fastcsv.chunks(job.layout.path, start, stop, job.chunk_bytes):
+            block = parse(data, line)
+            line += block.shape[0]
+            progress(len(data))
+            yield block
+    finally:
+        if used is not None:
+            used |= parse.used
 
 
 def work(job: Job, task: Task, start: int, stop: int, out: Any = None,
@@ -307,6 +286,7 @@ class Streamed:
     dtype: np.dtype
     combined_q: partial.Combined | None = None
     top: list = field(default_factory=list)
+    rows: Any = None  # the _RowFiles behind ``files``
 
     def per_sample(self, block: int = 1 << 16) -> Iterator[Array]:
         """Every per-sample w·l in row order, a block at a time."""
@@ -322,10 +302,11 @@ class Streamed:
     def close(self) -> None:
         for handle in self.files:
             handle.close()
+        if self.rows is not None:
+            self.rows.remove()
 
 
-class Fallback(Exception):
-    """Read this request in memory instead."""
+Fallback = pool.Fallback  # read this request in memory instead
 
 
 def keep_heap() -> None:
@@ -343,32 +324,50 @@ def keep_heap() -> None:
 
 
 def run(job: Job, task: Task, progress: Progress | None = None) -> Streamed:
-    """Run the task over the whole file on ``job.workers`` processes."""
+    """Run the task over the whole file on ``job.workers`` processes (see engines.pool)."""
     started = time.monotonic()
     keep_heap()
-    lay = job.layout
-    parts = fastcsv.ranges(lay, job.workers)
-    files = [tempfile.TemporaryFile() for _ in parts] if task.keep_rows else [None] * len(parts)
+    parts = fastcsv.ranges(job.layout, job.workers)
+    rows = _RowFiles(len(parts)) if task.keep_rows else None
     progress = progress or Progress(False)
-    counter = _Counter(len(parts))
-    children = [_spawn(job, task, a, b, files[i], counter, i) for i, (a, b) in enumerate(parts) if i]
+    ctx = pool.context() if len(parts) > 1 else None
+    done = ctx.Array("q", len(parts), lock=False) if ctx is not None else [0]
+    workers: list[pool.Worker] = []
     try:
+        workers = [pool.start(ctx, _work_range, (job, task, a, b, rows and rows.paths[i], done, i),
+                              _translated) for i, (a, b) in enumerate(parts) if i]
+
+        def seen(n: int = 0) -> None:
+            done[0] += n
+            progress.update(sum(done))
+
         try:
-            mine = work(job, task, *parts[0], files[0], lambda n: progress.update(counter.add(0, n)),
-                        last=len(parts) == 1)
+            mine = _work_range(job, task, *parts[0], rows and rows.paths[0], done, 0, seen)
         except BaseException as error:
-            _kill(children)
             raise _translated(error) from None
-        shares = [mine] + [_collect(child, counter, progress) for child in children]
+        shares = [mine] + [worker.answer(seen) for worker in workers]
     except BaseException:
-        for handle in files:
-            if handle is not None:
-                handle.close()
+        if rows is not None:
+            rows.remove()
         raise
     finally:
         progress.close()
-        _kill(children)
-    return _combine(job, task, shares, files, time.monotonic() - started)
+        pool.stop_all(workers)
+    return _combine(job, task, shares, rows, time.monotonic() - started)
+
+
+def _work_range(job: Job, task: Task, start: int, stop: int, path: str | None, done: Any, index: int,
+                progress: Callable[[int], None] | None = None) -> Share:
+    """One process's range of the file (``work``), its per-sample w·l written to ``path``."""
+    def add(n: int) -> None:
+        done[index] += n
+
+    out = open(path, "wb") if path is not None else None  # noqa: SIM115 - closed below
+    try:
+        return work(job, task, start, stop, out, progress or add, last=stop >= job.layout.size)
+    finally:
+        if out is not None:
+            out.close()
 
 
 def _translated(error: BaseException) -> BaseException:
@@ -377,112 +376,24 @@ def _translated(error: BaseException) -> BaseException:
     return error
 
 
-class _Counter:
-    """Bytes done per worker, in shared memory, so the parent can show progress."""
+class _RowFiles:
+    """One temporary file of per-sample w·l per worker, in a folder removed by ``remove``."""
 
     def __init__(self, n: int):
-        import mmap
+        self.folder = tempfile.mkdtemp(prefix="xent-rows-")
+        self.paths = [os.path.join(self.folder, f"{i}.bin") for i in range(n)]
 
-        self.n = n
-        self.memory = mmap.mmap(-1, 8 * n)
-        self.view = np.frombuffer(self.memory, np.int64)
+    def open(self) -> list[Any]:
+        return [open(path, "rb") for path in self.paths]  # noqa: SIM115 - Streamed.close closes
 
-    def add(self, index: int, n: int) -> int:
-        self.view[index] += n
-        return int(self.view.sum())
+    def remove(self) -> None:
+        import shutil
 
-
-@dataclass
-class _Child:
-    pid: int
-    fd: int
-    index: int
-    reaped: bool = False
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _spawn(job: Job, task: Task, start: int, stop: int, out: Any, counter: _Counter, index: int) -> _Child:
-    """Fork a worker for bytes [start, stop); it sends back its pickled Share (or its error)."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the worker
-        os.close(read_fd)
-        code = 0
-        try:
-            answer: Any = ("ok", work(job, task, start, stop, out, lambda n: counter.add(index, n),
-                                      last=stop >= job.layout.size))
-        except BaseException as error:  # noqa: BLE001 - everything goes back to the parent
-            answer = ("error", _portable(error))
-            code = 1
-        try:
-            with os.fdopen(write_fd, "wb") as pipe:
-                pickle.dump(answer, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-            if out is not None:
-                out.flush()
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    return _Child(pid, read_fd, index)
-
-
-def _portable(error: BaseException) -> tuple:
-    if isinstance(error, XentError):
-        return ("xent", type(error).__name__, error.message, error.where, error.hint)
-    if isinstance(error, (fastcsv.NotStreamable, partial.Inconsistent)):
-        return ("fallback", str(error))
-    if isinstance(error, KeyboardInterrupt):
-        return ("interrupt",)
-    return ("bug", f"{type(error).__name__}: {error}")
-
-
-def _collect(child: _Child, counter: _Counter, progress: Progress) -> Share:
-    data = bytearray()
-    while True:
-        ready, _, _ = select.select([child.fd], [], [], 0.1)
-        progress.update(int(counter.view.sum()))
-        if not ready:
-            continue
-        piece = os.read(child.fd, 1 << 20)
-        if not piece:
-            break
-        data += piece
-    os.close(child.fd)
-    os.waitpid(child.pid, 0)
-    child.reaped = True
-    if not data:
-        raise RuntimeError("a worker process ended without an answer")
-    status, answer = pickle.loads(bytes(data))
-    if status == "ok":
-        return answer
-    kind = answer[0]
-    if kind == "xent":
-        classes = {"DataError": DataError, "UsageError": UsageError, "StrictError": StrictError}
-        raise classes.get(answer[1], DataError)(answer[2], where=answer[3], hint=answer[4])
-    if kind == "fallback":
-        raise Fallback(answer[1])
-    if kind == "interrupt":
-        raise KeyboardInterrupt
-    raise RuntimeError(f"in a worker process: {answer[1]}")
-
-
-def _kill(children: list[_Child]) -> None:
-    import signal
-
-    for child in children:
-        if child.reaped:
-            continue
-        try:
-            os.kill(child.pid, signal.SIGTERM)
-            os.waitpid(child.pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        try:
-            os.close(child.fd)
-        except OSError:
-            pass
-        child.reaped = True
-
-
-def _combine(job: Job, task: Task, shares: list[Share], files: list[Any], seconds: float) -> Streamed:
+def _combine(job: Job, task: Task, shares: list[Share], rows: _RowFiles | None,
+             seconds: float) -> Streamed:
     profile = task.profile
     reduction = task.options.reduction or profile.reduction
     parts = [s.part for s in shares if s.part is not None]
@@ -502,71 +413,15 @@ def _combine(job: Job, task: Task, shares: list[Share], files: list[Any], second
         raise Fallback(str(error)) from None
     dtype = np.dtype(str(total.weighted.dtype))
     head = np.zeros(0, dtype)
-    keep = [f for f in files if f is not None]
+    keep = rows.open() if rows is not None else []
     readers = "+".join(sorted(set().union(*(s.readers for s in shares)))) or job.reader
     streamed = Streamed(None, combined, readers, len(shares), seconds, keep, dtype,  # type: ignore
-                        combined_q)
+                        combined_q, rows=rows)
     if keep:
         head = next(streamed.per_sample(HEAD_ROWS), head)[:HEAD_ROWS].copy()
     streamed.result = partial.result_of(total, combined, profile, head)
     streamed.top = sorted((t for s in shares for t in s.top), key=lambda t: (-t[0], t[1]))[:task.top_k]
     return streamed
-
-
-# --- progress ------------------------------------------------------------------------------------
-
-class Progress:
-    """A Rich progress bar on stderr (bytes read, rows/s), shown only on a terminal and only once
-    the work has taken more than ``delay`` seconds. Rich is imported only then."""
-
-    def __init__(self, enabled: bool, total: int = 0, bytes_per_row: float = 0.0, delay: float = 1.0):
-        self.enabled = enabled
-        self.total = total
-        self.bytes_per_row = bytes_per_row
-        self.delay = delay
-        self.start = time.monotonic()
-        self.bar = None
-        self.task = None
-
-    @classmethod
-    def for_stderr(cls, quiet: bool, total: int, bytes_per_row: float) -> Progress:
-        on = not quiet and sys.stderr is not None and _isatty(sys.stderr)
-        return cls(on, total, bytes_per_row)
-
-    def update(self, done: int) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:
-            if time.monotonic() - self.start < self.delay:
-                return
-            self._open()
-        rows = done / self.bytes_per_row if self.bytes_per_row else 0
-        rate = rows / max(time.monotonic() - self.start, 1e-9)
-        self.bar.update(self.task, completed=done, rows=f"{rows:,.0f} rows, {rate:,.0f} rows/s")
-
-    def _open(self) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn
-        from rich.progress import Progress as Bar
-
-        self.bar = Bar(TextColumn("xent: reading"), BarColumn(), DownloadColumn(),
-                       TextColumn("{task.fields[rows]}"), TimeRemainingColumn(),
-                       console=Console(stderr=True), transient=True)
-        self.bar.start()
-        self.task = self.bar.add_task("read", total=self.total, rows="")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-            self.bar = None
-        self.enabled = False
-
-
-def _isatty(stream) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 # --- the commands ----------------------------------------------------------------------------------
@@ -615,13 +470,6 @@ def compute(job: Job, profile, options: Options, out, verbose: bool = False) -> 
     return True
 
 
-def _share_divisor(combined: partial.Combined | None) -> float:
-    """What ``core.explain.contributions`` divides a row's w·l by (1 for none and sum)."""
-    if combined is None or combined.reduction in ("none", "sum") or not combined.divisor:
-        return 1.0
-    return float(combined.divisor)
-
-
 def explain(job: Job, profile, other, options: Options, rows: int, out, verbose: bool = False) -> bool:
     """``xent explain`` on a streamed file: every row is read (twice when the two profiles divide
     by different totals, to rank rows by their real shares), only the ``rows`` rows that
@@ -633,7 +481,7 @@ def explain(job: Job, profile, other, options: Options, rows: int, out, verbose:
     task = Task(profile, options, against=other, top_k=max(rows, 1))
     try:
         first = run(job, task, _progress(job, out.quiet))
-        divisors = (_share_divisor(first.combined), _share_divisor(first.combined_q))
+        divisors = (common.share_divisor(first.combined), common.share_divisor(first.combined_q))
         if divisors[0] != divisors[1]:
             first = replace(run(job, replace(task, divisors=divisors), _progress(job, out.quiet)),
                             result=first.result)
@@ -642,9 +490,10 @@ def explain(job: Job, profile, other, options: Options, rows: int, out, verbose:
         return False
     say(verbose, describe(job, first))
     subset, lines = _top_inputs(job, first, rows)
-    result_p, result_q, divergence = _explained(subset, profile, other, options, first)
+    result_p, result_q, divergence = common.explain_rows(subset, profile, other, options, first.result,
+                                                         first.combined_q)  # type: ignore[arg-type]
     out.warn(first.result.notices)
-    _emit_explain(out, job, first, subset, result_p, result_q, divergence, rows, lines)
+    out.emit_explain(subset, result_p, result_q, divergence, rows, _provenance(job, first, lines))
     return True
 
 
@@ -667,105 +516,66 @@ def _top_inputs(job: Job, streamed: Streamed, rows: int) -> tuple[Inputs, list[t
     return subset, [(t[1], t[5]) for t in top]
 
 
-def _explained(subset: Inputs, profile, other, options: Options, streamed: Streamed):
-    """Both profiles on the kept rows, carrying the value, counts and warnings of all rows."""
-    from xentropy_cli.core import explain as explain_core
-    from xentropy_cli.core import pipeline
+def _provenance(job: Job, streamed: Streamed, lines: list[tuple[int, int]]) -> Any:
+    """What was read and where the rows shown sit in the file."""
+    from xentropy_cli.render import Provenance
 
-    each = replace(options, reduction="none")
-    whole_q = partial.result_of(streamed.combined_q.total, streamed.combined_q,  # type: ignore[union-attr]
-                                other, np.zeros(0))
-    result_p = _as_whole(pipeline.run(subset, profile, each), streamed.result)
-    result_q = _as_whole(pipeline.run(subset, other, each), whole_q)
-    divergence = explain_core.diverge(result_p, result_q, subset.y_true, subset.y_pred)
-    return result_p, result_q, divergence
-
-
-def _as_whole(rows: Result, whole: Result) -> Result:
-    """``rows`` (the kept rows' stages) with the value, counts and warnings of all rows."""
-    if whole.reduction == "none":
-        stages, value = rows.stages, rows.value
-    else:
-        stages, value = (*rows.stages[:-1], whole.stages[-1]), whole.value
-    return replace(rows, stages=stages, value=value, reduction=whole.reduction,
-                   weighted_sum=whole.weighted_sum, divisor=whole.divisor, n_samples=whole.n_samples,
-                   notices=whole.notices, kind_reason=whole.kind_reason)
-
-
-def _emit_explain(out, job: Job, streamed: Streamed, subset: Inputs, result_p: Result, result_q: Result,
-                  divergence, rows: int, lines: list[tuple[int, int]]) -> None:
-    """The explain output for the kept rows, preceded by what was read and where they are."""
-    import copy
-    import io as text_io
-    import json
-
-    buffer = copy.copy(out)
-    buffer.path, buffer.stdout = None, text_io.StringIO()
-    buffer.emit_explain(subset, result_p, result_q, divergence, rows)
-    body = buffer.stdout.getvalue()
-    path = job.layout.source
-    if out.format == "json":
-        data = json.loads(body)
-        data["reader"] = streamed.reader
-        data["rows_read"] = streamed.result.n_samples
-        data["rows_shown"] = [{"row": i + 1, "file_row": row + 1, "where": f"{path}:{line}"}
-                              for i, (row, line) in enumerate(lines)]
-        out.write(json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n")
-        return
-    if out.format == "csv":
-        out.write(body)
-        return
-    head = [f"xent explain: {streamed.result.n_samples:,} rows read from {path} in chunks; the "
-            f"{len(lines)} row(s) below contribute most to the difference:"]
-    head += [f"  row {i + 1:>3} = {path}:{line} (row {row + 1:,} of all)"
+    path, n = job.layout.source, streamed.result.n_samples
+    heading = [f"xent explain: {n:,} rows read from {path} in chunks; the {len(lines)} row(s) below "
+               "contribute most to the difference:"]
+    heading += [f"  row {i + 1:>3} = {path}:{line} (row {row + 1:,} of all)"
+                for i, (row, line) in enumerate(lines)]
+    shown = [{"row": i + 1, "file_row": row + 1, "where": f"{path}:{line}"}
              for i, (row, line) in enumerate(lines)]
-    out.write("\n".join(head) + "\n\n" + body)
+    return Provenance(tuple(heading), {"reader": streamed.reader, "rows_read": n, "rows_shown": shown})
 
 
 # --- entry points for the CLI: stream when it pays, else hand back to the in-memory reader -------
 
-def job_for(spec) -> Job | None:
-    """A Job for one large CSV/TSV file, or for stdin once it has been copied to a temporary file
-    (a small stdin is handed back to the in-memory reader as it was); else None.
+def job_for(spec) -> tuple[Job | None, BinaryIO | None]:
+    """A Job for one large CSV/TSV file, or for stdin once it has been copied to a temporary file;
+    else None, with what the in-memory reader must read instead of stdin when stdin was read
+    here (``sys.stdin`` itself is never replaced).
 
     ``spec`` is an ``io.ReadSpec``.
     """
     if spec.inline:
-        return None
+        return None, None
     sources, name = list(spec.sources), None
     if sources == ["-"]:
         data, path = engines.spool_stdin()
         if path is None:
-            if data is not None:
-                engines.replace_stdin(data)
-            return None
+            return None, None if data is None else BytesIO(data)
         sources, name = [path], engines.STDIN
     elif not engines.worth_streaming(sources):
-        return None
+        return None, None
     job = plan(sources, **spec.keywords(), min_bytes=0 if name else None, name=name)
     if job is None and name is not None:
-        engines.replace_stdin(path=sources[0])  # not CSV/TSV: the in-memory reader reads the copy
-    return job
+        return None, open(sources[0], "rb")  # noqa: SIM115 - not CSV/TSV: io.read reads the copy
+    return job, None
 
 
-def _in_memory_after_all(job: Job) -> bool:
-    """The streamed reader gave up (quotes, blank lines, …): stdin's copy goes back to io.read."""
-    if job.layout.name:
-        engines.replace_stdin(path=job.layout.path)
-    return False
+def _in_memory_after_all(job: Job) -> tuple[bool, BinaryIO | None]:
+    """The streamed reader gave up (quotes, blank lines, …): stdin's copy goes to io.read."""
+    return False, open(job.layout.path, "rb") if job.layout.name else None  # noqa: SIM115
 
 
-def try_compute(spec, profile, options: Options, out, verbose: bool) -> bool:
-    """``compute`` of a large CSV/TSV in chunks on every core; False: read it in memory instead."""
-    job = job_for(spec)
+def try_compute(spec, profile, options: Options, out, verbose: bool) -> tuple[bool, BinaryIO | None]:
+    """``compute`` of a large CSV/TSV in chunks on every core: (done, None), or (False, what
+    io.read reads for stdin, None: stdin itself) to read it in memory instead."""
+    job, stdin = job_for(spec)
     if job is None:
-        return False
-    return compute(job, profile, options, out, verbose) or _in_memory_after_all(job)
+        return False, stdin
+    return (True, None) if compute(job, profile, options, out, verbose) else _in_memory_after_all(job)
 
 
-def try_explain(spec, profile, against, options: Options, rows: int, out, verbose: bool) -> bool:
-    """``explain`` of a large CSV/TSV: every row streamed, the rows that matter most kept."""
-    job = job_for(spec)
+def try_explain(spec, profile, against, options: Options, rows: int, out,
+                verbose: bool) -> tuple[bool, BinaryIO | None]:
+    """``explain`` of a large CSV/TSV: every row streamed, the rows that matter most kept; as
+    ``try_compute`` otherwise."""
+    job, stdin = job_for(spec)
     if job is None:
-        return False
-    return explain(job, profile, against, options, rows, out, verbose) or _in_memory_after_all(job)
+        return False, stdin
+    if explain(job, profile, against, options, rows, out, verbose):
+        return True, None
+    return _in_memory_after_all(job)

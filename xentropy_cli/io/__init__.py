@@ -25,7 +25,8 @@ import numpy as np
 
 from xentropy_cli.core.types import Inputs
 from xentropy_cli.errors import DataError, UsageError, XentError
-from xentropy_cli.io import arrays, inline, jsonio, source, table
+from xentropy_cli.io import arrays, inline, jsonio, parquet, source, table
+from xentropy_cli.io.blocks import labels_1d as _labels_1d
 from xentropy_cli.io.columns import Columns, resolve_columns, select
 
 __all__ = ["read", "ReadSpec", "INLINE_SOURCE"]
@@ -128,6 +129,9 @@ def _read_inline(y_true: str, y_pred: str, sample_weight: str | None) -> Inputs:
 
 def _read_single(path: str, true_cols: str | None, pred_cols: str | None, weight_col: str | None,
                  input_format: str, stdin: typing.BinaryIO | None) -> Inputs:
+    if path != "-" and (input_format == "parquet" or (
+            input_format == "auto" and os.path.splitext(path)[1].lower() in parquet.EXTENSIONS)):
+        return parquet.read(path, true_cols, pred_cols, weight_col)
     raw = source.load(path, stdin)
     fmt = source.sniff(raw, input_format)
     if fmt in ("csv", "tsv"):
@@ -310,15 +314,6 @@ def _npz_one(found: dict[str, np.ndarray], role: str, where: str) -> np.ndarray:
 
 
 # --- finishing ------------------------------------------------------------------------------
-
-def _labels_1d(y_true: np.ndarray) -> np.ndarray:
-    """A single integer-valued column of targets is a vector of labels (sparse targets)."""
-    if y_true.ndim == 2 and y_true.shape[1] == 1 and y_true.shape[0] > 0:
-        column = y_true[:, 0]
-        if np.issubdtype(column.dtype, np.integer) or bool(np.all(column == np.round(column))):
-            return np.ascontiguousarray(column)
-    return y_true
-
 
 def _replace(inputs: Inputs, **changes: object) -> Inputs:
     return replace(inputs, **changes)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from typing import BinaryIO
 from xentropy_cli.errors import DataError, UsageError
 
 STDIN_NAME = "<stdin>"
-FORMATS = ("auto", "csv", "tsv", "json", "jsonl", "npy", "npz")
+FORMATS = ("auto", "csv", "tsv", "json", "jsonl", "npy", "npz", "parquet")
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"

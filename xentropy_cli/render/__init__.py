@@ -6,15 +6,26 @@ import io
 import os
 import sys
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xentropy_cli.core.choices import COLORS, FORMATS, choose
 from xentropy_cli.core.types import Notice, Result
 from xentropy_cli.errors import StrictError, UsageError, report
 from xentropy_cli.render import machine
 
-FORMATS = ("auto", "table", "json", "csv", "plain")
-COLORS = ("auto", "always", "never")
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where the rows an explain shows come from, when they are a few of many (a streamed file,
+    Dask shards): ``heading`` goes above the table view, ``json`` into the JSON object, and
+    ``samples`` (1-based rows of all the input) into the CSV's sample column (None: 1, 2, …)."""
+
+    heading: tuple[str, ...] = ()
+    json: Mapping[str, Any] = field(default_factory=dict)
+    samples: tuple[int, ...] | None = None
 
 
 class Output:
@@ -22,10 +33,8 @@ class Output:
 
     def __init__(self, fmt: str, color: str, path: Path | None, quiet: bool, strict: bool,
                  stdout: Any = None):
-        if fmt not in FORMATS:
-            raise UsageError(f"unknown --format {fmt!r}", hint=f"choose one of {', '.join(FORMATS)}")
-        if color not in COLORS:
-            raise UsageError(f"unknown --color {color!r}", hint=f"choose one of {', '.join(COLORS)}")
+        choose(fmt, FORMATS, "--format")
+        choose(color, COLORS, "--color")
         self.stdout = stdout or sys.stdout
         self.path = path
         self.quiet = quiet
@@ -65,7 +74,9 @@ class Output:
 
             self.write(self.draw(tables.compute_panel(result)))
 
-    def emit_explain(self, inputs, result_p: Result, result_q: Result, divergence, rows: int) -> None:
+    def emit_explain(self, inputs, result_p: Result, result_q: Result, divergence, rows: int,
+                     provenance: Provenance | None = None) -> None:
+        """``provenance``: the rows shown are some of many (engines.stream, engines.dask)."""
         if self.format == "json":
             data = machine.result_json(
                 result_p, "explain", stages=machine.stages_json(result_p),
@@ -75,13 +86,16 @@ class Output:
                             "stage_gaps": {k: machine.number(v) for k, v in divergence.stage_gaps.items()},
                             "contributions": machine.numbers(divergence.contributions),
                             "account": divergence.account})
+            data.update(provenance.json if provenance else {})
             self.write(machine.dumps(data))
         elif self.format == "csv":
-            self.write(_explain_csv(result_p, result_q, divergence))
+            self.write(_explain_csv(result_p, result_q, divergence, provenance and provenance.samples))
         else:
             from xentropy_cli.render import tables
 
-            self.write(self.draw(*tables.explain_views(inputs, result_p, result_q, divergence, rows)))
+            heading = "".join(line + "\n" for line in provenance.heading) + "\n" if provenance else ""
+            self.write(heading + self.draw(*tables.explain_views(inputs, result_p, result_q, divergence,
+                                                                 rows)))
 
     def emit_compare(self, rows) -> None:
         if self.format == "json":
@@ -205,9 +219,11 @@ def _profile_json(profile) -> dict[str, Any]:
             "paths": {k: list(v) for k, v in profile.paths.items()}}
 
 
-def _explain_csv(result_p: Result, result_q: Result, divergence) -> str:
+def _explain_csv(result_p: Result, result_q: Result, divergence,
+                 samples: tuple[int, ...] | None = None) -> str:
     lines = [f"sample,{result_p.profile},{result_q.profile},contribution"]
     for i, (a, b, c) in enumerate(zip(result_p.per_sample, result_q.per_sample,
                                       divergence.contributions, strict=True), start=1):
-        lines.append(f"{i},{machine.text(a)},{machine.text(b)},{machine.text(c)}")
+        lines.append(f"{i if samples is None else samples[i - 1]},{machine.text(a)},{machine.text(b)},"
+                     f"{machine.text(c)}")
     return "\n".join(lines) + "\n"

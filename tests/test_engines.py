@@ -1,0 +1,221 @@
+"""The engines under every process start method, interrupts, and the Dask engine's guard rails.
+
+Streamed results are compared bit for bit with the in-memory pipeline on the same rows, with the
+workers started by fork, spawn and forkserver (engines.pool; XENT_START_METHOD chooses).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from xentropy_cli import io
+from xentropy_cli.cli import app
+from xentropy_cli.core import partial, pipeline, profiles
+from xentropy_cli.core.types import Notice, Options
+from xentropy_cli.engines import pool, stream
+from xentropy_cli.errors import DataError
+
+METHODS = [m for m in pool.METHODS if m in __import__("multiprocessing").get_all_start_methods()]
+K = 4
+
+
+def write_csv(path, n, seed=0, bad_row=None):
+    rng = np.random.default_rng(seed)
+    y = np.eye(K)[rng.integers(0, K, n)]
+    p = rng.dirichlet(np.ones(K), n).astype(np.float32)
+    p[::97, 0] = 0.0  # log 0 somewhere: warnings to merge
+    lines = ["true_0,true_1,true_2,true_3,pred_0,pred_1,pred_2,pred_3"]
+    lines += [",".join([str(int(v)) for v in a] + [repr(float(v)) for v in b]) for a, b in zip(y, p)]
+    if bad_row is not None:
+        lines[bad_row] = lines[bad_row].replace(",0.", ",x.", 1)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def two_workers(monkeypatch):
+    monkeypatch.setenv("XENT_STREAM_MIN_BYTES", "0")
+    monkeypatch.setenv("XENT_CHUNK_BYTES", "8192")
+    monkeypatch.setenv("XENT_WORKERS", "2")
+    monkeypatch.setenv("XENT_READER", "numpy")
+    monkeypatch.setattr(stream, "MIN_PART_BYTES", 1)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("profile", ["keras", "naive"])
+def test_streamed_numbers_are_the_same_under_every_start_method(tmp_path, two_workers, monkeypatch,
+                                                                method, profile):
+    monkeypatch.setenv("XENT_START_METHOD", method)
+    path = write_csv(tmp_path / "s.csv", 3000, seed=3)
+    job = stream.plan([str(path)])
+    assert job is not None and job.workers == 2
+    options = Options(reduction="none")
+    got = stream.run(job, stream.Task(profiles.get(profile), options, keep_rows=True))
+    try:
+        want = pipeline.run(io.read([str(path)]), profiles.get(profile), options)
+        every = np.concatenate(list(got.per_sample()))
+        assert every.tobytes() == np.asarray(want.per_sample).tobytes()
+        assert got.workers == 2
+        assert [(n.code, n.counts, n.rows[:partial.ROW_LIMIT]) for n in got.result.notices] == \
+            [(n.code, n.counts, n.rows[:partial.ROW_LIMIT]) for n in want.notices]
+    finally:
+        folder = got.rows.folder
+        got.close()
+    assert not os.path.exists(folder)  # the per-sample files are removed
+    value = stream.run(job, stream.Task(profiles.get(profile), Options()))
+    assert value.result.value == pipeline.run(io.read([str(path)]), profiles.get(profile)).value
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_bad_cell_in_a_worker_is_the_in_memory_error_under_every_start_method(
+        tmp_path, two_workers, monkeypatch, method):
+    monkeypatch.setenv("XENT_START_METHOD", method)
+    path = write_csv(tmp_path / "b.csv", 3000, seed=4, bad_row=2900)  # in the second worker's range
+    with pytest.raises(DataError) as streamed_error:
+        stream.run(stream.plan([str(path)]), stream.Task(profiles.get("keras"), Options()))
+    with pytest.raises(DataError) as memory_error:
+        io.read([str(path)])
+    assert streamed_error.value.one_line() == memory_error.value.one_line()
+    assert f"b.csv:{2901}" in streamed_error.value.one_line()
+
+
+def test_an_unknown_start_method_is_refused(monkeypatch):
+    monkeypatch.setenv("XENT_START_METHOD", "vfork")
+    with pytest.raises(Exception, match="XENT_START_METHOD='vfork'"):
+        pool.context()
+
+
+def test_profiles_pickle_by_name_so_spawned_workers_get_the_same_value():
+    import pickle
+    from dataclasses import replace
+
+    assert pickle.loads(pickle.dumps(profiles.KERAS)) is profiles.KERAS
+    custom = replace(profiles.KERAS, name="mine", eps=1e-5)
+    assert pickle.loads(pickle.dumps(custom)) == custom
+
+
+# --- warnings are data ---------------------------------------------------------------------------
+
+def test_notices_merge_as_data_and_are_worded_once():
+    a = Notice("clipped", (1, 2), counts=(2, 0), values=(1e-7, 0.9999999))
+    b = Notice("clipped", (5,), counts=(0, 1), values=(1e-7, 0.9999999))
+    merged = partial._merge_notice(a, b)
+    assert merged == Notice("clipped", (1, 2, 5), counts=(2, 1), values=(1e-7, 0.9999999))
+    assert merged.message == "2 values clipped up to 1e-07; 1 value clipped down to 0.9999999"
+    one = Notice("not_normalised", (3,), counts=(1,), values=(1.99,))
+    assert one.message == "1 row of y_pred does not sum to 1 (the first sums to 1.99)"
+    two = partial._merge_notice(one, Notice("not_normalised", (9,), counts=(1,), values=(0.5,)))
+    assert two.message == "2 rows of y_pred do not sum to 1 (the first sums to 1.99)"
+
+
+# --- Ctrl-C is an interrupt, every time -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def big_csv(tmp_path_factory):
+    """About 25 MB: long enough to be interrupted while it is being read."""
+    path = tmp_path_factory.mktemp("big") / "big.csv"
+    rng = np.random.default_rng(0)
+    n = 400_000
+    y = np.eye(K, dtype=np.int8)[rng.integers(0, K, n)]
+    p = rng.dirichlet(np.ones(K), n)
+    with open(path, "w") as handle:
+        handle.write("true_0,true_1,true_2,true_3,pred_0,pred_1,pred_2,pred_3\n")
+        np.savetxt(handle, np.hstack([y, p]), fmt=["%d"] * K + ["%.17g"] * K, delimiter=",")
+    return path
+
+
+@pytest.mark.parametrize("reader", ["pyarrow", "numpy"])
+def test_ctrl_c_during_a_streamed_run_exits_130_every_time(big_csv, reader):
+    pytest.importorskip("pyarrow")
+    env = dict(os.environ, XENT_READER=reader, XENT_CHUNK_BYTES="262144", XENT_WORKERS="2")
+    interrupted = 0
+    for attempt in range(10):
+        process = subprocess.Popen([sys.executable, "-m", "xentropy_cli", "compute", str(big_csv)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                   start_new_session=True)
+        time.sleep(0.8 + 0.07 * attempt)
+        if process.poll() is not None:  # finished before the signal: nothing to test this time
+            process.communicate()
+            continue
+        os.killpg(process.pid, signal.SIGINT)  # as a terminal does: the whole process group
+        out, err = process.communicate(timeout=60)
+        interrupted += 1
+        assert process.returncode == 130, (attempt, process.returncode, out, err)
+        assert out == b"" and b"Traceback" not in err
+    assert interrupted >= 5, "the runs ended too soon to be interrupted"
+
+
+# --- Parquet without Dask ------------------------------------------------------------------------
+
+def test_one_parquet_file_is_read_in_memory_without_dask(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(5)
+    y = np.eye(3)[rng.integers(0, 3, 50)]
+    p = rng.dirichlet(np.ones(3), 50).astype(np.float32)
+    table = pa.table({**{f"true_{j}": y[:, j] for j in range(3)}, **{f"pred_{j}": p[:, j] for j in range(3)}})
+    pq.write_table(table, tmp_path / "p.parquet", row_group_size=16)
+    np.savez(tmp_path / "p.npz", y_true=y, y_pred=p)
+    got = io.read([str(tmp_path / "p.parquet")])
+    assert got.y_pred.dtype == np.float32 and got.y_pred.tobytes() == p.tobytes()
+    want = pipeline.run(io.read([str(tmp_path / "p.npz")]), profiles.get("keras"))
+    result = CliRunner().invoke(app, ["compute", str(tmp_path / "p.parquet"), "--keras-compat",
+                                      "-f", "plain"])
+    assert result.exit_code == 0 and float(result.stdout) == want.value
+    bad = CliRunner().invoke(app, ["compute", str(tmp_path / "p.npz"), "--input-format", "parquet"])
+    assert bad.exit_code == 1 and "p.npz" in bad.stderr and "Parquet" in bad.stderr
+
+
+# --- Dask: fail fast and quietly, bounded, nothing left behind -----------------------------------
+
+def _xent(*args, env=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "xentropy_cli", *args], capture_output=True, text=True,
+                          env=dict(os.environ, **(env or {})), timeout=timeout)
+
+
+def _shard(tmp_path):
+    return write_csv(tmp_path / "shard.csv", 40, seed=6)
+
+
+@pytest.mark.parametrize("address,message", [
+    ("not a url", "is not a Dask scheduler address"),
+    ("tcp://127.0.0.1:1", "cannot reach the Dask scheduler at tcp://127.0.0.1:1"),
+])
+def test_a_bad_scheduler_fails_at_once_with_one_line(tmp_path, address, message):
+    pytest.importorskip("distributed")
+    started = time.monotonic()
+    result = _xent("compute", str(_shard(tmp_path)), "--engine", "dask", "--scheduler", address)
+    assert time.monotonic() - started < 15  # Dask alone: 15 s of retries, then 30 s in Client.__del__
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("xent: error: ") and message in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_workers_beyond_four_per_core_are_refused(tmp_path):
+    pytest.importorskip("distributed")
+    limit = 4 * pool.cores()
+    result = CliRunner().invoke(app, ["compute", str(_shard(tmp_path)), "--engine", "dask",
+                                      "--workers", str(limit + 1)])
+    assert result.exit_code == 2 and f"give at most {limit}" in result.stderr
+
+
+def test_a_local_cluster_leaves_no_scratch_space_behind(tmp_path):
+    pytest.importorskip("distributed")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    shard = _shard(tmp_path)
+    result = _xent("compute", str(shard), "--engine", "dask", "--workers", "1", "-f", "plain",
+                   env={"TMPDIR": str(temp)})
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout) == pipeline.run(io.read([str(shard)]), profiles.get("naive")).value
+    assert list(temp.iterdir()) == []  # no dask-scratch-space, no xent-dask-* folder

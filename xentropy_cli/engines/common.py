@@ -1,0 +1,88 @@
+"""What the streaming and the Dask engine do alike: parse a chunk of CSV/TSV text, and explain a
+few rows of many with the totals of all of them.
+
+An engine differs from another only in how it schedules chunks (stream: byte ranges on local
+processes; dask: shard files on a cluster); each chunk goes through ``core.partial.run_chunk``
+and the partials are folded by ``core.partial``. A new engine schedules chunks, reads them with
+``Parser`` (or ``io.parquet.blocks``), and ends with ``explain_rows`` for ``xent explain``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from xentropy_cli.core import partial
+from xentropy_cli.core.types import Array, Inputs, Options, Result
+from xentropy_cli.io import fastcsv
+
+
+def declined(error: Exception) -> None:
+    """pyarrow declined a chunk (None: parse it another way), unless it was interrupted: pyarrow
+    turns Ctrl-C during a parse into ArrowCancelled, an Exception, which must stay an interrupt."""
+    if type(error).__name__ == "ArrowCancelled":
+        raise KeyboardInterrupt from None
+    return None
+
+
+class Parser:
+    """Chunks of whole lines of one layout, parsed: as fixed-width lines first (the fastest,
+    numpy only), then with pyarrow when ``arrow`` (imported at the first chunk that needs it),
+    then with the general numpy parser, which also gives the in-memory reader's errors. Every
+    parser gives numpy's correctly rounded float64, so the choice never changes a number.
+    ``used`` collects the names of the parsers that read something."""
+
+    def __init__(self, lay: fastcsv.Layout, arrow: bool, threads: bool = False):
+        self.lay, self.arrow, self.threads = lay, arrow, threads
+        self.reader: fastcsv.Arrow | None = None
+        self.used: set[str] = set()
+
+    def __call__(self, data: bytes, line: int) -> Array:
+        """The rows of ``data`` (whole lines), whose first is line ``line`` of the file."""
+        block = fastcsv.parse_fixed(self.lay, data)
+        name = fastcsv.READER_FIXED
+        if block is None and self.arrow:
+            self.reader = self.reader or fastcsv.Arrow(self.lay, threads=self.threads)
+            try:
+                block, name = self.reader.parse(data), fastcsv.READER_ARROW
+            except Exception as error:  # pyarrow's own errors: the numpy reader says what, and where
+                block = declined(error)
+        if block is None:
+            block, name = fastcsv.parse(self.lay, data, line), fastcsv.READER_NUMPY
+        self.used.add(name)
+        return block
+
+
+# --- explain: the rows that matter most, with the totals of all ---------------------------------
+
+def share_divisor(combined: partial.Combined | None) -> float:
+    """What ``core.explain.contributions`` divides a row's w·l by (1 for none and sum)."""
+    if combined is None or combined.reduction in ("none", "sum") or not combined.divisor:
+        return 1.0
+    return float(combined.divisor)
+
+
+def as_whole(rows: Result, whole: Result) -> Result:
+    """``rows`` (the kept rows' stages) with the value, counts and warnings of all rows."""
+    if whole.reduction == "none":
+        stages, value = rows.stages, rows.value
+    else:
+        stages, value = (*rows.stages[:-1], whole.stages[-1]), whole.value
+    return replace(rows, stages=stages, value=value, reduction=whole.reduction,
+                   weighted_sum=whole.weighted_sum, divisor=whole.divisor, n_samples=whole.n_samples,
+                   notices=whole.notices, kind_reason=whole.kind_reason)
+
+
+def explain_rows(subset: Inputs, profile: Any, other: Any, options: Options, whole_p: Result,
+                 combined_q: partial.Combined):
+    """Both profiles on the kept rows ``subset``, carrying the value, counts and warnings of all
+    rows (``whole_p``, and ``combined_q`` for the second profile): (result_p, result_q, divergence)."""
+    from xentropy_cli.core import explain as explain_core
+    from xentropy_cli.core import pipeline
+
+    each = replace(options, reduction="none")
+    whole_q = partial.result_of(combined_q.total, combined_q, other)
+    result_p = as_whole(pipeline.run(subset, profile, each), whole_p)
+    result_q = as_whole(pipeline.run(subset, other, each), whole_q)
+    divergence = explain_core.diverge(result_p, result_q, subset.y_true, subset.y_pred)
+    return result_p, result_q, divergence
