@@ -273,6 +273,14 @@ def test_grad_json_is_the_commands():
                  "--check", "--surrogate")
     assert xent.grad(SEED_T, SEED_P, "keras", check=True).to_dict() == \
         cli_json("grad", *inline(SEED_T, SEED_P), "--keras-compat", "--check")
+    # torch's log backward at p = 0 gives nan where the true derivative is 0
+    framework = xent.grad([[1, 0, 0]], [[0.5, 0.5, 0]], "torch")
+    assert framework.to_dict() == cli_json("grad", *inline([[1, 0, 0]], [[0.5, 0.5, 0]]), "-P", "torch")
+    exact = xent.grad([[1, 0, 0]], [[0.5, 0.5, 0]], "torch", derivative="exact")
+    assert exact.to_dict() == cli_json("grad", *inline([[1, 0, 0]], [[0.5, 0.5, 0]]), "-P", "torch",
+                                       "--derivative", "exact")
+    assert np.isnan(framework.gradient).any() and not np.isnan(exact.gradient).any()
+    assert framework.departs is not None and framework.departs.any()
 
 
 def test_profiles_json_is_the_commands():

@@ -6,7 +6,6 @@ workers started by fork, spawn and forkserver (engines.pool; XENT_START_METHOD c
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -34,7 +33,8 @@ def write_csv(path, n, seed=0, bad_row=None):
     p = rng.dirichlet(np.ones(K), n).astype(np.float32)
     p[::97, 0] = 0.0  # log 0 somewhere: warnings to merge
     lines = ["true_0,true_1,true_2,true_3,pred_0,pred_1,pred_2,pred_3"]
-    lines += [",".join([str(int(v)) for v in a] + [repr(float(v)) for v in b]) for a, b in zip(y, p)]
+    lines += [",".join([str(int(v)) for v in a] + [repr(float(v)) for v in b])
+              for a, b in zip(y, p, strict=True)]
     if bad_row is not None:
         lines[bad_row] = lines[bad_row].replace(",0.", ",x.", 1)
     path.write_text("\n".join(lines) + "\n")

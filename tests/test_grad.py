@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +26,9 @@ Y = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
 LOGIT_PROFILES = ["naive", "keras", "keras-jax", "keras-torch", "keras-numpy", "tf-keras", "torch", "optax"]
 
 
-def g(y, p, profile="naive", options=None, **kw):
+def g(y, p, profile="naive", options=None, derivative="exact", **kw):
     return grad.gradient(Inputs(np.asarray(y, float), np.asarray(p, float), **kw), profiles.get(profile),
-                         options or Options())
+                         options or Options(), derivative)
 
 
 # --- hand-computed values ------------------------------------------------------------------------
@@ -211,9 +212,9 @@ def test_a_sample_of_cells_uses_the_per_row_method():
 def test_a_wrong_gradient_fails_the_check(monkeypatch):
     original = grad._backward
 
-    def doubled(*args):
-        out, clipped = original(*args)
-        return 2 * out, clipped
+    def doubled(*args, **kw):
+        out = original(*args, **kw)
+        return replace(out, grad=2 * out.grad)
 
     monkeypatch.setattr(grad, "_backward", doubled)
     check = grad.finite_difference(Inputs(Y, Z, from_logits=True), profiles.get("naive"))
@@ -297,8 +298,9 @@ def test_cli_json_marks_clipped_cells():
 def test_cli_csv_one_row_per_cell():
     result = run("-t", T, "-p", P, "--from-logits", "--check", "-f", "csv")
     lines = result.stdout.splitlines()
-    assert lines[0] == "sample,class,gradient,clipped,numeric,check"
-    assert lines[4].split(",")[:4] == ["2", "0", repr(-1 / 3 - 5.551115123125783e-17), "0"]
+    assert lines[0] == "sample,class,gradient,exact,departs,clipped,numeric,check"
+    assert lines[4].split(",")[:6] == ["2", "0", repr(-1 / 3 - 5.551115123125783e-17),
+                                       repr(-1 / 3 - 5.551115123125783e-17), "0", "0"]
     assert all(line.endswith(",ok") for line in lines[1:]) and len(lines) == 7
 
 
@@ -312,7 +314,8 @@ def test_cli_table_shows_check_and_surrogate(monkeypatch):
 
 def test_cli_check_failure_exits_1(monkeypatch):
     original = grad._backward
-    monkeypatch.setattr(grad, "_backward", lambda *a: (original(*a)[0] * 2, original(*a)[1]))
+    monkeypatch.setattr(grad, "_backward",
+                        lambda *a, **kw: replace(out := original(*a, **kw), grad=out.grad * 2))
     result = run("-t", T, "-p", P, "--from-logits", "--check", "-f", "plain")
     assert result.exit_code == 1
     assert "gradient check failed in 6 of 6 cells" in result.stderr
@@ -361,3 +364,208 @@ def test_cli_built_in_example_and_stdin():
     # no input option: read stdin. −y/p = −1/0.7 at the true class (N = 1)
     piped = CliRunner().invoke(app, ["grad", "-f", "plain"], input='{"y_true":[[0,1]],"y_pred":[[0.3,0.7]]}')
     assert piped.exit_code == 0 and piped.stdout == f"0.0 {-1 / 0.7!r}\n"
+
+
+# --- the gradient each framework backpropagates (tests/golden/grad_edges.json) -------------------
+
+EDGES = json.loads((Path(__file__).parent / "golden" / "grad_edges.json").read_text())
+EDGE_PROFILES = ["keras", "keras-jax", "keras-torch", "tf-keras", "torch", "optax"]
+F32 = float(np.finfo(np.float32).eps)
+
+
+def _edge_inputs(case, dtype=None):
+    dtype = dtype or case["dtype"]
+    return (Inputs(np.array(case["y_true"], float), np.array(case["y_pred"], dtype), kind=case["kind"],
+                   from_logits=case["from_logits"],
+                   sample_weight=np.array(case["sample_weight"], dtype) if "sample_weight" in case else None,
+                   class_weight=np.array(case["class_weight"]) if "class_weight" in case else None),
+            Options(label_smoothing=case.get("label_smoothing", 0.0), reduction=case.get("reduction")))
+
+
+def _unit(case, result):
+    """wᵢ/D per row: the scale of p − y, so the size of float32 rounding in a cancelling cell."""
+    w = np.asarray(case.get("sample_weight", 1.0), float) * max(case.get("class_weight", [1.0]))
+    return np.broadcast_to(w / result.divisor, (result.n_samples,))[:, None]
+
+
+def _matches(got, want, unit, eps=F32):
+    """Same nan and ±inf cells, and elsewhere within 8 ulps (of the framework's dtype, ``eps``) of the
+    cell, of the row's largest gradient or of wᵢ/D (rounding, cancellation included)."""
+    special = ~np.isfinite(want) | ~np.isfinite(got)
+    with np.errstate(invalid="ignore"):
+        same = (np.isnan(got) & np.isnan(want)) | (got == want)
+        row = np.max(np.where(np.isfinite(want), np.abs(want), 0.0), axis=1, keepdims=True)
+        close = np.abs(got - want) <= 8 * eps * (np.abs(want) + row + unit)
+    return np.where(special, same, close)
+
+
+@pytest.mark.parametrize("profile", EDGE_PROFILES)
+def test_framework_gradient_matches_its_autodiff_on_random_edge_cases(profile):
+    # Every cell of every case: xent's framework gradient against the framework's own autodiff
+    # (float32, recorded by tools/gen_grad.py), nan and ±inf in the same cells.
+    # Keras: 4 more cases with rows summing to less than 1e-19; tf.keras keeps float64 input in
+    # float64: 6 more, compared within float64 rounding.
+    cases = [c for c in EDGES["cases"] if c["profile"] == profile]
+    n = {"tf-keras": 34, "torch": 24, "optax": 24}.get(profile, 28)
+    assert len(cases) == n
+    cells = matched = special = 0
+    for case in cases:
+        inputs, options = _edge_inputs(case)
+        result = grad.gradient(inputs, profiles.get(profile), options)
+        want = np.array(case["gradient"], float)
+        ok = _matches(result.grad, want, _unit(case, result), float(np.finfo(case["dtype"]).eps))
+        assert ok.all(), (case["id"], np.argwhere(~ok).tolist(), result.grad[~ok], want[~ok])
+        assert result.value == pytest.approx(case["value"], rel=1e-5, nan_ok=True)
+        cells, matched = cells + ok.size, matched + int(ok.sum())
+        special += int((~np.isfinite(want)).sum())
+    assert (cells, matched) == (20 * n, 20 * n)
+    # torch: 11 nan, 12 ±inf (log's backward at p = 0, 1/p overflowing); keras-jax: 32 nan (s⁻²)
+    assert special == {"torch": 23, "keras-jax": 32}.get(profile, 0)
+
+
+# Where each framework's gradient departs from the true derivative on these cases, by reason, cells.
+DEPARTURES = {
+    "keras": {"softmax_xent": 22},
+    "tf-keras": {"softmax_xent": 28},
+    "keras-jax": {"clip_tie": 27, "div_pow": 32},
+    "keras-torch": {},
+    "torch": {"bce_floor": 22, "log_zero_grad": 11, "float32": 3},
+    "optax": {},
+}
+
+
+@pytest.mark.parametrize("profile", EDGE_PROFILES)
+def test_the_true_derivative_departs_where_the_framework_rules_say(profile):
+    # The recorded autodiff departs from the true derivative in exactly the cells xent says, for the
+    # reasons listed: the framework rules are what makes the test above pass.
+    found: dict[str, int] = {}
+    for case in (c for c in EDGES["cases"] if c["profile"] == profile):
+        inputs, options = _edge_inputs(case)
+        result = grad.gradient(inputs, profiles.get(profile), options)
+        for d in result.departures:
+            found[d.code] = found.get(d.code, 0) + d.cells
+        recorded = grad.departing(np.array(case["gradient"], float), result.exact, _unit(case, result))
+        assert np.array_equal(recorded, result.departs), case["id"]
+    assert found == DEPARTURES[profile]
+
+
+@pytest.mark.parametrize("profile", EDGE_PROFILES)
+def test_true_derivative_matches_central_differences_on_the_edge_cases(profile):
+    scored = 0
+    for case in (c for c in EDGES["cases"] if c["profile"] == profile):
+        inputs, options = _edge_inputs(case, "float64")
+        check = grad.finite_difference(inputs, profiles.get(profile), options)
+        assert check.passed, (case["id"], check.max_rel_error, check.worst)
+        scored += check.rows.size
+    assert scored >= 400  # of 480 cells; the rest sit on a clip bound or where the loss is not finite
+
+
+# --- each framework rule, by hand ------------------------------------------------------------------
+
+def test_torch_log_backward_gives_nan_at_p_zero_where_y_is_zero():
+    # -(y·log p).sum(-1).mean(): ḡ_logp = −y/N, log's backward ḡ/p: 0/0 = nan at (1, 1), −1/(2·0.5)
+    result = g([[1, 0, 0], [0, 1, 0]], [[0.5, 0.0, 0.5], [0.1, 0.9, 1e-13]], "torch", derivative="framework")
+    assert np.isnan(result.grad[0, 1]) and result.exact[0, 1] == 0.0
+    assert result.grad[0, 0] == -1.0 and result.grad[1, 2] == 0.0
+    assert result.grad[1, 1] == pytest.approx(-1 / 1.8, rel=1e-7)
+    assert result.departs.tolist() == [[False, True, False], [False, False, False]]
+    notice = [n for n in result.notices if n.code.startswith("backward")]
+    assert len(notice) == 1 and notice[0].code == "backward_log_zero_grad" and notice[0].rows == (1,)
+    assert notice[0].counts == (1,) and notice[0].values[:2] == (1.0, 1.0)  # row 1, class 1
+    assert np.isnan(notice[0].values[2]) and notice[0].values[3] == 0.0
+    assert "0·(1/0) in log's backward" in notice[0].message and "row 1, class 1" in notice[0].message
+    assert g([[1, 0, 0]], [[0.5, 0.0, 0.5]], "torch").grad[0, 1] == 0.0  # the derivative
+
+
+def test_torch_bce_backward_floors_p_one_minus_p():
+    # F.binary_cross_entropy, mean over N·K = 3: ḡ·(p − y)/max(p(1 − p), 1e-12), ḡ = 1/3
+    y, p = [[0.0], [0.0], [1.0]], [[1e-30], [0.0], [1e-13]]
+    result = g(y, p, "torch", derivative="framework", kind="binary")
+    expected = [[1e-30 / 1e-12 / 3], [0.0], [(1e-13 - 1) / 1e-12 / 3]]
+    np.testing.assert_allclose(result.grad, expected, rtol=1e-6)
+    # the derivative of the floored forward: 1/(1 − p)/3, 1/3, −1/(3·1e-13)
+    np.testing.assert_allclose(result.exact, [[1 / 3], [1 / 3], [-1 / 3e-13]], rtol=1e-12)
+    assert [d.code for d in result.departures] == ["bce_floor"] and result.departures[0].cells == 3
+
+
+def test_tensorflow_fused_softmax_xent_assumes_targets_sum_to_one():
+    # y = [1, 1, 0]: TensorFlow backpropagates (P − y)/N; the derivative is (P·Σy − y)/N
+    y, z = [[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]], [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]
+    for profile in ("keras", "tf-keras"):
+        result = g(y, z, profile, derivative="framework", from_logits=True, kind="categorical")
+        np.testing.assert_allclose(result.grad[0], (P1 - [1, 1, 0]) / 2, rtol=1e-6)
+        np.testing.assert_allclose(result.exact[0], (2 * P1 - [1, 1, 0]) / 2, rtol=1e-13)
+        np.testing.assert_allclose(result.grad[1], result.exact[1], rtol=1e-6)  # Σy = 1: the same
+        assert result.departs[0].all() and not result.departs[1].any()
+    jax = g(y, z, "keras-jax", derivative="framework", from_logits=True, kind="categorical")
+    np.testing.assert_allclose(jax.grad[0], (2 * P1 - [1, 1, 0]) / 2, rtol=1e-6)
+
+
+def test_jax_clip_passes_half_the_gradient_at_a_bound():
+    # binary y = 0, p = float32(1e-7) = ε exactly: −log(1 − p) has derivative 1/(1 − p) (K = N = 1).
+    lo = float(np.float32(1e-7))
+    tf = g([[0.0]], [[lo]], "keras", derivative="framework", kind="binary")
+    jax = g([[0.0]], [[lo]], "keras-jax", derivative="framework", kind="binary")
+    assert tf.grad[0, 0] == pytest.approx(1 / (1 - lo), rel=1e-7) and not tf.departures
+    assert jax.grad[0, 0] == pytest.approx(0.5 / (1 - lo), rel=1e-7)
+    assert [d.code for d in jax.departures] == ["clip_tie"]
+
+
+def test_jax_normalise_backward_overflows_on_rows_summing_below_1e_19():
+    # p = [1e-30, 0, 1e-30]: s = 2e-30, s² underflows float32, so JAX's ḡ_s = Σ(−ḡ·p)·s⁻² is
+    # 0·inf = nan; TensorFlow's (−p/s)/s stays finite. y = 0 in that row: the derivative is 0.
+    y, p = [[1, 0, 0], [0, 0, 0]], [[0.5, 0.25, 0.25], [1e-30, 0.0, 1e-30]]
+    jax = g(y, p, "keras-jax", derivative="framework", kind="categorical")
+    tf = g(y, p, "keras", derivative="framework", kind="categorical")
+    assert np.isnan(jax.grad[1]).all() and tf.grad[1].tolist() == [0.0, 0.0, 0.0]
+    np.testing.assert_allclose(jax.grad[0], tf.grad[0], rtol=1e-6)
+    assert [d.code for d in jax.departures] == ["div_pow"] and jax.departures[0].first == (1, 0)
+
+
+def test_profiles_without_autodiff_give_the_derivative():
+    for profile in ("naive", "sklearn", "keras-numpy"):
+        result = g([[1, 0, 0]], [[0.5, 0.25, 0.25]], profile, derivative="framework")
+        assert result.engine == "the true derivative" and np.array_equal(result.grad, result.exact)
+
+
+def test_cli_derivative_exact_and_the_second_column():
+    args = ["-t", "[[1,0,0],[0,1,0]]", "-p", "[[0.5,0,0.5],[0.1,0.9,1e-13]]", "--profile", "torch"]
+    plain = run(*args, "-f", "plain", "-q")
+    assert plain.exit_code == 0 and plain.stdout.splitlines()[0] == "-1.0 nan 0.0"
+    exact = run(*args, "--derivative", "exact", "-f", "plain")
+    assert exact.stdout.splitlines()[0] == "-1.0 0.0 0.0" and "departs" not in exact.stderr
+    data = json.loads(run(*args, "-f", "json", "-q").stdout)
+    assert (data["derivative"], data["autodiff"], data["dtype"]) == ("framework", "torch autograd", "float32")
+    assert data["gradient"][0][1] == "nan" and data["true_derivative"][0][1] == 0.0
+    assert data["departs"] == [[1, 1]] and data["departures"][0]["code"] == "log_zero_grad"
+    assert data["warnings"][-1]["code"] == "backward_log_zero_grad"
+    csv = run(*args, "-f", "csv", "-q").stdout.splitlines()
+    assert csv[0] == "sample,class,gradient,exact,departs,clipped" and csv[2] == "1,1,nan,0.0,1,0"
+    strict = run(*args, "-f", "plain", "--strict")
+    assert strict.exit_code == 1
+    table = run(*args, "-f", "table")
+    assert "torch autograd departs from the true derivative" in table.stdout and "≠" in table.stdout
+    bad = run(*args, "--derivative", "bogus")
+    assert bad.exit_code == 2 and "--derivative" in bad.stderr
+
+
+@settings(max_examples=25, deadline=None)
+@given(hs.integers(0, 2**31 - 1), hs.sampled_from(LOGIT_PROFILES),
+       hs.sampled_from(["categorical", "sparse", "binary"]))
+def test_away_from_the_edges_every_framework_backpropagates_the_derivative(seed, profile, kind):
+    # Targets that sum to 1 and logits of moderate size: no framework rule fires.
+    z, labels, soft, _ = _random(seed)
+    y = {"categorical": soft, "sparse": labels.astype(float), "binary": (soft > 0.25).astype(float)}[kind]
+    result = g(y, z, profile, derivative="framework", from_logits=True, kind=kind)
+    assert not result.departures and not result.departs.any()
+    np.testing.assert_allclose(result.grad, result.exact, rtol=1e-5, atol=1e-7)
+
+
+def test_check_json_names_where_the_framework_departs():
+    # row 1's loss is nan in torch (0·log 0), so only row 2 is scored; the check still names row 1
+    data = json.loads(run("-t", "[[1,0,0],[0,1,0]]", "-p", "[[0.5,0,0.5],[0.1,0.9,1e-13]]", "--profile",
+                          "torch", "--check", "-f", "json", "-q").stdout)
+    assert data["check"]["cells_checked"] == 3 and len(data["check"]["undefined"]) == 3
+    assert data["check"]["passed"] is True and data["check"]["compared_with"] == "the true derivative"
+    assert [d["code"] for d in data["check"]["framework_departs"]] == ["log_zero_grad"]
+    assert data["check"]["framework_departs"][0]["first"] == [1, 1]

@@ -21,7 +21,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_checkable
 
 import numpy as np
 
@@ -73,6 +73,7 @@ class SupportsDLPack(Protocol):
     def __dlpack__(self) -> Any: ...
 
 
+Derivative: TypeAlias = Literal["framework", "exact"]
 ArrayLike: TypeAlias = "SupportsArray | SupportsDLPack | Sequence[Any] | float | int"
 ProfileLike: TypeAlias = "str | Profile"
 
@@ -510,7 +511,8 @@ class Comparison(_Rendered, Mapping[str, ComparisonRow]):
 
 
 class Gradient(_Rendered):
-    """∂L/∂y_pred (float64), with the finite-difference check and the surrogate form if asked."""
+    """∂L/∂y_pred: what the framework backpropagates and the true derivative, with the
+    finite-difference check and the surrogate form if asked."""
 
     def __init__(self, core: GradResult, check: CheckResult | None = None,
                  surrogate: SurrogateResult | None = None):
@@ -524,8 +526,28 @@ class Gradient(_Rendered):
 
     @property
     def gradient(self) -> NDArray:
-        """(N, K) float64: ∂L/∂z for logits, ∂L/∂p for probabilities."""
+        """(N, K): ∂L/∂z for logits, ∂L/∂p for probabilities, as ``derivative`` chose."""
         return self._core.grad
+
+    @property
+    def derivative(self) -> str:
+        """'framework' (what the framework backpropagates) or 'exact' (the true derivative)."""
+        return self._core.derivative
+
+    @property
+    def framework(self) -> NDArray | None:
+        """What the profile's framework backpropagates (float64 widening), nan and floors included."""
+        return self._core.framework
+
+    @property
+    def exact(self) -> NDArray | None:
+        """The true derivative, float64."""
+        return self._core.exact
+
+    @property
+    def departs(self) -> NDArray | None:
+        """(N, K) bool: where the framework's gradient departs from the true derivative."""
+        return self._core.departs
 
     @property
     def clipped(self) -> NDArray:
@@ -639,13 +661,17 @@ def compare_inputs(inputs: Inputs, chosen: Sequence[Profile], options: Options) 
 
 
 def grad_inputs(inputs: Inputs, profile: Profile, options: Options, check: bool = False,
-                cells: int | None = None, surrogate: bool = False) -> Gradient:
+                cells: int | None = None, surrogate: bool = False,
+                derivative: Derivative = "framework") -> Gradient:
     """``xent grad`` on inputs already read: the gradient, and the check and surrogate if asked."""
     from xentropy_cli.core import grad as grad_core
 
     if cells is not None and cells < 1:
         raise UsageError(f"cells={cells} is not a positive number", hint="e.g. cells=200")
-    result = grad_core.gradient(inputs, profile, options)
+    if derivative not in grad_core.DERIVATIVES:
+        raise UsageError(f"derivative={derivative!r} is not one of {', '.join(grad_core.DERIVATIVES)}",
+                         hint="'framework' (what the framework backpropagates) or 'exact'")
+    result = grad_core.gradient(inputs, profile, options, derivative)
     checked = grad_core.finite_difference(inputs, profile, options, cells=cells) if check else None
     sur = grad_core.surrogate(inputs, profile, options) if surrogate else None
     return Gradient(result, checked, sur)
@@ -742,10 +768,14 @@ def grad(y_true: ArrayLike, y_pred: ArrayLike | None = None, profile: ProfileLik
          sample_weight: ArrayLike | None = None, class_weight: ArrayLike | None = None,
          labels: ArrayLike | None = None, reduction: Reduction | None = None, dtype: FloatType | None = None,
          normalise: bool | None = None, clip: float | bool | None = None, base: float | str = "e",
-         kernel: Kernel | None = None, check: bool = False, cells: int | None = None,
-         surrogate: bool = False, true_cols: str | None = None, pred_cols: str | None = None,
-         weight_col: str | None = None, strict: bool = False) -> Gradient:
-    """∂L/∂y_pred through the profile's stages (``xent grad``), in float64.
+         kernel: Kernel | None = None, derivative: Derivative = "framework", check: bool = False,
+         cells: int | None = None, surrogate: bool = False, true_cols: str | None = None,
+         pred_cols: str | None = None, weight_col: str | None = None, strict: bool = False) -> Gradient:
+    """∂L/∂y_pred through the profile's stages (``xent grad``).
+
+    ``derivative="framework"`` (default): the gradient the profile's framework backpropagates (nan
+    and floors included), with a warning where it departs from the true derivative; ``"exact"``:
+    the true derivative, in float64.
 
     ``check=True`` adds central finite differences (``.check``, ``.passed``; it does not raise),
     ``surrogate=True`` the log-free surrogate ((P − Q)·z).sum(−1).mean() (logits only).
@@ -756,7 +786,7 @@ def grad(y_true: ArrayLike, y_pred: ArrayLike | None = None, profile: ProfileLik
     options = make_options(label_smoothing, reduction, dtype, normalise, clip, base, kernel)
     if cells is not None and not check:
         raise UsageError("cells only applies to check=True", hint="add check=True")
-    gradient = grad_inputs(inputs, get_profile(profile), options, check, cells, surrogate)
+    gradient = grad_inputs(inputs, get_profile(profile), options, check, cells, surrogate, derivative)
     if strict:
         _strict(gradient.warnings)
     return gradient

@@ -448,6 +448,10 @@ def grad(
     cells: Annotated[int | None, typer.Option("--cells", metavar="N", help="Check N random cells "
                                               "(default: all, or 200 beyond 1000 cells).",
                                               show_default=False)] = None,
+    derivative: Annotated[str, typer.Option("--derivative", help="framework: the gradient the "
+                                            "profile's framework backpropagates (nan and floors "
+                                            "included); exact: the true derivative. Both are in "
+                                            "the table, csv and json.")] = "framework",
     surrogate: Annotated[bool, typer.Option("--surrogate", help="Show the surrogate "
                                             "((P − Q)·z).sum(−1).mean(), P = softmax(z) held "
                                             "constant: same gradient, no log (logits only).")] = False,
@@ -458,7 +462,9 @@ def grad(
     """The gradient of the loss with respect to y_pred, with a finite-difference check.
 
     softmax(z) − y for logits, −y/p for probabilities, through the profile's normalise and clip
-    (0 where the clip is active). Computed in float64.
+    (0 where the clip is active). By default the gradient the profile's framework backpropagates
+    (torch autograd, tf.GradientTape, jax.grad, in its dtype), with a warning where it departs
+    from the true derivative; --derivative exact gives the true derivative, in float64.
     With no input and a terminal on stdin it uses the Keras question (--example keras-question).
 
     Examples:
@@ -468,6 +474,7 @@ def grad(
       xent grad -t '[[0,0,1],[1,0,0]]' -p '[[1,2,3],[0,0,0]]' --from-logits
       xent grad -t '[[0,1]]' -p '[[0.99999999999,1e-11]]' --keras-compat   # all 0: the clip stops learning
       xent grad logits.csv --from-logits --profile torch --check --cells 500
+      xent grad -t '[[1,0,0]]' -p '[[0.5,0.5,0]]' --profile torch   # nan: torch's log backward at p = 0
       xent grad logits.csv --from-logits --surrogate --format json
     """
     from xentropy_cli import api, render
@@ -480,13 +487,17 @@ def grad(
         raise UsageError(f"--cells {cells} is not a positive number", hint="e.g. --cells 200")
     if cells is not None and not check:
         raise UsageError("--cells only applies to --check", hint="add --check")
+    if derivative not in grad_core.DERIVATIVES:
+        raise UsageError(f"--derivative {derivative!r} is not one of {', '.join(grad_core.DERIVATIVES)}",
+                         hint="--derivative framework (what the framework backpropagates) or exact")
     if example or (not spec.given and sys.stdin.isatty()):
         from xentropy_cli import examples
 
         inputs = examples.get(example or "keras-question")
     else:
         inputs = (spec if spec.given else replace(spec, sources=("-",))).read()
-    gradient = api.grad_inputs(inputs, chosen, options, check, cells, surrogate)  # the Python API's path
+    gradient = api.grad_inputs(inputs, chosen, options, check, cells, surrogate,  # the Python API's path
+                               derivative)
     out = render.Output(format, color, output, quiet, strict)
     out.warn(gradient.warnings)
     gradient.emit(out)

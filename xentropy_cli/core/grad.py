@@ -1,22 +1,24 @@
-"""Gradients of a profile's cross-entropy: analytic, by finite differences, and the surrogate form.
+"""Gradients of a profile's cross-entropy: the framework's and the true derivative, by finite
+differences, and the surrogate form.
 
-Everything here is computed in float64, whatever dtype the profile computes in, but with the
-profile's stage structure (its ``pipeline.plan``) and its clip epsilon for the dtype it models.
-The analytic gradient is a reverse pass over the very stages ``pipeline.run`` executed:
+The analytic gradient is a reverse pass (core/backward.py, one backward step per stage) over the
+very stages ``pipeline.run`` executed:
 
     L = (1/D)·Σᵢ wᵢ·lᵢ,   D = N (mean, sum_over_batch_size), Σw (mean_with_sample_weight),
                               Σ c[target] (torch with class weights), 1 (sum, none)
-
-and each stage hands the gradient of its output back to its input (its vector–Jacobian product):
 
     log          p → ln p / ln b            ḡ_p = ḡ_logp / ((p + offset)·ln b)  (0 where floored)
     clip         p → min(max(p, ε), 1 − ε)  ḡ_p = ḡ_out · [ε ≤ p ≤ 1 − ε]  (0 where clipped)
     normalise    p → p̂ = p / Σp             ḡ_p = (ḡ_p̂ − Σⱼ ḡ_p̂ⱼ·p̂ⱼ) / Σp
     log_softmax  z → log softmax(z)         ḡ_z = ḡ_logp − softmax(z)·Σₖ ḡ_logp
     softmax      z → P = softmax(z)         ḡ_z = P ⊙ (ḡ_P − Σₖ Pₖ·ḡ_Pₖ)
-    log_sigmoid  z → log σ, log(1 − σ)      ḡ_z = ḡ_logp·(1 − σ) − ḡ_log1mp·σ
+    log_sigmoid  z → log σ, log(1 − σ)      ḡ_z = ḡ_logp·σ(−z) − ḡ_log1mp·σ(z)
 
-so with logits and no clip the result is the textbook (softmax(z)·Σỹ − ỹ)·w/D, i.e. p − y.
+so with logits and no clip the true derivative is the textbook (softmax(z)·Σỹ − ỹ)·w/D, i.e.
+p − y. It is computed in float64 with the profile's stage structure (its ``pipeline.plan``) and
+its clip epsilon for the dtype it models. The framework's gradient is the same pass in the
+profile's dtype on its own forward run, under its autodiff's conventions (``backward.BY_KERNEL``),
+which depart from the derivative at some edges (nan from 0·(1/0), torch's BCE floor, …).
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from xentropy_cli.core import backward as bw
 from xentropy_cli.core import pipeline
 from xentropy_cli.core import stages as st
+from xentropy_cli.core.backward import Departure, departing, departure_notice, group_departures
 from xentropy_cli.core.profiles import Profile
 from xentropy_cli.core.types import Array, Inputs, Notice, Options, Result
 from xentropy_cli.core.validate import Prepared, prepare
@@ -39,9 +43,6 @@ ATOL_FACTOR = 1e-14
 #: cells=None checks every cell up to this many, else a random sample of DEFAULT_SAMPLE cells.
 MAX_ALL_CELLS = 1000
 DEFAULT_SAMPLE = 200
-
-_P_STAGES = ("normalise", "clip", "softmax", "sigmoid")  # stages whose output is the new p
-
 
 class CheckFailed(XentError):
     """The finite-difference check disagreed with the analytic gradient (exit 1)."""
@@ -81,7 +82,13 @@ class GradResult:
     n_samples: int
     n_classes: int
     notes: tuple[str, ...] = ()
-    notices: tuple[Notice, ...] = ()  # the float64 run's warnings (clipped cells, log 0, …)
+    notices: tuple[Notice, ...] = ()  # the run's warnings (clipped cells, log 0, …), departures
+    derivative: str = "exact"  # which of the two ``grad`` is: "framework" or "exact"
+    engine: str = "the true derivative"  # what computes the framework's gradient
+    framework: Array | None = None  # what the framework backpropagates (float64 widening)
+    exact: Array | None = None  # the true derivative, float64
+    departs: Array | None = None  # (N, K) bool: framework departs from the derivative
+    departures: tuple[Departure, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,8 @@ class CheckResult:
     sampled: bool
     method: str  # "scalar": L itself differenced; "per-row": each row's wᵢlᵢ, ÷ D
     notes: tuple[str, ...] = ()
+    engine: str = "the true derivative"  # the profile's autodiff
+    departures: tuple[Departure, ...] = ()  # where it departs from the derivative checked here
 
 
 @dataclass(frozen=True)
@@ -163,7 +172,7 @@ def _targets(result: Result, prep: Prepared) -> Array:
             return y.astype(np.float64)
     y = np.asarray(prep.y_true)
     if y.ndim == 1:
-        return st.one_hot(y, prep.n_classes, np.float64)
+        return st.one_hot(y, prep.n_classes, np.dtype(np.float64))
     return y.astype(np.float64)
 
 
@@ -190,35 +199,7 @@ def _scale(prep: Prepared, result: Result) -> Array:
     return (w / d)[:, None]
 
 
-# --- vector–Jacobian products of the stages ----------------------------------------------------
-
-def vjp_log(g: Array, p: Array, ln_base: float, offset: float = 0.0,
-            floored: Array | None = None) -> Array:
-    """ḡ_p = ḡ / ((p + offset)·ln b), 0 where the log was floored and where ḡ = 0 (0·log 0 = 0)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = g / ((p + offset) * ln_base)
-    out = np.where(g == 0, 0.0, out)
-    if floored is not None:
-        out = np.where(floored, 0.0, out)
-    return out
-
-
-def vjp_log1m(g: Array, p: Array, ln_base: float, offset: float = 0.0,
-              floored: Array | None = None) -> Array:
-    """ḡ_p = −ḡ / ((1 − p + offset)·ln b), 0 where floored and where ḡ = 0."""
-    return -vjp_log(g, 1.0 - p, ln_base, offset, floored)
-
-
-def vjp_clip(g: Array, clipped: Array) -> Array:
-    """ḡ_p = ḡ · [p inside the bounds]: a clipped cell passes no gradient (derivative 0)."""
-    return np.where(clipped, 0.0, g)
-
-
-def vjp_normalise(g: Array, p_in: Array, p_hat: Array) -> Array:
-    """p̂ = p/s, s = Σp:  ∂p̂ⱼ/∂pₖ = (δⱼₖ − p̂ⱼ)/s,  so ḡ_pₖ = (ḡₖ − Σⱼ ḡⱼ·p̂ⱼ)/s."""
-    s = np.sum(p_in, axis=-1, keepdims=True)
-    return (g - np.sum(g * p_hat, axis=-1, keepdims=True)) / s
-
+# --- the reverse pass --------------------------------------------------------------------------
 
 def softmax(z: Array) -> Array:
     """softmax(z) = exp(z − max z) / Σ exp(z − max z), stable at ±1000."""
@@ -232,120 +213,43 @@ def sigmoid(z: Array) -> Array:
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def vjp_log_softmax(g_logp: Array, probs: Array) -> Array:
-    """ḡ_z = ḡ_logp − P·Σₖ ḡ_logp  (P = softmax(z))."""
-    return g_logp - probs * np.sum(g_logp, axis=-1, keepdims=True)
+def _seed(kind: str, y: Array, scale: Array, class_weight: Array | None, outputs: int) -> bw.Grads:
+    """Seed the reverse pass from lᵢ: categorical/sparse ḡ_logp = −c⊙ỹ·wᵢ/D; binary
+    ḡ_logp = −y/K·wᵢ/D and ḡ_log1mp = −(1 − y)/K·wᵢ/D (K = ``outputs``: 1 where the framework
+    sums its outputs per sample, as torch does)."""
+    if kind == "binary":
+        k = y.dtype.type(outputs)
+        return bw.Grads(logp=-y / k * scale, log1mp=-(y.dtype.type(1) - y) / k * scale)
+    if class_weight is not None:
+        y = y * class_weight.astype(y.dtype)[None, :]
+    return bw.Grads(logp=-y * scale)
 
 
-def vjp_softmax(g_p: Array, probs: Array) -> Array:
-    """∂Pⱼ/∂zₖ = Pⱼ(δⱼₖ − Pₖ):  ḡ_z = P ⊙ (ḡ_P − Σⱼ Pⱼ·ḡ_Pⱼ)."""
-    return probs * (g_p - np.sum(probs * g_p, axis=-1, keepdims=True))
+@dataclass(frozen=True)
+class _Pass:
+    grad: Array
+    clipped: Array
+    fired: dict[str, Array]
+    scale: Array  # wᵢ/D, (N, 1)
 
 
-def vjp_log_sigmoid(g_logp: Array | None, g_log1mp: Array | None, s: Array) -> Array:
-    """d log σ/dz = 1 − σ,  d log(1 − σ)/dz = −σ:  ḡ_z = ḡ_logp·(1 − σ) − ḡ_log1mp·σ."""
-    out = np.zeros_like(s)
-    if g_logp is not None:
-        out = out + g_logp * (1.0 - s)
-    if g_log1mp is not None:
-        out = out - g_log1mp * s
-    return out
+def _backward(result: Result, prep: Prepared, x0: Array, ln_base: float, offset: float,
+              eps: float | None, rules: bw.Backprop = bw.EXACT, flush: bool = False) -> _Pass:
+    """One reverse pass over ``result``'s stages in x0's dtype, under ``rules``. ``flush``: a
+    subnormal result reads as 0 (TensorFlow and XLA run with flush-to-zero set)."""
+    from xentropy_cli.core.profiles import get
 
-
-def vjp_sigmoid(g_p: Array, s: Array) -> Array:
-    """dσ/dz = σ(1 − σ)."""
-    return g_p * s * (1.0 - s)
-
-
-# --- the reverse pass --------------------------------------------------------------------------
-
-@dataclass
-class _Grads:
-    p: Array | None = None
-    logp: Array | None = None
-    log1mp: Array | None = None
-
-    def add_p(self, g: Array) -> None:
-        self.p = g if self.p is None else self.p + g
-
-
-def _combine_grads(result: Result, prep: Prepared, scale: Array) -> _Grads:
-    """Seed the reverse pass from lᵢ: categorical/sparse ḡ_logp = −c⊙ỹ·wᵢ/D;
-    binary ḡ_logp = −y/K·wᵢ/D and ḡ_log1mp = −(1 − y)/K·wᵢ/D."""
-    y = _targets(result, prep)
-    if prep.kind == "binary":
-        from xentropy_cli.core.profiles import get  # torch sums its K outputs per sample: no 1/K
-        k = y.shape[1] if get(result.profile).binary_outputs == "mean" else 1
-        return _Grads(logp=-y / k * scale, log1mp=-(1.0 - y) / k * scale)
-    if prep.class_weight is not None:
-        y = y * prep.class_weight[None, :]
-    return _Grads(logp=-y * scale)
-
-
-def _trace(result: Result, x0: Array) -> list[tuple[str, int, Array, str | None]]:
-    """For each stage (forward order): its name, index, the p it read, and the stage that made that p."""
-    steps = []
-    p, source = x0, None
-    skip_next_log1m = False
-    for i, stage in enumerate(result.stages):
-        name = stage.name
-        if name == "log1m" and skip_next_log1m:
-            skip_next_log1m = False
-            continue  # the second half of log_sigmoid
-        skip_next_log1m = name == "log_sigmoid"
-        steps.append((name, i, p, source))
-        if name in _P_STAGES:
-            p, source = np.asarray(stage.array, dtype=np.float64), name
-    return steps
-
-
-def _backward(result: Result, prep: Prepared, x0: Array, ln_base: float,
-              offset: float) -> tuple[Array, Array]:
-    """Walk the stages in reverse; return (∂L/∂x0, clip-active mask)."""
-    g = _combine_grads(result, prep, _scale(prep, result))
-    clipped = np.zeros(x0.shape, bool)
-    for name, i, p_in, source in reversed(_trace(result, x0)):
-        stage = result.stages[i]
-        floored = stage.changed if name in ("log", "log1m") else None
-        fused = source in ("softmax", "sigmoid")  # log of a softmax/sigmoid: differentiate together
-        if name == "log" and not fused:
-            g.add_p(vjp_log(g.logp, p_in, ln_base, offset, floored))
-            g.logp = None
-        elif name == "log1m" and not fused:
-            g.add_p(vjp_log1m(g.log1mp, p_in, ln_base, offset, floored))
-            g.log1mp = None
-        elif name in ("log", "log1m"):
-            if floored is not None and floored.any():
-                attr = "logp" if name == "log" else "log1mp"
-                setattr(g, attr, np.where(floored, 0.0, getattr(g, attr)))
-        elif name == "renormalise":
-            g.logp = vjp_log_softmax(g.logp, np.exp(np.asarray(stage.array, dtype=np.float64)))
-        elif name == "clip":
-            clipped = np.asarray(stage.changed, bool)
-            g.p = vjp_clip(g.p, clipped)
-        elif name == "normalise":
-            g.p = vjp_normalise(g.p, p_in, np.asarray(stage.array, dtype=np.float64))
-        elif name in ("softmax", "log_softmax"):
-            probs = softmax(p_in)
-            out = np.zeros_like(p_in)
-            if g.logp is not None:
-                out += vjp_log_softmax(g.logp, probs) / (ln_base if name == "softmax" else 1.0)
-            if g.p is not None:
-                out += vjp_softmax(g.p, probs)
-            g = _Grads(p=out)
-        elif name in ("sigmoid", "log_sigmoid"):
-            s = sigmoid(p_in)
-            scale = ln_base if name == "sigmoid" else 1.0
-            out = vjp_log_sigmoid(None if g.logp is None else g.logp / scale,
-                                  None if g.log1mp is None else g.log1mp / scale, s)
-            if g.p is not None:
-                out += vjp_sigmoid(g.p, s)
-            g = _Grads(p=out)
-        if name in ("log_softmax", "log_sigmoid") and ln_base != 1.0:
-            g.p = g.p / ln_base
-    if g.p is None:
-        return np.zeros(x0.shape), clipped
-    return g.p, clipped
+    dtype = x0.dtype
+    y = _targets(result, prep).astype(dtype)
+    scale = _scale(prep, result).astype(dtype)
+    outputs = y.shape[1] if prep.kind == "binary" and get(result.profile).binary_outputs == "mean" else 1
+    ctx = bw.Context(rules, prep.kind, y, scale, ln_base, offset, eps, dtype, np.zeros(x0.shape, bool))
+    with np.errstate(all="ignore"):
+        seed = _seed(prep.kind, y, scale, prep.class_weight, outputs)
+        grad = bw.backward(result, seed, ctx, x0) + x0.dtype.type(0)  # −0 reads as 0
+        if flush:
+            grad = np.where(np.abs(grad) < np.finfo(grad.dtype).tiny, grad.dtype.type(0), grad)
+    return _Pass(grad, ctx.clipped, ctx.fired, scale)
 
 
 # --- public functions --------------------------------------------------------------------------
@@ -359,54 +263,91 @@ def _x0(setup: _Setup) -> Array:
     return np.asarray(setup.prep.y_pred, dtype=np.float64)
 
 
-def _notes(setup: _Setup, result: Result, profile: Profile, wrt: str) -> list[str]:
+def _notes(setup: _Setup, result: Result, profile: Profile, wrt: str, rules: bw.Backprop,
+           derivative: str) -> list[str]:
     notes = []
-    if setup.dtype_modelled != np.float64:
+    if rules is bw.EXACT and derivative == "framework" and setup.dtype_modelled != np.float64:
+        notes.append(f"{profile.framework} has no autodiff: this is the true derivative")
+    if derivative == "exact" or rules is bw.EXACT and setup.dtype_modelled != np.float64:
         notes.append(f"computed in float64 (the profile computes in {setup.dtype_modelled}), "
                      "with its stages" + (f" and clip ε = {st.fmt(setup.eps)}" if setup.eps else ""))
     if wrt == "logits" and "softmax" in result.stage_names:
         notes.append("gradient of the exact softmax (max-shifted); the naive forward pass may "
                      "overflow where this does not")
-    if profile.log_floor is not None and "log" in result.stage_names:
+    if profile.log_floor is not None and "log" in result.stage_names and derivative == "exact":
         notes.append(f"the log floor {st.fmt(profile.log_floor)} passes no gradient where active "
                      "(torch's own backward for BCE uses (p − y)/max(p(1 − p), 1e-12) instead)")
     return notes
 
 
-def gradient(inputs: Inputs, profile: Profile, options: Options | None = None) -> GradResult:
-    """∂L/∂(y_pred) of the profile's loss L, every cell, in float64.
+DERIVATIVES = ("framework", "exact")
 
+
+def gradient(inputs: Inputs, profile: Profile, options: Options | None = None,
+             derivative: str = "framework") -> GradResult:
+    """∂L/∂(y_pred) of the profile's loss L, every cell: the gradient the profile's framework
+    backpropagates (``derivative="framework"``) and the true derivative, both kept.
+
+    The true derivative, in float64 on the profile's stages:
     Logits:        ∂L/∂zᵢ = (softmax(zᵢ)·Σₖỹᵢₖ − ỹᵢ)·wᵢ/D  (= (p − y)·w/D for targets summing to 1);
                    with class weights c: (P·Σₖcₖỹₖ − c⊙ỹ)·w/D; binary: (σ(z) − y)/K·w/D.
     Probabilities: −ỹ/p through the profile's normalise Jacobian and clip (0 where clipped),
                    binary −(y/p − (1 − y)/(1 − p))/K·w/D.
     With --reduction none each row is ∂(wᵢ·lᵢ)/∂xᵢ (D = 1).
+    The framework's: the same reverse pass in the profile's dtype on its own forward pass, under
+    its autodiff's conventions (``backward.BY_KERNEL``; profiles without autodiff: the derivative).
     """
+    if derivative not in DERIVATIVES:
+        raise UsageError(f"--derivative {derivative!r} is not one of {', '.join(DERIVATIVES)}",
+                         hint="--derivative framework (what the framework backpropagates) or exact")
     setup = _setup(inputs, profile, options)
     result = _forward(inputs, profile, setup)
     base = setup.options64.base
     ln_base = float(np.log(base)) if base else 1.0
     offset = profile.binary_log_offset if setup.prep.kind == "binary" else 0.0
-    with np.errstate(all="ignore"):
-        grad, clipped = _backward(result, setup.prep, _x0(setup), ln_base, offset)
+    exact = _backward(result, setup.prep, _x0(setup), ln_base, offset, setup.eps)
+    rules = bw.BY_KERNEL.get(profile.kernel, bw.EXACT)
+    framework, model = exact, result
+    departures: tuple[Departure, ...] = ()
+    departs = np.zeros(exact.grad.shape, bool)
+    if rules is not bw.EXACT:
+        with np.errstate(all="ignore"):
+            model = pipeline.run(inputs, profile, options or Options())
+        x0 = np.asarray(model.stages[0].array)
+        eps = pipeline.clip_eps(profile, options or Options(), x0.dtype) if setup.eps is not None else None
+        framework = _backward(model, setup.prep, x0, ln_base, offset, eps, rules,
+                              profile.flush_subnormals)
+        # departures are judged against the derivative at the input the framework saw (rounded)
+        x64 = x0.astype(np.float64)
+        same_input = exact if np.array_equal(x64, _x0(setup)) else _backward(
+            _forward(replace(inputs, y_pred=x64.reshape(np.shape(inputs.y_pred))), profile, setup),
+            setup.prep, x64, ln_base, offset, setup.eps)
+        departs = departing(framework.grad, same_input.grad, same_input.scale)
+        departures = group_departures(departs, framework.fired, framework.grad, same_input.grad)
+    chosen, run = (framework, model) if derivative == "framework" else (exact, result)
     wrt = "logits" if inputs.from_logits else "probabilities"
-    notes = _notes(setup, result, profile, wrt)
-    n_clipped = int(clipped.sum())
+    notes = _notes(setup, result, profile, wrt, rules, derivative)
+    n_clipped = int(chosen.clipped.sum())
     if n_clipped:
         notes.append(f"the clip was active in {n_clipped} cell{'s' if n_clipped > 1 else ''}: "
                      "no gradient flows through them (the loss stops learning there)")
         if "normalise" in result.stage_names:
             notes.append("normalise runs before the clip, so the input cell under a clipped one can "
                          "still get gradient through its row's sum")
-    bad = int((~np.isfinite(grad)).sum())
+    bad = int((~np.isfinite(chosen.grad)).sum())
     if bad:
-        notes.append(f"{bad} gradient cell{'s are' if bad > 1 else ' is'} not finite (log 0)")
+        notes.append(f"{bad} gradient cell{'s are' if bad > 1 else ' is'} not finite")
+    notices = run.notices
+    if derivative == "framework":
+        notices += tuple(departure_notice(d) for d in departures)
     return GradResult(
         profile=profile.name, kind=setup.prep.kind, wrt=wrt, reduction=result.reduction,
-        divisor=divisor(result), grad=grad, clipped=clipped, value=result.value,
-        dtype_modelled=str(setup.dtype_modelled), stages=result.stage_names,
-        n_samples=setup.prep.n_samples, n_classes=grad.shape[1], notes=tuple(notes),
-        notices=result.notices,
+        divisor=divisor(result), grad=chosen.grad.astype(np.float64), clipped=chosen.clipped,
+        value=run.value, dtype_modelled=str(setup.dtype_modelled), stages=result.stage_names,
+        n_samples=setup.prep.n_samples, n_classes=exact.grad.shape[1], notes=tuple(notes),
+        notices=notices, derivative=derivative, engine=rules.engine,
+        framework=framework.grad.astype(np.float64), exact=exact.grad, departs=departs,
+        departures=departures,
     )
 
 
@@ -523,7 +464,7 @@ def finite_difference(inputs: Inputs, profile: Profile, options: Options | None 
     each row's wᵢlᵢ (Result.per_sample), divided by the run's D.
     """
     setup = _setup(inputs, profile, options)
-    analytic = gradient(inputs, profile, options)
+    analytic = gradient(inputs, profile, options, derivative="exact")
     base = _forward(inputs, profile, setup)
     magnitude = max(1.0, abs(_scalar(base))) if np.isfinite(_scalar(base)) else 1.0
     x0 = _x0(setup)
@@ -540,7 +481,7 @@ def finite_difference(inputs: Inputs, profile: Profile, options: Options | None 
         batch = _batches(rows)
         for b in range(int(batch.max()) + 1 if rows.size else 0):
             idx = np.flatnonzero(batch == b)
-            for k, cell in zip(idx, _row_batch(inputs, profile, setup, x0, rows[idx], cols[idx],
+            for k, cell in zip(idx.tolist(), _row_batch(inputs, profile, setup, x0, rows[idx], cols[idx],
                                                steps[idx], divisor(base)), strict=True):
                 outcome[k] = cell
     status = np.array([s for s, _ in outcome])
@@ -585,7 +526,8 @@ def _score(analytic: GradResult, rows: Array, cols: Array, numeric: Array, steps
         max_abs_error=float(abs_err.max()) if rows.size else float("nan"),
         max_rel_error=float(rel.max()) if rows.size else float("nan"),
         worst=worst, failed=failed, n_failed=int(failed.sum()), kinks=kinks, undefined=undefined,
-        sampled=sampled, method=method, notes=tuple(notes),
+        sampled=sampled, method=method, notes=tuple(notes), engine=analytic.engine,
+        departures=analytic.departures,
     )
 
 
@@ -613,7 +555,7 @@ def surrogate(inputs: Inputs, profile: Profile, options: Options | None = None) 
     grad = coeff * scale
     per_sample = np.sum(grad * z, axis=-1)
     value = per_sample if result.reduction == "none" else float(np.sum(per_sample))
-    analytic = gradient(inputs, profile, options)
+    analytic = gradient(inputs, profile, options, derivative="exact")
     gap = float(np.max(np.abs(grad - analytic.grad)))
     notes = ["P = softmax(z) is held constant (stop-gradient), so no log is evaluated"]
     if "clip" in result.stage_names:

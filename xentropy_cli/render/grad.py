@@ -14,11 +14,13 @@ import numpy as np
 
 from xentropy_cli import __version__
 from xentropy_cli.core import profiles
-from xentropy_cli.core.grad import CheckResult, GradResult, SurrogateResult
+from xentropy_cli.core.grad import CheckResult, Departure, GradResult, SurrogateResult
 from xentropy_cli.core.stages import fmt
 from xentropy_cli.core.types import Notice
 from xentropy_cli.render import machine
+from xentropy_cli.render.words import BACKWARD_REASONS
 
+DEPARTS = "≠"  # marks a cell where the framework's gradient departs from the true derivative
 TABLE_ROWS = 20  # gradient rows drawn in the table; csv/json/plain give all of them
 WORST_CELLS = 5  # checked cells listed in the table, largest error first
 
@@ -29,6 +31,26 @@ def _cells(rows, cols) -> list[list[int]]:
     """Cells as 1-based [sample, class] pairs (sample numbers as everywhere else; classes 0-based
     like the column index of y_pred)."""
     return [[int(r) + 1, int(c)] for r, c in zip(rows, cols, strict=True)]
+
+
+def _framework(g: GradResult) -> np.ndarray:
+    return g.grad if g.framework is None else g.framework
+
+
+def _exact(g: GradResult) -> np.ndarray:
+    return g.grad if g.exact is None else g.exact
+
+
+def _departs(g: GradResult) -> np.ndarray:
+    return np.zeros(g.grad.shape, bool) if g.departs is None else g.departs
+
+
+def departure_json(d: Departure) -> dict[str, Any]:
+    """One reason the framework's gradient departs from the true derivative, and its first cell."""
+    return {"code": d.code, "reason": BACKWARD_REASONS[d.code], "cells": d.cells,
+            "rows": [r + 1 for r in d.rows],
+            "first": [d.first[0] + 1, d.first[1]], "framework": machine.number(d.framework),
+            "true_derivative": machine.number(d.exact)}
 
 
 def check_json(check: CheckResult) -> dict[str, Any]:
@@ -47,6 +69,8 @@ def check_json(check: CheckResult) -> dict[str, Any]:
         "worst": None if check.worst is None else [check.worst[0] + 1, check.worst[1]],
         "kinks": [[r + 1, c] for r, c in check.kinks],
         "undefined": [[r + 1, c] for r, c in check.undefined],
+        "compared_with": "the true derivative",
+        "framework_departs": [departure_json(d) for d in check.departures],
         "notes": list(check.notes),
     }
 
@@ -75,8 +99,11 @@ def grad_json(g: GradResult, notices: tuple[Notice, ...], check: CheckResult | N
         "models": profile.models,
         "wrt": g.wrt,
         "from_logits": g.wrt == "logits",
-        "dtype": "float64",
+        "dtype": "float64" if g.derivative == "exact" or g.engine == "the true derivative"
+                 else g.dtype_modelled,
         "dtype_modelled": g.dtype_modelled,
+        "derivative": g.derivative,
+        "autodiff": None if g.engine == "the true derivative" else g.engine,
         "reduction": g.reduction,
         "divisor": machine.number(g.divisor),
         "value": machine.numbers(np.asarray(g.value, dtype=np.float64)),
@@ -84,6 +111,10 @@ def grad_json(g: GradResult, notices: tuple[Notice, ...], check: CheckResult | N
         "n_classes": g.n_classes,
         "stages": list(g.stages),
         "gradient": machine.numbers(g.grad),
+        "framework_gradient": machine.numbers(_framework(g)),
+        "true_derivative": machine.numbers(_exact(g)),
+        "departs": _cells(*np.nonzero(_departs(g))),
+        "departures": [departure_json(d) for d in g.departures],
         "clipped": _cells(*np.nonzero(g.clipped)),
         "notes": list(g.notes),
         "warnings": machine.notices_json(notices),
@@ -96,11 +127,13 @@ def grad_json(g: GradResult, notices: tuple[Notice, ...], check: CheckResult | N
 
 
 def grad_csv(g: GradResult, check: CheckResult | None = None, sur: SurrogateResult | None = None) -> str:
-    """One row per cell: sample (1-based), class, gradient, clipped (0/1); with --check the numeric
-    derivative and its status (ok, fail, kink, undefined, or empty where not checked); with
-    --surrogate the surrogate's gradient."""
+    """One row per cell: sample (1-based), class, gradient (as --derivative chose), exact (the true
+    derivative), departs (1 where the framework's gradient departs from it), clipped (0/1); with
+    --check the numeric derivative and its status (ok, fail, kink, undefined, or empty where not
+    checked); with --surrogate the surrogate's gradient."""
     n, k = g.grad.shape
-    header = ["sample", "class", "gradient", "clipped"]
+    exact, departs = _exact(g), _departs(g)
+    header = ["sample", "class", "gradient", "exact", "departs", "clipped"]
     numeric = status = None
     if check is not None:
         header += ["numeric", "check"]
@@ -111,7 +144,8 @@ def grad_csv(g: GradResult, check: CheckResult | None = None, sur: SurrogateResu
     out.write(",".join(header) + "\n")
     for i in range(n):
         for j in range(k):
-            row = [str(i + 1), str(j), machine.text(g.grad[i, j]), "1" if g.clipped[i, j] else "0"]
+            row = [str(i + 1), str(j), machine.text(g.grad[i, j]), machine.text(exact[i, j]),
+                   "1" if departs[i, j] else "0", "1" if g.clipped[i, j] else "0"]
             if numeric is not None and status is not None:
                 row += [machine.text(numeric[i, j]) if status[i][j] in ("ok", "fail") else "",
                         status[i][j]]
@@ -147,11 +181,14 @@ def grad_views(g: GradResult, notices: tuple[Notice, ...], check: CheckResult | 
     from rich.panel import Panel
     from rich.text import Text
 
-    parts: list = [_header(g), _matrix(g)]
+    parts: list = [_header(g), _matrix(g, g.grad, _departs(g))]
     if g.clipped.any():
         from xentropy_cli.render.tables import CHANGED
 
         parts.append(Text(f"{CHANGED} the clip was active in this cell: no gradient flows through it"))
+    if _departs(g).any():
+        parts.append(Text(f"{DEPARTS} {g.engine} departs from the true derivative in this cell",
+                          style="bold magenta"))
     if g.n_samples > TABLE_ROWS:
         parts.append(Text(f"… {g.n_samples - TABLE_ROWS} more rows: use --format csv or json for all"))
     for note in g.notes:
@@ -159,6 +196,8 @@ def grad_views(g: GradResult, notices: tuple[Notice, ...], check: CheckResult | 
     for notice in notices:
         parts.append(Text(f"warning: {notice.message}", style="yellow"))
     views: list = [Panel(Group(*parts), title="xent grad", title_align="left", expand=False)]
+    if g.departures:
+        views.append(_departures_panel(g))
     if check is not None:
         views.append(_check_panel(check))
     if sur is not None:
@@ -190,32 +229,64 @@ def _header(g: GradResult):
     text.append(f"profile   {profile.name} — {profile.framework} ({profile.models})\n")
     text.append(f"loss      {g.kind}, gradient w.r.t. {g.wrt}, {g.n_samples} sample(s), "
                 f"{g.n_classes} column(s)\n")
-    modelled = "" if g.dtype_modelled == "float64" else f" (the profile computes in {g.dtype_modelled})"
-    text.append(f"dtype     float64{modelled}\n")
+    if g.derivative == "framework" and g.engine != "the true derivative":
+        text.append(f"dtype     {g.dtype_modelled}, as the framework computes\n")
+    else:
+        modelled = "" if g.dtype_modelled == "float64" else f" (the profile computes in {g.dtype_modelled})"
+        text.append(f"dtype     float64{modelled}\n")
     text.append(f"stages    {' → '.join(g.stages)}\n")
+    if g.derivative == "framework" and g.engine != "the true derivative":
+        text.append(f"gradient  {g.engine}'s (--derivative exact: the true derivative)\n")
+    else:
+        text.append("gradient  the true derivative of the profile's forward pass\n")
     text.append(_formula(g))
     return text
 
 
-def _matrix(g: GradResult):
+def _matrix(g: GradResult, values: np.ndarray, marked: np.ndarray, title: str | None = None):
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
     from xentropy_cli.render.tables import CHANGED
 
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title=title,
+                  title_justify="left")
     table.add_column("sample", justify="right")
     for j in range(g.n_classes):
         table.add_column(f"∂L/∂{'z' if g.wrt == 'logits' else 'p'}[{j}]", justify="right")
     for i in range(min(g.n_samples, TABLE_ROWS)):
-        cells = [str(i + 1)]
+        cells: list = [str(i + 1)]
         for j in range(g.n_classes):
-            clipped = bool(g.clipped[i, j])
-            cells.append(Text(f"{g.grad[i, j]:.6g}" + (CHANGED if clipped else " "),
-                              style="bold yellow" if clipped else ""))
+            clipped, departs = bool(g.clipped[i, j]), bool(marked[i, j])
+            mark = DEPARTS if departs else CHANGED if clipped else " "
+            style = "bold magenta" if departs else "bold yellow" if clipped else ""
+            cells.append(Text(f"{values[i, j]:.6g}" + mark, style=style))
         table.add_row(*cells)
     return table
+
+
+def _departures_panel(g: GradResult):
+    """Where the framework's gradient departs from the true derivative: the true derivative's
+    matrix beside the one above, and one line per reason with its first cell."""
+    from rich import box
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.table import Table
+
+    other, name = (_exact(g), "true derivative") if g.derivative == "framework" else \
+        (_framework(g), f"what {g.engine} backpropagates")
+    parts: list = [_matrix(g, other, _departs(g), title=name)]
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title="why",
+                  title_justify="left")
+    for column in ("cells", "first", "framework", "true", "reason"):
+        table.add_column(column, justify="left" if column == "reason" else "right")
+    for d in g.departures:
+        table.add_row(str(d.cells), f"{d.first[0] + 1}, {d.first[1]}", f"{d.framework:.6g}",
+                      f"{d.exact:.6g}", BACKWARD_REASONS[d.code])
+    parts.append(table)
+    return Panel(Group(*parts), title=f"{g.engine} departs from the true derivative",
+                 title_align="left", expand=False)
 
 
 def _check_panel(check: CheckResult):
@@ -246,7 +317,13 @@ def _check_panel(check: CheckResult):
         parts.append(table)
     for note in check.notes:
         parts.append(Text(f"note: {note}", style="dim"))
-    return Panel(Group(*parts), title="finite-difference check", title_align="left", expand=False)
+    for d in check.departures:
+        parts.append(Text(f"{check.engine} departs from the derivative checked here in {d.cells} "
+                          f"cell(s), first at sample {d.first[0] + 1}, class {d.first[1]} "
+                          f"({d.framework:.7g} vs {d.exact:.7g}): {BACKWARD_REASONS[d.code]}",
+                          style="magenta"))
+    return Panel(Group(*parts), title="finite-difference check (against the true derivative)",
+                 title_align="left", expand=False)
 
 
 def _surrogate_panel(sur: SurrogateResult):

@@ -49,7 +49,34 @@ def _nan(n: Notice) -> str:
     return f"the loss is nan in {n.counts[0]} sample(s) (0·log 0, or softmax overflow)"
 
 
+# backward_<reason> (core/backward.py): the framework's gradient departs from the true derivative;
+# counts: cells; values: row (1-based), class, the framework's value, the true derivative's.
+BACKWARD_REASONS = {
+    "log_zero_grad": "0·(1/0) in log's backward (p = 0 in a class with y = 0)",
+    "log_of_zero": "ḡ/0 in log's backward (p = 0 in a class with y > 0)",
+    "bce_floor": "torch's binary_cross_entropy backward (p − y)/max(p(1 − p), 1e-12) ignores the "
+                 "log floor",
+    "softmax_xent": "TensorFlow's softmax_cross_entropy_with_logits backpropagates softmax(z) − y, "
+                    "which assumes the targets of a row sum to 1",
+    "clip_tie": "jnp.clip (max/min) passes half the gradient at a clip bound exactly",
+    "div_pow": "JAX's division backward −ḡ·p·s⁻² overflows where a row sums to less than about "
+               "1e-19 (s² underflows float32)",
+    "float32": "float32 arithmetic (1/p overflows, or rounding puts a value on a clip bound)",
+}
+
+
+def _backward(reason: str) -> Callable[[Notice], str]:
+    def words(n: Notice) -> str:
+        row, col, framework, exact = n.values
+        more = f"; {n.counts[0]} cells in all" if n.counts[0] > 1 else ""
+        return (f"the backpropagated gradient departs from the true derivative: "
+                f"{BACKWARD_REASONS[reason]}, at row {int(row)}, class {int(col)}: "
+                f"{framework:.7g} where the true derivative is {exact:.7g}{more}")
+    return words
+
+
 SENTENCES: dict[str, Callable[[Notice], str]] = {
+    **{f"backward_{reason}": _backward(reason) for reason in BACKWARD_REASONS},
     "looks_like_logits": _looks_like_logits,
     "not_normalised": _not_normalised,
     "zero_weights": _zero_weights,
