@@ -144,6 +144,10 @@ def test_a_dataframe_follows_the_csv_column_rules(tmp_path):
                           "prob_b": np.array([.7, .4], np.float32)})
     result = xent.compute(small, profile="tf-keras")
     assert result.loss == "sparse" and result.dtype == "float32"
+    small64 = small.astype({"prob_a": float, "prob_b": float})  # as a CSV is read: float64
+    small64.to_csv(tmp_path / "labels.csv", index=False)
+    assert xent.compute(small64, profile="keras").to_dict() == \
+        cli_json("compute", str(tmp_path / "labels.csv"), "--profile", "keras")
     chosen = xent.compute(frame, profile="keras", true_cols="true_*", pred_cols="4:7", weight_col="weight")
     assert chosen.value == xent.compute(frame, profile="keras").value
     with pytest.raises(xent.DataError, match="no y_true columns"):

@@ -148,9 +148,13 @@ def test_ctrl_c_during_a_streamed_run_exits_130_every_time(big_csv, reader):
             continue
         os.killpg(process.pid, signal.SIGINT)  # as a terminal does: the whole process group
         out, err = process.communicate(timeout=60)
-        interrupted += 1
-        assert process.returncode == 130, (attempt, process.returncode, out, err)
-        assert out == b"" and b"Traceback" not in err
+        # Never a success: 130, or (a signal that came while the finished run was shutting down,
+        # after its output) death by SIGINT, which a shell reports as 130 too.
+        assert process.returncode in (130, -signal.SIGINT), (attempt, process.returncode, out, err)
+        assert b"Traceback" not in err
+        if process.returncode == 130:
+            assert out == b"", (attempt, out, err)
+            interrupted += 1
     assert interrupted >= 5, "the runs ended too soon to be interrupted"
 
 

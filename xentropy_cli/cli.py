@@ -37,9 +37,11 @@ class _Group(TyperGroup):
     """Click's own usage errors (an unknown option, a bad or missing value) in xent's style: one
     line on stderr, exit 2; the rest as Typer does it."""
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             windows_expand_args: bool = True, **extra: Any) -> Any:
         try:
-            rv = super().main(*args, standalone_mode=False, **kwargs)
+            rv = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         except click_errors.NoArgsIsHelpError as error:  # bare `xent`: the help, as before
             error.show()
             raise SystemExit(error.exit_code) from None
@@ -162,28 +164,39 @@ _INPUT: tuple[tuple[str, Any, Any], ...] = (
 )
 
 
-def reads_input(command: Callable[..., None]) -> Callable[..., None]:
-    """Give ``command`` the input options above (first, in that order) and call it with them
-    bundled as one ``spec: io.ReadSpec``; its own options follow."""
-    hints = typing.get_type_hints(command, localns={"ReadSpec": object}, include_extras=True)
-    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    shared = [inspect.Parameter(name, kind, default=default, annotation=annotation)
-              for name, annotation, default in _INPUT]
-    own = [p.replace(annotation=hints[p.name])
-           for p in inspect.signature(command).parameters.values() if p.name != "spec"]
+def _bundled(params: tuple[tuple[str, Any, Any], ...], into: str,
+             build: Callable[..., Any]) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A decorator giving a command the options ``params`` (declared once, first in its help) and
+    calling it with ``into=build(**those options)``; the command's own options follow."""
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        hints = typing.get_type_hints(command, localns={"ReadSpec": object, "Setup": object},
+                                      include_extras=True)
+        kind = inspect.Parameter.KEYWORD_ONLY  # Typer passes every option by name
+        shared = [inspect.Parameter(name, kind, default=default, annotation=annotation)
+                  for name, annotation, default in params]
+        own = [p.replace(annotation=hints[p.name], kind=kind)
+               for p in inspect.signature(command).parameters.values() if p.name != into]
 
-    @functools.wraps(command)
-    def wrapper(**kwargs: Any) -> None:
-        from xentropy_cli.io import ReadSpec
+        @functools.wraps(command)
+        def wrapper(**kwargs: Any) -> None:
+            given = {name: kwargs.pop(name) for name, _, _ in params}
+            return command(**{into: build(**given)}, **kwargs)
 
-        given = [kwargs.pop(name) for name, _, _ in _INPUT]
-        given[0] = tuple(given[0] or ())
-        return command(spec=ReadSpec(*given), **kwargs)
+        every = shared + own
+        wrapper.__signature__ = inspect.Signature(every)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in every}
+        return wrapper
 
-    params = shared + own
-    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in params}
-    return wrapper
+    return decorate
+
+
+def _read_spec(sources: list[str] | None, **given: Any) -> ReadSpec:
+    from xentropy_cli.io import ReadSpec
+
+    return ReadSpec(tuple(sources or ()), kind=given.pop("loss"), **given)
+
+
+reads_input = _bundled(_INPUT, "spec", _read_spec)  # spec: io.ReadSpec
 
 
 # --- options shared by the commands that compute ------------------------------------------------
@@ -204,6 +217,33 @@ Base = Annotated[str, typer.Option(click_type=_fixed(tuple(choices.BASES)),
                                    help="Log base: e (nats), 2 (bits) or 10.")]
 Kernel = Annotated[choices.Kernel | None, typer.Option(
     click_type=_fixed(choices.KERNELS), help="Whose float32 log, exp and sums.", show_default=False)]
+
+
+class Setup(typing.NamedTuple):
+    """A computing command's profile and the user's overrides of it, checked."""
+
+    profile: Any  # core.profiles.Profile
+    options: Any  # core.types.Options
+
+
+def _setup(profile: str, keras_compat: bool, label_smoothing: float, reduction: str | None,
+           dtype: str | None, normalise: bool | None, clip: float | None, no_clip: bool,
+           base: str, kernel: str | None) -> Setup:
+    from xentropy_cli.core import profiles
+
+    return Setup(profiles.get(_profile_name(profile, keras_compat)),
+                 _options(label_smoothing, reduction, dtype, normalise, clip, no_clip, base, kernel))
+
+
+def computes(default_profile: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The profile and pipeline options (declared once), given to the command as ``setup``."""
+    return _bundled((
+        ("profile", Profile, default_profile), ("keras_compat", KerasCompat, False),
+        ("label_smoothing", Smoothing, 0.0), ("reduction", Reduction, None), ("dtype", Dtype, None),
+        ("normalise", Normalise, None), ("clip", Clip, None), ("no_clip", NoClip, False),
+        ("base", Base, "e"), ("kernel", Kernel, None)), "setup", _setup)
+
+
 Format = Annotated[choices.Format, typer.Option("--format", "-f", click_type=_fixed(choices.FORMATS),
                                                 help="auto: table on a terminal, plain in a pipe.")]
 Color = Annotated[choices.Color, typer.Option(click_type=_fixed(choices.COLORS),
@@ -278,11 +318,9 @@ def _dask_request(engine, scheduler, workers, spec):
 @app.command()
 @guarded
 @reads_input
+@computes("naive")
 def compute(
-    spec: ReadSpec,
-    profile: Profile = "naive", keras_compat: KerasCompat = False, label_smoothing: Smoothing = 0.0,
-    reduction: Reduction = None, dtype: Dtype = None, normalise: Normalise = None,
-    clip: Clip = None, no_clip: NoClip = False, base: Base = "e", kernel: Kernel = None,
+    spec: ReadSpec, setup: Setup,
     format: Format = "auto", color: Color = "auto", output: Output = None, strict: Strict = False,
     quiet: Quiet = False, engine: Engine = "local", scheduler: Scheduler = None, workers: Workers = None,
     verbose: Verbose = False,
@@ -299,10 +337,8 @@ def compute(
       xent compute 'preds/*.parquet' --engine dask --keras-compat   # every shard, one value
     """
     from xentropy_cli import api, render
-    from xentropy_cli.core import profiles
 
-    chosen = profiles.get(_profile_name(profile, keras_compat))
-    options = _options(label_smoothing, reduction, dtype, normalise, clip, no_clip, base, kernel)
+    chosen, options = setup
     request = _dask_request(engine, scheduler, workers, spec)
     if request is not None:
         from xentropy_cli.engines import dask as dask_engine
@@ -345,13 +381,10 @@ def _say_in_memory(verbose: bool, inputs) -> None:
 @app.command()
 @guarded
 @reads_input
+@computes("keras")
 def explain(
-    spec: ReadSpec,
-    profile: Profile = "keras", keras_compat: KerasCompat = False,
+    spec: ReadSpec, setup: Setup,
     against: Annotated[str, typer.Option(click_type=_PROFILE, help="The profile to compare with.")] = "naive",
-    label_smoothing: Smoothing = 0.0,
-    reduction: Reduction = None, dtype: Dtype = None, normalise: Normalise = None,
-    clip: Clip = None, no_clip: NoClip = False, base: Base = "e", kernel: Kernel = None,
     rows: Annotated[int, typer.Option(help="Show at most this many rows (those that matter most).")] = 10,
     example: Example = None,
     list_examples: Annotated[bool, typer.Option("--list-examples", help="List built-in examples.")] = False,
@@ -380,9 +413,8 @@ def explain(
     if list_examples:
         out.emit_examples(examples.EXAMPLES)
         return
-    chosen = profiles.get(_profile_name(profile, keras_compat))
+    chosen, options = setup
     other = profiles.get(against)
-    options = _options(label_smoothing, reduction, dtype, normalise, clip, no_clip, base, kernel)
     request = _dask_request(engine, scheduler, workers, spec)
     if request is not None:
         from xentropy_cli.engines import dask as dask_engine
@@ -438,11 +470,9 @@ def compare(
 @app.command()
 @guarded
 @reads_input
+@computes("naive")
 def grad(
-    spec: ReadSpec,
-    profile: Profile = "naive", keras_compat: KerasCompat = False, label_smoothing: Smoothing = 0.0,
-    reduction: Reduction = None, dtype: Dtype = None, normalise: Normalise = None,
-    clip: Clip = None, no_clip: NoClip = False, base: Base = "e", kernel: Kernel = None,
+    spec: ReadSpec, setup: Setup,
     check: Annotated[bool, typer.Option("--check", help="Compare with central finite differences "
                                         "of the loss; exit 1 if they disagree.")] = False,
     cells: Annotated[int | None, typer.Option("--cells", metavar="N", help="Check N random cells "
@@ -479,10 +509,8 @@ def grad(
     """
     from xentropy_cli import api, render
     from xentropy_cli.core import grad as grad_core
-    from xentropy_cli.core import profiles
 
-    chosen = profiles.get(_profile_name(profile, keras_compat))
-    options = _options(label_smoothing, reduction, dtype, normalise, clip, no_clip, base, kernel)
+    chosen, options = setup
     if cells is not None and cells < 1:
         raise UsageError(f"--cells {cells} is not a positive number", hint="e.g. --cells 200")
     if cells is not None and not check:

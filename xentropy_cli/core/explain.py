@@ -88,7 +88,8 @@ def diverge(p: Result, q: Result, y: Array, pred: Array) -> Divergence:
     snaps_p, snaps_q = snapshots(p, y, pred), snapshots(q, y, pred)
     names = [n for n in CANONICAL if n in snaps_p or n in snaps_q]
     gaps: dict[str, float] = {}
-    first_stage, rows = None, ()
+    first_stage: str | None = None
+    rows: tuple[int, ...] = ()
     for name in names:
         key = (snaps_p.get(name) or snaps_q[name])["written"]
         a = _state_at(snaps_p, name, first).get(key)
@@ -152,8 +153,8 @@ def _log_sentence(stage: str, actor: Result, other: Result, actor_snaps, other_s
     where = f"row {row + 1}, class {col}" if a.ndim == 2 and a.shape[1] > 1 else f"row {row + 1}"
     a_val = a[row, col] if a.ndim == 2 else a[row]
     b_val = b[row, col] if b.ndim == 2 else (b[row] if b.ndim else b)
-    return (f"{_who(actor)} computed {label} = {fmt(a_val)} in {where} "
-            f"({actor.stage(stage).note}); {_who(other)} got {fmt(b_val)}.")
+    return (f"{_who(actor)} computed {label} = {fmt(float(a_val))} in {where} "
+            f"({actor.stage(stage).note}); {_who(other)} got {fmt(float(b_val))}.")
 
 
 def _what_happened(stage: str, result: Result, snaps, first, row: int) -> str:
@@ -164,7 +165,7 @@ def _what_happened(stage: str, result: Result, snaps, first, row: int) -> str:
         return f"divided row {row + 1} by its sum {fmt(total)} before the log"
     if stage == "clip":
         changed = result.stage("clip").changed
-        cells = np.flatnonzero(changed[row]) if changed is not None else []
+        cells = np.flatnonzero(changed[row]) if changed is not None else np.zeros(0, np.intp)
         y = np.asarray(after.get("y", first["y"]))
         if len(cells):
             # prefer the cell of the true class: it is the one the loss reads

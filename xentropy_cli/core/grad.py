@@ -481,9 +481,10 @@ def finite_difference(inputs: Inputs, profile: Profile, options: Options | None 
         batch = _batches(rows)
         for b in range(int(batch.max()) + 1 if rows.size else 0):
             idx = np.flatnonzero(batch == b)
-            for k, cell in zip(idx.tolist(), _row_batch(inputs, profile, setup, x0, rows[idx], cols[idx],
-                                               steps[idx], divisor(base)), strict=True):
-                outcome[k] = cell
+            for at, cell in zip(idx.tolist(), _row_batch(inputs, profile, setup, x0, rows[idx],
+                                                          cols[idx], steps[idx], divisor(base)),
+                                strict=True):
+                outcome[at] = cell
     status = np.array([s for s, _ in outcome])
     numeric = np.array([v for _, v in outcome], float)
     ok = (status == "ok") & np.isfinite(analytic.grad[rows, cols])

@@ -26,7 +26,7 @@ import numpy as np
 from xentropy_cli.core import pipeline, sums
 from xentropy_cli.core import stages as st
 from xentropy_cli.core.profiles import Profile
-from xentropy_cli.core.types import Array, Inputs, Notice, Options, Result, StageResult
+from xentropy_cli.core.types import Array, Inputs, Kind, Notice, Options, Result, StageResult
 from xentropy_cli.core.validate import check_reduction
 
 ROW_LIMIT = 1000  # rows kept per warning code (the in-memory run keeps them all)
@@ -57,7 +57,7 @@ class Partial:
     n: int
     dtype: str
     n_classes: int
-    kind: str
+    kind: Kind
     kind_reason: str
     from_logits: bool
     stage_names: tuple[str, ...]
@@ -201,9 +201,11 @@ def merge(a: Partial, b: Partial) -> Partial:
 
 
 def _merge_optional(a: sums.Sum | None, b: sums.Sum | None) -> sums.Sum | None:
-    if (a is None) != (b is None):
+    if a is None and b is None:
+        return None
+    if a is None or b is None:
         raise ValueError("some chunks have sample weights (or class weights) and some do not")
-    return None if a is None else sums.merge(a, b)
+    return sums.merge(a, b)
 
 
 def _merge_notices(a: tuple[NoticePart, ...], b: tuple[NoticePart, ...]) -> tuple[NoticePart, ...]:
@@ -270,7 +272,7 @@ def result_of(total: Partial, combined: Combined, profile: Profile,
     stages = tuple(StageResult(name, np.zeros(0, dtype)) for name in total.stage_names if name != "reduce")
     reduce_stage = combined.stage if combined.value is not None else replace(combined.stage, array=per)
     return Result(
-        profile=profile.name, models=profile.models, kind=total.kind,  # type: ignore[arg-type]
+        profile=profile.name, models=profile.models, kind=total.kind,
         from_logits=total.from_logits, dtype=total.dtype, reduction=combined.reduction,
         stages=(*stages, reduce_stage), per_sample=per,
         value=combined.value if combined.value is not None else per,

@@ -81,11 +81,11 @@ def _run(inputs: Inputs, profile: Profile, options: Options, chunk: bool = False
         _STAGES[name](state, profile, options, dtype, prep)
     weights = None if prep.sample_weight is None else prep.sample_weight.astype(
         weight_dtype(profile, dtype, prep.sample_weight))
-    losses = state.losses if weights is None else state.losses.astype(
-        np.result_type(state.losses.dtype, weights.dtype))
+    each = _made(state.losses)
+    losses = each if weights is None else each.astype(np.result_type(each.dtype, weights.dtype))
     weighted = st.weigh(losses, weights)
     reduction = options.reduction or profile.reduction
-    divisor, divisor_name = _divisor(profile, reduction, weights, prep, state.losses)
+    divisor, divisor_name = _divisor(profile, reduction, weights, prep, each)
     total = np.float64(np.nan) if chunk and reduction == "none" else \
         sums.total(weighted, _sum_kernel(profile, options))  # summed once, for both uses
     reduced = st.reduce(weighted, "none", None) if reduction == "none" else \
@@ -110,6 +110,13 @@ def _run(inputs: Inputs, profile: Profile, options: Options, chunk: bool = False
         notices=notices,
         kind_reason=prep.kind_reason,
     )
+
+
+def _made(a: Array | None) -> Array:
+    """An array an earlier stage of the plan has made (every plan ends in combine)."""
+    if a is None:
+        raise AssertionError("a stage ran before the stage that makes its operand")
+    return a
 
 
 def weight_dtype(profile: Profile, dtype: np.dtype, sample_weight: Array) -> np.dtype:
@@ -175,7 +182,7 @@ def _result_notices(state: _State, clip_bound: float) -> list[Notice]:
             up = int(np.count_nonzero(result.changed & (result.array == lo)))
             down = int(np.count_nonzero(result.changed)) - up
             notices.append(Notice("clipped", rows, counts=(up, down), values=(float(lo), float(hi))))
-    losses = state.losses
+    losses = _made(state.losses)
     inf_rows = tuple(int(r) + 1 for r in np.flatnonzero(np.isinf(losses)))
     if inf_rows:
         notices.append(Notice("log_zero", inf_rows, counts=(len(inf_rows),)))
@@ -279,7 +286,7 @@ def _log_softmax(s: _State, profile: Profile, options: Options, dtype, prep: Pre
 
 
 def _renormalise(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
-    result = st.renormalise(s.logp, _softmax_sum_kernel(profile, options))
+    result = st.renormalise(_made(s.logp), _softmax_sum_kernel(profile, options))
     s.logp = result.array
     s.results.append(result)
 
@@ -301,13 +308,13 @@ def _combine(s: _State, profile: Profile, options: Options, dtype, prep: Prepare
     if prep.kind == "binary":
         from_logits = any(r.name == "log_sigmoid" for r in s.results)  # s.p still holds z
         form = profile.binary_logits if from_logits else "log_sigmoid"
-        result = st.combine_binary(s.y, s.logp, s.log1mp, profile.zero_times_inf, form, s.p,
+        result = st.combine_binary(s.y, _made(s.logp), _made(s.log1mp), profile.zero_times_inf, form, s.p,
                                    profile.binary_outputs, options.base, profile.flush_subnormals,
                                    _sum_kernel(profile, options))
     elif s.y.ndim == 1:
-        result = st.combine_sparse(s.y, s.logp, prep.class_weight)
+        result = st.combine_sparse(s.y, _made(s.logp), prep.class_weight)
     else:
-        result = st.combine_categorical(s.y, s.logp, prep.class_weight, profile.zero_times_inf,
+        result = st.combine_categorical(s.y, _made(s.logp), prep.class_weight, profile.zero_times_inf,
                                         _sum_kernel(profile, options))
     s.losses = result.array
     s.results.append(result)

@@ -35,7 +35,8 @@ KERAS_PATHS = {
 }
 # The JAX, torch and numpy backends normalise sparse probabilities instead.
 KERAS_OTHER_BACKEND_PATHS = {**KERAS_PATHS, "sparse": (CAST, NORMALISE, CLIP, LOG) + _TAIL}
-KERAS_REDUCTIONS = ("sum_over_batch_size", "none", "sum", "mean", "mean_with_sample_weight")
+KERAS_REDUCTIONS: tuple[Reduction, ...] = (
+    "sum_over_batch_size", "none", "sum", "mean", "mean_with_sample_weight")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ def _rows_text(rows: Array, limit: int = 5) -> str:
     return f"row{'s' if len(rows) > 1 else ''} {shown}{more}"
 
 
-def fmt(x: float) -> str:
+def fmt(x: float | np.floating) -> str:
     """A number as a person would write it: 1.99, 1e-07, 0.9999999."""
     return f"{float(x):.7g}"
 
@@ -288,7 +288,7 @@ def weigh(losses: Array, sample_weight: Array | None) -> Array:
     return losses * sample_weight.astype(losses.dtype)
 
 
-def divide_no_nan(total: Array, divisor: Array) -> Array:
+def divide_no_nan(total: Array | np.floating, divisor: Array | np.floating) -> Array | np.floating:
     """total / divisor, and 0 where the divisor is 0 (TensorFlow's divide_no_nan)."""
     if divisor == 0:
         return total.dtype.type(0)

@@ -106,7 +106,7 @@ class Notice:
     code: str
     rows: tuple[int, ...] = ()
     counts: tuple[int, ...] = ()
-    values: tuple[float, ...] = ()
+    values: tuple[float | int | str, ...] = ()
 
     @property
     def message(self) -> str:

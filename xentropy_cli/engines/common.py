@@ -22,7 +22,6 @@ def declined(error: Exception) -> None:
     turns Ctrl-C during a parse into ArrowCancelled, an Exception, which must stay an interrupt."""
     if type(error).__name__ == "ArrowCancelled":
         raise KeyboardInterrupt from None
-    return None
 
 
 class Parser:
@@ -46,7 +45,8 @@ class Parser:
             try:
                 block, name = self.reader.parse(data), fastcsv.READER_ARROW
             except Exception as error:  # pyarrow's own errors: the numpy reader says what, and where
-                block = declined(error)
+                declined(error)
+                block = None
         if block is None:
             block, name = fastcsv.parse(self.lay, data, line), fastcsv.READER_NUMPY
         self.used.add(name)
@@ -74,12 +74,14 @@ def as_whole(rows: Result, whole: Result) -> Result:
 
 
 def explain_rows(subset: Inputs, profile: Any, other: Any, options: Options, whole_p: Result,
-                 combined_q: partial.Combined):
+                 combined_q: partial.Combined | None):
     """Both profiles on the kept rows ``subset``, carrying the value, counts and warnings of all
     rows (``whole_p``, and ``combined_q`` for the second profile): (result_p, result_q, divergence)."""
     from xentropy_cli.core import explain as explain_core
     from xentropy_cli.core import pipeline
 
+    if combined_q is None:
+        raise ValueError("explain_rows needs the second profile's combined partials")
     each = replace(options, reduction="none")
     whole_q = partial.result_of(combined_q.total, combined_q, other)
     result_p = as_whole(pipeline.run(subset, profile, each), whole_p)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -72,15 +73,28 @@ def restored(answer: tuple) -> BaseException:
 
 def _main(conn: Any, target: Callable[..., Any], args: tuple, translate: Callable[[BaseException],
           BaseException]) -> None:
-    """A worker: ``target(*args)``, its answer (or its failure) sent back through ``conn``."""
+    """A worker: ``target(*args)``, its answer (or its failure) sent back through ``conn``.
+
+    It starts with SIGINT blocked (see ``start``): a Ctrl-C that arrives while multiprocessing is
+    still setting the process up waits until here, where it becomes an "interrupt" answer, and
+    one that arrives after the answer is ignored; neither prints a traceback."""
     try:
+        _interrupts(signal.SIG_UNBLOCK)
         answer: tuple = ("ok", target(*args))
     except BaseException as error:  # noqa: BLE001 - everything goes back to the parent
         answer = ("error", portable(translate(error)))
     try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         conn.send(answer)
     finally:
         conn.close()
+
+
+def _interrupts(how: int) -> Any:
+    """Block or unblock SIGINT in this thread (where the platform can); the previous mask."""
+    if hasattr(signal, "pthread_sigmask"):
+        return signal.pthread_sigmask(how, {signal.SIGINT})
+    return None
 
 
 @dataclass
@@ -127,7 +141,12 @@ def start(ctx: Any, target: Callable[..., Any], args: tuple,
     so that it pickles) maps its failure first."""
     mine, theirs = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_main, args=(theirs, target, args, translate), daemon=True)
-    process.start()
+    before = _interrupts(signal.SIG_BLOCK)  # the worker inherits the mask; a Ctrl-C now waits
+    try:
+        process.start()
+    finally:
+        if before is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
     theirs.close()
     return Worker(process, mine)
 
@@ -149,8 +168,8 @@ class Progress:
         self.bytes_per_row = bytes_per_row
         self.delay = delay
         self.start = time.monotonic()
-        self.bar = None
-        self.task = None
+        self.bar: Any = None  # rich.progress.Progress, once shown
+        self.task: Any = None
 
     @classmethod
     def for_stderr(cls, quiet: bool, total: int, bytes_per_row: float) -> Progress:

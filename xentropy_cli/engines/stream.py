@@ -41,8 +41,8 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from xentropy_cli import engines
-from xentropy_cli.core import partial
-from xentropy_cli.core.types import Array, Inputs, Options, Result
+from xentropy_cli.core import kernels, partial
+from xentropy_cli.core.types import Array, Inputs, LossKind, Options, Result
 from xentropy_cli.engines import common, pool
 from xentropy_cli.engines.pool import Progress
 from xentropy_cli.errors import DataError, UsageError, XentError
@@ -52,7 +52,7 @@ CHUNK_BYTES = 1 << 20  # text per chunk (XENT_CHUNK_BYTES overrides)
 MIN_PART_BYTES = 4 << 20  # no worker gets less than this
 HEAD_ROWS = 50  # per-sample rows kept for the table view of --reduction none
 READERS = ("auto", "numpy", "pyarrow")
-ALIGN = 64  # rows: blocks start at multiples of this (see _aligned)
+ALIGN = 8 * kernels.PACKET  # rows: blocks start at multiples of this (see _aligned)
 
 
 # --- the plan --------------------------------------------------------------------------------------
@@ -64,7 +64,7 @@ class Job:
     layout: fastcsv.Layout
     reader: str  # numpy | pyarrow
     workers: int
-    kind: str = "auto"
+    kind: LossKind = "auto"
     from_logits: bool = False
     labels: Array | None = None
     class_weight: Array | None = None
@@ -84,7 +84,7 @@ cores = pool.cores
 
 def plan(sources: list[str] | None, *, y_true: str | None = None, y_pred: str | None = None,
          sample_weight: str | None = None, true_cols: str | None = None, pred_cols: str | None = None,
-         weight_col: str | None = None, input_format: str = "auto", kind: str = "auto",
+         weight_col: str | None = None, input_format: str = "auto", kind: LossKind = "auto",
          from_logits: bool = False, labels: str | None = None, class_weight: str | None = None,
          min_bytes: int | None = None, name: str | None = None) -> Job | None:
     """A Job when the request is one large CSV/TSV file the chunked reader handles, else None."""
@@ -290,20 +290,24 @@ class Streamed:
 
     def per_sample(self, block: int = 1 << 16) -> Iterator[Array]:
         """Every per-sample w·l in row order, a block at a time."""
-        size = self.dtype.itemsize
-        for handle in self.files:
-            handle.seek(0)
-            while True:
-                data = handle.read(block * size)
-                if not data:
-                    break
-                yield np.frombuffer(data, self.dtype)
+        return _rows_of(self.files, self.dtype, block)
 
     def close(self) -> None:
         for handle in self.files:
             handle.close()
         if self.rows is not None:
             self.rows.remove()
+
+
+def _rows_of(files: list[Any], dtype: np.dtype, block: int) -> Iterator[Array]:
+    """The per-sample w·l in ``files`` (one per worker, in row order), ``block`` at a time."""
+    for handle in files:
+        handle.seek(0)
+        while True:
+            data = handle.read(block * dtype.itemsize)
+            if not data:
+                break
+            yield np.frombuffer(data, dtype)
 
 
 Fallback = pool.Fallback  # read this request in memory instead
@@ -334,7 +338,7 @@ def run(job: Job, task: Task, progress: Progress | None = None) -> Streamed:
     done = ctx.Array("q", len(parts), lock=False) if ctx is not None else [0]
     workers: list[pool.Worker] = []
     try:
-        workers = [pool.start(ctx, _work_range, (job, task, a, b, rows and rows.paths[i], done, i),
+        workers = [pool.start(ctx, _work_range, (job, task, a, b, rows.paths[i] if rows else None, done, i),
                               _translated) for i, (a, b) in enumerate(parts) if i]
 
         def seen(n: int = 0) -> None:
@@ -342,7 +346,7 @@ def run(job: Job, task: Task, progress: Progress | None = None) -> Streamed:
             progress.update(sum(done))
 
         try:
-            mine = _work_range(job, task, *parts[0], rows and rows.paths[0], done, 0, seen)
+            mine = _work_range(job, task, *parts[0], rows.paths[0] if rows else None, done, 0, seen)
         except BaseException as error:
             raise _translated(error) from None
         shares = [mine] + [worker.answer(seen) for worker in workers]
@@ -415,11 +419,10 @@ def _combine(job: Job, task: Task, shares: list[Share], rows: _RowFiles | None,
     head = np.zeros(0, dtype)
     keep = rows.open() if rows is not None else []
     readers = "+".join(sorted(set().union(*(s.readers for s in shares)))) or job.reader
-    streamed = Streamed(None, combined, readers, len(shares), seconds, keep, dtype,  # type: ignore
-                        combined_q, rows=rows)
     if keep:
-        head = next(streamed.per_sample(HEAD_ROWS), head)[:HEAD_ROWS].copy()
-    streamed.result = partial.result_of(total, combined, profile, head)
+        head = next(_rows_of(keep, dtype, HEAD_ROWS), head)[:HEAD_ROWS].copy()
+    streamed = Streamed(partial.result_of(total, combined, profile, head), combined, readers,
+                        len(shares), seconds, keep, dtype, combined_q, rows=rows)
     streamed.top = sorted((t for s in shares for t in s.top), key=lambda t: (-t[0], t[1]))[:task.top_k]
     return streamed
 
@@ -491,7 +494,7 @@ def explain(job: Job, profile, other, options: Options, rows: int, out, verbose:
     say(verbose, describe(job, first))
     subset, lines = _top_inputs(job, first, rows)
     result_p, result_q, divergence = common.explain_rows(subset, profile, other, options, first.result,
-                                                         first.combined_q)  # type: ignore[arg-type]
+                                                         first.combined_q)
     out.warn(first.result.notices)
     out.emit_explain(subset, result_p, result_q, divergence, rows, _provenance(job, first, lines))
     return True

@@ -23,7 +23,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from xentropy_cli.core.types import Inputs
+from xentropy_cli.core.types import Inputs, LossKind
 from xentropy_cli.errors import DataError, UsageError, XentError
 from xentropy_cli.io import arrays, inline, jsonio, parquet, source, table
 from xentropy_cli.io.blocks import labels_1d as _labels_1d
@@ -75,7 +75,7 @@ class ReadSpec:
     pred_cols: str | None = None
     weight_col: str | None = None
     input_format: str = "auto"
-    kind: str = "auto"
+    kind: LossKind = "auto"
     from_logits: bool = False
     labels: str | None = None
     class_weight: str | None = None
@@ -149,6 +149,7 @@ def _read_single(path: str, true_cols: str | None, pred_cols: str | None, weight
         yt, yp, w = _npz_triple(found, raw.name)
         return Inputs(yt, yp, w, source=raw.name)
     text = _text(raw)
+    lines: list[int] | None
     if fmt == "jsonl":
         values, lines = jsonio.parse_lines(text, raw.name)
         parts = jsonio.from_records(values, lines, raw.name)

@@ -82,9 +82,9 @@ def _find_bad(obj: object, path: tuple[int, ...]) -> tuple[tuple[int, ...], str]
         return (path, problem) if problem else None
     shape: tuple[int, ...] | None = None
     for i, item in enumerate(obj):
-        problem = _find_bad(item, (*path, i))
-        if problem:
-            return problem
+        found = _find_bad(item, (*path, i))
+        if found:
+            return found
         item_shape = np.shape(item) if isinstance(item, list | tuple) else ()
         if shape is None:
             shape = item_shape

@@ -9,7 +9,7 @@ from xentropy_cli.core.types import Array, Inputs
 from xentropy_cli.io.columns import Columns
 
 # (y_true, y_pred, weight or None) of some rows
-Piece = tuple[Array, Array, "Array | None"]
+Piece = tuple[Array, Array, Array | None]
 
 
 def labels_1d(y_true: Array) -> Array:
@@ -40,8 +40,13 @@ def inputs(piece: Piece, columns: Columns, source: str, first_line: int | None,
 
 def cut(pending: list[Piece], size: int) -> tuple[Piece, list[Piece]]:
     """The first ``size`` rows of the pieces, and the pieces left over."""
-    parts = list(zip(*pending, strict=True))
-    whole = [None if f[0] is None else (f[0] if len(f) == 1 else np.concatenate(f)) for f in parts]
-    head = tuple(None if a is None else a[:size] for a in whole)
-    rest = tuple(None if a is None else a[size:] for a in whole)
-    return head, ([rest] if rest[1].shape[0] else [])  # type: ignore[list-item,return-value]
+    def joined(arrays: list[Array]) -> Array:
+        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+    y_true = joined([p[0] for p in pending])
+    y_pred = joined([p[1] for p in pending])
+    weights = [p[2] for p in pending]
+    weight = None if any(w is None for w in weights) else joined([w for w in weights if w is not None])
+    head = (y_true[:size], y_pred[:size], None if weight is None else weight[:size])
+    rest = (y_true[size:], y_pred[size:], None if weight is None else weight[size:])
+    return head, ([rest] if rest[1].shape[0] else [])

@@ -16,8 +16,8 @@ IEEE division is correctly rounded (Clinger's fast path), so the result is bit f
 fields: the chunk goes through ``io.table`` instead, which reads it, or raises the same error as
 the in-memory reader with the same ``file:line``.
 
-``arrow_blocks(layout)`` reads the same blocks with pyarrow's multithreaded CSV reader when
-pyarrow is installed (the ``fast`` extra). It is imported only then.
+``Arrow(layout).parse(data)`` reads the same blocks with pyarrow's CSV reader when pyarrow is
+installed (the ``fast`` extra). It is imported only then.
 """
 
 from __future__ import annotations
@@ -252,6 +252,7 @@ def _fixed_plan(line: bytes, sep: int, n_columns: int) -> _Fixed | None:
     seps = [i for i, c in enumerate(body) if c == sep]
     if len(seps) != n_columns - 1:
         return None
+    ends: list[int]
     ends, masks, scales, starts, divisors, dots = [], [], [], [], [], []
     for a, b in zip([0] + [x + 1 for x in seps], seps + [len(body)], strict=True):
         text = body[a:b]

@@ -49,12 +49,12 @@ def read(path: str, true_cols: str | None = None, pred_cols: str | None = None,
     if len(found) == 1:
         return found[0][1]
     first = found[0][1]
-    w = [b.sample_weight for _, b in found]
+    w = [b.sample_weight for _, b in found if b.sample_weight is not None]
     from dataclasses import replace
 
     return replace(first, y_true=np.concatenate([b.y_true for _, b in found]),
                    y_pred=np.concatenate([b.y_pred for _, b in found]),
-                   sample_weight=None if w[0] is None else np.concatenate(w))
+                   sample_weight=np.concatenate(w) if len(w) == len(found) else None)
 
 
 def blocks(path: str, true_cols: str | None, pred_cols: str | None, weight_col: str | None,

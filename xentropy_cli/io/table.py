@@ -204,9 +204,10 @@ def numbers(table: Table, columns: list[int]) -> np.ndarray:
     try:
         array = np.array(block, dtype=np.float64)
     except ValueError:
-        array = _retry_decimal_comma(table, block, columns)
-        if array is None:
+        retried = _retry_decimal_comma(table, block, columns)
+        if retried is None:
             raise _first_bad_cell(table, block, columns) from None
+        array = retried
     array = array.reshape(len(rows), len(columns))
     _check_finite(table, array, block, columns)
     return array

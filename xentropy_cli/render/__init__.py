@@ -89,7 +89,8 @@ class Output:
             data.update(provenance.json if provenance else {})
             self.write(machine.dumps(data))
         elif self.format == "csv":
-            self.write(_explain_csv(result_p, result_q, divergence, provenance and provenance.samples))
+            self.write(_explain_csv(result_p, result_q, divergence,
+                                    provenance.samples if provenance else None))
         else:
             from xentropy_cli.render import tables
 
@@ -155,7 +156,7 @@ class Output:
 
     def _atomic(self, fill) -> None:
         """Write --output whole or not at all: a temporary file beside it, then a rename."""
-        target = Path(self.path)
+        target = Path(self.path or "")  # only called with --output
         directory = target.parent if str(target.parent) else Path(".")
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)

@@ -256,7 +256,7 @@ def _matrix(g: GradResult, values: np.ndarray, marked: np.ndarray, title: str | 
     for j in range(g.n_classes):
         table.add_column(f"∂L/∂{'z' if g.wrt == 'logits' else 'p'}[{j}]", justify="right")
     for i in range(min(g.n_samples, TABLE_ROWS)):
-        cells: list = [str(i + 1)]
+        cells: list[str | Text] = [str(i + 1)]
         for j in range(g.n_classes):
             clipped, departs = bool(g.clipped[i, j]), bool(marked[i, j])
             mark = DEPARTS if departs else CHANGED if clipped else " "

@@ -1,4 +1,5 @@
-"""Rich tables and panels. The only module besides cli.py that knows about rich."""
+"""Rich tables and panels for compute, explain, compare and profiles (render/grad.py draws grad's;
+render.Output and engines.pool's progress bar import Rich too, only when they draw)."""
 
 from __future__ import annotations
 

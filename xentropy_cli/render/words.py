@@ -36,7 +36,7 @@ def _clipped(n: Notice) -> str:
     parts = []
     for count, bound, way in zip(n.counts, n.values, ("up", "down"), strict=True):
         if count:
-            parts.append(f"{_plural(count, 'value')} clipped {way} to {fmt(bound)}")
+            parts.append(f"{_plural(count, 'value')} clipped {way} to {fmt(float(bound))}")
     return "; ".join(parts)
 
 

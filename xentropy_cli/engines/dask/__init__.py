@@ -184,7 +184,7 @@ def explain(request: Request, profile, other, options: Options, rows: int, out) 
                            Progress.for_stderr(len(shards), out.quiet)).tops
     subset, where, numbers = _top_inputs(tops, job, run, rows)
     result_p, result_q, divergence = common.explain_rows(subset, profile, other, options, run.result,
-                                                         run.combined_q)  # type: ignore[arg-type]
+                                                         run.combined_q)
     divergence = replace(divergence, rows=tuple(numbers[r] for r in divergence.rows),
                          account=renumbered(divergence.account, numbers))
     out.warn(run.result.notices)

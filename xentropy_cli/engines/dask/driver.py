@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from xentropy_cli.core import partial, profiles
-from xentropy_cli.core.types import Array, Result
+from xentropy_cli.core.types import Array, Kind, LossKind, Result
 from xentropy_cli.engines.dask.shards import Job, Shard, shard_labels
 from xentropy_cli.engines.dask.worker import (
     PACKET,
@@ -215,7 +215,7 @@ class Run:
     combined_q: partial.Combined | None
     shards: list[Shard]
     n_files: int
-    kind: str
+    kind: Kind
     labels: Array | None
     tops: list[Top]
 
@@ -235,22 +235,26 @@ class _Driver:
         self.settled = job.kind != "auto"
         self.written = 0  # shards handed to the sink
         self.offset = 0  # their rows
-        self.kinds: dict[int, str | None] = {}  # the --loss a shard was (last) sent with
+        self.kinds: dict[int, LossKind | None] = {}  # the --loss a shard was (last) sent with
         self.known = _known_offsets(shards)
         self.total = self.known.pop(-1, None)  # all rows, when every shard's count is known
 
-    def submit(self, shard: Shard, kind: str | None = None, wait: bool = False) -> Meta | None:
-        """Send a shard to the cluster; ``wait``: and return its Meta (else as_completed has it)."""
-        offset = self.offset if wait else self.known.get(shard.index, 0)
-        future = self.client.submit(run_shard, shard, self.job, kind, offset, self.total, pure=False)
-        meta = self.client.submit(_meta, future, pure=False)
-        self.futures[shard.index] = future
-        self.kinds[shard.index] = kind
-        if wait:
-            return self.result_of(meta)
+    def submit(self, shard: Shard, kind: LossKind | None = None) -> None:
+        """Send a shard to the cluster (as_completed hands its Meta to ``run``)."""
+        meta, future = self._sent(shard, kind, self.known.get(shard.index, 0))
         self.owner[meta.key] = (shard.index, future.key)
         self.pending.add(meta)
-        return None
+
+    def rerun(self, shard: Shard, kind: LossKind | None) -> Meta:
+        """Run a shard again where it sits among all rows (``self.offset``) and wait for it."""
+        meta, _ = self._sent(shard, kind, self.offset)
+        return self.result_of(meta)
+
+    def _sent(self, shard: Shard, kind: LossKind | None, offset: int) -> tuple[Any, Any]:
+        future = self.client.submit(run_shard, shard, self.job, kind, offset, self.total, pure=False)
+        self.futures[shard.index] = future
+        self.kinds[shard.index] = kind
+        return self.client.submit(_meta, future, pure=False), future
 
     def run(self) -> dict[int, Meta]:
         for shard in self.shards:
@@ -298,8 +302,7 @@ class _Driver:
                     return  # its rows' sums depend on how many rows there are in all: wait
                 self.total = sum(m.n for m in self.metas.values())
             if _misplaced(shard, meta, self.offset, self.total):
-                meta = self.metas[self.written] = self.submit(  # type: ignore[assignment]
-                    shard, self.kinds.get(self.written), wait=True)
+                meta = self.metas[self.written] = self.rerun(shard, self.kinds.get(self.written))
             if self.sink is not None:
                 future = self.futures[self.written]
                 per_sample = self.client.submit(_per_sample, future, pure=False).result()
@@ -422,8 +425,7 @@ def _combine(client, shards: list[Shard], job: Job, metas: dict[int, Meta], futu
     combined_q, tops = None, []
     if job.against is not None:
         other = profiles.get(job.against)
-        total_q = _merged([partial.moved(metas[s.index].partial_q, offsets[s.index])  # type: ignore
-                           for s in shards])
+        total_q = _merged([partial.moved(_second(metas[s.index]), offsets[s.index]) for s in shards])
         combined_q = partial.finish(total_q, other, job.options.reduction or other.reduction, source)
         tops = [_moved_top(client.submit(_top_of, futures[s.index], pure=False).result(),
                            offsets[s.index]) for s in shards]
@@ -433,6 +435,13 @@ def _combine(client, shards: list[Shard], job: Job, metas: dict[int, Meta], futu
     result = partial.result_of(total, combined, profile)
     files = len({s.path for s in shards})
     return Run(result, combined, combined_q, shards, files, total.kind, job.labels, tops)
+
+
+def _second(meta: Meta) -> partial.Partial:
+    """The shard's Partial under explain's second profile."""
+    if meta.partial_q is None:
+        raise ValueError("a shard was run without the second profile")
+    return meta.partial_q
 
 
 def _merged(parts: list[partial.Partial]) -> partial.Partial:

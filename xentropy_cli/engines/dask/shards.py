@@ -6,12 +6,12 @@ from __future__ import annotations
 import glob
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from xentropy_cli.core.types import Array, Inputs, Options
+from xentropy_cli.core.types import Array, Inputs, LossKind, Options
 from xentropy_cli.errors import UsageError
 from xentropy_cli.io import parquet
 
@@ -53,7 +53,7 @@ def _natural(path: str) -> list:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path)]
 
 
-def expand(sources: list[str], input_format: str = "auto") -> list[tuple[str, str]]:
+def expand(sources: Sequence[str], input_format: str = "auto") -> list[tuple[str, str]]:
     """(path, format) of every shard file: globs and folders expanded, natural sort order.
 
     A folder contributes its Parquet/CSV/TSV files (not hidden ones, not ``_metadata``).
@@ -146,7 +146,7 @@ class Job:
     pred_cols: str | None = None
     weight_col: str | None = None
     sample_weight: Array | None = None  # one number given by -w (broadcast), else None
-    kind: str = "auto"
+    kind: LossKind = "auto"
     from_logits: bool = False
     labels: Array | None = None
     class_weight: Array | None = None
@@ -156,13 +156,13 @@ class Job:
     divisors: tuple[float, float] | None = None  # explain, second pass: the global divisors
 
 
-def read_shard(shard: Shard, job: Job, kind: str | None = None) -> Inputs:
+def read_shard(shard: Shard, job: Job, kind: LossKind | None = None) -> Inputs:
     """The shard's Inputs, by the single-file rules; ``kind`` overrides ``job.kind``."""
     inputs = _read_parquet(shard, job) if shard.fmt == "parquet" else _read_delimited(shard, job)
     return _finished(inputs, shard, job, kind)
 
 
-def _finished(inputs: Inputs, shard: Shard, job: Job, kind: str | None) -> Inputs:
+def _finished(inputs: Inputs, shard: Shard, job: Job, kind: LossKind | None) -> Inputs:
     """``inputs`` with what the command line adds: -w, --loss, --from-logits, --labels, …"""
     if job.sample_weight is not None:
         if inputs.sample_weight is not None:
@@ -222,10 +222,10 @@ def _read_parquet(shard: Shard, job: Job) -> Inputs:
     found = list(parquet_blocks(shard, job, None))
     if len(found) == 1:
         return found[0][1]
-    w = [b.sample_weight for _, b in found]
+    w = [b.sample_weight for _, b in found if b.sample_weight is not None]
     return replace(found[0][1], y_true=np.concatenate([b.y_true for _, b in found]),
                    y_pred=np.concatenate([b.y_pred for _, b in found]),
-                   sample_weight=None if w[0] is None else np.concatenate(w))
+                   sample_weight=np.concatenate(w) if len(w) == len(found) else None)
 
 
 def parquet_blocks(shard: Shard, job: Job, size: int | None = BLOCK_ROWS) -> Iterator[tuple[int, Inputs]]:

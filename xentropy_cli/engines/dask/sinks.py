@@ -64,7 +64,7 @@ class _StreamSink:
 class _CollectSink:
     """Keeps the per-sample losses (for --format json/table and --strict, which need them all)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.parts: list[Array] = []
 
     def __call__(self, shard: Shard, part: partial.Partial, per_sample: Array, first_row: int) -> None:

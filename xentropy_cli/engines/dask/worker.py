@@ -8,8 +8,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from xentropy_cli.core import partial, profiles
-from xentropy_cli.core.types import Array, Inputs, Options, Result
+from xentropy_cli.core import kernels, partial, profiles
+from xentropy_cli.core.partial import Partial
+from xentropy_cli.core.types import Array, Inputs, Kind, LossKind, Options, Result
 from xentropy_cli.engines.dask.shards import (
     BLOCK_ROWS,
     Job,
@@ -27,11 +28,11 @@ class Meta:
 
     index: int
     n: int
-    kind: str
+    kind: Kind
     ambiguous: bool  # --loss auto with y_true and y_pred of the same shape: categorical or binary
     columns: tuple  # (true names, pred names, y_true columns, y_pred columns, weight column?)
-    partial: partial.Partial
-    partial_q: partial.Partial | None = None
+    partial: Partial
+    partial_q: Partial | None = None
     offset: int = 0  # the global first row the shard was computed for (see padding)
     cells: int = 1  # y_pred cells per row
     total: int | None = None  # the rows of all shards it was computed for (None: not known)
@@ -62,7 +63,7 @@ def provisional_row(shard: Shard) -> int:
     return 0 if shard.index == 0 else 1
 
 
-def run_shard(shard: Shard, job: Job, kind: str | None = None, offset: int = 0,
+def run_shard(shard: Shard, job: Job, kind: LossKind | None = None, offset: int = 0,
               total: int | None = None) -> Outcome:
     """Read one shard and run the pipeline on it, a block of BLOCK_ROWS rows at a time: its
     Partial (and per-sample w·l, top rows).
@@ -80,7 +81,7 @@ def run_shard(shard: Shard, job: Job, kind: str | None = None, offset: int = 0,
         return _in_blocks(shard, job, (offset, total), _blocks(shard, job, kind, None))
 
 
-def _blocks(shard: Shard, job: Job, kind: str | None, size: int | None):
+def _blocks(shard: Shard, job: Job, kind: LossKind | None, size: int | None):
     """(first row in the shard, Inputs, is it the shard's last block?) of its blocks, in order."""
     if size is None:
         yield 0, read_shard(shard, job, kind), True
@@ -121,11 +122,13 @@ def _in_blocks(shard: Shard, job: Job, place: tuple[int, int | None], blocks) ->
             result_q, part_q = _aligned(block, other, job.options, first + a, last, cells, where)
             parts_q.append(part_q)
             tops.append(_top(block, result, result_q, job, a))
-    part = partial.merge_all(parts)
-    part_q = partial.merge_all(parts_q) if parts_q else None
+    total_p = partial.merge_all(parts)
+    total_q = partial.merge_all(parts_q) if parts_q else None
     per_sample = (pers[0] if len(pers) == 1 else np.concatenate(pers)) if pers else None
-    ambiguous, columns = shape  # type: ignore[misc]
-    meta = Meta(shard.index, part.n, part.kind, ambiguous, columns, part, part_q, offset,
+    if shape is None:
+        raise ValueError("a shard gave no block")  # the readers raise first: no rows is an error
+    ambiguous, columns = shape
+    meta = Meta(shard.index, total_p.n, total_p.kind, ambiguous, columns, total_p, total_q, offset,
                 columns[3], total)
     return Outcome(meta, per_sample, _best(tops, job.top_k) if tops else None)
 
@@ -143,10 +146,8 @@ def _shape(inputs: Inputs, yt: Array, yp: Array) -> tuple[bool, tuple]:
 # scalar path; XLA sums rows one way in a tensor of fewer than 4096 cells, another way from 4096
 # on. A shard is therefore computed as if it sat where it sits among all the rows: padded with
 # copies of its own rows, whose results are dropped.
-PACKET = 8
-
-
-WHOLE = 4096
+PACKET = kernels.PACKET
+WHOLE = kernels.YNNPACK_FROM
 
 
 def padding(last: bool, n: int, cells: int, place: tuple[int, int | None]) -> tuple[int, int]:
