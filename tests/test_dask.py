@@ -321,7 +321,7 @@ HEADER = "true_0,true_1,true_2,pred_0,pred_1,pred_2\n"
      "s1.csv: has columns y_true [true_0, true_1], y_pred [pred_0, pred_1] but {root}/s0.csv has "
      "y_true [true_0, true_1, true_2], y_pred [pred_0, pred_1, pred_2]"),
     ("s2.csv", HEADER + "1,0,0,0.5,0.25,0.25\n0,1,0,0.5,abc,0.25\n",
-     "s2.csv:3: column pred_1 is 'abc', not a number"),
+     "s2.csv:3:11: column pred_1 is 'abc', not a number"),
     ("s2.csv", HEADER + "1,0,0,0.5,0.25,0.25\n0,1,0,0.5,0.5\n",
      "s2.csv:3: row has 5 fields but the header has 6"),
 ])
@@ -342,7 +342,7 @@ def test_a_bad_cell_deep_in_a_large_csv_shard_names_its_line(data, tmp_path, cli
     (tmp_path / "part-1.csv").write_text("".join(lines[:1000]))
     with pytest.raises(DataError) as caught:
         engine.execute(client, engine.plan(engine.expand([str(tmp_path)])), _job("naive"))
-    assert caught.value.one_line().startswith(f"{tmp_path / 'part-2.csv'}:70002: column pred_1 is 'abc', "
+    assert caught.value.one_line().startswith(f"{tmp_path / 'part-2.csv'}:70002:25: column pred_1 is 'abc', "
                                               "not a number")
 
 

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ from xentropy_cli.engines import pool, stream
 from xentropy_cli.errors import DataError
 
 METHODS = [m for m in pool.METHODS if m in __import__("multiprocessing").get_all_start_methods()]
+ROOT = Path(__file__).resolve().parent.parent
 K = 4
 
 
@@ -133,16 +135,33 @@ def big_csv(tmp_path_factory):
     return path
 
 
+def _timed_run(args: list[str], env: dict[str, str]) -> float:
+    began = time.monotonic()
+    subprocess.run([sys.executable, "-m", "xentropy_cli", *args], env=env, capture_output=True, timeout=300)
+    return time.monotonic() - began
+
+
 @pytest.mark.parametrize("reader", ["pyarrow", "numpy"])
-def test_ctrl_c_during_a_streamed_run_exits_130_every_time(big_csv, reader):
+def test_ctrl_c_during_a_streamed_run_exits_130_every_time(big_csv, reader, tmp_path):
+    """SIGINT at ten moments spread over the streaming part of a run (after start-up, before the
+    end, both measured here first, the file made longer until the streaming takes a second)."""
     pytest.importorskip("pyarrow")
     env = dict(os.environ, XENT_READER=reader, XENT_CHUNK_BYTES="262144", XENT_WORKERS="2")
+    start_up = _timed_run(["compute", str(ROOT / "samples" / "keras_question.csv")], env)
+    path, body = big_csv, big_csv.read_bytes()
+    header_end = body.index(b"\n") + 1
+    whole = _timed_run(["compute", str(path)], env)
+    while whole - start_up < 1.0 and path.stat().st_size < 400e6:
+        path = tmp_path / f"longer{path.stat().st_size}.csv"
+        path.write_bytes(body[:header_end] + body[header_end:] * 4)
+        body = path.read_bytes()
+        whole = _timed_run(["compute", str(path)], env)
     interrupted = 0
     for attempt in range(10):
-        process = subprocess.Popen([sys.executable, "-m", "xentropy_cli", "compute", str(big_csv)],
+        process = subprocess.Popen([sys.executable, "-m", "xentropy_cli", "compute", str(path)],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                                    start_new_session=True)
-        time.sleep(0.8 + 0.07 * attempt)
+        time.sleep(start_up + (whole - start_up) * (0.15 + 0.06 * attempt))
         if process.poll() is not None:  # finished before the signal: nothing to test this time
             process.communicate()
             continue

@@ -49,6 +49,15 @@ def _corrupt_npz() -> bytes:
     return bytes(data)
 
 
+def _declared_bomb() -> bytes:
+    """A 1 kB .npz whose member says it inflates to 3 GB (the central directory's size field):
+    refused from the declaration, before zipfile inflates anything."""
+    data = bytearray(_npz(y_true=np.eye(2), y_pred=np.eye(2)))
+    central = data.find(b"PK\x01\x02")
+    data[central + 24:central + 28] = (3 << 30).to_bytes(4, "little")
+    return bytes(data)
+
+
 @dataclass
 class Case:
     error: type
@@ -267,10 +276,77 @@ CASES = {
     "sklearn-label-not-in-labels": Case(DataError, "l.csv:3", "label 5 is not one of --labels",
                                         files={"l.csv": "label,pred_0,pred_1\n0,.5,.5\n5,.5,.5\n"},
                                         sources=["l.csv"], options={"labels": "0,1"}, profile="sklearn"),
+    # --- hostile input (issue 15): only ASCII decimal numbers, no silent last-wins, bounded reads
+    "underscore-digits": Case(DataError, "u.csv:3:16", "column pred_2 is '1_0', not a number",
+                              files={"u.csv": HEADER + GOOD + "1,0,0,0.9,0.05,1_0\n"}, sources=["u.csv"]),
+    "full-width-digit": Case(DataError, "u.csv:3:11",
+                             "column pred_1 is '\uff11', not a number (numbers are ASCII",
+                             files={"u.csv": HEADER + GOOD + "1,0,0,0.9,\uff11,0.05\n"}, sources=["u.csv"]),
+    "arabic-indic-digit": Case(DataError, "u.csv:2:1", "column true_0 is '\u0663'",
+                               files={"u.csv": HEADER + "\u0663,0,0,0.9,0.05,0.05\n"}, sources=["u.csv"]),
+    "underscore-quoted": Case(DataError, "u.csv:3", "column pred_0 is '0_9', not a number",
+                              files={"u.csv": HEADER + GOOD + '1,0,0,"0_9",0.05,0.05\n'}, sources=["u.csv"]),
+    "underscore-semicolon": Case(DataError, "u.csv:2:11", "column pred_1 is '0,0_5'",
+                                 files={"u.csv": HEADER.replace(",", ";") + "1;0;0;0,9;0,0_5;0,05\n"},
+                                 sources=["u.csv"]),
+    "underscore-two-files": Case(DataError, "p.csv:2:5", "is '1_0', not a number",
+                                 files={"t.csv": "1,0\n0,1\n", "p.csv": "0.5,0.5\n0.5,1_0\n"},
+                                 sources=["t.csv", "p.csv"]),
+    "json-string-underscore": Case(DataError, "d.json", "y_pred[1] is '1_0', not a number",
+                                   files={"d.json": '{"y_true": [1, 0], "y_pred": [0.5, "1_0"]}'},
+                                   sources=["d.json"]),
+    "json-string-full-width": Case(DataError, "d.json", "y_true[0] is '\uff11', not a number",
+                                   files={"d.json": '{"y_true": ["\uff11", 0], "y_pred": [0.5, 0.5]}'},
+                                   sources=["d.json"]),
+    "inline-underscore": Case(UsageError, "--y-pred", "'1_0' is not a number",
+                              options={"y_true": "1 0", "y_pred": "0.5 1_0"}),
+    "inline-arabic-indic": Case(UsageError, "--y-true[1]", "is '\u0663', not a number",
+                                options={"y_true": '[1, "\u0663"]', "y_pred": "[0.5, 0.5]"}),
+    "json-duplicate-key": Case(DataError, "d.json:2:2", "the key 'y_pred' appears twice",
+                               files={"d.json": '{"y_true": [1, 0], "y_pred": [0.5, 0.5],\n'
+                                                ' "y_pred": [0.1, 0.9]}'},
+                               sources=["d.json"]),
+    "json-duplicate-key-in-record": Case(DataError, "d.json:1:", "the key 'y_true' appears twice",
+                                         files={"d.json": '[{"y_true": 1, "y_pred": 0.5, "y_true": 0}]'},
+                                         sources=["d.json"]),
+    "jsonl-duplicate-key": Case(DataError, "d.jsonl:2:26", "the key 'y_true' appears twice",
+                                files={"d.jsonl": '{"y_true":1,"y_pred":0.5}\n'
+                                                  '{"y_true":1,"y_pred":0.5,"y_true":0}\n'},
+                                sources=["d.jsonl"]),
+    "json-integer-of-5000-digits": Case(DataError, "d.json", "invalid JSON: Exceeds the limit (4300 digits)",
+                                        files={"d.json": '{"y_true": [1], "y_pred": [' + "9" * 5000 + "]}"},
+                                        sources=["d.json"]),
+    "labels-twice": Case(UsageError, "--labels", "names the label 0 more than once",
+                         files={"l.csv": "label,pred_0,pred_1\n0,.5,.5\n1,.5,.5\n"}, sources=["l.csv"],
+                         options={"labels": "0,0,1"}, profile="sklearn"),
+    "labels-more-than-columns": Case(DataError, "l.csv", "--labels names 4 classes [0.0, 1.0, 2.0, 3.0] but "
+                                     "y_pred has 3 columns",
+                                     files={"l.csv": "label,p0,p1,p2\n0,.2,.3,.5\n1,.3,.3,.4\n"},
+                                     sources=["l.csv"], options={"labels": "0,1,2,3", "pred_cols": "1:"},
+                                     profile="sklearn"),
+    "binary-stdin": Case(DataError, "<stdin>:1", "binary file", sources=["-"], stdin=b"\x00" * 100_000),
+    "nul-after-text": Case(DataError, "n.csv:3", "binary file",
+                           files={"n.csv": HEADER + GOOD + "1,0\x00,0\n"}, sources=["n.csv"]),
+    "line-over-the-cap": Case(DataError, "long.csv:3", "this line is longer than 4 MiB",
+                              files={"long.csv": HEADER + GOOD + "1," * (5 << 19) + "\n"},
+                              sources=["long.csv"]),
+    "jsonl-line-over-the-cap": Case(DataError, "long.jsonl:2", "this line is longer than 4 MiB",
+                                    files={"long.jsonl": '{"y_true":1,"y_pred":0.5}\n{"y_true":['
+                                           + "1," * (5 << 19) + '1],"y_pred":0.5}\n'},
+                                    sources=["long.jsonl"]),
+    "npz-declares-gigabytes": Case(DataError, "bomb.npz", "beyond the 256 MiB that xent reads into memory",
+                                   files={"bomb.npz": _declared_bomb()}, sources=["bomb.npz"]),
+    "npz-many-members": Case(DataError, "many.npz", "is an archive of 40 members",
+                             files={"many.npz": _npz(**{f"a{i}": np.zeros(1) for i in range(40)})},
+                             sources=["many.npz"]),
+    "escape-bytes-in-name": Case(UsageError, "a\\x1b[2Jb.csv", "no such file", sources=["a\x1b[2Jb.csv"]),
+    "escape-bytes-in-header": Case(DataError, "e.csv:2:", "column pred_\\x1b[31m is 'x'",
+                                   files={"e.csv": "true_0,pred_\x1b[31m\n1,x\n"}, sources=["e.csv"]),
 }
 
 
-RAISED_BY_CORE = {"label-out-of-range", "label-not-integer", "negative-weight", "sklearn-label-not-in-labels",
+RAISED_BY_CORE = {"labels-more-than-columns",
+                  "label-out-of-range", "label-not-integer", "negative-weight", "sklearn-label-not-in-labels",
                   "negative-probability", "all-zero-row-keras", "shape-mismatch", "two-files-row-mismatch",
                   "wrong-weight-length", "sparse-needs-one-hot", "nan-in-npy-located-by-row",
                   "torch-takes-no-weight", "sklearn-rejects-scalar-weight"}
@@ -303,6 +379,7 @@ def test_bad_input_is_one_located_error(name, tmp_path, monkeypatch):
     assert error.exit_code == (2 if case.error is UsageError else 1)
     line = error.one_line()
     assert "\n" not in line
+    assert "\x1b" not in line  # escape bytes from names or cells never reach the terminal
     assert case.where in line, line
     assert case.says in line, line
     if name not in RAISED_BY_CORE:
@@ -310,8 +387,9 @@ def test_bad_input_is_one_located_error(name, tmp_path, monkeypatch):
 
 
 def test_the_design_example_message_exactly(tmp_path, monkeypatch):
+    """design.md's example, with the character column of the cell (16) after the line."""
     error = run_case(CASES["not-a-number"], tmp_path, monkeypatch)
-    assert error.one_line().startswith("preds.csv:14: column pred_2 is 'abc', not a number; ")
+    assert error.one_line().startswith("preds.csv:14:16: column pred_2 is 'abc', not a number; ")
 
 
 def test_unreadable_file(tmp_path, monkeypatch):
@@ -344,4 +422,88 @@ def test_stdin_read_failure_is_a_data_error():
 
 def test_matrix_size():
     """The report quotes this number: keep it honest."""
-    assert len(CASES) >= 60
+    assert len(CASES) >= 104
+
+
+# --- hostile input, beyond the matrix (issue 15) ------------------------------------------------
+
+def test_labels_in_any_order_are_sorted_as_scikit_learn_sorts_them(tmp_path):
+    """log_loss(labels=[2, 1, 0]) sorts them (LabelBinarizer): y_pred's columns are classes 0, 1, 2.
+    Rows: label 0 → p 0.2, label 2 → p 0.8: loss = −(ln 0.2 + ln 0.8) / 2."""
+    path = tmp_path / "l.csv"
+    path.write_text("label,p0,p1,p2\n0,.2,.3,.5\n2,.1,.1,.8\n")
+    values = []
+    for labels in ("2,1,0", "0,1,2", "[1, 0, 2]"):
+        inputs = xio.read([str(path)], pred_cols="1:", labels=labels)
+        np.testing.assert_array_equal(inputs.labels, [0.0, 1.0, 2.0])
+        values.append(float(pipeline.run(inputs, profiles.get("sklearn"), Options()).value))
+    expected = -(np.log(0.2) + np.log(0.8)) / 2
+    assert values == [pytest.approx(expected, rel=1e-15)] * 3
+
+
+def test_text_read_whole_is_capped(tmp_path, monkeypatch):
+    monkeypatch.setenv("XENT_MAX_INPUT_MB", "1")
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"y_true": [1.0] * 200_000, "y_pred": [0.5] * 200_000}))
+    with pytest.raises(DataError) as caught:
+        xio.read([str(path)])
+    assert caught.value.one_line().startswith(f"{path}: is 2 MiB, beyond the 1 MiB that xent reads into "
+                                              "memory as JSON, JSON Lines or CSV read whole; ")
+    with pytest.raises(DataError) as caught:  # the same through a pipe, whose size nobody knows
+        xio.read(["-"], stdin=io.BytesIO(path.read_bytes()))
+    assert "<stdin>: goes on, beyond the 1 MiB" in caught.value.one_line()
+
+
+def test_a_folder_without_search_permission_is_not_no_such_file(tmp_path, monkeypatch):
+    """Simulated (root may search anything): os.stat fails with EACCES, as under a mode-0600 folder."""
+    from xentropy_cli.io import source
+
+    real_stat = source.os.stat
+
+    def stat(path, *args, **kwargs):
+        if "locked" in str(path):
+            raise PermissionError(13, "Permission denied")
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(source.os, "stat", stat)
+    with pytest.raises(DataError) as caught:
+        xio.read([str(tmp_path / "locked" / "d.csv")])
+    line = caught.value.one_line()
+    assert "no such file" not in line
+    assert "permission denied (a folder on its path cannot be searched)" in line
+
+
+@pytest.mark.parametrize("header", ["label,prob", "label,pred", "target,prediction", "label,score",
+                                    "y,p", "y,y_prob", "target,y_score", "label,proba", "Y,Prediction"])
+def test_single_prediction_column_names_people_use(header, tmp_path):
+    """Binary: p = 0.9 for y = 1 and 0.2 for y = 0: loss = −(ln 0.9 + ln 0.8) / 2."""
+    path = tmp_path / "b.csv"
+    path.write_text(f"{header}\n1,0.9\n0,0.2\n")
+    result = pipeline.run(xio.read([str(path)]), profiles.get("naive"), Options())
+    assert float(result.value) == pytest.approx(-(np.log(0.9) + np.log(0.8)) / 2, rel=1e-15)
+
+
+def test_npz_bomb_is_refused_before_inflating(tmp_path):
+    """A real bomb: 300 MB of zeros deflated to ~300 kB; the declared size stops it."""
+    import tracemalloc
+    import zlib
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": (300 << 17,)})
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with archive.open("y_true.npy", "w", force_zip64=True) as member:
+            member.write(header.getvalue())
+            block = bytes(1 << 22)
+            for _ in range(75):
+                member.write(block)
+        archive.writestr("y_pred.npy", header.getvalue())
+    assert path.stat().st_size < 2 << 20 and zlib  # a small file
+    tracemalloc.start()
+    with pytest.raises(DataError) as caught:
+        xio.read([str(path)])
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert "is 300 MiB, beyond the 256 MiB" in caught.value.one_line()
+    assert peak < 20 << 20

@@ -17,6 +17,7 @@ import traceback
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -188,6 +189,35 @@ def _fuzz_cases():
             rng.random() < 0.5, rng.choice(PROFILE_NAMES), False
 
 
+def _other_commands(inputs, profile: str, fmt: str, counts: dict, failures: list, case_id: str) -> None:
+    """What explain, compare and grad do with ``inputs`` after reading, rendered (``fmt``) to a
+    string: each ends in output or an XentError; any other exception is added to ``failures``."""
+    from xentropy_cli import render
+    from xentropy_cli.core import compare, explain, grad
+    from xentropy_cli.render import grad as grad_render
+
+    chosen, other = profiles.get(profile), profiles.get("naive")
+    out = render.Output(fmt, "never", None, True, False, stdout=io.StringIO())
+    for command in ("explain", "compare", "grad"):
+        try:
+            if command == "explain":
+                p, q = pipeline.run(inputs, chosen, Options()), pipeline.run(inputs, other, Options())
+                out.emit_explain(inputs, p, q, explain.diverge(p, q, inputs.y_true, inputs.y_pred), 5)
+            elif command == "compare":
+                out.emit_compare(compare.compare(inputs, [chosen, other, profiles.get("sklearn")], Options()))
+            else:
+                result = grad.gradient(inputs, chosen, Options())
+                check = grad.finite_difference(inputs, chosen, Options(), cells=8)
+                grad_render.emit(out, result, result.notices, check, None)
+            counts[command, "output"] += 1
+        except XentError as error:
+            assert "\n" not in error.one_line()
+            counts[command, "error"] += 1
+        except Exception:  # noqa: BLE001 - the point of the test
+            counts[command, "failure"] += 1
+            failures.append(f"{case_id} {command} ({profile}): {traceback.format_exc(limit=-3)}")
+
+
 def _run_file_case(name, data, as_stdin, profile, logits, directory: Path):
     options = {"from_logits": logits}
     if name.endswith(".npy"):  # npy comes in pairs: the mutated one is y_pred
@@ -211,29 +241,123 @@ def _inline_cases():
         yield f"inline-{i}", texts, rng.choice(PROFILE_NAMES)
 
 
+FORMATS = ("json", "table", "csv", "plain")
+
+
 def test_fuzz_never_raises_anything_but_xent_errors(tmp_path):
+    import collections
+
     failures, outcomes = [], {"result": 0, "error": 0}
-    for case_id, name, data, as_stdin, profile, logits in _fuzz_cases():
+    commands: collections.Counter = collections.Counter()
+    for i, (case_id, name, data, as_stdin, profile, logits) in enumerate(_fuzz_cases()):
         directory = tmp_path / case_id
         directory.mkdir()
         try:
             _run_file_case(name, data, as_stdin, profile, logits, directory)
             outcomes["result"] += 1
+            inputs = _read_again(name, data, logits, directory)
+            _other_commands(inputs, profile, FORMATS[i % len(FORMATS)], commands, failures, case_id)
         except XentError as error:
             assert "\n" not in error.one_line()
             outcomes["error"] += 1
         except Exception:  # noqa: BLE001 - the point of the test
             failures.append(f"{case_id} ({profile}): {traceback.format_exc(limit=-3)}")
-    for case_id, (t, p, w), profile in _inline_cases():
+    for i, (case_id, (t, p, w), profile) in enumerate(_inline_cases()):
         try:
             inputs = xio.read([], y_true=t, y_pred=p, sample_weight=w or None)
             pipeline.run(inputs, profiles.get(profile), Options())
             outcomes["result"] += 1
+            _other_commands(inputs, profile, FORMATS[i % len(FORMATS)], commands, failures, case_id)
         except XentError:
             outcomes["error"] += 1
         except Exception:  # noqa: BLE001
             failures.append(f"{case_id} {t!r} {p!r} {w!r} ({profile}): {traceback.format_exc(limit=-3)}")
-    assert not failures, "\n".join(failures[:5]) + f"\n... {len(failures)} failures"
+    known = [f for f in failures if _known_explain_bug(f)]
+    assert not [f for f in failures if not _known_explain_bug(f)], "\n".join(failures[:5]) + \
+        f"\n... {len(failures)} failures"
     assert sum(outcomes.values()) == N_MUTATIONS + N_RANDOM_BYTES + N_INLINE
     # the mutations are mild enough that some inputs still compute
     assert outcomes["result"] > 0 and outcomes["error"] > 0
+    # every input that computes also goes through explain, compare and grad (the report quotes these)
+    for command in ("explain", "compare", "grad"):
+        assert sum(commands[command, end] for end in ("output", "error", "failure")) == outcomes["result"]
+        assert commands[command, "output"] > 0
+    print(f"fuzz: {dict(outcomes)}; other commands: {dict(commands)}")
+    if known:  # the only failure allowed, until issue 16's fix of core/explain.py lands
+        pytest.xfail(f"{len(known)} inputs hit issue 16 (explain on binary input with a clipped "
+                     "prediction: [row, col] indexing in core/explain.py)")
+
+
+def _known_explain_bug(failure: str) -> bool:
+    """Issue 16 (the explain helper's): core/explain.py's account of a clip or log stage indexes a
+    binary stage's array with [row, col] (1-D, or one column). The only failure tolerated, as xfail."""
+    return "IndexError" in failure and ("in _what_happened" in failure or "in _log_sentence" in failure)
+
+
+def _read_again(name, data, logits, directory: Path):
+    """The Inputs of a file case that computed (read from the file written for it)."""
+    if name.endswith(".npy"):
+        return xio.read([str(directory / "t.npy"), str(directory / name)], from_logits=logits)
+    return xio.read([str(directory / name)], from_logits=logits)
+
+
+# --- fuzz: explain, compare and grad on inputs that parse -----------------------------------------
+# The reader fuzz above mostly ends in read errors; these inputs all parse, in every kind and rank
+# (1-D and 2-D binary, sparse, categorical, multi-output, one row, one class) with hostile values.
+
+N_COMMAND_CASES = 160
+PALETTE = [0.0, 1.0, 1e-12, 0.5, 1 - 1e-12, 2.0, -1.0, 1e308, -1e3, 1e3, 1e-320, 0.25]
+
+
+def _value(rng: random.Random) -> float:
+    return rng.choice(PALETTE) if rng.random() < 0.4 else rng.random()
+
+
+def _command_cases():
+    rng = random.Random(SEED + 2)
+    for i in range(N_COMMAND_CASES):
+        kind = rng.choice(["categorical", "sparse", "binary-1d", "binary-2d", "multi-output"])
+        n, k = rng.randint(1, 6), rng.randint(1, 4)
+        pred = [[_value(rng) for _ in range(k)] for _ in range(n)]
+        if kind == "categorical":
+            true = [[float(c == rng.randrange(k)) if rng.random() < 0.8 else _value(rng) for c in range(k)]
+                    for _ in range(n)]
+        elif kind == "sparse":
+            true = [rng.randrange(k + (rng.random() < 0.1)) for _ in range(n)]
+        elif kind == "binary-1d":
+            true, pred = [float(rng.random() < 0.5) for _ in range(n)], [_value(rng) for _ in range(n)]
+        elif kind == "binary-2d":
+            true, pred = [[float(rng.random() < 0.5)] for _ in range(n)], [[_value(rng)] for _ in range(n)]
+        else:
+            true = [[float(rng.random() < 0.5) for _ in range(k)] for _ in range(n)]
+        weight = rng.choice([None, None, json.dumps([rng.random() * 2 for _ in range(n)]), "2.5"])
+        options = {"y_true": json.dumps(true), "y_pred": json.dumps(pred), "sample_weight": weight,
+                   "from_logits": rng.random() < 0.3,
+                   "kind": rng.choice(["auto", "auto", kind.split("-")[0] if kind != "multi-output"
+                                       else "binary"])}
+        yield f"command-{i}-{kind}", options, rng.choice(PROFILE_NAMES)
+
+
+def test_fuzz_explain_compare_and_grad_on_inputs_that_parse():
+    import collections
+
+    failures: list[str] = []
+    commands: collections.Counter = collections.Counter()
+    read = 0
+    for i, (case_id, options, profile) in enumerate(_command_cases()):
+        try:
+            inputs = xio.read([], **options)
+        except XentError:
+            continue
+        read += 1
+        _other_commands(inputs, profile, FORMATS[i % len(FORMATS)], commands, failures, case_id)
+    print(f"command fuzz: {read} of {N_COMMAND_CASES} parsed; {dict(commands)}")
+    assert read > N_COMMAND_CASES * 0.8
+    for command in ("explain", "compare", "grad"):
+        assert sum(commands[command, end] for end in ("output", "error", "failure")) == read
+        assert commands[command, "output"] > read // 4, commands
+    unknown = [f for f in failures if not _known_explain_bug(f)]
+    assert not unknown, "\n".join(unknown[:5]) + f"\n... {len(unknown)} failures"
+    if failures:
+        pytest.xfail(f"{len(failures)} command runs hit issue 16 (explain on binary input with a "
+                     "clipped prediction: [row, col] indexing in core/explain.py)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -53,3 +54,499 @@ def test_input_file_is_never_modified(tmp_path):
     assert done.returncode == 0
     assert (copy.stat().st_mtime_ns, copy.read_bytes()) == before
     assert (tmp_path / "o").read_text() == "0.3239681124687195\n"
+
+
+# --- hostile input and faults (issue 15) --------------------------------------------------------
+# Every child runs under resource caps (address space, file size, CPU) and a timeout, so a
+# regression fails the test instead of taking the machine down; peak RSS comes from wait4.
+
+import io  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import stat  # noqa: E402
+import threading  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+import pytest  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from xentropy_cli.cli import app  # noqa: E402
+
+MEMORY_BOUND = 500 << 20  # bytes of peak RSS on any hostile input
+CSV = "true_0,true_1,pred_0,pred_1\n1,0,0.9,0.1\n0,1,0.2,0.8\n"
+CSV_VALUE = "0.164252033486018\n"  # −(ln 0.9 + ln 0.8) / 2, as float64 prints it
+
+
+@dataclass
+class Done:
+    returncode: int
+    stdout: bytes
+    stderr: str
+    peak_rss: int  # bytes, the child and the workers it waited for
+    seconds: float
+
+
+def _caps():
+    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 30, 1 << 30))
+    resource.setrlimit(resource.RLIMIT_CPU, (60, 60))
+
+
+def xent(args, *, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=None, timeout=60, cwd=None,
+         shell_redirect: str | None = None) -> Done:
+    """Run xent under caps. ``shell_redirect``: run through bash with that redirection of stdout
+    (``>/dev/full``, ``>&-``) instead of a pipe."""
+    command = XENT + [str(a) for a in args]
+    if shell_redirect is not None:
+        command = ["bash", "-c", 'exec "$@" ' + shell_redirect, "xent", *command]
+        stdout = None
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+                               env={**os.environ, **(env or {})}, cwd=cwd or ROOT, preexec_fn=_caps)
+    out_chunks, err_chunks = [], []
+    readers = [threading.Thread(target=lambda s=s, c=c: c.append(s.read()))
+               for s, c in ((process.stdout, out_chunks), (process.stderr, err_chunks)) if s is not None]
+    for reader in readers:
+        reader.start()
+    deadline = started + timeout
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            process.kill()
+            pid, status, usage = os.wait4(process.pid, 0)
+            raise AssertionError(f"{args} did not end within {timeout} s")
+        time.sleep(0.02)
+    seconds = time.monotonic() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    for reader in readers:
+        reader.join(10)
+    return Done(process.returncode, b"".join(out_chunks), b"".join(err_chunks).decode("utf-8", "replace"),
+                usage.ru_maxrss * 1024, seconds)
+
+
+def one_error_line(done: Done, code: int, says: str) -> None:
+    assert done.returncode == code, (done.returncode, done.stderr)
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("xent: error: "), done.stderr
+    assert says in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+
+
+COMMANDS = [["compute", "{csv}"], ["explain", "{csv}"], ["compare", "{csv}"], ["grad", "{csv}"],
+            ["profiles"], ["--version"], ["--help"], ["compute", "--help"],
+            ["compute", "{csv}", "--reduction", "none", "--format", "csv"]]
+
+
+def _in_process(args, stdout, env=None):
+    """The CLI in this process with ``sys.stdout`` replaced (a /dev/full handle, or None for a
+    closed stdout), as run_main sees a redirect: (exit code, stderr text)."""
+    saved_out, saved_err, saved_env = sys.stdout, sys.stderr, dict(os.environ)
+    sys.stdout, sys.stderr = stdout, io.StringIO()
+    os.environ.update(env or {})
+    try:
+        code = app(args, prog_name="xent", standalone_mode=False)
+    finally:
+        err = sys.stderr.getvalue()
+        sys.stdout, sys.stderr = saved_out, saved_err
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return code, err
+
+
+def test_full_and_closed_stdout_are_one_line_and_exit_1_for_every_command(tmp_path):
+    """stdout on a full device (/dev/full, only as stdout) and closed (>&-), every command and
+    both engines (in memory; streamed via XENT_STREAM_MIN_BYTES=1): in this process for the
+    matrix, and three real processes for what only a process shows (the flush at exit)."""
+    data = tmp_path / "d.csv"
+    data.write_text(CSV)
+    runs = [([a.format(csv=data) for a in command], None) for command in COMMANDS]
+    runs.append((["compute", str(data), "--reduction", "none"], {"XENT_STREAM_MIN_BYTES": "1"}))
+    for args, env in runs:
+        for closed in (False, True):
+            full = open("/dev/full", "w")  # noqa: SIM115 - closed below, whatever it holds
+            try:
+                code, err = _in_process(args, None if closed else full, env)
+            finally:
+                try:
+                    full.close()
+                except OSError:
+                    pass
+            reason = "it is closed" if closed else "No space left on device"
+            assert code == 1, (args, closed, err)
+            assert err == f"xent: error: cannot write the output to stdout: {reason}; check where stdout " \
+                          "goes (disk space, redirection), or use -o FILE\n", (args, err)
+    processes = [(["compute", data], None, ">/dev/full"), (["--version"], None, ">&-"),
+                 (["compute", data, "--reduction", "none"], {"XENT_STREAM_MIN_BYTES": "1"}, ">/dev/full")]
+    for args, env, redirect in processes:
+        done = xent(args, env=env, shell_redirect=redirect)
+        reason = "No space left on device" if "full" in redirect else "it is closed"
+        one_error_line(done, 1, f"cannot write the output to stdout: {reason}")
+    assert len(runs) * 2 + len(processes) == 23
+
+
+def test_columns_that_are_not_positive_numbers_fall_back_to_80():
+    runner = CliRunner()
+    widths = set()
+    for columns in ("abc", "0", "-5", "", "80"):
+        done = runner.invoke(app, ["compute", "-t", "[[1,0]]", "-p", "[[0.9,0.1]]", "-f", "table"],
+                             env={"COLUMNS": columns}, catch_exceptions=False)
+        assert done.exit_code == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert lines and "0.10536051565782628" in done.stdout
+        widths.add(max(len(line) for line in lines))
+    assert widths == {80}
+
+
+@pytest.mark.parametrize("args, says", [
+    (["compute", "--nope"], "No such option: --nope"),
+    (["compute", "-t"], "Option '-t' requires an argument"),
+    (["bogus"], "No such command 'bogus'"),
+    (["compute", "--clip", "abc", "-t", "1", "-p", ".5"], "Invalid value for '--clip'"),
+    (["explain", "-t", "[[1,0]]", "-p", "[[0.9,0.1]]", "--rows", "-1"], "--rows -1 is not a positive number"),
+])
+def test_usage_errors_are_one_xent_line_with_exit_2(args, says):
+    done = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert done.exit_code == 2
+    assert done.stderr.startswith("xent: error: ") and done.stderr.count("\n") == 1, done.stderr
+    assert says in done.stderr and done.stdout == ""
+
+
+def test_numpy_runtime_warnings_never_reach_stderr():
+    """A command whose maths warns (log 0 inside core) prints xent's warning only: the process-wide
+    filter is what stops numpy's text (with its source path) from leaking."""
+    code = ("import numpy as np, xentropy_cli.core.explain as e\n"
+            "orig = e.diverge\n"
+            "def noisy(*a, **k):\n"
+            "    np.log(np.zeros(2)); np.zeros(1) / np.zeros(1)\n"
+            "    return orig(*a, **k)\n"
+            "e.diverge = noisy\n"
+            "from xentropy_cli.cli import app\n"
+            "app(['explain', '-t', '[[1,0]]', '-p', '[[0,1]]', '-f', 'json'], prog_name='xent')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "RuntimeWarning" not in done.stderr and ".py:" not in done.stderr, done.stderr
+    assert all(line.startswith("xent: warning: ") for line in done.stderr.splitlines()), done.stderr
+
+
+def test_escape_bytes_in_file_names_are_shown_escaped(tmp_path):
+    name = tmp_path / "a\x1b[2J\x07b.csv"
+    done = CliRunner().invoke(app, ["compute", str(name)], catch_exceptions=False)
+    assert done.exit_code == 2
+    assert "\x1b" not in done.stderr and "\x07" not in done.stderr
+    assert "a\\x1b[2J\\x07b.csv: no such file" in done.stderr
+
+
+# --- -o: whole or not at all, and never replacing what it should write through -----------------
+
+def _compute_to(target, *extra, input=None, env=None):
+    return CliRunner().invoke(app, ["compute", *extra, "-o", str(target)] if extra else
+                              ["compute", "-t", "[[1,0],[0,1]]", "-p", "[[0.9,0.1],[0.2,0.8]]", "-o",
+                               str(target)], input=input, env=env, catch_exceptions=False)
+
+
+def _no_temporary_files(folder: Path) -> None:
+    assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_output_replaces_a_regular_file_keeping_its_mode(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old\n")
+    target.chmod(0o640)
+    assert _compute_to(target).exit_code == 0
+    assert target.read_text() == CSV_VALUE
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    fresh = tmp_path / "new.txt"
+    assert _compute_to(fresh).exit_code == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask
+    _no_temporary_files(tmp_path)
+
+
+def test_output_writes_through_symlinks(tmp_path):
+    real = tmp_path / "real.txt"
+    real.write_text("old\n")
+    link = tmp_path / "link.txt"
+    link.symlink_to(real)
+    chain = tmp_path / "chain.txt"
+    chain.symlink_to(link)
+    dangling = tmp_path / "dangling.txt"
+    dangling.symlink_to(tmp_path / "created.txt")
+    for target in (link, chain, dangling):
+        assert _compute_to(target).exit_code == 0
+        assert target.is_symlink()
+    assert real.read_text() == CSV_VALUE
+    assert (tmp_path / "created.txt").read_text() == CSV_VALUE
+    _no_temporary_files(tmp_path)
+
+
+def test_output_writes_fifos_and_device_nodes_directly(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    assert _compute_to(fifo).exit_code == 0
+    reader.join(10)
+    assert got == [CSV_VALUE] and stat.S_ISFIFO(fifo.stat().st_mode)
+    if os.geteuid() != 0:
+        pytest.skip("making device nodes needs root")
+    null = tmp_path / "null"
+    os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # a private copy of /dev/null
+    assert _compute_to(null).exit_code == 0
+    assert stat.S_ISCHR(null.stat().st_mode)
+    full = tmp_path / "full"
+    os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))  # a private copy of /dev/full
+    done = _compute_to(full)
+    assert done.exit_code == 1 and done.stderr.count("\n") == 1
+    assert f"cannot write {full}: No space left on device" in done.stderr
+    assert stat.S_ISCHR(full.stat().st_mode)
+    _no_temporary_files(tmp_path)
+
+
+def test_output_through_a_link_to_stdout_leaves_the_link(tmp_path):
+    link = tmp_path / "stdout"
+    link.symlink_to("/proc/self/fd/1")
+    done = xent(["compute", "-t", "[[1,0],[0,1]]", "-p", "[[0.9,0.1],[0.2,0.8]]", "-o", link])
+    assert done.returncode == 0 and done.stdout == CSV_VALUE.encode()
+    assert link.is_symlink()
+
+
+def test_output_refuses_a_directory_and_the_inputs(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text(CSV)
+    before = data.read_bytes(), data.stat().st_mtime_ns
+    link = tmp_path / "link.csv"
+    link.symlink_to(data)
+    hard = tmp_path / "hard.csv"
+    os.link(data, hard)
+    weight = tmp_path / "w.csv"
+    weight.write_text("1\n2\n")
+    done = _compute_to(tmp_path, str(data))
+    assert done.exit_code == 2 and done.stderr == (
+        f"xent: error: {tmp_path} is a directory; -o takes a file; name a file in it, e.g. "
+        f"{tmp_path / 'out.json'}\n")
+    cases = [(data, [str(data)], None), (link, [str(data)], None), (hard, [str(link)], None),
+             (data, [str(data)], {"XENT_STREAM_MIN_BYTES": "1"}),  # the streamed path
+             (weight, [str(data), "-w", str(weight)], None)]
+    for target, args, env in cases:
+        done = _compute_to(target, *args, env=env)
+        assert done.exit_code == 2, done.stderr
+        assert done.stderr == (f"xent: error: {target} is an input of this run; writing it would destroy "
+                               "the data; choose another output file\n")
+    with data.open("rb") as stdin:  # the same file given as a < redirect
+        done = xent(["compute", "-", "-o", data], stdin=stdin)
+    one_error_line(done, 2, "is an input of this run")
+    assert (data.read_bytes(), data.stat().st_mtime_ns) == before
+    assert weight.read_text() == "1\n2\n"
+    _no_temporary_files(tmp_path)
+
+
+# --- hostile input: bounded memory, bounded time, clear errors ----------------------------------
+
+def test_hostile_inputs_end_in_one_line_with_bounded_memory(tmp_path):
+    """Each run under the caps: peak RSS (wait4: the process and its workers) under 500 MB."""
+    single_line = tmp_path / "line.csv"
+    single_line.write_bytes(b"0.5," * 12_500_000 + b"0.5\n")  # 50 MB, one line
+    long_header = tmp_path / "header.csv"
+    long_header.write_bytes(b"true_0," + b"x" * (6 << 20) + b"\n1,0.5\n")
+    bomb = tmp_path / "bomb.npz"  # a member that declares 3 GB (a real bomb: test_errors.py)
+    np.savez(bomb, y_true=np.eye(2), y_pred=np.eye(2))
+    packed = bytearray(bomb.read_bytes())
+    central = packed.find(b"PK\x01\x02")
+    packed[central + 24:central + 28] = (3 << 30).to_bytes(4, "little")  # its uncompressed size
+    bomb.write_bytes(bytes(packed))
+    zero = open("/dev/zero", "rb")  # noqa: SIM115 - an input only, as the issue allows
+    runs = [
+        (["compute", "/dev/zero"], None, "/dev/zero:1: is a binary file"),
+        (["compute", "-"], zero, "<stdin>:1: is a binary file"),
+        (["explain", "-"], zero, "<stdin>:1: is a binary file"),
+        (["grad", "-"], zero, "<stdin>:1: is a binary file"),
+        (["compute", bomb], None, "is 3072 MiB, beyond the 256 MiB"),
+        (["compute", single_line], None, "is 48 MiB, beyond the 32 MiB"),
+        (["compute", long_header], None, "header.csv:1: this line is longer than 4 MiB"),
+    ]
+    yes = subprocess.Popen(["yes", "0.5,0.5"], stdout=subprocess.PIPE)  # endless text
+    runs.append((["compare", "-"], yes.stdout, "<stdin>: goes on, beyond the 32 MiB"))
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(case):
+        args, stdin, says = case
+        return xent(args, stdin=stdin if stdin is not None else subprocess.DEVNULL, timeout=60)
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(run, runs))
+    finally:
+        yes.kill()
+        yes.wait()
+        zero.close()
+    for (args, _, says), done in zip(runs, results, strict=True):
+        one_error_line(done, 1, says)
+        assert done.peak_rss < MEMORY_BOUND, (args, done.peak_rss)
+        print(f"peak RSS {done.peak_rss >> 20} MiB, {done.seconds:.2f} s: xent {' '.join(map(str, args))}")
+    assert len(runs) == 8
+
+
+def _spool_files(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if p.name.startswith("xent-stdin-")]
+
+
+# Signal races need many runs; a fresh interpreter per run costs a second of imports on a busy
+# machine. This driver imports xent once, then forks one real process per run (its own pid,
+# signals delivered by the kernel, stdin a pipe from `yes`, its own exit status).
+FORK_DRIVER = r"""
+import json, os, random, signal, subprocess, sys, time
+import numpy  # noqa: F401 - imported once, before the forks
+from xentropy_cli.cli import app
+import xentropy_cli.engines.stream  # noqa: F401
+spec = json.loads(sys.argv[1])
+rng = random.Random(spec["seed"])
+results = []
+for i in range(spec["runs"]):
+    folder = os.path.join(spec["tmp"], f"run{i}")
+    os.mkdir(folder)
+    os.environ["TMPDIR"] = folder
+    import tempfile; tempfile.tempdir = None
+    target = os.path.join(folder, spec["target"]) if spec["target"] else None
+    if target:
+        open(target, "wb").write(b"before\n")
+    read, write = os.pipe()
+    feeder = subprocess.Popen(["yes", "1,0,0.25,0.75"], stdout=write) if spec["feed"] else None
+    os.close(write)
+    err_path = os.path.join(folder, "stderr")
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(read, 0)
+        out = os.open(os.path.join(folder, "stdout"), os.O_WRONLY | os.O_CREAT)
+        err = os.open(err_path, os.O_WRONLY | os.O_CREAT)
+        os.dup2(out, 1); os.dup2(err, 2)
+        sys.stdin = open(0, "r", closefd=False)
+        code = 1
+        try:
+            code = app([a.replace("{folder}", folder) for a in spec["args"]], prog_name="xent",
+                       standalone_mode=False)
+        finally:
+            sys.stdout.flush(); sys.stderr.flush()
+            os._exit(code if isinstance(code, int) else 1)
+    os.close(read)
+    deadline = time.monotonic() + 30
+    while spec["wait_for_spool"] and time.monotonic() < deadline and not any(
+            n.startswith("xent-stdin-") for n in os.listdir(folder)):
+        time.sleep(0.005)
+    time.sleep(rng.uniform(*spec["delay"]))
+    signum = signal.SIGTERM if i % 2 else signal.SIGINT
+    sent = time.monotonic()
+    os.kill(pid, signum)
+    _, status = os.waitpid(pid, 0)
+    waited = time.monotonic() - sent
+    if feeder is not None:
+        feeder.kill(); feeder.wait()
+    left = sorted(n for n in os.listdir(folder) if n.startswith(("xent-stdin-", ".")))
+    import hashlib
+    digest = hashlib.sha256(open(target, "rb").read()).hexdigest() if target else None
+    results.append({"signal": int(signum), "status": os.waitstatus_to_exitcode(status), "waited": waited,
+                    "left": left, "stderr": open(err_path).read(), "target": digest})
+print(json.dumps(results))
+"""
+
+
+def _fork_runs(tmp_path: Path, args: list[str], runs: int, *, feed=True, wait_for_spool=True,
+               delay=(0.0, 0.3), seed=15, target=None) -> list[dict]:
+    spec = {"args": args, "runs": runs, "feed": feed, "wait_for_spool": wait_for_spool, "delay": delay,
+            "seed": seed, "tmp": str(tmp_path), "target": target}
+    done = subprocess.run([sys.executable, "-c", FORK_DRIVER, json.dumps(spec)], capture_output=True,
+                          text=True, cwd=ROOT, timeout=180, preexec_fn=_caps)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_signals_always_end_the_run_and_remove_the_stdin_spool(tmp_path):
+    """Endless text on stdin is copied to a spool file; SIGINT or SIGTERM at a random moment of the
+    copy ends the run with 130 or 143 within a second, every time, and the spool is gone.
+    30 runs: a 1-in-10 race escapes all of them with probability 0.9**30 ≈ 0.04."""
+    results = _fork_runs(tmp_path, ["compute", "-"], 30)
+    for i, run in enumerate(results):
+        assert run["status"] == 128 + run["signal"], (i, run)
+        assert "Traceback" not in run["stderr"], run["stderr"]
+        assert run["left"] == [], (i, run["left"])
+    assert max(run["waited"] for run in results) < 1.0, [run["waited"] for run in results]
+    assert len(results) == 30
+
+
+def _fds(pid: int) -> list[str]:
+    try:
+        return os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return []
+
+
+def test_ctrl_c_on_a_blocked_read_is_honoured_within_a_second(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for _ in range(3):
+        writer = os.open(fifo, os.O_RDWR)  # held open, never written: xent blocks in read
+        process = subprocess.Popen(XENT + ["compute", str(fifo)], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, cwd=ROOT, preexec_fn=_caps)
+        deadline = time.monotonic() + 30  # until it has the FIFO open (and so sits in read)
+        while time.monotonic() < deadline and not any(
+                os.path.realpath(f"/proc/{process.pid}/fd/{fd}") == str(fifo)
+                for fd in _fds(process.pid)):
+            time.sleep(0.01)
+        time.sleep(0.1)
+        sent = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+        waited = time.monotonic() - sent
+        os.close(writer)
+        assert process.returncode == 130 and b"Traceback" not in stderr
+        assert waited < 1.0
+
+
+def test_signals_while_writing_output_leave_the_old_file_or_the_whole_new_one(tmp_path):
+    """-o with a per-sample CSV of 200,000 rows: SIGINT/SIGTERM at any moment (16 runs) leaves no
+    temporary file, and the target holds what it held before or the complete output, never part."""
+    import hashlib
+
+    n = 200_000
+    data = tmp_path / "d.csv"
+    r = np.random.default_rng(0)
+    np.savetxt(data, np.column_stack([r.integers(0, 2, n), r.random(n) * 0.98 + 0.01]), delimiter=",",
+               fmt=["%d", "%.6f"], header="label,prob", comments="")
+    whole = tmp_path / "whole.csv"
+    args = ["compute", str(data), "--reduction", "none", "--format", "csv", "-o"]
+    done = CliRunner().invoke(app, [*args, str(whole)], catch_exceptions=False)
+    assert done.exit_code == 0 and whole.read_bytes().count(b"\n") == n + 1
+    complete = hashlib.sha256(whole.read_bytes()).hexdigest()
+    before = hashlib.sha256(b"before\n").hexdigest()
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    results = _fork_runs(runs, [*args, "{folder}/out.csv"], 16, feed=False, wait_for_spool=False,
+                         delay=(0.0, 0.6), seed=16, target="out.csv")
+    for i, run in enumerate(results):
+        assert run["status"] in (0, 128 + run["signal"]), (i, run)
+        assert "Traceback" not in run["stderr"], run["stderr"]
+        assert run["left"] == [], (i, run["left"])  # no .out.csv.*.tmp
+        assert run["target"] in (before, complete), i
+    outcomes = {run["target"] for run in results}
+    assert before in outcomes  # some signals landed before the rename
+
+
+def test_a_full_disk_while_writing_output_is_one_line_and_leaves_the_old_file(tmp_path):
+    """RLIMIT_FSIZE stands in for a full disk (Python ignores SIGXFSZ: the write fails with EFBIG)."""
+    target = tmp_path / "out.csv"
+    target.write_text("before\n")
+    p = ",".join(["0.5"] * 2000)
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    done = subprocess.run(XENT + ["compute", "-t", ",".join(["1"] * 2000), "-p", p, "--reduction", "none",
+                                  "--format", "csv", "-o", str(target)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60, preexec_fn=small_files)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == f"xent: error: cannot write {target}: File too large; check the disk space and " \
+                          "permissions there\n"
+    assert target.read_text() == "before\n"
+    _no_temporary_files(tmp_path)

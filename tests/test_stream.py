@@ -319,7 +319,7 @@ def test_a_bad_cell_deep_in_the_file_is_the_in_memory_error(tmp_path, streaming)
     with pytest.raises(DataError) as stream_error:
         streamed(path)
     assert stream_error.value.one_line() == memory_error.value.one_line()
-    assert "bad.csv:2501: column pred_2 is 'abc'" in stream_error.value.one_line()
+    assert "bad.csv:2501:31: column pred_2 is 'abc'" in stream_error.value.one_line()
 
 
 def test_a_negative_probability_names_its_line(tmp_path, streaming):
@@ -430,7 +430,8 @@ def test_pyarrow_reader_gives_the_same_numbers(tmp_path, monkeypatch):
     path.write_text("".join(lines))
     bad = invoke("compute", path, env=env)
     assert bad.exit_code == 1 and bad.stdout == ""
-    assert f"a.csv:1501: column pred_1 is 'x{cells[K + 1][1:]}', not a number" in bad.stderr
+    column = 1 + sum(len(c) + 1 for c in cells[:K + 1])  # the cell's first character
+    assert f"a.csv:1501:{column}: column pred_1 is 'x{cells[K + 1][1:]}', not a number" in bad.stderr
 
 
 def test_explain_keeps_the_rows_that_contribute_most(tmp_path, monkeypatch):
@@ -473,7 +474,7 @@ def test_stdin_is_copied_and_streamed(tmp_path, monkeypatch):
     c = runner.invoke(app, ("compute", "-"), input="".join(bad),
                       env=dict(ALWAYS, XENT_STREAM_MIN_BYTES="1000"))
     assert c.exit_code == 1 and c.stdout == ""
-    assert "<stdin>:1201: column pred_" in c.stderr
+    assert "<stdin>:1201:9: column pred_" in c.stderr
 
 
 @pytest.mark.parametrize("kernel", ["numpy", "torch", "xla"])

@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover - older typer runs on click itself
 
 from xentropy_cli import __version__
 from xentropy_cli.core import choices
-from xentropy_cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError, guarded, report
+from xentropy_cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError, guarded, report, run_main, shown
 
 if TYPE_CHECKING:
     from xentropy_cli.io import ReadSpec
@@ -40,6 +40,13 @@ class _Group(TyperGroup):
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              windows_expand_args: bool = True, **extra: Any) -> Any:
+        """errors.run_main around it all: a full or closed stdout under --help/--version is one
+        line (exit 1), SIGTERM ends with 143 after the temporary files are gone."""
+        return run_main(lambda: self._main(args, prog_name, complete_var, windows_expand_args, **extra),
+                        standalone_mode)
+
+    def _main(self, args: Sequence[str] | None, prog_name: str | None, complete_var: str | None,
+              windows_expand_args: bool, **extra: Any) -> Any:
         try:
             rv = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         except click_errors.NoArgsIsHelpError as error:  # bare `xent`: the help, as before
@@ -52,9 +59,7 @@ class _Group(TyperGroup):
         except typer.Abort:
             sys.stderr.write("\n")
             raise SystemExit(EXIT_INTERRUPTED) from None
-        if not standalone_mode:
-            return rv
-        raise SystemExit(rv if isinstance(rv, int) else 0)
+        return rv if isinstance(rv, int) else 0
 
 
 def _one_line(error: click_errors.ClickException) -> str:
@@ -121,7 +126,16 @@ def _example_names() -> tuple[str, ...]:
 
 _PROFILE = _Choice(_profile_names, "profile", _profile_key)
 
-app = typer.Typer(
+class _Typer(typer.Typer):
+    """Typer whose whole call (building the Click command included) runs inside errors.run_main,
+    so a signal or a full stdout at any moment after start-up ends as one line and its code."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        standalone = kwargs.get("standalone_mode", True)
+        return run_main(lambda: super(_Typer, self).__call__(*args, **kwargs), standalone)
+
+
+app = _Typer(
     name="xent",
     cls=_Group,
     help="Cross-entropy the way Keras, tf.keras, PyTorch, scikit-learn and optax compute it, "
@@ -268,7 +282,7 @@ Example = Annotated[str | None, typer.Option(click_type=_Choice(_example_names),
 
 def _version(value: bool) -> None:
     if value:
-        print(f"xent {__version__}")
+        sys.stdout.write(f"xent {__version__}\n")  # a closed stdout fails here (run_main: exit 1)
         raise typer.Exit()
 
 
@@ -375,7 +389,7 @@ def _stream():
 
 def _say_in_memory(verbose: bool, inputs) -> None:
     if verbose:
-        sys.stderr.write(f"xent: read {inputs.source} in memory ({READ_IN_MEMORY} reader)\n")
+        sys.stderr.write(f"xent: read {shown(inputs.source)} in memory ({READ_IN_MEMORY} reader)\n")
 
 
 @app.command()
@@ -409,6 +423,8 @@ def explain(
     from xentropy_cli import api, examples, render
     from xentropy_cli.core import profiles
 
+    if rows < 1:
+        raise UsageError(f"--rows {rows} is not a positive number", hint="e.g. --rows 10")
     out = render.Output(format, color, output, quiet, strict)
     if list_examples:
         out.emit_examples(examples.EXAMPLES)

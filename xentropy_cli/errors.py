@@ -1,9 +1,14 @@
 """The error family. Every failure the user can cause is an XentError with an exit code.
 
-The CLI turns them into one line on stderr (``guarded``, around every command); nothing else does.
+The CLI turns them into one line on stderr (``guarded`` for commands, ``run_main`` around the
+whole process: Click's own usage errors, --help/--version output, signals); nothing else does.
+Every line is sanitised (``shown``): control and bidi bytes from file names or cells are escaped,
+so a message never drives the terminal.
 """
 
 from __future__ import annotations
+
+import re
 
 EXIT_OK = 0
 EXIT_DATA = 1
@@ -30,10 +35,10 @@ class XentError(ValueError):
         return self.one_line()
 
     def one_line(self) -> str:
-        text = f"{self.where}: {self.message}" if self.where else self.message
+        text = f"{shown(self.where)}: {self.message}" if self.where else self.message
         if self.hint:
             text = f"{text}; {self.hint}"
-        return " ".join(text.split())
+        return shown(" ".join(text.split()))
 
 
 class DataError(XentError):
@@ -54,10 +59,34 @@ class StrictError(XentError):
     exit_code = EXIT_DATA
 
 
+EXIT_BUG = 70
+# C0/C1 controls, DEL, line/paragraph separators and the bidi overrides/isolates
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def shown(text: object) -> str:
+    """``text`` safe to print on a terminal: control characters become ``\\x1b``-style escapes."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl-C so every ``finally`` (temporary files) runs."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.exit_code = 128 + signum
+
+
 def report(message: str, prefix: str = "error") -> None:
     import sys
 
-    sys.stderr.write(f"xent: {prefix}: {message}\n")
+    if sys.stderr is None:
+        return
+    try:
+        sys.stderr.write(f"xent: {prefix}: {shown(message)}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def guarded(command):
@@ -76,43 +105,194 @@ def guarded(command):
         except XentError as error:
             report(error.one_line())
             raise SystemExit(error.exit_code) from None
-        except KeyboardInterrupt:
-            _interrupted()
+        except KeyboardInterrupt as error:
+            _interrupted(getattr(error, "exit_code", EXIT_INTERRUPTED))
         except BrokenPipeError:
             _silence_stdout()
             raise SystemExit(EXIT_OK) from None
         except SystemExit:
             raise
+        except OSError as error:  # the environment, not a bug: a full disk, a vanished file, …
+            if os.environ.get("XENT_DEBUG"):
+                raise
+            where = f" ({shown(error.filename)})" if error.filename else ""
+            report(f"{error.strerror or error}{where}; check the disk and the paths involved")
+            raise SystemExit(EXIT_DATA) from None
+        except MemoryError:
+            report("out of memory while reading or computing; give a CSV/TSV file, which is read "
+                   "in chunks")
+            raise SystemExit(EXIT_DATA) from None
         except Exception as error:  # a bug: never show the user a traceback unless asked
             if os.environ.get("XENT_DEBUG"):
                 raise
             report(f"internal error: {type(error).__name__}: {error} "
                    "(set XENT_DEBUG=1 for details and please report it)")
-            raise SystemExit(70) from None
+            raise SystemExit(EXIT_BUG) from None
 
     return wrapper
 
 
-def _interrupted() -> None:
-    """Ctrl-C: exit 130, whatever else arrives. Further SIGINTs are ignored, and the process ends
-    here (after the atexit handlers, which remove temporary files): pyarrow re-sends a SIGINT it
-    caught, and one arriving while the interpreter shuts down would otherwise end it by signal."""
+def _newline() -> None:
+    import sys
+
+    try:
+        if sys.stderr is not None:
+            sys.stderr.write("\n")
+    except (OSError, ValueError):
+        pass
+
+
+# --- the whole process --------------------------------------------------------------------------
+
+def prepare_process() -> None:
+    """Once per ``xent`` process: a closed stdout stands in as a stream whose writes fail (so
+    output to it is one error line, not silence); SIGTERM/SIGHUP raise ``Terminated`` (so
+    temporary files go); numpy's RuntimeWarnings never reach stderr (core reports them as data)."""
+    import os
+    import signal
+    import sys
+    import warnings
+
+    from xentropy_cli.io import output
+
+    output.forget_inputs()
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
+    columns = os.environ.get("COLUMNS")
+    if columns is not None and not (columns.isascii() and columns.isdigit() and 0 < int(columns) <= 10_000):
+        del os.environ["COLUMNS"]  # abc, 0, -5: every reader of COLUMNS (Rich, shutil) falls back
+    if sys.stdout is None:
+        from xentropy_cli.io.output import ClosedStream
+
+        sys.stdout = ClosedStream()
+        try:  # keep fd 1 taken, so no file this run opens lands on it
+            fd = os.open(os.devnull, os.O_WRONLY)
+            if fd != 1:
+                os.close(fd)
+        except OSError:
+            pass
+    owner = os.getpid()
+
+    def terminated(signum, frame):
+        if os.getpid() != owner:  # a forked worker: die as before
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise Terminated(signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            try:
+                if signal.getsignal(number) == signal.SIG_DFL:
+                    signal.signal(number, terminated)
+            except (OSError, ValueError):  # not the main thread
+                pass
+
+
+def run_main(call, standalone: bool = True):
+    """Run the Click/Typer entry ``call`` (in non-standalone mode) and make every way it can end
+    one line and a documented exit code: Click's usage errors (exit 2, ``xent: error: …``), a
+    stdout that is full or closed while --help/--version/the output is written (exit 1), Ctrl-C
+    (130), SIGTERM (143). ``standalone``: exit the process with the code, else return it."""
+    import sys
+
+    try:
+        prepare_process()
+        code = call()
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except KeyboardInterrupt as error:
+        _interrupted(getattr(error, "exit_code", EXIT_INTERRUPTED))
+        raise  # not reached: _interrupted ends the process
+    except BrokenPipeError:
+        _silence_stdout()
+        code = EXIT_OK
+    except OSError as error:
+        code = _stdout_failed(error)
+    except Exception as error:
+        parts = _click_error(error)
+        if parts is None:
+            raise
+        message, code = parts
+        report(message)
+    code = _flushed(code or 0)
+    if not standalone:
+        return code
+    sys.exit(code)
+
+
+def _flushed(code: int) -> int:
+    """Flush stdout before the exit: a failure is one line and exit 1 after a success, and is
+    silenced after an error (already reported), so the interpreter's exit never adds its own."""
+    try:
+        _flush_stdout()
+    except BrokenPipeError:
+        _silence_stdout()
+    except OSError as error:
+        if code == 0:
+            return _stdout_failed(error)
+        _silence_stdout()
+    return code
+
+
+def _flush_stdout() -> None:
+    import sys
+
+    if sys.stdout is not None:
+        sys.stdout.flush()
+
+
+def _stdout_failed(error: OSError) -> int:
+    from xentropy_cli.io.output import stdout_failure
+
+    _silence_stdout()
+    report(stdout_failure(error).one_line())
+    return EXIT_DATA
+
+
+def _click_error(error: Exception) -> tuple[str, int] | None:
+    """Click's UsageError/BadParameter/Abort as (one line, exit code), or None if not Click's."""
+    if type(error).__name__ == "Abort":
+        return "interrupted", EXIT_INTERRUPTED
+    if not (hasattr(error, "format_message") and hasattr(error, "exit_code")):
+        return None
+    context = getattr(error, "ctx", None)
+    code = error.exit_code if isinstance(error.exit_code, int) else EXIT_USAGE
+    if type(error).__name__ == "NoArgsIsHelpError" and context is not None:
+        message = f"{context.command_path} needs a command; see '{context.command_path} --help'"
+        return message + ": " + ", ".join(getattr(context.command, "commands", {}) or ()), code
+    message = " ".join(str(error.format_message()).split()).rstrip(".")
+    if context is not None and code == EXIT_USAGE:
+        message += f"; see '{context.command_path} --help'"
+    return message, code
+
+
+def _interrupted(code: int = EXIT_INTERRUPTED) -> None:
+    """Ctrl-C (130) or SIGTERM/SIGHUP (128 + its number): exit with ``code``, whatever else
+    arrives. Further SIGINTs and SIGTERMs are ignored, and the process ends here (after the atexit
+    handlers, which remove temporary files): pyarrow re-sends a SIGINT it caught, and one arriving
+    while the interpreter shuts down would otherwise end it by signal."""
     import atexit
     import os
     import signal
     import sys
 
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except (ValueError, OSError):  # not the main thread
-        pass
-    sys.stderr.write("\n")
+    for name in ("SIGINT", "SIGTERM"):
+        try:
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+        except (ValueError, OSError, AttributeError):  # not the main thread
+            pass
+    _newline()
     try:
         atexit._run_exitfuncs()
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):
+                pass
     finally:
-        os._exit(EXIT_INTERRUPTED)
+        os._exit(code)
 
 
 def _silence_stdout() -> None:
@@ -120,7 +300,14 @@ def _silence_stdout() -> None:
     import sys
 
     try:
+        target = sys.stdout.fileno()
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
+        os.dup2(devnull, target)
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+    try:  # what is still buffered goes nowhere, so the exit does not complain about it again
+        if sys.stdout is not None and hasattr(sys.stdout, "buffer"):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    except OSError:
         pass

@@ -117,6 +117,10 @@ def _sparse_labels(inputs: Inputs, profile: Profile, n_classes: int) -> Array:
     if profile.sorted_labels:
         classes = np.unique(values) if inputs.labels is None else np.asarray(inputs.labels)
         if len(classes) != n_classes:
+            if inputs.labels is not None:
+                raise DataError(f"--labels names {len(classes)} classes {classes.tolist()} but y_pred "
+                                f"has {n_classes} columns", where=inputs.source,
+                                hint=f"give one label per column of y_pred ({n_classes})")
             raise DataError(
                 f"y_true has {len(classes)} classes {classes.tolist()} but y_pred has "
                 f"{n_classes} columns",
@@ -127,8 +131,10 @@ def _sparse_labels(inputs: Inputs, profile: Profile, n_classes: int) -> Array:
         missing = (index >= len(classes)) | (classes[np.minimum(index, len(classes) - 1)] != values)
         if missing.any():
             row = int(np.flatnonzero(missing)[0])
-            raise DataError(f"label {values[row]:g} is not one of --labels {classes.tolist()}",
-                            where=inputs.where(row, None, "y_true"))
+            given = "--labels" if inputs.labels is not None else "the classes"
+            raise DataError(f"label {values[row]:g} is not one of {given} {classes.tolist()}",
+                            where=inputs.where(row, None, "y_true"),
+                            hint="pass --labels with every class y_true uses")
         return index
     not_int = values != np.round(values)
     if not_int.any():
@@ -233,7 +239,8 @@ def prepare(inputs: Inputs, profile: Profile, options: Options) -> Prepared:
                                       "multi-label binary cross-entropy")
             classes = np.unique(yt2) if inputs.labels is None else np.asarray(inputs.labels)
             if len(classes) != 2:
-                raise DataError(f"y_true holds {len(classes)} class(es) {classes.tolist()}; "
+                whose = "--labels names" if inputs.labels is not None else "y_true holds"
+                raise DataError(f"{whose} {len(classes)} class(es) {classes.tolist()}; "
                                 "binary log_loss needs 2",
                                 where=inputs.source, hint="pass --labels 0,1")
             yt2 = (yt2 == classes[1]).astype(yt2.dtype)

@@ -38,33 +38,12 @@ STDIN = "<stdin>"
 def spool_stdin(limit: int | None = None) -> tuple[bytes | None, str | None]:
     """Read piped stdin once. Less than ``limit`` bytes (default ``min_bytes()``): (its bytes,
     None). More: (None, the path of a temporary file holding all of it, removed at exit), copied a
-    block at a time so memory stays small. A terminal or no stdin: (None, None), untouched."""
+    block at a time so memory stays small (io.source.spool: binary junk and endless lines stop
+    it at once). A terminal or no stdin: (None, None), untouched."""
     import sys
 
     if sys.stdin is None or sys.stdin.isatty():
         return None, None
-    stream = sys.stdin.buffer
-    limit = min_bytes() if limit is None else limit
-    head = bytearray()
-    while len(head) < limit:
-        block = stream.read(min(1 << 20, limit - len(head)))
-        if not block:
-            return bytes(head), None
-        head += block
-    import atexit
-    import shutil
-    import tempfile
+    from xentropy_cli.io import source
 
-    fd, path = tempfile.mkstemp(prefix="xent-stdin-")
-    atexit.register(_remove, path)
-    with os.fdopen(fd, "wb") as copy:
-        copy.write(head)
-        shutil.copyfileobj(stream, copy, 1 << 20)
-    return None, path
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+    return source.spool(sys.stdin.buffer, min_bytes() if limit is None else limit)

@@ -102,7 +102,7 @@ def plan(sources: list[str] | None, *, y_true: str | None = None, y_pred: str | 
         return None  # the in-memory reader says what is wrong, in its words
     if weight is not None and lay.columns.weight_idx is not None:
         return None
-    from xentropy_cli.io import inline
+    from xentropy_cli.io import inline, parse_labels
 
     vector = inline.parse_vector
     reader = os.environ.get("XENT_READER", "auto")
@@ -113,7 +113,7 @@ def plan(sources: list[str] | None, *, y_true: str | None = None, y_pred: str | 
     body = lay.size - lay.body_start
     workers = max(1, min(_env_int("XENT_WORKERS", cores()), body // MIN_PART_BYTES or 1))
     return Job(lay, reader, workers, kind, from_logits,
-               None if labels is None else vector(labels, "--labels"),
+               None if labels is None else parse_labels(labels),
                None if class_weight is None else vector(class_weight, "--class-weight"),
                weight, _env_int("XENT_CHUNK_BYTES", CHUNK_BYTES))
 

@@ -89,6 +89,15 @@ class ReadSpec:
         """Whether the user named any input (files or inline arrays)."""
         return bool(self.sources) or self.inline
 
+    def __post_init__(self) -> None:
+        from xentropy_cli.io import output
+
+        for path in self.sources:  # so that -o never overwrites one of them, streamed or not
+            if path != "-":
+                output.note_input(path)
+        if self.sample_weight is not None and self.sample_weight != "-":
+            output.note_input(self.sample_weight)
+
     def keywords(self) -> dict[str, typing.Any]:
         """Everything but the sources, as keyword arguments of ``read``."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "sources"}
@@ -148,7 +157,7 @@ def _read_single(path: str, true_cols: str | None, pred_cols: str | None, weight
         found = arrays.load_npz(raw.data, raw.name)
         yt, yp, w = _npz_triple(found, raw.name)
         return Inputs(yt, yp, w, source=raw.name)
-    text = _text(raw)
+    text = _text(raw, lines=fmt == "jsonl")
     lines: list[int] | None
     if fmt == "jsonl":
         values, lines = jsonio.parse_lines(text, raw.name)
@@ -189,7 +198,11 @@ def _with_weight(inputs: Inputs, text: str, input_format: str, stdin: typing.Bin
 
 # --- tables ---------------------------------------------------------------------------------
 
-def _text(raw: source.Raw) -> str:
+def _text(raw: source.Raw, lines: bool = True) -> str:
+    """The text of ``raw``; ``lines``: line-oriented (CSV/TSV/JSON Lines), so no line may exceed
+    the line cap (io.source.max_line)."""
+    if lines:
+        source.check_lines(raw.data, raw.name)
     return source.decode(raw)
 
 
@@ -252,7 +265,7 @@ def _read_one_array(path: str, role: str, cols: str | None, input_format: str,
 
 
 def _json_one(raw: source.Raw, fmt: str, role: str) -> np.ndarray:
-    text = _text(raw)
+    text = _text(raw, lines=fmt == "jsonl")
     if fmt == "jsonl":
         value: object = jsonio.parse_lines(text, raw.name)[0]
     else:
@@ -320,9 +333,20 @@ def _replace(inputs: Inputs, **changes: object) -> Inputs:
     return replace(inputs, **changes)  # type: ignore[arg-type]
 
 
+def parse_labels(text: str) -> np.ndarray:
+    """``--labels``: distinct class labels, sorted as scikit-learn sorts them (its classes_)."""
+    values = inline.parse_vector(text, "--labels")
+    unique, counts = np.unique(values, return_counts=True)
+    if (counts > 1).any():
+        twice = unique[counts > 1][0]
+        raise UsageError(f"--labels names the label {twice:g} more than once",
+                         hint="give each class label once, e.g. --labels 0,1,2")
+    return unique
+
+
 def _finish(inputs: Inputs, kind: str, from_logits: bool, labels: str | None,
             class_weight: str | None) -> Inputs:
-    label_array = inline.parse_vector(labels, "--labels") if labels is not None else None
+    label_array = parse_labels(labels) if labels is not None else None
     class_array = inline.parse_vector(class_weight, "--class-weight") if class_weight is not None else None
     for name, array in (("y_true", inputs.y_true), ("y_pred", inputs.y_pred)):
         if np.asarray(array).size == 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import warnings
 from collections.abc import Sequence
 
@@ -12,6 +13,22 @@ import numpy as np
 from xentropy_cli.errors import DataError
 
 _NUMERIC_KINDS = "biuf"
+# Only ASCII decimal numbers are numbers: Python's float() also takes 1_0, full-width and
+# Arabic-Indic digits, which no CSV writer means as numbers.
+_NUMBER = re.compile(r"\s*[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|inf(?:inity)?|nan)\s*",
+                     re.ASCII | re.IGNORECASE)
+
+
+def is_number_text(text: str) -> bool:
+    """Whether ``text`` is an ASCII decimal number (``0.5``, ``-1e-7``, ``inf``, ``nan``)."""
+    return _NUMBER.fullmatch(text) is not None
+
+
+def number_from_text(text: str) -> float:
+    """``float(text)`` for ASCII decimal numbers only; ValueError for anything else."""
+    if _NUMBER.fullmatch(text) is None:
+        raise ValueError(f"not an ASCII decimal number: {text!r}")
+    return float(text)
 
 
 class BadValue(Exception):
@@ -41,9 +58,16 @@ def to_float_array(obj: object) -> np.ndarray:
     objects and ragged lists are not.
     """
     try:
-        array = np.asarray(obj, dtype=np.float64)
+        probe = np.asarray(obj)
+        array = None if probe.dtype.kind in "USO" else np.asarray(probe, dtype=np.float64)
     except (ValueError, TypeError, OverflowError, RecursionError):
         array = None
+    if array is None:  # text (or mixed) cells: each string must be an ASCII decimal number
+        try:
+            problem = _find_bad(obj, ())
+            array = None if problem else np.asarray(obj, dtype=np.float64)
+        except (ValueError, TypeError, OverflowError, RecursionError):
+            array = None
     if array is not None and np.isfinite(array).all():
         return array
     try:
@@ -66,9 +90,9 @@ def _scalar_problem(value: object) -> str | None:
         return None if math.isfinite(value) else f"is {value}, not a finite number"
     if isinstance(value, str):
         try:
-            number = float(value)
+            number = number_from_text(value)
         except ValueError:
-            return f"is {value[:40]!r}, not a number"
+            return f"is {value[:40]!r}, not a number (numbers are ASCII digits, e.g. 0.5 or 1e-7)"
         return None if math.isfinite(number) else f"is {value!r}, not a finite number"
     if isinstance(value, dict):
         return "is an object, not a number"
@@ -159,12 +183,15 @@ def load_npz(data: bytes, where: str) -> dict[str, np.ndarray]:
     import zipfile  # only .npz needs it: keep it off the start-up path
     import zlib
 
+    _check_member_count(data, where)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-        names = archive.namelist()
+        infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
         raise DataError(f"is not a valid .npz file ({_short(exc)})", where=where,
                         hint="write it with numpy.savez(path, y_true=…, y_pred=…)") from None
+    _check_declared_sizes(infos, where)
+    names = [info.filename for info in infos]
     arrays: dict[str, np.ndarray] = {}
     with archive:
         for name in names:
@@ -177,6 +204,34 @@ def load_npz(data: bytes, where: str) -> dict[str, np.ndarray]:
                                 hint="write the file again with numpy.savez") from None
             arrays[key] = load_npy(member, f"{where}: array {key!r}")
     return arrays
+
+
+MAX_MEMBERS = 16  # y_true, y_pred, sample_weight and a few more: never thousands
+
+
+def _check_member_count(data: bytes, where: str) -> None:
+    """Refuse an archive whose directory lists more than MAX_MEMBERS entries, before zipfile
+    builds an object per entry (the end-of-central-directory record gives the count)."""
+    import struct
+
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65557))
+    if end < 0 or end + 22 > len(data):
+        return  # zipfile says what is wrong
+    (count,) = struct.unpack_from("<H", data, end + 10)
+    if count > MAX_MEMBERS:  # 0xFFFF (ZIP64) included
+        raise DataError(f"is an archive of {count} members, not an .npz of a few arrays",
+                        where=where, hint="write it with numpy.savez(path, y_true=…, y_pred=…)")
+
+
+def _check_declared_sizes(infos: list, where: str) -> None:
+    """Zip bombs: the members' declared sizes (which zipfile enforces while inflating: it never
+    inflates a member beyond its size) must fit in the memory budget, checked before inflating."""
+    from xentropy_cli.io.source import max_bytes, too_large
+
+    limit = max_bytes(binary=True)
+    total = sum(info.file_size for info in infos)
+    if total > limit:
+        raise too_large(where, total, limit, binary=True)
 
 
 def _short(exc: BaseException) -> str:

@@ -2,8 +2,10 @@
 
 Recognised by name (case-insensitive, in header order):
 
-- y_true: ``true_*``, ``y_true*``, ``target*``, ``label``
-- y_pred: ``pred_*``, ``y_pred*``, ``prob_*``, ``logit_*``
+- y_true: ``true_*``, ``y_true*``, ``target*``, ``label``, ``y``
+- y_pred: ``pred_*``, ``y_pred*``, ``prob_*``, ``proba_*``, ``logit_*``, and the names people give
+  a single prediction column: ``prediction``, ``pred``, ``prob``, ``proba``, ``probability``,
+  ``score``, ``p``, ``y_prob``, ``y_proba``, ``y_score``, ``logit``
 - weight: ``weight``, ``sample_weight``
 
 ``--true-cols`` / ``--pred-cols`` / ``--weight-col`` override with a comma-separated list whose
@@ -21,8 +23,9 @@ from dataclasses import dataclass
 
 from xentropy_cli.errors import DataError, UsageError
 
-TRUE_PATTERNS = ("true_*", "y_true*", "target*", "label")
-PRED_PATTERNS = ("pred_*", "y_pred*", "prob_*", "logit_*")
+TRUE_PATTERNS = ("true_*", "y_true*", "target*", "label", "y")
+PRED_PATTERNS = ("pred_*", "y_pred*", "prob_*", "proba_*", "logit_*", "prediction", "pred", "prob",
+                 "proba", "probability", "score", "p", "y_prob", "y_proba", "y_score", "logit")
 WEIGHT_PATTERNS = ("weight", "sample_weight")
 
 _INDEX = re.compile(r"^-?\d+$")
@@ -110,7 +113,8 @@ def _no_columns_error(header: Sequence[str], missing: str, source: str) -> DataE
     return DataError(
         f"no {missing} columns among {_shown(header)}",
         where=source or None,
-        hint="name them true_*/y_true*/target*/label and pred_*/y_pred*/prob_*/logit_* "
+        hint="name them true_*/y_true*/target*/label/y and pred_*/y_pred*/prob_*/logit_* "
+             "(one column: prediction/pred/prob/proba/score/p/y_prob/y_score) "
              "(weight: weight/sample_weight), or pass --true-cols and --pred-cols "
              "(names, globs or index ranges like 0:3) and --weight-col",
     )

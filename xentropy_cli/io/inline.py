@@ -17,7 +17,7 @@ import re
 import numpy as np
 
 from xentropy_cli.errors import UsageError
-from xentropy_cli.io.arrays import BadValue, path_text, plural, to_float_array
+from xentropy_cli.io.arrays import BadValue, number_from_text, path_text, plural, to_float_array
 
 _WRAPPER = re.compile(
     r"^\s*(?:array|tensor|tf\.Tensor|np\.array|torch\.tensor)\((.*?)"
@@ -50,7 +50,7 @@ def parse(text: str, flag: str) -> np.ndarray:
 
 def _number(token: str, flag: str) -> float:
     try:
-        return float(token)
+        return number_from_text(token)
     except ValueError:
         raise UsageError(f"{flag}: {token[:40]!r} is not a number",
                          hint="write numbers like 0.9, 1e-11 or 1") from None

@@ -30,15 +30,64 @@ class Parts:
     first_line: int | None = None
 
 
+class DuplicateKey(ValueError):
+    """An object names the same key twice (JSON allows it; the last would silently win)."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return result
+
+
+def loads(text: str) -> object:
+    """``json.loads`` that refuses duplicate keys (DuplicateKey)."""
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
+def _duplicate(error: DuplicateKey, text: str, source: str, line: int | None = None) -> DataError:
+    """Where the second ``"key":`` is (line and column), or the given JSON Lines line."""
+    import re
+
+    where = source if line is None else f"{source}:{line}"
+    pattern = re.compile(re.escape(json.dumps(error.key)) + r"\s*:")
+    hits = [m.start() for m in pattern.finditer(text)]
+    if len(hits) >= 2:
+        at = hits[1]
+        row = text.count("\n", 0, at) + 1
+        col = at - (text.rfind("\n", 0, at) + 1) + 1
+        where = f"{source}:{row if line is None else line}:{col}"
+    return DataError(f"the key {error.key[:40]!r} appears twice in one object", where=where,
+                     hint="JSON readers disagree on which one wins; keep one of them")
+
+
 def parse(text: str, source: str) -> object:
     """One JSON document; a syntax error names its line and column."""
     try:
-        return json.loads(text)
+        return loads(text)
+    except DuplicateKey as exc:
+        raise _duplicate(exc, text, source) from None
     except json.JSONDecodeError as exc:
         raise DataError(f"invalid JSON: {exc.msg}", where=f"{source}:{exc.lineno}:{exc.colno}",
                         hint="fix the JSON syntax there") from None
     except RecursionError:
         raise DataError("invalid JSON: nested too deeply", where=source, hint=_DEEP) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise _not_a_number(exc, source) from None
+
+
+def _not_a_number(exc: ValueError, where: str) -> DataError:
+    return DataError(f"invalid JSON: {str(exc).split(':')[0]}", where=where,
+                     hint="write numbers as plain decimals (0.5, 1e-7)")
 
 
 def parse_lines(text: str, source: str) -> tuple[list[object], list[int]]:
@@ -49,13 +98,17 @@ def parse_lines(text: str, source: str) -> tuple[list[object], list[int]]:
         if not line.strip():
             continue
         try:
-            values.append(json.loads(line))
+            values.append(loads(line))
+        except DuplicateKey as exc:
+            raise _duplicate(exc, line, source, number) from None
         except json.JSONDecodeError as exc:
             raise DataError(f"invalid JSON: {exc.msg}", where=f"{source}:{number}:{exc.colno}",
                             hint="JSON Lines needs one complete JSON value per line") from None
         except RecursionError:
             raise DataError("invalid JSON: nested too deeply", where=f"{source}:{number}",
                             hint=_DEEP) from None
+        except ValueError as exc:
+            raise _not_a_number(exc, f"{source}:{number}") from None
         lines.append(number)
     if not values:
         raise DataError("is empty: there is no data", where=source, hint=_HINT)
@@ -65,7 +118,9 @@ def parse_lines(text: str, source: str) -> tuple[list[object], list[int]]:
 def parse_any(text: str, source: str) -> tuple[object, list[int] | None]:
     """One JSON document, or (when it has one value per line) JSON Lines: (value(s), lines or None)."""
     try:
-        return json.loads(text), None
+        return loads(text), None
+    except DuplicateKey as exc:
+        raise _duplicate(exc, text, source) from None
     except json.JSONDecodeError as exc:
         if exc.msg != "Extra data":
             parse(text, source)  # raises with the position
@@ -77,6 +132,8 @@ def parse_any(text: str, source: str) -> tuple[object, list[int] | None]:
         raise AssertionError("unreachable") from exc
     except RecursionError:
         raise DataError("invalid JSON: nested too deeply", where=source, hint=_DEEP) from None
+    except ValueError as exc:
+        raise _not_a_number(exc, source) from None
 
 
 def inputs_from(value: object, lines: list[int] | None, source: str) -> Parts:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +12,8 @@ from typing import Any
 
 from xentropy_cli.core.choices import COLORS, FORMATS, choose
 from xentropy_cli.core.types import Notice, Result
-from xentropy_cli.errors import StrictError, UsageError, report
+from xentropy_cli.errors import StrictError, report
+from xentropy_cli.io import output
 from xentropy_cli.render import machine
 
 
@@ -36,7 +36,7 @@ class Output:
         choose(fmt, FORMATS, "--format")
         choose(color, COLORS, "--color")
         self.stdout = stdout or sys.stdout
-        self.path = path
+        self.path = None if output.is_stdout(path) else path
         self.quiet = quiet
         self.strict = strict
         self.to_terminal = path is None and _isatty(self.stdout)
@@ -136,7 +136,7 @@ class Output:
         from rich.console import Console
 
         buffer = io.StringIO()
-        width = _terminal_width() if self.to_terminal else int(os.environ.get("COLUMNS", "80") or 80)
+        width = _terminal_width() if self.to_terminal else columns()
         console = Console(file=buffer, width=width, force_terminal=self.color, no_color=not self.color,
                           color_system="auto" if self.color else None, highlight=False,
                           emoji=False, legacy_windows=False)
@@ -148,36 +148,13 @@ class Output:
         """Like ``write``, for text that comes in pieces (a streamed run's rows): never all of it
         in memory at once."""
         if self.path is None:
-            for piece in pieces:
-                self.stdout.write(piece)
-            self.stdout.flush()
+            output.to_stdout(self.stdout, pieces)
             return
-        self._atomic(lambda handle: handle.writelines(pieces))
-
-    def _atomic(self, fill) -> None:
-        """Write --output whole or not at all: a temporary file beside it, then a rename."""
-        target = Path(self.path or "")  # only called with --output
-        directory = target.parent if str(target.parent) else Path(".")
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-        except OSError as error:
-            raise UsageError(f"cannot write {target}: {error.strerror}",
-                             hint="check that the folder exists and is writable") from None
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                fill(handle)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        output.write(self.path, lambda handle: handle.writelines(pieces))
 
     def write(self, text: str) -> None:
-        """To stdout, or to --output whole or not at all (temporary file, then rename)."""
-        if self.path is None:
-            self.stdout.write(text)
-            self.stdout.flush()
-            return
-        self._atomic(lambda handle: handle.write(text))
+        """To stdout, or to --output whole or not at all (io.output: temporary file, then rename)."""
+        self.write_pieces((text,))
 
 
 def _isatty(stream) -> bool:
@@ -190,7 +167,19 @@ def _isatty(stream) -> bool:
 def _terminal_width() -> int:
     import shutil
 
-    return shutil.get_terminal_size((100, 24)).columns
+    width = shutil.get_terminal_size((100, 24)).columns
+    return width if width > 0 else DEFAULT_COLUMNS
+
+
+DEFAULT_COLUMNS = 80
+
+
+def columns() -> int:
+    """``COLUMNS`` when it is a positive whole number (at most 10000), else 80."""
+    text = os.environ.get("COLUMNS", "").strip()
+    if text.isascii() and text.isdigit() and 0 < int(text) <= 10_000:
+        return int(text)
+    return DEFAULT_COLUMNS
 
 
 def _rows(rows: tuple[int, ...]) -> str:

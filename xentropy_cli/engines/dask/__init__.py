@@ -101,7 +101,7 @@ class Request:
 def make_job(request: Request, profile, options: Options, **extra: Any) -> Job:
     """The Job for ``request``; option errors are found here, before a cluster starts."""
     from xentropy_cli.core.validate import check_reduction
-    from xentropy_cli.io import inline
+    from xentropy_cli.io import inline, parse_labels
 
     check_reduction(profile, options)
     weight = None
@@ -114,7 +114,7 @@ def make_job(request: Request, profile, options: Options, **extra: Any) -> Job:
     return Job(profile=profile.name, options=options, true_cols=request.spec.true_cols,
                pred_cols=request.spec.pred_cols, weight_col=request.spec.weight_col, sample_weight=weight,
                kind=request.spec.kind, from_logits=request.spec.from_logits,
-               labels=None if request.spec.labels is None else vector(request.spec.labels, "--labels"),
+               labels=None if request.spec.labels is None else parse_labels(request.spec.labels),
                class_weight=None if request.spec.class_weight is None else
                vector(request.spec.class_weight, "--class-weight"), **extra)
 

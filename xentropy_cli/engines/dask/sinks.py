@@ -3,7 +3,6 @@ stdout or --output as they come, memory (for JSON, tables and --strict), or one 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -24,19 +23,13 @@ class _StreamSink:
     visible = True
 
     def __init__(self, out):
-        import tempfile
+        from xentropy_cli.io import output
 
-        self.out, self.csv, self.handle, self.tmp = out, out.format == "csv", out.stdout, None
+        self.out, self.csv, self.handle, self.writer = out, out.format == "csv", out.stdout, None
         if out.path is not None:
             self.visible = False
-            target = Path(out.path)
-            try:
-                fd, self.tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                                dir=target.parent if str(target.parent) else ".")
-            except OSError as error:
-                raise UsageError(f"cannot write {target}: {error.strerror}",
-                                 hint="check that the folder exists and is writable") from None
-            self.handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
+            self.writer = output.Writer(out.path)  # io.output: whole or not at all, links/devices kept
+            self.handle = self.writer.handle
         if self.csv:
             self.handle.write("sample,loss\n")
 
@@ -51,14 +44,12 @@ class _StreamSink:
         self.handle.flush()
 
     def close(self) -> None:
-        if self.tmp is not None:
-            self.handle.close()
-            os.replace(self.tmp, self.out.path)
+        if self.writer is not None:
+            self.writer.commit()
 
     def abandon(self) -> None:
-        if self.tmp is not None:
-            self.handle.close()
-            Path(self.tmp).unlink(missing_ok=True)
+        if self.writer is not None:
+            self.writer.abort()
 
 
 class _CollectSink:
