@@ -176,7 +176,7 @@ def test_the_api_is_imported_only_when_used():
     assert done.stdout == "False False\nTrue True False\n"
     version = ("import sys\nsys.argv = ['xent', '--version']\nfrom xentropy_cli.cli import app\n"
                "try:\n    app()\nexcept SystemExit:\n    pass\n"
-               "print([m for m in ('xentropy_cli.api', 'numpy') if m in sys.modules])")
+               "print([m for m in ('xentropy_cli.api', 'rich') if m in sys.modules])")
     done = subprocess.run([sys.executable, "-c", version], capture_output=True, text=True, check=True)
     assert done.stdout.endswith("[]\n"), done.stdout
 
