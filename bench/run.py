@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
-"""xent's performance budget, measured: start-up, a 1M-row CSV end to end, peak memory, in-memory maths.
+"""xent's performance budget, measured: start-up, the files people have end to end, peak memory, maths.
 
 Usage (from the repository root):
 
-    python3 bench/run.py                 # everything, best of 3 runs each
-    python3 bench/run.py --repeat 5      # more runs (the machine is noisy: best-of is reported)
-    python3 bench/run.py --only startup  # one section: startup, big, memory, maths
+    python3 bench/run.py                          # everything, medians of 5 alternating runs
+    python3 bench/run.py --only layouts --layout pandas_f32   # one section, one file layout
+    python3 bench/run.py --only layouts --layout pandas_f32 --commands --repeat 3   # compare, explain
+    python3 bench/run.py --data /tmp/xent-bench   # where the generated files go (~1.3 GB for 1M rows)
+
+Sections: startup, layouts (the realistic files of bench/layouts.py, 1M rows each, against a fresh
+pandas.read_csv + numpy process; ``--commands``: compare and explain instead of compute), memory
+(peak RSS on 1M and 10M rows of the pandas-written file), maths. Every timed row alternates the
+commands it compares, run by run, and reports medians with the load average before and after.
 
 What it needs (it says which interpreters it found and skips what it cannot run):
 
@@ -17,8 +23,10 @@ What it needs (it says which interpreters it found and skips what it cannot run)
   can import pandas, else ``.venv-bench/bin/python``. Make one with:
   ``python3 -m venv --system-site-packages .venv-bench && .venv-bench/bin/pip install pandas pyarrow
   && .venv-bench/bin/pip install --no-deps -e .``
-- about 1.5 GB free under bench/data/ (generated once, git-ignored): big_1m.csv (1,000,000 rows
-  × 10 one-hot + 10 probabilities, ~130 MB) and big_10m.csv (the same rows ten times).
+- ``--fast-python``: the ``fast`` extra is polars (``pip install -e '.[fast]'``); pyarrow is
+  used when polars is not there.
+- about 2.5 GB free under ``--data`` (default bench/data/, git-ignored; generated once with
+  pandas, bench/layouts.py): seven 1M-row layouts (124–275 MB) and the pandas-written file ×10.
 
 Nothing here asserts: it prints a table of ratios against the budget in the design.
 """
@@ -36,24 +44,51 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
-BIG = DATA / "big_1m.csv"
-HUGE = DATA / "big_10m.csv"
-VARIABLE = DATA / "big_1m_variable.csv"  # big_1m's numbers without trailing zeros: lines of any width
 SAMPLE = ROOT / "samples" / "keras_question.csv"
 K = 10
 
 REFERENCE = """
 import pandas as pd, numpy as np
-df = pd.read_csv({path!r})
-y = df.filter(like="true_").to_numpy()
-p = df.filter(like="pred_").to_numpy()
-print(-np.sum(y * np.log(p), axis=1).mean())
+df = pd.read_csv({path!r}, sep={sep!r})
+p = df.filter(regex="^(prob|pred)_").to_numpy()
+if "label" in df.columns:
+    l = -np.log(p[np.arange(len(p)), df["label"].to_numpy().astype(np.int64)])
+else:
+    l = -np.sum(df.filter(like="true_").to_numpy() * np.log(p), axis=1)
+w = df["weight"].to_numpy() if "weight" in df.columns else 1.0
+print(np.sum(w * l) / len(l))
 """
 
 RSS = """
-import resource, subprocess, sys
-code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)
+import os, resource, subprocess, sys, time
+
+
+def tree(pid):
+    out = [pid]
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                for child in handle.read().split():
+                    out += tree(int(child))
+    except OSError:
+        pass
+    return out
+
+
+def pss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            return next(int(line.split()[1]) for line in handle if line.startswith("Pss:"))
+    except (OSError, StopIteration):
+        return 0
+
+
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+total = 0
+while proc.poll() is None:
+    total = max(total, sum(pss_kb(p) for p in tree(proc.pid)))
+    time.sleep(0.02)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, total, proc.returncode)
 """
 
 MATHS = """
@@ -77,56 +112,35 @@ print(best_x, best_np, value, ref)
 
 # --- data ----------------------------------------------------------------------------------------
 
-def generate(rows: int, path: Path, seed: int = 0) -> None:
-    """rows × (K one-hot targets, K probabilities written with 8 decimals that sum to exactly 1)."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    scale = 10 ** 8
-    header = ",".join([f"true_{i}" for i in range(K)] + [f"pred_{i}" for i in range(K)])
-    fmt = ",".join(["%d"] * K + ["0.%08d"] * K)
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w") as out:
-        out.write(header + "\n")
-        for start in range(0, rows, 100_000):
-            n = min(100_000, rows - start)
-            q = rng.dirichlet(np.full(K, 0.7), n)
-            ints = np.maximum(np.floor(q * scale).astype(np.int64), 1)
-            ints[:, -1] = 0
-            ints[:, -1] = scale - ints.sum(axis=1)
-            low = ints[:, -1] < 1  # give the last class at least 1e-8 from the largest one
-            j = ints[low, :-1].argmax(axis=1)
-            ints[np.flatnonzero(low), j] -= 1 - ints[low, -1]
-            ints[low, -1] = 1
-            onehot = np.zeros((n, K), np.int64)
-            onehot[np.arange(n), rng.integers(0, K, n)] = 1
-            out.write("\n".join(fmt % tuple(r) for r in np.hstack([onehot, ints]).tolist()) + "\n")
-    tmp.replace(path)
+HEADLINE = "pandas_f32"  # the README's headline row: what people have (issue #19)
+WHAT = {
+    "pandas_f32": "pandas to_csv, float32 probs + label",
+    "pandas_f64": "pandas to_csv, float64 probs + label",
+    "savetxt_18e": "np.savetxt %.18e, probs + label",
+    "savetxt_7g": "np.savetxt %.7g, one-hot + probs",
+    "pandas_tsv": "pandas to_csv TSV, float32 + label",
+    "pandas_weight": "pandas to_csv, float32 + label + weight",
+    "fixed": "fixed width 0.%08d, one-hot + probs",
+}
 
 
-def ensure_data() -> None:
-    DATA.mkdir(parents=True, exist_ok=True)
-    if not BIG.exists():
-        print(f"generating {BIG.relative_to(ROOT)} (1,000,000 rows) …", flush=True)
-        generate(1_000_000, BIG)
-    if not HUGE.exists():
-        print(f"generating {HUGE.relative_to(ROOT)} (10,000,000 rows: big_1m's rows ten times) …",
-              flush=True)
-        tmp = HUGE.with_suffix(".tmp")
-        with open(BIG, "rb") as src, open(tmp, "wb") as out:
-            header = src.readline()
-            body = src.read()
-            out.write(header)
-            for _ in range(10):
-                out.write(body)
-        tmp.replace(HUGE)
-    if not VARIABLE.exists():
-        import re
+def data_file(args, name: str, rows: int = 1_000_000) -> Path:
+    """The layout's file in --data, generated (with pandas, by bench/layouts.py) when missing."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import layouts
 
-        print(f"generating {VARIABLE.relative_to(ROOT)} (big_1m without trailing zeros) …", flush=True)
-        tmp = VARIABLE.with_suffix(".tmp")
-        tmp.write_bytes(re.sub(rb"(\.\d*?)0+(?=[,\n])", rb"\1", BIG.read_bytes()))
-        tmp.replace(VARIABLE)
+    path = layouts.path_of(args.data, name, rows)
+    if not path.exists():
+        if rows == 1_000_000:
+            subprocess.run([args.pandas_python or sys.executable, str(ROOT / "bench" / "layouts.py"),
+                            str(args.data), "--only", name], check=True)
+        else:
+            layouts.repeat(data_file(args, name), rows // 1_000_000, path)
+    return path
+
+
+def load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def warm(path: Path) -> None:
@@ -179,12 +193,32 @@ def best(runs: dict[str, tuple[list[str], dict | None]], repeat: int) -> dict[st
     return out
 
 
-def peak_rss_mb(cmd: list[str], env: dict | None = None) -> float:
+def medians(runs: dict[str, tuple[list[str], dict | None]],
+            repeat: int) -> dict[str, tuple[float, float, str]]:
+    """(median wall, median CPU, stdout) of each command, the commands alternated run by run."""
+    import statistics
+
+    walls: dict[str, list[float]] = {name: [] for name in runs}
+    cpus: dict[str, list[float]] = {name: [] for name in runs}
+    texts: dict[str, str] = {}
+    for _ in range(repeat):
+        for name, (cmd, env) in runs.items():
+            elapsed, cpu, text = timed(cmd, env)
+            walls[name].append(elapsed)
+            cpus[name].append(cpu)
+            texts[name] = text
+    return {name: (statistics.median(walls[name]), statistics.median(cpus[name]), texts[name])
+            for name in runs}
+
+
+def peak_rss_mb(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
+    """(peak RSS of the largest process, peak sum of PSS over the process and its workers) in MB;
+    the sum is sampled every 20 ms from /proc (0 where there is no /proc)."""
     done = subprocess.run([sys.executable, "-c", RSS, *cmd], capture_output=True, text=True, env=env)
-    kb, code = done.stdout.split()
+    kb, pss, code = done.stdout.split()
     if code != "0":
         raise RuntimeError(f"{' '.join(cmd)} failed ({code})")
-    return int(kb) / 1024
+    return int(kb) / 1024, int(pss) / 1024
 
 
 def env_with(**extra: str) -> dict:
@@ -208,51 +242,74 @@ def startup(args, rows: list) -> None:
     timed(runs["xent compute (3 rows)"][0], env)  # writes the .pyc files once
     got = best(runs, max(args.repeat, 5))
     base, base_cpu = got["import numpy"][0], CPU["import numpy"]
-    rows.append(("start-up", "python -c 'import numpy'", f"{base:.3f} s (cpu {base_cpu:.3f} s)", "1.00", ""))
+    rows.append(("start-up", "python -c 'import numpy'", f"{base:.3f} s (cpu {base_cpu:.3f} s)", "1.00", "",
+                 load()))
     for name in ("xent --version", "xent compute (3 rows)"):
         ratio = got[name][0] / base
         rows.append(("start-up", name, f"{got[name][0]:.3f} s (cpu {CPU[name]:.3f} s)",
-                     f"{ratio:.2f} (cpu {CPU[name] / base_cpu:.2f})", verdict(ratio, 2.0)))
+                     f"{ratio:.2f} (cpu {CPU[name] / base_cpu:.2f})", verdict(ratio, 2.0), load()))
 
 
-def big(args, rows: list) -> None:
-    for path, what in ((BIG, "1M × 10 CSV"), (VARIABLE, "1M × 10, any width")):
+def layouts(args, rows: list) -> None:
+    """Each realistic layout: xent numpy only and with the fast extra against pandas + numpy."""
+    for name in args.layout or list(WHAT):
+        path = data_file(args, name)
         warm(path)
+        sep = "\t" if path.suffix == ".tsv" else ","
         runs: dict[str, tuple[list[str], dict | None]] = {}
         if args.pandas_python:
-            runs["pandas + numpy"] = ([args.pandas_python, "-c", REFERENCE.format(path=str(path))],
+            runs["pandas + numpy"] = ([args.pandas_python, "-c", REFERENCE.format(path=str(path), sep=sep)],
                                       env_with())
-        runs["xent, numpy only"] = ([*xent_command(args.python), "compute", str(path), "-v"],
-                                    env_with(XENT_READER="numpy"))
-        if args.fast_python:
-            runs["xent, fast (pyarrow)"] = ([*xent_command(args.fast_python), "compute", str(path), "-v"],
-                                            env_with(XENT_READER="auto"))
-        got = best(runs, args.repeat)
-        base = got.get("pandas + numpy", (None, ""))[0]
-        for name, (elapsed, text) in got.items():
-            if name == "pandas + numpy":
-                rows.append((what, f"reference: {name} (= {text})", f"{elapsed:.3f} s", "1.00", ""))
+        if not args.commands:
+            runs["xent, numpy only"] = ([*xent_command(args.python), "compute", str(path), "-v"],
+                                        env_with(XENT_READER="numpy"))
+            if args.fast_python:
+                runs["xent, fast"] = ([*xent_command(args.fast_python), "compute", str(path), "-v"],
+                                      env_with(XENT_READER="auto"))
+        else:  # compare (read in memory until it streams: the reader does not matter) and explain
+            runs["xent compare (all profiles)"] = ([*xent_command(args.python), "compare", str(path)],
+                                                   env_with(XENT_READER="numpy"))
+            for label, python, reader in (("numpy only", args.python, "numpy"),
+                                          ("fast", args.fast_python, "auto")):
+                if python:
+                    runs[f"xent explain, {label}"] = ([*xent_command(python), "explain", str(path)],
+                                                      env_with(XENT_READER=reader))
+        before = load()
+        got = medians(runs, args.repeat)
+        where = f"{WHAT[name]} ({path.stat().st_size / 1e6:.0f} MB)"
+        base = got.get("pandas + numpy", (None, None, ""))[0]
+        for run, (wall, cpu, text) in got.items():
+            value = text.splitlines()[-1] if text else ""
+            shown = f"{wall:.2f} s (cpu {cpu:.2f} s)"
+            if run == "pandas + numpy":
+                rows.append((where, f"reference: {run} (= {value})", shown, "1.00", "", before))
                 continue
-            target = 1.0 if "numpy only" in name else 0.6
-            ratio = elapsed / base if base else float("nan")
-            rows.append((what, f"{name} (= {text})", f"{elapsed:.3f} s",
-                         f"{ratio:.2f}" if base else "n/a",
-                         verdict(ratio, target) if base else "no pandas"))
+            target = 1.0 if "numpy only" in run else 0.5
+            ratio = wall / base if base else float("nan")
+            budget = verdict(ratio, target) if base and run.startswith("xent,") else "reported"
+            rows.append((where, f"{run}" + (f" (= {value})" if run.startswith("xent,") else ""), shown,
+                         f"{ratio:.2f}" if base else "n/a", budget if base else "no pandas", load()))
 
 
 def memory(args, rows: list) -> None:
     variants = [("numpy only", args.python, env_with(XENT_READER="numpy"))]
     if args.fast_python:
-        variants.append(("fast (pyarrow)", args.fast_python, env_with(XENT_READER="auto")))
+        variants.append(("fast", args.fast_python, env_with(XENT_READER="auto")))
+    small_file, large_file = data_file(args, HEADLINE), data_file(args, HEADLINE, 10_000_000)
     for label, python, env in variants:
         xent = xent_command(python)
-        small = min(peak_rss_mb([*xent, "compute", str(BIG)], env) for _ in range(2))
-        large = min(peak_rss_mb([*xent, "compute", str(HUGE)], env) for _ in range(2))
-        ratio = large / small
-        ok = ratio <= 1.10 and large < 200
-        rows.append(("peak RSS", f"xent {label}: 1M rows", f"{small:.0f} MB", "", ""))
-        rows.append(("peak RSS", f"xent {label}: 10M rows", f"{large:.0f} MB", f"{ratio:.2f}",
-                     "ok (≤ 1.10, < 200 MB)" if ok else "OVER (≤ 1.10, < 200 MB)"))
+        before = load()
+        small = [peak_rss_mb([*xent, "compute", str(small_file)], env) for _ in range(2)]
+        large = [peak_rss_mb([*xent, "compute", str(large_file)], env) for _ in range(2)]
+        rss = (max(r for r, _ in small), max(r for r, _ in large))
+        pss = (max(p for _, p in small), max(p for _, p in large))
+        ratio = rss[1] / rss[0]
+        ok = ratio <= 1.10 and pss[1] < 200
+        rows.append(("peak memory, pandas float32 file", f"xent {label}: 1M rows (largest process RSS; all "
+                     "processes' PSS)", f"{rss[0]:.0f} MB; {pss[0]:.0f} MB", "", "", before))
+        rows.append(("peak memory, pandas float32 file", f"xent {label}: 10M rows",
+                     f"{rss[1]:.0f} MB; {pss[1]:.0f} MB", f"{ratio:.2f}; {pss[1] / pss[0]:.2f}",
+                     "ok (≤ 1.10, < 200 MB)" if ok else "OVER (≤ 1.10, < 200 MB)", load()))
 
 
 def maths(args, rows: list) -> None:
@@ -262,7 +319,7 @@ def maths(args, rows: list) -> None:
     ratio = float(ours) / float(plain)
     rows.append(("in memory 1M × 10", "pipeline.run (naive) / -np.sum(y*np.log(p),1).mean()",
                  f"{float(ours):.3f} s / {float(plain):.3f} s", f"{ratio:.2f}",
-                 "same value" if float(value) == float(ref) else f"values {value} vs {ref}"))
+                 "same value" if float(value) == float(ref) else f"values {value} vs {ref}", load()))
 
 
 def verdict(ratio: float, target: float) -> str:
@@ -281,31 +338,35 @@ def main() -> None:
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--fast-python", default=None)
     parser.add_argument("--pandas-python", default=None)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", choices=("startup", "big", "memory", "maths"), action="append")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", choices=("startup", "layouts", "memory", "maths"), action="append")
+    parser.add_argument("--layout", choices=tuple(WHAT), action="append", help="only these layouts")
+    parser.add_argument("--commands", action="store_true",
+                        help="compare and explain instead of compute (use with --layout pandas_f32)")
+    parser.add_argument("--data", type=Path, default=DATA, help="where the generated files are kept")
     args = parser.parse_args()
-    args.fast_python = args.fast_python or default_python("pyarrow")
+    args.fast_python = args.fast_python or default_python("polars") or default_python("pyarrow")
     args.pandas_python = args.pandas_python or default_python("pandas")
     print(f"python (numpy only): {args.python}")
-    print(f"python with pyarrow: {args.fast_python or 'none: the fast rows are skipped'}")
+    print(f"python with polars/pyarrow: {args.fast_python or 'none: the fast rows are skipped'}")
     print(f"python with pandas:  {args.pandas_python or 'none: no reference for the 1M-row ratios'}")
-    coretype = os.environ.get("OPENBLAS_CORETYPE", "")
-    print(f"cores: {len(os.sched_getaffinity(0))}; OPENBLAS_CORETYPE={coretype}")
-    sections = args.only or ["startup", "big", "memory", "maths"]
-    if {"big", "memory"} & set(sections):
-        ensure_data()
+    import platform
+
+    print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
+          f"Python {platform.python_version()}, load average {load()} at the start")
+    sections = args.only or ["startup", "layouts", "memory", "maths"]
     rows: list = []
     for name in sections:
         print(f"running {name} …", flush=True)
-        {"startup": startup, "big": big, "memory": memory, "maths": maths}[name](args, rows)
+        {"startup": startup, "layouts": layouts, "memory": memory, "maths": maths}[name](args, rows)
     print()
     width = shutil.get_terminal_size((120, 20)).columns
     print_table(rows, width)
 
 
 def print_table(rows: list, width: int) -> None:
-    heads = ("what", "run", "measured", "ratio", "budget")
-    cols = [max(len(str(r[i])) for r in [heads, *rows]) for i in range(5)]
+    heads = ("what", "run", "median (wall, cpu)", "ratio", "budget", "load after")
+    cols = [max(len(str(r[i])) for r in [heads, *rows]) for i in range(6)]
     line = "  ".join(h.ljust(c) for h, c in zip(heads, cols, strict=True))
     print(line[:width])
     print("-" * min(len(line), width))

@@ -371,10 +371,11 @@ def test_a_bad_parquet_cell_names_its_row_in_the_file(tmp_path, client):
 # --- decisions taken over all rows, as one run takes them -------------------------------------
 
 def test_auto_loss_is_binary_everywhere_when_one_shard_is_multi_label(small, client):
-    (small / "s2.csv").write_text(HEADER + "1,1,0,.6,.3,.1\n0,0,1,.1,.1,.8\n")
+    # two multi-hot rows (one odd row alone never changes the kind: issue 16)
+    (small / "s2.csv").write_text(HEADER + "1,1,0,.6,.3,.1\n0,1,1,.1,.1,.8\n")
     shards = engine.plan(engine.expand([str(small)]))
     run = engine.execute(client, shards, _job("naive", per_sample=True), sink := engine._CollectSink())
-    y = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0], [1, 1, 0], [0, 0, 1]], float)
+    y = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0], [1, 1, 0], [0, 1, 1]], float)
     p = np.array([[.7, .2, .1], [.1, .8, .1], [.2, .2, .6], [.5, .25, .25], [.6, .3, .1], [.1, .1, .8]])
     # by hand: binary cross-entropy, mean over the 3 outputs, then over the 6 rows
     bce = -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean(axis=1)

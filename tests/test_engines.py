@@ -114,9 +114,9 @@ def test_notices_merge_as_data_and_are_worded_once():
     assert merged == Notice("clipped", (1, 2, 5), counts=(2, 1), values=(1e-7, 0.9999999))
     assert merged.message == "2 values clipped up to 1e-07; 1 value clipped down to 0.9999999"
     one = Notice("not_normalised", (3,), counts=(1,), values=(1.99,))
-    assert one.message == "1 row of y_pred does not sum to 1 (the first sums to 1.99)"
+    assert one.message == "1 row of y_pred does not sum to 1 (row 3 sums to 1.99, off by +0.99)"
     two = partial._merge_notice(one, Notice("not_normalised", (9,), counts=(1,), values=(0.5,)))
-    assert two.message == "2 rows of y_pred do not sum to 1 (the first sums to 1.99)"
+    assert two.message == "2 rows of y_pred do not sum to 1 (row 3 sums to 1.99, off by +0.99)"
 
 
 # --- Ctrl-C is an interrupt, every time -----------------------------------------------------------

@@ -249,24 +249,25 @@ CASES = {
     "label-not-integer": Case(DataError, "l.csv:3", "label 0.5 is not an integer",
                               files={"l.csv": "label,pred_0,pred_1\n0,.5,.5\n0.5,.5,.5\n"}, sources=["l.csv"],
                               options={"kind": "sparse"}),
-    "negative-probability": Case(DataError, "n.csv:3: column pred_0", "probability -0.5 is negative",
-                                 files={"n.csv": HEADER + GOOD + "0,1,0,-0.5,0.5,0.5\n"}, sources=["n.csv"]),
-    "all-zero-row-keras": Case(DataError, "z.csv:3", "every prediction in this row is 0",
-                               files={"z.csv": HEADER + GOOD + "0,1,0,0,0,0\n"}, sources=["z.csv"],
-                               profile="keras"),
-    "negative-weight": Case(DataError, "w.csv:3", "sample weight -1 is negative",
-                            files={"w.csv": HEADER.strip() + ",weight\n" + GOOD.strip() + ",1\n"
-                                   + GOOD.strip() + ",-1\n"}, sources=["w.csv"]),
+    "sklearn-negative-probability": Case(DataError, "n.csv:3: column pred_0",
+                                         "probability -0.5 is lower than 0 (scikit-learn refuses it)",
+                                         files={"n.csv": HEADER + GOOD + "0,1,0,-0.5,0.5,0.5\n"},
+                                         sources=["n.csv"], profile="sklearn"),
+    "sklearn-nan-in-npy": Case(DataError, "t.npy and p.npy: y_pred row 2, column 1",
+                               "y_pred is nan (scikit-learn log_loss raises on nan and inf)",
+                               files={"t.npy": _npy(np.eye(2)),
+                                      "p.npy": _npy(np.array([[0.5, 0.5], [np.nan, 1.0]]))},
+                               sources=["t.npy", "p.npy"], profile="sklearn"),
+    "torch-binary-above-one": Case(DataError, "b.csv:3: column pred_0",
+                                   "torch's binary_cross_entropy raises",
+                                   files={"b.csv": "label,pred_0\n1,0.5\n0,1.5\n"}, sources=["b.csv"],
+                                   options={"kind": "binary"}, profile="torch"),
     "wrong-weight-length": Case(DataError, "d.csv", "there are 3 sample weights for 1 samples",
                                 files={"d.csv": HEADER + GOOD}, sources=["d.csv"],
                                 options={"sample_weight": "1 2 3"}),
     "sparse-needs-one-hot": Case(DataError, "s.csv:2", "not one-hot",
                                  files={"s.csv": HEADER + "0.5,0.5,0,0.9,0.05,0.05\n"}, sources=["s.csv"],
                                  options={"kind": "sparse"}),
-    "nan-in-npy-located-by-row": Case(DataError, "t.npy and p.npy: y_pred row 2, column 1", "not a finite",
-                                      files={"t.npy": _npy(np.eye(2)),
-                                             "p.npy": _npy(np.array([[0.5, 0.5], [np.nan, 1.0]]))},
-                                      sources=["t.npy", "p.npy"]),
     "torch-takes-no-weight": Case(UsageError, "torch", "takes no sample weight",
                                   files={"d.csv": HEADER + GOOD}, sources=["d.csv"],
                                   options={"sample_weight": "1"}, profile="torch"),
@@ -345,11 +346,54 @@ CASES = {
 }
 
 
-RAISED_BY_CORE = {"labels-more-than-columns",
-                  "label-out-of-range", "label-not-integer", "negative-weight", "sklearn-label-not-in-labels",
-                  "negative-probability", "all-zero-row-keras", "shape-mismatch", "two-files-row-mismatch",
-                  "wrong-weight-length", "sparse-needs-one-hot", "nan-in-npy-located-by-row",
-                  "torch-takes-no-weight", "sklearn-rejects-scalar-weight"}
+RAISED_BY_CORE = {"labels-more-than-columns", "label-out-of-range", "label-not-integer",
+                  "sklearn-label-not-in-labels",
+                  "shape-mismatch", "two-files-row-mismatch", "sklearn-negative-probability",
+                  "wrong-weight-length", "sparse-needs-one-hot", "sklearn-nan-in-npy",
+                  "torch-takes-no-weight", "sklearn-rejects-scalar-weight",
+                  "torch-binary-above-one"}
+
+
+# Input the modelled framework computes with: xent gives its number and a warning naming the cell
+# (tests/test_shapes.py holds the numbers to the frameworks' own; --strict: test_cli.py).
+@dataclass
+class Warned:
+    where: str
+    says: str
+    files: dict = field(default_factory=dict)
+    sources: list = field(default_factory=list)
+    options: dict = field(default_factory=dict)
+    profile: str = "naive"
+
+
+WARNED = {
+    "negative-probability": Warned(
+        "n.csv:3: column pred_0", "probability -0.5 at n.csv:3: column pred_0 is negative",
+        files={"n.csv": HEADER + GOOD + "0,1,0,-0.5,0.5,0.5\n"}, sources=["n.csv"]),
+    "all-zero-row-keras": Warned(
+        "y_pred row 2", "is all 0 (z.csv:3): Keras 3, TensorFlow backend computes with it",
+        files={"z.csv": HEADER + GOOD + "0,1,0,0,0,0\n"}, sources=["z.csv"], profile="keras"),
+    "negative-weight": Warned(
+        "", "sample weight -1 (w.csv:3) is negative: the textbook formula weighs with it",
+        files={"w.csv": HEADER.strip() + ",weight\n" + GOOD.strip() + ",1\n" + GOOD.strip() + ",-1\n"},
+        sources=["w.csv"]),
+    "nan-in-npy-located-by-row": Warned(
+        "t.npy and p.npy: y_pred row 2, column 1", "y_pred is nan at",
+        files={"t.npy": _npy(np.eye(2)), "p.npy": _npy(np.array([[0.5, 0.5], [np.nan, 1.0]]))},
+        sources=["t.npy", "p.npy"]),
+}
+
+
+@pytest.mark.parametrize("name", list(WARNED))
+def test_degenerate_input_is_computed_with_one_located_warning(name, tmp_path, monkeypatch):
+    case = WARNED[name]
+    write_files(tmp_path, case.files)
+    monkeypatch.chdir(tmp_path)
+    inputs = xio.read(case.sources, **case.options)
+    result = pipeline.run(inputs, profiles.get(case.profile), Options())
+    texts = [n.message for n in result.notices]
+    assert any(case.where in t and case.says in t for t in texts), texts
+    assert isinstance(result.value, float)
 
 
 def write_files(tmp_path: Path, files: dict) -> None:

@@ -230,10 +230,12 @@ def test_sparse_unnormalised_rows_split_by_backend():
 
 
 def test_torch_binary_sums_every_output():
-    """F.binary_cross_entropy(reduction='sum') adds all N·K elements, and 'mean' divides by N·K.
+    """F.binary_cross_entropy(reduction='sum') adds all N·K elements, and 'mean' divides by N·K;
+    per sample, as for every profile, the mean over the K outputs (reduction='none' .mean(-1)).
     y = [[1, 0], [1, 0]], p = [[1, 1], [1, 0]]: elements 0, 100 (log 0 floored at −100), 0, 0."""
     profile, case = _fixture_case("torch", "bce_keras3_vs_tf_keras")
-    assert case["per_sample"] == [100.0, 0.0]
+    assert case["per_sample"] == [50.0, 0.0]
+    assert cf.run(profile, case, "none").per_sample.tolist() == [50.0, 0.0]
     assert case["reduced"] == {"mean": 25.0, "sum": 100.0}  # 100 / (2·2)
     assert cf.run(profile, case, "sum").value == 100.0
     assert cf.run(profile, case, "mean").value == 25.0

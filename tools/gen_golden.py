@@ -54,12 +54,13 @@ CALLS = {
     "torch": "float32 tensors. probabilities: -(y*torch.log(p)).sum(-1) (.mean()/.sum()), "
              "F.nll_loss(torch.log(p), t, weight), F.binary_cross_entropy(p, y); logits: "
              "F.cross_entropy(z, y or t, weight, label_smoothing), "
-             "F.binary_cross_entropy_with_logits(z, y); binary per sample = reduction='none' .sum(-1)",
+             "F.binary_cross_entropy_with_logits(z, y); binary per sample = reduction='none' .mean(-1)",
     "sklearn": "sklearn.metrics.log_loss(y_true, y_proba, sample_weight, normalize); per sample: "
                "log_loss on each row with normalize=False, labels=all classes, times w in float64",
     "optax": "float32. optax.softmax_cross_entropy(z, y) (optax.smooth_labels first), "
              "softmax_cross_entropy_with_integer_labels(z, t), "
-             "sigmoid_binary_cross_entropy(z, y).mean(-1); mean/sum = jnp.mean/jnp.sum",
+             "sigmoid_binary_cross_entropy(z, y).mean(-1) per sample; mean/sum = jnp.mean/jnp.sum "
+             "(binary: of the elementwise output)",
     "naive": "numpy float64 textbook: -sum(xlogy(y, p)), xlogy = where(y == 0, 0, y * np.log(p)); "
              "softmax = exp(z)/sum exp(z) unshifted; "
              "binary -mean(xlogy(y, p) + xlogy(1-y, 1-p)); sigmoid 1/(1+exp(-z)); "
@@ -209,10 +210,10 @@ def run_torch(inp, reductions):
             return F.nll_loss(torch.log(x), t, weight=w, reduction=reduction)
         if kind == "binary" and not logits:
             out = F.binary_cross_entropy(x, t, reduction=reduction)
-            return out.sum(-1) if reduction == "none" else out
+            return out.mean(-1) if reduction == "none" else out
         if kind == "binary":
             out = F.binary_cross_entropy_with_logits(x, t, reduction=reduction)
-            return out.sum(-1) if reduction == "none" else out
+            return out.mean(-1) if reduction == "none" else out
         return F.cross_entropy(x, t, weight=w, label_smoothing=ls, reduction=reduction)
 
     per = call("none").numpy()
@@ -256,15 +257,17 @@ def run_optax(inp, reductions):
     kind = inp["kind"]
     if kind == "sparse":
         per = optax.softmax_cross_entropy_with_integer_labels(z, jnp.asarray(yt.astype(np.int32)))
-    elif kind == "binary":
-        per = optax.sigmoid_binary_cross_entropy(z, jnp.asarray(yt.astype(np.float32))).mean(-1)
+    elif kind == "binary":  # per sample: the mean over outputs; mean/sum: over every element
+        elements = optax.sigmoid_binary_cross_entropy(z, jnp.asarray(yt.astype(np.float32)))
+        per = elements.mean(-1)
     else:
         labels = jnp.asarray(yt.astype(np.float32))
         if inp["label_smoothing"]:
             labels = optax.smooth_labels(labels, inp["label_smoothing"])
         per = optax.softmax_cross_entropy(z, labels)
     ops = {"mean": jnp.mean, "sum": jnp.sum}
-    return np.asarray(per), {r: (lambda r=r: np.asarray(ops[r](per))) for r in reductions}, \
+    whole = elements if kind == "binary" else per
+    return np.asarray(per), {r: (lambda r=r: np.asarray(ops[r](whole))) for r in reductions}, \
         str(np.asarray(per).dtype)
 
 

@@ -21,8 +21,8 @@ own (Keras 3 once per backend) and differentiates the loss with its own autodiff
                                     F.binary_cross_entropy(x, y), F.cross_entropy(z, y or t),
                                     F.binary_cross_entropy_with_logits(z, y); .backward()
     optax                           optax.softmax_cross_entropy(z, y) (with_integer_labels,
-                                    sigmoid_binary_cross_entropy(z, y).mean(-1)), jnp.mean or
-                                    jnp.sum over examples; jax.value_and_grad
+                                    sigmoid_binary_cross_entropy(z, y)), jnp.mean or jnp.sum of
+                                    the output (binary: all N·K elements); jax.value_and_grad
 
 Each case records the loss value and ∂L/∂(y_pred) (nan and ±inf kept: JSON NaN/Infinity).
 ``grad.json`` holds the hand-picked cases of ``HAND`` (the seed cases, weights, class weights,
@@ -290,10 +290,10 @@ def run_optax(case):
         def per(z):
             return optax.softmax_cross_entropy_with_integer_labels(z, jnp.asarray(y.astype(np.int32)))
         call = "optax.softmax_cross_entropy_with_integer_labels(z, t)"
-    elif kind == "binary":
+    elif kind == "binary":  # jnp.sum / jnp.mean of the elementwise (N, K) output
         def per(z):
-            return optax.sigmoid_binary_cross_entropy(z, jnp.asarray(y)).mean(-1)
-        call = "optax.sigmoid_binary_cross_entropy(z, y).mean(-1)"
+            return optax.sigmoid_binary_cross_entropy(z, jnp.asarray(y))
+        call = "optax.sigmoid_binary_cross_entropy(z, y)"
     else:
         labels = jnp.asarray(y)
         if case.get("label_smoothing"):

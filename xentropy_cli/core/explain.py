@@ -68,19 +68,24 @@ def _gap(a: Array | None, b: Array | None) -> tuple[float, Array]:
     differs = ~np.isclose(a64, b64, rtol=RTOL, atol=ATOL, equal_nan=True)
     with np.errstate(invalid="ignore"):
         gap = np.where(differs, np.abs(a64 - b64), 0.0)
-    return float(np.nanmax(gap)) if gap.size else 0.0, differs
+    return float(np.fmax.reduce(gap.ravel())) if gap.size else 0.0, differs  # nan-skipping, quiet
 
 
 def contributions(p: Result, q: Result) -> Array:
     """Per row: wᵢ·lᵢ/D under P minus the same under Q, so they add up to value_P − value_Q."""
     def share(r: Result) -> Array:
         per = np.asarray(r.per_sample, np.float64)
+        if r.elements is not None and r.reduction != "none":  # torch/optax reduce the N·K elements:
+            per = per * r.elements.shape[-1]  # a row's share is K times its mean over outputs
         if r.reduction in ("none", "sum"):
             return per
         return per / r.divisor if r.divisor else np.zeros_like(per)
 
+    sp, sq = share(p), share(q)
     with np.errstate(invalid="ignore"):
-        return share(p) - share(q)
+        if sp.shape != sq.shape:  # a 1-D binary input: one sample to Keras, N to the other
+            return np.asarray([np.nansum(sp) - np.nansum(sq)])
+        return sp - sq
 
 
 def diverge(p: Result, q: Result, y: Array, pred: Array) -> Divergence:

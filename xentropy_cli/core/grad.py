@@ -177,10 +177,14 @@ def _targets(result: Result, prep: Prepared) -> Array:
 
 
 def _weights(prep: Prepared, n: int) -> Array:
-    """wᵢ per sample (1 without weights; a single weight broadcast)."""
+    """wᵢ per sample (1 without weights; a single weight broadcast). One sample with N weights (a
+    1-D binary input, which Keras 3 reads as one sample and weighs N times): Σw on that sample."""
     if prep.sample_weight is None:
         return np.ones(n)
-    return np.broadcast_to(np.asarray(prep.sample_weight, dtype=np.float64), (n,)).copy()
+    w = np.asarray(prep.sample_weight, dtype=np.float64)
+    if n == 1 and w.size > 1:
+        return np.array([w.sum()])
+    return np.broadcast_to(w, (n,)).copy()
 
 
 def divisor(result: Result) -> float:
@@ -216,7 +220,7 @@ def sigmoid(z: Array) -> Array:
 def _seed(kind: str, y: Array, scale: Array, class_weight: Array | None, outputs: int) -> bw.Grads:
     """Seed the reverse pass from lᵢ: categorical/sparse ḡ_logp = −c⊙ỹ·wᵢ/D; binary
     ḡ_logp = −y/K·wᵢ/D and ḡ_log1mp = −(1 − y)/K·wᵢ/D (K = ``outputs``: 1 where the framework
-    sums its outputs per sample, as torch does)."""
+    reduces all N·K elements, as torch's and optax's sum and mean do)."""
     if kind == "binary":
         k = y.dtype.type(outputs)
         return bw.Grads(logp=-y / k * scale, log1mp=-(y.dtype.type(1) - y) / k * scale)
@@ -242,7 +246,10 @@ def _backward(result: Result, prep: Prepared, x0: Array, ln_base: float, offset:
     dtype = x0.dtype
     y = _targets(result, prep).astype(dtype)
     scale = _scale(prep, result).astype(dtype)
-    outputs = y.shape[1] if prep.kind == "binary" and get(result.profile).binary_outputs == "mean" else 1
+    # per sample: the mean over K outputs; torch's and optax's sum and mean reduce the N·K
+    # elements (their divisor is N·K), so no 1/K there
+    whole = get(result.profile).binary_outputs == "elements" and result.reduction != "none"
+    outputs = y.shape[1] if prep.kind == "binary" and not whole else 1
     ctx = bw.Context(rules, prep.kind, y, scale, ln_base, offset, eps, dtype, np.zeros(x0.shape, bool))
     with np.errstate(all="ignore"):
         seed = _seed(prep.kind, y, scale, prep.class_weight, outputs)
@@ -381,14 +388,23 @@ def _pick_cells(shape: tuple[int, int], cells: int | None, rng_seed: int) -> tup
     return flat // shape[1], flat % shape[1], True
 
 
+# A step that leaves the probabilities' domain (a negative or non-finite p, an all-zero row): the
+# framework still computes a number there, but the derivative is not defined across it.
+_OUT_OF_DOMAIN = frozenset({"negative_prediction", "non_finite", "zero_row"})
+
+
 def _evaluate(inputs: Inputs, profile: Profile, setup: _Setup, x: Array) -> Result | None:
-    """pipeline.run in float64 at y_pred = x (given in the prepared shape); None if refused."""
+    """pipeline.run in float64 at y_pred = x (given in the prepared shape); None if refused or
+    if the step left the domain of probabilities."""
     try:
         with np.errstate(all="ignore"):
-            return pipeline.run(replace(inputs, y_pred=x.reshape(np.shape(inputs.y_pred))), profile,
-                                setup.options64)
+            result = pipeline.run(replace(inputs, y_pred=x.reshape(np.shape(inputs.y_pred))), profile,
+                                  setup.options64)
     except XentError:
         return None
+    if not inputs.from_logits and any(n.code in _OUT_OF_DOMAIN for n in result.notices):
+        return None
+    return result
 
 
 def _straddles(up: Result, down: Result) -> Array:

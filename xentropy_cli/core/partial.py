@@ -141,7 +141,9 @@ def partial_of(result: Result, first_row: int, top_k: int = 0, weights: Array | 
     return Partial(
         first_row=first_row, n=result.n_samples, dtype=result.dtype, n_classes=result.n_classes,
         kind=result.kind, kind_reason=result.kind_reason, from_logits=result.from_logits,
-        stage_names=result.stage_names, weighted=sums.of(per),
+        stage_names=result.stage_names,
+        # torch and optax reduce a binary loss's N·K elements, not the N per-sample means
+        weighted=sums.of(per if result.elements is None else result.elements.reshape(-1)),
         weights=None if weights is None else sums.of(np.ascontiguousarray(weights)),
         targets=None if targets is None else sums.of(targets),
         notices=tuple(_notice_part(n, first_row) for n in result.notices),

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from xentropy_cli.core import kernels, sums
 from xentropy_cli.core import stages as st
-from xentropy_cli.core import sums
 from xentropy_cli.core.profiles import CLIP, LOG, NORMALISE, SMOOTH, Profile
 from xentropy_cli.core.types import Array, Inputs, Notice, Options, Result, StageResult
 from xentropy_cli.core.validate import Prepared, prepare
@@ -22,6 +22,7 @@ class _State:
     logp: Array | None = None
     log1mp: Array | None = None
     losses: Array | None = None
+    elements: Array | None = None  # binary, profiles that reduce the (N, K) output: its elements
     results: list[StageResult] = field(default_factory=list)
     chunk: bool = False  # see run(chunk=)
 
@@ -83,16 +84,20 @@ def _run(inputs: Inputs, profile: Profile, options: Options, chunk: bool = False
         weight_dtype(profile, dtype, prep.sample_weight))
     each = _made(state.losses)
     losses = each if weights is None else each.astype(np.result_type(each.dtype, weights.dtype))
-    weighted = st.weigh(losses, weights)
+    weighted = st.weigh(losses, weights)  # a 1-D binary input's one loss broadcasts to N weights
     reduction = options.reduction or profile.reduction
-    divisor, divisor_name = _divisor(profile, reduction, weights, prep, each)
+    divisor, divisor_name = _divisor(profile, reduction, weights, prep, weighted)
+    summed = weighted if state.elements is None else state.elements.reshape(-1)
     total = np.float64(np.nan) if chunk and reduction == "none" else \
-        sums.total(weighted, _sum_kernel(profile, options))  # summed once, for both uses
+        sums.total(summed, _sum_kernel(profile, options))  # summed once, for both uses
     reduced = st.reduce(weighted, "none", None) if reduction == "none" else \
         st.reduce_total(total, reduction, divisor, divisor_name, profile.zero_division)
     state.results.append(reduced)
     value = reduced.array if reduction == "none" else float(reduced.array)
-    notices = prep.notices + tuple(_result_notices(state, clip_eps(profile, options, dtype)))
+    per = np.asarray(state.losses)
+    finite = bool(np.isfinite(np.min(per)) and np.isfinite(np.max(per))) if per.size else True
+    found = None if finite else first_non_finite(state.results, per)
+    notices = prep.notices + tuple(_result_notices(state, clip_eps(profile, options, dtype), finite))
     return Result(
         profile=profile.name,
         models=profile.models,
@@ -105,10 +110,12 @@ def _run(inputs: Inputs, profile: Profile, options: Options, chunk: bool = False
         value=value,
         weighted_sum=float(total),
         divisor=float(divisor) if divisor is not None else float("nan"),
-        n_samples=prep.n_samples,
+        n_samples=weighted.shape[0] if prep.one_sample else prep.n_samples,
         n_classes=prep.n_classes,
         notices=notices,
         kind_reason=prep.kind_reason,
+        elements=state.elements,
+        first_non_finite=found,
     )
 
 
@@ -128,15 +135,18 @@ def weight_dtype(profile: Profile, dtype: np.dtype, sample_weight: Array) -> np.
 
 def counted(profile: Profile, kind: str, n: int, n_outputs: int) -> int:
     """How many losses a mean divides by: N, or N·K when the framework reduces every output of a
-    binary loss (torch's reduction="mean" over an (N, K) tensor)."""
-    return n * n_outputs if kind == "binary" and profile.binary_outputs == "sum" else n
+    binary loss (torch's reduction="mean" over an (N, K) tensor, jnp.mean of optax's output)."""
+    return n * n_outputs if kind == "binary" and profile.binary_outputs == "elements" else n
 
 
 def _divisor(profile: Profile, reduction: str, weights: Array | None, prep: Prepared,
              losses: Array) -> tuple[float | None, str]:
     n = counted(profile, prep.kind, losses.shape[0], prep.n_classes)
     weight_total = target_total = None
-    if reduction == "mean_with_sample_weight" and weights is not None:
+    # Keras returns a scalar loss (one sample, a 1-D binary input) unreduced: w·l under every
+    # reduction, so a single weight is not divided out again
+    scalar_loss = prep.one_sample and losses.shape[0] == 1
+    if reduction == "mean_with_sample_weight" and weights is not None and not scalar_loss:
         weight_total = float(sums.total(weights.reshape(-1)))  # one number counts once
     if prep.class_weight is not None and prep.labels is not None and profile.class_weight:
         target_total = float(sums.total(target_weights(prep.class_weight, prep.labels, losses.dtype)))
@@ -172,7 +182,40 @@ def divisor(profile: Profile, reduction: str, n: int, weight_total: float | None
     return None, ""
 
 
-def _result_notices(state: _State, clip_bound: float) -> list[Notice]:
+def first_non_finite(results: list[StageResult] | tuple[StageResult, ...], losses: Array,
+                     kind: str = "any") -> tuple[str, int, int | None, float] | None:
+    """Where the first non-finite loss comes from: its row (the first whose loss is nan, inf, or
+    with ``kind`` "nan"/"inf" that one), and the first stage whose output holds a nan or inf in
+    that row, as (stage, row, column or None, value), 0-based; None when every loss is finite.
+    A cell already nan or inf in the input is found at the cast stage."""
+    bad_losses = np.isnan(losses) if kind == "nan" else np.isinf(losses) if kind == "inf" \
+        else ~np.isfinite(losses)
+    if not bad_losses.any():
+        return None
+    row = int(np.flatnonzero(bad_losses)[0])
+    for stage in results:
+        a = np.asarray(stage.array)
+        if a.dtype.kind != "f" or a.ndim == 0 or a.shape[0] <= row:
+            continue
+        cells = a[row]
+        bad = ~np.isfinite(cells)
+        if bad.any():
+            col = int(np.flatnonzero(np.atleast_1d(bad))[0]) if cells.ndim else None
+            value = float(cells[col]) if col is not None else float(cells)
+            return stage.name, row, col, value
+    return None
+
+
+def _where(found: tuple[str, int, int | None, float] | None) -> dict:
+    """Notice fields for where a nan or inf first appears: texts (stage,), values (column
+    1-based or 0, value); its row is the notice's first row."""
+    if found is None:
+        return {}
+    stage, _, col, value = found
+    return {"texts": (stage,), "values": (0 if col is None else col + 1, value)}
+
+
+def _result_notices(state: _State, clip_bound: float, finite: bool = True) -> list[Notice]:
     notices = []
     for result in state.results:
         if result.name == CLIP and result.changed is not None and result.changed.any():
@@ -183,12 +226,16 @@ def _result_notices(state: _State, clip_bound: float) -> list[Notice]:
             down = int(np.count_nonzero(result.changed)) - up
             notices.append(Notice("clipped", rows, counts=(up, down), values=(float(lo), float(hi))))
     losses = _made(state.losses)
+    if finite:
+        return notices
     inf_rows = tuple(int(r) + 1 for r in np.flatnonzero(np.isinf(losses)))
     if inf_rows:
-        notices.append(Notice("log_zero", inf_rows, counts=(len(inf_rows),)))
+        where = _where(first_non_finite(state.results, losses, "inf"))
+        notices.append(Notice("log_zero", inf_rows, counts=(len(inf_rows),), **where))
     nan_rows = tuple(int(r) + 1 for r in np.flatnonzero(np.isnan(losses)))
     if nan_rows:
-        notices.append(Notice("nan", nan_rows, counts=(len(nan_rows),)))
+        where = _where(first_non_finite(state.results, losses, "nan"))
+        notices.append(Notice("nan", nan_rows, counts=(len(nan_rows),), **where))
     return notices
 
 
@@ -308,16 +355,37 @@ def _combine(s: _State, profile: Profile, options: Options, dtype, prep: Prepare
     if prep.kind == "binary":
         from_logits = any(r.name == "log_sigmoid" for r in s.results)  # s.p still holds z
         form = profile.binary_logits if from_logits else "log_sigmoid"
+        whole = profile.binary_outputs == "elements"
+        kernel = _sum_kernel(profile, options)
         result = st.combine_binary(s.y, _made(s.logp), _made(s.log1mp), profile.zero_times_inf, form, s.p,
-                                   profile.binary_outputs, options.base, profile.flush_subnormals,
-                                   _sum_kernel(profile, options))
+                                   "none" if whole else "mean", options.base,
+                                   profile.flush_subnormals, kernel)
+        if whole:  # the per-sample mean over K, and the elements kept for sum and mean
+            s.elements = result.array
+            result = replace(result, array=kernels.mean_last(s.elements, kernel),
+                             note=result.note.replace("elementwise", "per sample mean over outputs of"))
     elif s.y.ndim == 1:
-        result = st.combine_sparse(s.y, _made(s.logp), prep.class_weight)
+        logp = _made(s.logp)
+        result = _void_labels(st.combine_sparse(s.y, logp, prep.class_weight), logp, prep)
     else:
         result = st.combine_categorical(s.y, _made(s.logp), prep.class_weight, profile.zero_times_inf,
                                         _sum_kernel(profile, options))
     s.losses = result.array
     s.results.append(result)
+
+
+def _void_labels(result: StageResult, logp: Array, prep: Prepared) -> StageResult:
+    """Rows whose label the framework does not index: an all-zero one-hot row gives
+    −Σₖ 0·log pₖ (−0, or nan beside a −inf or nan), jnp.take_along_axis's fill gives nan."""
+    if prep.void_rows is None and prep.nan_rows is None:
+        return result
+    out = result.array.copy()
+    if prep.void_rows is not None and prep.void_rows.any():
+        rows = prep.void_rows
+        out[rows] = -np.sum(np.zeros_like(logp[rows]) * logp[rows], axis=-1)
+    if prep.nan_rows is not None and prep.nan_rows.any():
+        out[prep.nan_rows] = np.nan
+    return replace(result, array=out)
 
 
 _STAGES = {

@@ -66,11 +66,32 @@ class Profile:
     # binary from logits, elementwise: "log_sigmoid" −(y·log σ(z) + (1−y)·log σ(−z)) (JAX, optax);
     # "tensorflow" (max(z, 0) − z·y) + log1p(exp(−|z|)); "torch" (1 − y)·z − log σ(z)
     binary_logits: Literal["log_sigmoid", "tensorflow", "torch"] = "log_sigmoid"
-    binary_outputs: Literal["mean", "sum"] = "mean"  # per sample over K outputs: Keras / torch
+    # binary over K outputs: every profile's per-sample loss is the mean over the K outputs;
+    # "mean": the framework reduces those per-sample means (Keras); "elements": it reduces its
+    # elementwise (N, K) output itself (torch's sum adds all N·K elements and its mean divides
+    # by N·K; optax users call jnp.sum / jnp.mean on sigmoid_binary_cross_entropy's output)
+    binary_outputs: Literal["mean", "elements"] = "mean"
     lse_kinds: tuple[Kind, ...] = ()  # kinds whose log-softmax is z − logsumexp(z) (optax labels)
     weight_promotion: bool = False  # weigh in numpy's promoted dtype of losses and weights (sklearn)
     flush_subnormals: bool = False  # TensorFlow and XLA set flush-to-zero: exp(−90) is 0 in float32
     sorted_labels: bool = False  # sparse labels are any values, mapped to sorted unique classes
+    # What the framework does with input that parses but is degenerate (measured by
+    # tools/gen_shapes.py, recorded in tests/golden/shapes.json):
+    # a 1-D binary y (N,): "samples" (N samples), "one_sample" (Keras averages over the last axis:
+    # one sample with N outputs; N per-sample weights broadcast), "one_sample_no_weights" (tf_keras:
+    # per-sample weights raise)
+    binary_1d: Literal["samples", "one_sample", "one_sample_no_weights"] = "samples"
+    # sparse labels that are not integers: "truncate" (cast to int), "refuse"
+    fractional_labels: Literal["truncate", "refuse"] = "refuse"
+    # labels outside 0..K−1: "refuse"; "zero" (JAX one_hot: an all-zero row, loss −0·Σ log p);
+    # "zero_negative" (numpy one_hot: negative labels give a zero row, labels ≥ K raise);
+    # "take" (jnp.take_along_axis: negative labels count from the end, the rest read nan)
+    label_range: Literal["refuse", "zero", "zero_negative", "take"] = "refuse"
+    # binary on probabilities: "any" (computed as given); "unit" (torch's binary_cross_entropy
+    # raises unless 0 ≤ p ≤ 1 and 0 ≤ y ≤ 1, nan included); "unit_after_clip" (Keras's torch
+    # backend clips p first, so only a nan p or a y outside [0, 1] raises)
+    binary_range: Literal["any", "unit", "unit_after_clip"] = "any"
+    finite_inputs: bool = False  # scikit-learn's check_array raises on nan and inf
     kernel: Kernel = "numpy"
     agreement: str = ""
     refusals: Mapping[str, str] = field(default_factory=dict)
@@ -176,6 +197,8 @@ KERAS = Profile(
     flush_subnormals=True,
     kernel="tensorflow",
     refusals={"sparse/smooth": "Keras's sparse losses take no label_smoothing"},
+    binary_1d="one_sample",
+    fractional_labels="truncate",
     agreement=(
         "per sample bit-identical (9955/9955); reduced 225/228 identical, worst 2 ulp "
         "(mean_with_sample_weight); on 58 golden cases. TensorFlow's log, exp, log1p and sums "
@@ -195,6 +218,9 @@ KERAS_JAX = Profile(
     reductions=KERAS_REDUCTIONS,
     flush_subnormals=True,
     kernel="xla",
+    binary_1d="one_sample",
+    fractional_labels="truncate",
+    label_range="zero",
     agreement=(
         "per sample 99.98% bit-identical (9953/9955), worst 1 ulp; reduced 225/228 identical, "
         "worst 2 ulp; on 58 golden cases. XLA's log, exp, log1p and sums emulated; rows over 80 "
@@ -217,6 +243,9 @@ KERAS_TORCH = Profile(
     binary_kernel="glibc",
     binary_logits="torch",
     kernel="torch",
+    binary_1d="one_sample",
+    fractional_labels="truncate",
+    binary_range="unit_after_clip",
     agreement=(
         "per sample 94.5% bit-identical (9405/9955), worst 30 ulp; reduced 201/228 identical, "
         "worst 2 ulp; on 58 golden cases. torch's log is MKL vsLn (closed source): the stand-in "
@@ -239,6 +268,9 @@ KERAS_NUMPY = Profile(
     reduction="sum_over_batch_size",
     reductions=KERAS_REDUCTIONS,
     kernel="numpy",
+    binary_1d="one_sample",
+    fractional_labels="truncate",
+    label_range="zero_negative",
     agreement=("bit-identical to Keras's numpy backend on the same numpy (its log and exp take other CPU "
                "paths with AVX-512): 9955/9955 per sample, 228/228 reduced on 58 golden cases"),
 )
@@ -258,6 +290,8 @@ TF_KERAS = Profile(
     flush_subnormals=True,
     kernel="tensorflow",
     refusals={"reduction": "tf.keras has no mean_with_sample_weight reduction"},
+    binary_1d="one_sample_no_weights",
+    fractional_labels="truncate",
     agreement=(
         "bit-identical: float32 input 2609/2609 per sample, 28/28 reduced; float64 input "
         "7349/7349 per sample, 86/86 reduced; 59 golden cases"
@@ -289,12 +323,13 @@ TORCH = Profile(
     log1m="log1p",
     binary_kernel="glibc",  # F.binary_cross_entropy is a scalar loop: std::log, std::log1p
     binary_logits="torch",
-    binary_outputs="sum",  # reduction="sum" adds every output, "mean" divides by N·K
+    binary_outputs="elements",  # reduction="sum" adds every output, "mean" divides by N·K
     kernel="torch",
     refusals={"sample_weight": "torch losses take no sample weight; multiply reduction='none' "
                                "losses yourself, or use --profile keras"},
+    binary_range="unit",
     agreement=(
-        "per sample 94.1% bit-identical (8938/9496), worst 30 ulp; reduced 75/100 identical, "
+        "per sample 94.1% bit-identical (8938/9496), worst 30 ulp; reduced 79/100 identical, "
         "worst 3 ulp; on 50 golden cases; binary_cross_entropy on probabilities bit-identical. "
         "MKL's log and SLEEF's exp/log1p are not emulated: their stand-ins are glibc's float64 "
         "functions rounded to float32, the same on every CPU"
@@ -327,6 +362,7 @@ SKLEARN = Profile(
         "sample_weight": "log_loss rejects a single number as sample_weight: give one weight "
                          "per sample",
     },
+    finite_inputs=True,
     agreement=(
         "bit-identical to log_loss on the same numpy (its log takes other CPU paths with AVX-512), "
         "float64 and float32 input: 6629/6629 per sample, 62/62 reduced, 8/8 refusals on 39 golden cases"
@@ -361,6 +397,8 @@ OPTAX = Profile(
         "binary/smooth": "optax.smooth_labels spreads α over the classes of a categorical "
                          "target; smooth binary targets yourself",
     },
+    binary_outputs="elements",
+    label_range="take",
     agreement=(
         "per sample 99.9% bit-identical (2807/2809), worst 1 ulp; reduced 18/24 identical, worst "
         "1 ulp; on 12 golden cases. XLA's exp and log1p are emulated; its mean over samples and "

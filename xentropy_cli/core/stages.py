@@ -248,7 +248,8 @@ def combine_sparse(labels: Array, logp: Array, class_weight: Array | None = None
 def combine_binary(y: Array, logp: Array, log1mp: Array, zero_times_inf: str = "nan",
                    form: str = "log_sigmoid", z: Array | None = None, over: str = "mean",
                    base: float | None = None, flush: bool = False, kernel: str = "numpy") -> StageResult:
-    """lᵢ ← meanₖ (``over="sum"``: Σₖ) of the elementwise loss, which is
+    """lᵢ ← meanₖ (``over="sum"``: Σₖ; ``over="none"``: the (N, K) elements) of the elementwise loss,
+    which is
 
     −(y·log p + (1 − y)·log(1 − p))            on probabilities, and from logits z by default;
     (max(z, 0) − z·y) + log1p(exp(−|z|))       ``form="tensorflow"`` (sigmoid_cross_entropy_with_logits);
@@ -277,6 +278,8 @@ def combine_binary(y: Array, logp: Array, log1mp: Array, zero_times_inf: str = "
             second = np.where(one_minus_y == 0, second.dtype.type(0), second)
         elements = -(first + second)
         what = "−(y·log p + (1−y)·log(1−p))"
+    if over == "none":  # the framework's elementwise (N, K) output (torch and optax reduce it whole)
+        return StageResult("combine", elements, None, f"elementwise {what}", "loss")
     out = kernels.sum_last(elements, kernel) if over == "sum" else kernels.mean_last(elements, kernel)
     return StageResult("combine", out, None, f"per sample {over} over outputs of {what}", "loss")
 

@@ -100,13 +100,20 @@ class Notice:
 
     codes: looks_like_logits (counts: cells above 1), not_normalised (counts: rows; values: the
     first row's sum), zero_weights, clipped (counts: cells up, cells down; values: the bounds),
-    log_zero and nan (counts: samples).
+    log_zero and nan (counts: samples; texts: the stage where the first one appears; values: its
+    column, 1-based or 0, and value; its row is rows[0]). Degenerate input the framework computes
+    with (core/validate.py): non_finite, negative_prediction, zero_row, target_outside,
+    negative_target, negative_weight (values: the first value; texts: its place and the
+    framework), fractional_label and label_out_of_range (values: label, class or K), one_sample
+    (counts: outputs; texts: framework), zero_target_row and odd_target_row (counts: rows;
+    values: the odd row's sum), sklearn_columns (counts: columns).
     """
 
     code: str
     rows: tuple[int, ...] = ()
     counts: tuple[int, ...] = ()
     values: tuple[float | int | str, ...] = ()
+    texts: tuple[str, ...] = ()  # words it quotes (a cell's place, a framework, a stage): the first's
 
     @property
     def message(self) -> str:
@@ -145,6 +152,11 @@ class Result:
     n_classes: int
     notices: tuple[Notice, ...] = field(default_factory=tuple)
     kind_reason: str = ""
+    # binary under a profile that reduces its elementwise output (torch, optax): the (N, K)
+    # elements whose sum ``sum`` and ``mean`` reduce; per_sample holds their mean over K
+    elements: Array | None = None
+    # where a nan or inf first appears: (stage, 0-based row, 0-based column or None, value)
+    first_non_finite: tuple[str, int, int | None, float] | None = None
 
     def stage(self, name: str) -> StageResult:
         for stage in self.stages:

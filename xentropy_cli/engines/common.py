@@ -26,25 +26,33 @@ def declined(error: Exception) -> None:
 
 class Parser:
     """Chunks of whole lines of one layout, parsed: as fixed-width lines first (the fastest,
-    numpy only), then with pyarrow when ``arrow`` (imported at the first chunk that needs it),
-    then with the general numpy parser, which also gives the in-memory reader's errors. Every
-    parser gives numpy's correctly rounded float64, so the choice never changes a number.
-    ``used`` collects the names of the parsers that read something."""
+    numpy only), then with polars or pyarrow when that is the ``reader`` (imported at the first
+    chunk that needs it), then with the general numpy parser, which also gives the in-memory
+    reader's errors. Every parser gives numpy's correctly rounded float64, so the choice never
+    changes a number. ``used`` collects the names of the parsers that read something. polars is
+    not used in a process forked from one that had imported it (its thread pool does not survive
+    a fork): pyarrow or numpy read instead."""
 
-    def __init__(self, lay: fastcsv.Layout, arrow: bool, threads: bool = False):
-        self.lay, self.arrow, self.threads = lay, arrow, threads
-        self.reader: fastcsv.Arrow | None = None
+    def __init__(self, lay: fastcsv.Layout, reader: str | bool, threads: bool = False):
+        if reader is True or reader is False:  # the older signature: arrow or not
+            reader = fastcsv.READER_ARROW if reader else fastcsv.READER_NUMPY
+        if reader == fastcsv.READER_POLARS and not fastcsv.polars_usable():
+            reader = fastcsv.READER_ARROW if fastcsv.arrow_available() else fastcsv.READER_NUMPY
+        self.lay, self.kind, self.threads = lay, reader, threads
+        self.reader: fastcsv.Polars | fastcsv.Arrow | None = None
         self.used: set[str] = set()
 
     def __call__(self, data: bytes, line: int) -> Array:
         """The rows of ``data`` (whole lines), whose first is line ``line`` of the file."""
         block = fastcsv.parse_fixed(self.lay, data)
         name = fastcsv.READER_FIXED
-        if block is None and self.arrow:
-            self.reader = self.reader or fastcsv.Arrow(self.lay, threads=self.threads)
+        if block is None and self.kind in (fastcsv.READER_POLARS, fastcsv.READER_ARROW):
+            if self.reader is None:
+                library = fastcsv.Polars if self.kind == fastcsv.READER_POLARS else fastcsv.Arrow
+                self.reader = library(self.lay, threads=self.threads)
             try:
-                block, name = self.reader.parse(data), fastcsv.READER_ARROW
-            except Exception as error:  # pyarrow's own errors: the numpy reader says what, and where
+                block, name = self.reader.parse(data), self.kind
+            except Exception as error:  # the library's own errors: the numpy reader says what, and where
                 declined(error)
                 block = None
         if block is None:

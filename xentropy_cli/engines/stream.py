@@ -48,10 +48,14 @@ from xentropy_cli.engines.pool import Progress
 from xentropy_cli.errors import DataError, UsageError, XentError
 from xentropy_cli.io import blocks, fastcsv
 
-CHUNK_BYTES = 1 << 20  # text per chunk (XENT_CHUNK_BYTES overrides)
+CHUNK_BYTES = 1 << 20  # text per chunk of fixed-width lines (XENT_CHUNK_BYTES overrides)
+# of lines of any width: fewer calls, less per-call cost; numpy's reader keeps peak memory flat
+# from 1M to 10M rows at 2 MiB, not at 4 MiB (bench/README.md)
+WIDE_CHUNK_BYTES = {fastcsv.READER_NUMPY: 2 << 20, fastcsv.READER_POLARS: 4 << 20,
+                    fastcsv.READER_ARROW: 4 << 20}
 MIN_PART_BYTES = 4 << 20  # no worker gets less than this
 HEAD_ROWS = 50  # per-sample rows kept for the table view of --reduction none
-READERS = ("auto", "numpy", "pyarrow")
+READERS = ("auto", "numpy", "polars", "pyarrow")
 ALIGN = 8 * kernels.PACKET  # rows: blocks start at multiples of this (see _aligned)
 
 
@@ -70,6 +74,7 @@ class Job:
     class_weight: Array | None = None
     sample_weight: Array | None = None  # one number given with -w, else None
     chunk_bytes: int = CHUNK_BYTES
+    why: str = ""  # how the reader was chosen (--verbose)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -108,14 +113,39 @@ def plan(sources: list[str] | None, *, y_true: str | None = None, y_pred: str | 
     reader = os.environ.get("XENT_READER", "auto")
     if reader not in READERS:
         raise UsageError(f"XENT_READER={reader!r} is not a reader", hint=f"choose {', '.join(READERS)}")
+    why = f"XENT_READER={reader}"
     if reader == "auto":
-        reader = fastcsv.READER_ARROW if fastcsv.arrow_available() else fastcsv.READER_NUMPY
+        reader = choose_reader()
+        why = {fastcsv.READER_POLARS: "polars is installed", fastcsv.READER_ARROW: "pyarrow is installed",
+               }.get(reader, "neither polars nor pyarrow is installed")
     body = lay.size - lay.body_start
     workers = max(1, min(_env_int("XENT_WORKERS", cores()), body // MIN_PART_BYTES or 1))
+    fixed = _looks_fixed(lay)
     return Job(lay, reader, workers, kind, from_logits,
                None if labels is None else parse_labels(labels),
                None if class_weight is None else vector(class_weight, "--class-weight"),
-               weight, _env_int("XENT_CHUNK_BYTES", CHUNK_BYTES))
+               weight, _env_int("XENT_CHUNK_BYTES", CHUNK_BYTES if fixed else WIDE_CHUNK_BYTES[reader]),
+               f"{why}: {reader} for lines of any width, numpy-fixed-width for fixed-width chunks; "
+               f"the head of the file is {'fixed-width' if fixed else 'of any width'}")
+
+
+def _looks_fixed(lay: fastcsv.Layout) -> bool:
+    """Whether the first 64 KiB of the body are fixed-width lines (``fastcsv.parse_fixed``)."""
+    head = next(fastcsv.chunks(lay.path, lay.body_start, min(lay.size, lay.body_start + (1 << 16))), b"")
+    try:
+        return fastcsv.parse_fixed(lay, head) is not None
+    except Exception:  # noqa: BLE001 - a guess only: the chunks are read by whichever parser fits
+        return False
+
+
+def choose_reader() -> str:
+    """The parser for chunks that are not fixed-width, from what is installed: pyarrow (the
+    ``fast`` extra), else polars, else numpy's own. polars parses a chunk in half pyarrow's CPU
+    time but its import (a 178 MB library, in every worker) costs more than that saves on a
+    1M-row file: end to end pyarrow was faster (bench/README.md)."""
+    if fastcsv.arrow_available():
+        return fastcsv.READER_ARROW
+    return fastcsv.READER_POLARS if fastcsv.polars_available() else fastcsv.READER_NUMPY
 
 
 def _scalar_weight(text: str | None) -> Array | None:
@@ -170,7 +200,7 @@ def _blocks(job: Job, start: int, stop: int, first_line: int, reader: str,
             progress: Callable[[int], None], used: set[str] | None = None) -> Iterator[Array]:
     """Parsed blocks of bytes [start, stop), in order (common.Parser); ``used`` collects the
     parsers' names."""
-    parse = common.Parser(job.layout, reader == fastcsv.READER_ARROW, threads=job.workers == 1)
+    parse = common.Parser(job.layout, reader, threads=job.workers == 1)
     line = first_line
     try:
         for data in fastcsv.chunks(job.layout.path, start, stop, job.chunk_bytes):
@@ -437,8 +467,8 @@ def say(verbose: bool, text: str) -> None:
 
 
 def describe(job: Job, streamed: Streamed) -> str:
-    return (f"read {job.layout.source} with the {streamed.reader} reader, streamed in chunks on "
-            f"{streamed.workers} process(es): {streamed.result.n_samples:,} rows in "
+    return (f"read {job.layout.source} with the {streamed.reader} reader ({job.why}), streamed in "
+            f"chunks on {streamed.workers} process(es): {streamed.result.n_samples:,} rows in "
             f"{streamed.seconds:.2f} s")
 
 

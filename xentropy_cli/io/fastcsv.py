@@ -7,22 +7,20 @@ column options, …): the caller then reads the file in memory, which gives the 
 error.
 
 ``parse(layout, data, first_line)`` turns a chunk of whole lines into an (rows, columns) float64
-block. The fast path is plain numpy: every ``.`` becomes ``,-1`` and every newline ``,-2,``, so
-``np.fromstring(…, int64, sep=",")`` reads integer parts, fractions (negative, with a leading 1
-that keeps their leading zeros) and row ends in one C pass. A decimal d = I.F with k fraction
-digits is then M / 10ᵏ with M = I·10ᵏ + F; while M < 2⁵³ and k ≤ 18 both are exact doubles and the
-IEEE division is correctly rounded (Clinger's fast path), so the result is bit for bit what
-``float()`` and ``np.loadtxt`` give. Exponents, too many digits, odd characters, empty or ragged
-fields: the chunk goes through ``io.table`` instead, which reads it, or raises the same error as
-the in-memory reader with the same ``file:line``.
+block: with numpy's own float parser over the whole chunk (``_fast``: the function ``float()``
+uses, correctly rounded), after checking that every line has its fields and only numbers.
+Anything else (spaces, nan, empty or ragged fields, odd characters): the chunk goes through
+``io.table`` instead, which reads it, or raises the same error as the in-memory reader with the
+same ``file:line``. Fixed-width lines (``0.%08d``) are read faster still by ``parse_fixed``.
 
-``Arrow(layout).parse(data)`` reads the same blocks with pyarrow's CSV reader when pyarrow is
-installed (the ``fast`` extra). It is imported only then.
+``Arrow`` (pyarrow, the ``fast`` extra) and ``Polars`` read the same blocks with those libraries'
+CSV readers when they are installed; each is imported only by the process that uses it.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,15 +33,9 @@ from xentropy_cli.io import source, table
 READER_NUMPY = "numpy"
 READER_FIXED = "numpy-fixed-width"
 READER_ARROW = "pyarrow"
+READER_POLARS = "polars"
 HEAD_BYTES = 1 << 17
 _BOM = b"\xef\xbb\xbf"
-_POW10 = 10.0 ** np.arange(19)
-_IPOW10 = 10 ** np.arange(19, dtype=np.int64)
-_EXACT = 2 ** 53
-# The largest integer part I with I·10ᵏ + (10ᵏ − 1) < 2⁵³, per k.
-_I_LIMIT = np.maximum((_EXACT - _IPOW10) // _IPOW10, 0).astype(np.uint64)  # used for k ≤ 15
-_INT_MAX = np.iinfo(np.int64).max
-_FRAC, _ROW_END = b",-1", b",-2,"
 
 
 class NotStreamable(Exception):
@@ -358,73 +350,41 @@ def _read_fixed(data: bytes, delimiter: str, plan: _Fixed) -> np.ndarray | None:
     return mantissa.T
 
 
+_NUMBER_BYTES = b"0123456789.-+eE"
+_ROW_END = b",nan,"  # the only nan numpy can read: the data has no "n"
+
+
 def _fast(data: bytes, delimiter: str, n_columns: int, rows: int) -> np.ndarray | None:
-    """numpy's integer tokenizer over rewritten text; None when the chunk needs a closer look."""
+    """Every field of a chunk of whole lines as float64, or None when the chunk needs a closer look.
+
+    numpy's own text-to-float64 parser (``np.fromstring(…, sep=",")``, in C over the whole
+    chunk) reads each field with CPython's ``PyOS_string_to_double``, the function ``float()``
+    and ``np.loadtxt`` (the in-memory reader) use: correctly rounded, the same bits for every
+    decimal, long mantissas, exponents and subnormals included. Only the bytes of numbers,
+    delimiters and newlines are taken (so no nan/inf, spaces, quotes or underscores in the data);
+    every newline becomes ``,nan,``, so the row ends are read in the same pass: numpy must read
+    exactly ``rows · (n_columns + 1)`` values with nothing left over (an empty field or ``1-2``
+    stops it), a nan at the end of every row and finite values everywhere else, which holds
+    only when every line has ``n_columns`` fields.
+    """
     sep = delimiter.encode()
-    if data.translate(None, b"0123456789.-\n" + sep):
+    if len(sep) != 1 or data.translate(None, _NUMBER_BYTES + sep + b"\n"):
         return None
-    minus = b"-" in data
-    if minus:
-        signs = _minus_fields(data, sep)
-        if signs is None:
-            return None
-        data = data.replace(b"-", b"")
     if sep != b",":
         data = data.replace(sep, b",")
-    text = data.replace(b".", _FRAC).replace(b"\n", _ROW_END)[:-1]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
-            tokens = np.fromstring(text, dtype=np.int64, sep=",")
+            values = np.fromstring(data.replace(b"\n", _ROW_END), dtype=np.float64, sep=",")
         except (ValueError, DeprecationWarning):
             return None
-    values = _assemble(tokens, n_columns, rows)
-    if values is None:
+    if values.size != rows * (n_columns + 1):
         return None
-    if minus:
-        flat = values.reshape(-1)
-        flat[signs] = -flat[signs]
-    return values
-
-
-def _assemble(tokens: np.ndarray, n_columns: int, rows: int) -> np.ndarray | None:
-    """Fields from tokens: I, −(10ᵏ + F) after a dot, −2 at a row end."""
-    is_negative = tokens < 0
-    negative = np.flatnonzero(is_negative)
-    marks = tokens[negative]
-    before = negative - np.arange(negative.size)  # fields before each negative token
-    is_end = marks == -2
-    ends = before[is_end]
-    if ends.size != rows or not np.array_equal(ends, np.arange(1, rows + 1) * n_columns):
-        return None  # ragged, or an empty or malformed field
-    fields = tokens[~is_negative]
-    if fields.size != rows * n_columns or (fields.size and fields.max() == _INT_MAX):
-        return None  # an integer too long for int64
-    out = fields.astype(np.float64)
-    is_frac = ~is_end
-    if is_frac.any():
-        frac_at = negative[is_frac]
-        f = -marks[is_frac]
-        k = np.searchsorted(_IPOW10, f, side="right") - 1
-        whole = tokens[frac_at - 1]
-        # I·10ᵏ + F < 2⁵³ (a negative I, i.e. no integer part before the dot, fails as unsigned)
-        if k.max() > 15 or (whole.view(np.uint64) > _I_LIMIT[k]).any():
-            return None
-        scale = _IPOW10[k]
-        out[before[is_frac] - 1] = (whole * scale + (f - scale)) / _POW10[k]
-    return out.reshape(rows, n_columns)
-
-
-def _minus_fields(data: bytes, sep: bytes) -> np.ndarray | None:
-    """Indices of the fields that start with '-' (None if a '-' is anywhere else)."""
-    u = np.frombuffer(data, np.uint8)
-    bounds = np.flatnonzero((u == sep[0]) | (u == 10))
-    at = np.flatnonzero(u == 45)
-    field = np.searchsorted(bounds, at)
-    starts = np.where(field > 0, bounds[np.maximum(field - 1, 0)] + 1, 0)
-    if not np.array_equal(starts, at):
+    values = values.reshape(rows, n_columns + 1)
+    block = values[:, :n_columns]
+    if not np.isnan(values[:, n_columns]).all() or not np.isfinite(block).all():
         return None
-    return field
+    return block
 
 
 def _slow(lay: Layout, data: bytes, first_line: int) -> np.ndarray:
@@ -491,6 +451,8 @@ class Arrow:
             null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False)
 
     def parse(self, data: bytes) -> np.ndarray:
+        if b" " in data:
+            raise ValueError("spaces: the numpy reader decides")
         table = self.csv.read_csv(self.pa.py_buffer(data), read_options=self.read,
                                   parse_options=self.parse_options, convert_options=self.convert)
         if table.num_rows != data.count(b"\n"):
@@ -512,3 +474,68 @@ def _doubles(column) -> np.ndarray:
         data = chunk.buffers()[1]
         parts.append(np.frombuffer(data, np.float64, count=len(chunk), offset=chunk.offset * 8))
     return np.concatenate(parts) if len(parts) != 1 else parts[0]
+
+
+# --- polars (the `fast` extra) ------------------------------------------------------------------
+
+def polars_available() -> bool:
+    """True when polars can be imported (checked without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("polars") is not None
+
+
+_FORKED_WITH_POLARS = False
+
+
+def _after_fork() -> None:
+    global _FORKED_WITH_POLARS
+    _FORKED_WITH_POLARS = _FORKED_WITH_POLARS or "polars" in sys.modules
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def polars_usable() -> bool:
+    """False in a process forked from one that had imported polars: polars' thread pool does not
+    survive a fork (the child would wait for threads it does not have)."""
+    return not _FORKED_WITH_POLARS
+
+
+class Polars:
+    """polars' CSV reader (the ``fast`` extra) for chunks of whole lines of one layout.
+
+    ``parse(data)`` gives the same (rows, len(used)) float64 block as ``fastcsv.parse``: polars
+    parses floats with a correctly rounded parser (fast-float's Eisel–Lemire with an exact
+    fallback; tests/test_fastcsv.py checks hard cases against ``float()``). Anything unusual (a
+    cell that is not a number, nan or inf, a ragged row, an empty cell, a quote) raises, and the
+    caller reads the chunk with ``fastcsv.parse``, which gives the in-memory reader's error.
+    Imported here, in the process that reads; ``threads=False`` (several worker processes) keeps
+    polars to one thread each, which must be said before polars is first imported.
+    """
+
+    def __init__(self, lay: Layout, threads: bool = True):
+        if not threads:
+            os.environ.setdefault("POLARS_MAX_THREADS", "1")
+        import polars as pl
+
+        self.pl = pl
+        self.used = list(lay.used)
+        self.delimiter = lay.delimiter
+        self.schema = {f"column_{i + 1}": pl.Float64 for i in range(lay.n_columns)}
+        self.order = [f"column_{i + 1}" for i in lay.used]
+
+    def parse(self, data: bytes) -> np.ndarray:
+        if b'"' in data or b"\r" in data or b" " in data or b"n" in data or b"N" in data:
+            raise ValueError("quotes, carriage returns, spaces, nan or inf: the numpy reader decides")
+        frame = self.pl.read_csv(data, has_header=False, schema=self.schema, separator=self.delimiter,
+                                 columns=self.used, quote_char=None, truncate_ragged_lines=False,
+                                 raise_if_empty=True, ignore_errors=False)
+        if frame.height != data.count(b"\n"):
+            raise ValueError("rows are not lines")
+        frame = frame.select(self.order)  # polars keeps the file's order; ours: y_true, y_pred, weight
+        block = frame.to_numpy(order="c")  # an empty cell (null) becomes nan
+        if block.dtype != np.float64 or not np.isfinite(block).all():
+            raise ValueError("a value is empty or not a finite float64")
+        return block

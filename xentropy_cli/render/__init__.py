@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from xentropy_cli.core.choices import COLORS, FORMATS, choose
 from xentropy_cli.core.types import Notice, Result
 from xentropy_cli.errors import StrictError, report
@@ -212,8 +214,11 @@ def _profile_json(profile) -> dict[str, Any]:
 def _explain_csv(result_p: Result, result_q: Result, divergence,
                  samples: tuple[int, ...] | None = None) -> str:
     lines = [f"sample,{result_p.profile},{result_q.profile},contribution"]
-    for i, (a, b, c) in enumerate(zip(result_p.per_sample, result_q.per_sample,
-                                      divergence.contributions, strict=True), start=1):
+    per_p, per_q = np.atleast_1d(result_p.per_sample), np.atleast_1d(result_q.per_sample)
+    if per_p.size != per_q.size:  # a 1-D input: one sample to one profile, N to the other
+        per_p, per_q = (np.atleast_1d(np.mean(a, dtype=np.float64)) if a.size > 1 else a
+                        for a in (per_p, per_q))
+    for i, (a, b, c) in enumerate(zip(per_p, per_q, divergence.contributions, strict=True), start=1):
         lines.append(f"{i if samples is None else samples[i - 1]},{machine.text(a)},{machine.text(b)},"
                      f"{machine.text(c)}")
     return "\n".join(lines) + "\n"

@@ -67,6 +67,10 @@ def result_json(result: Result, command: str = "compute", **extra: Any) -> dict[
     }
     if result.reduction == "none":
         data["per_sample"] = numbers(result.per_sample)
+    if result.first_non_finite is not None:  # where a nan or inf loss first appears (1-based)
+        stage, row, col, value = result.first_non_finite
+        data["first_non_finite"] = {"stage": stage, "row": row + 1,
+                                    "column": None if col is None else col + 1, "value": number(value)}
     data.update(extra)
     return data
 

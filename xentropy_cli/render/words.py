@@ -7,6 +7,7 @@ one function here. Nothing in xent parses a sentence back.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from xentropy_cli.core.stages import fmt
@@ -21,11 +22,20 @@ def _looks_like_logits(n: Notice) -> str:
     return f"{n.counts[0]} prediction(s) above 1 look like logits; pass --from-logits if they are"
 
 
+def _showing_gap(total: float) -> str:
+    """A row sum with enough decimals to show how far it is from 1: 1.99, 0.99999988."""
+    gap = abs(total - 1.0)
+    if gap != gap:  # nan
+        return "nan"
+    decimals = 2 if gap >= 0.01 or gap == 0 else int(math.ceil(-math.log10(gap))) + 1
+    return f"{total:.{min(decimals, 17)}f}"
+
+
 def _not_normalised(n: Notice) -> str:
-    count = n.counts[0]
+    count, total = n.counts[0], float(n.values[0])
     verb = "does" if count == 1 else "do"
-    return (f"{_plural(count, 'row')} of y_pred {verb} not sum to 1 "
-            f"(the first sums to {float(n.values[0]):.6g})")
+    return (f"{_plural(count, 'row')} of y_pred {verb} not sum to 1 (row {n.rows[0]} sums to "
+            f"{_showing_gap(total)}, off by {total - 1:+.3g})")
 
 
 def _zero_weights(n: Notice) -> str:
@@ -40,13 +50,107 @@ def _clipped(n: Notice) -> str:
     return "; ".join(parts)
 
 
+def _first_appears(n: Notice) -> str:
+    """Where the first nan or inf loss comes from (stage, row, column, value), when known."""
+    if not n.texts or not n.rows:
+        return ""
+    column = int(n.values[0])
+    cell = f"row {n.rows[0]}" + (f", column {column}" if column else "")
+    return f"; it first appears at stage {n.texts[0]}, {cell} ({float(n.values[1])})"
+
+
 def _log_zero(n: Notice) -> str:
-    return (f"log 0 made the loss infinite in {n.counts[0]} sample(s): a predicted probability "
-            "of exactly 0 for a true class")
+    return (f"the loss is infinite in {n.counts[0]} sample(s): log 0 of a probability of exactly "
+            f"0 for a true class, or an infinite input{_first_appears(n)}")
 
 
 def _nan(n: Notice) -> str:
-    return f"the loss is nan in {n.counts[0]} sample(s) (0·log 0, or softmax overflow)"
+    return (f"the loss is nan in {n.counts[0]} sample(s) (0·log 0, 0/0, nan input, or softmax "
+            f"overflow){_first_appears(n)}")
+
+
+# --- degenerate input the framework computes with (core/validate.py) -------------------------
+# texts: (the first cell's place, the framework); values: (the first value, …)
+
+def _value(x: float | int | str) -> str:
+    return f"{float(x):g}"
+
+
+def _non_finite(n: Notice) -> str:
+    which, where, framework = n.texts
+    return (f"{which} is {float(n.values[0])} at {where}: {framework} computes with it, so the "
+            "loss of that row is nan or inf")
+
+
+def _negative_prediction(n: Notice) -> str:
+    where, framework = n.texts
+    return (f"probability {_value(n.values[0])} at {where} is negative: {framework} computes with "
+            "it as given; if these are logits, pass --from-logits")
+
+
+def _zero_row(n: Notice) -> str:
+    where, framework = n.texts
+    more = f" (and {n.counts[0] - 1} more)" if n.counts[0] > 1 else ""
+    return (f"y_pred row {n.rows[0]} is all 0{f' ({where})' if where else ''}{more}: {framework} "
+            "computes with it (no distribution to normalise)")
+
+
+def _target_outside(n: Notice) -> str:
+    where, framework = n.texts
+    return (f"binary target {_value(n.values[0])} at {where} is outside [0, 1]: {framework} "
+            "computes with it as given")
+
+
+def _negative_target(n: Notice) -> str:
+    where, framework = n.texts
+    return f"target {_value(n.values[0])} at {where} is negative: {framework} computes with it as given"
+
+
+def _negative_weight(n: Notice) -> str:
+    where, framework = n.texts
+    return f"sample weight {_value(n.values[0])} ({where}) is negative: {framework} weighs with it as given"
+
+
+def _fractional_label(n: Notice) -> str:
+    where, framework = n.texts
+    label, kept = n.values
+    return (f"label {_value(label)} ({where}) is not an integer: {framework} casts labels to "
+            f"integers, so it counts as class {int(kept)}")
+
+
+def _label_out_of_range(n: Notice) -> str:
+    where, framework, how = n.texts
+    label, k, taken = n.values
+    what = {"from the end": f"jnp.take_along_axis counts it from the end (class {int(taken)})",
+            "nan": "jnp.take_along_axis reads nan for it",
+            "zero row": "its one-hot row is all 0, so the loss of that row is −0·Σ log p (0, or nan)"}
+    return (f"label {_value(label)} ({where}) is outside 0..{int(k) - 1}: {framework} does not "
+            f"check it; {what[how]}")
+
+
+def _one_sample(n: Notice) -> str:
+    return (f"y_true and y_pred are 1-D: {n.texts[0]} averages binary cross-entropy over the last "
+            f"axis, so it reads them as one sample of {n.counts[0]} outputs (sum and none give "
+            "their mean); for one loss per sample give them as a column, [[1], [0], …], or as "
+            "CSV columns")
+
+
+def _zero_target_row(n: Notice) -> str:
+    more = f" (and {n.counts[0] - 1} more)" if n.counts[0] > 1 else ""
+    return (f"y_true row {n.rows[0]} is all 0{more}: its loss is 0 under categorical "
+            "cross-entropy, the kind the other rows show; pass --loss binary if the file is "
+            "multi-label")
+
+
+def _odd_target_row(n: Notice) -> str:
+    return (f"y_true row {n.rows[0]} sums to {float(n.values[0])!r}, not 1, while the other rows "
+            "sum to 1: read as categorical cross-entropy; pass --loss binary if the file is "
+            "multi-label")
+
+
+def _sklearn_columns(n: Notice) -> str:
+    return (f"scikit-learn's log_loss reads the {n.counts[0]} columns of y_pred as classes: it "
+            "computes −Σ y·log p per row (categorical), not binary cross-entropy per output")
 
 
 # backward_<reason> (core/backward.py): the framework's gradient departs from the true derivative;
@@ -83,6 +187,18 @@ SENTENCES: dict[str, Callable[[Notice], str]] = {
     "clipped": _clipped,
     "log_zero": _log_zero,
     "nan": _nan,
+    "non_finite": _non_finite,
+    "negative_prediction": _negative_prediction,
+    "zero_row": _zero_row,
+    "target_outside": _target_outside,
+    "negative_target": _negative_target,
+    "negative_weight": _negative_weight,
+    "fractional_label": _fractional_label,
+    "label_out_of_range": _label_out_of_range,
+    "one_sample": _one_sample,
+    "zero_target_row": _zero_target_row,
+    "odd_target_row": _odd_target_row,
+    "sklearn_columns": _sklearn_columns,
 }
 
 
