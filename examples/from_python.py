@@ -55,7 +55,7 @@ print("check passed:", g.passed)
 
 # %% Errors are ValueErrors with the command's one line
 try:
-    xent.compute(tiny_true, [[-0.5, 1.5]])
+    xent.compute(tiny_true, [[0.2, 0.3, 0.5]])
 except ValueError as error:
     print(type(error).__name__ + ":", error)
 

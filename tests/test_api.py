@@ -335,10 +335,10 @@ def test_html_holds_the_stage_tables():
 
 def test_errors_are_value_errors_with_the_commands_line():
     with pytest.raises(ValueError) as caught:
-        xent.compute(TINY_T, [[-0.5, 1.5]])
+        xent.compute(TINY_T, [[0.2, 0.3, 0.5]])
     error = caught.value
     assert isinstance(error, xent.DataError) and isinstance(error, xent.XentError)
-    done = CliRunner().invoke(app, ["compute", *inline(TINY_T, [[-0.5, 1.5]])])
+    done = CliRunner().invoke(app, ["compute", *inline(TINY_T, [[0.2, 0.3, 0.5]])])
     assert done.exit_code == 1
     assert done.stderr == f"xent: error: {error}\n".replace("input:", "command line:")
     with pytest.raises(xent.UsageError) as caught:
