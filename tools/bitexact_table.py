@@ -6,8 +6,10 @@
 First table: per log kernel, the share of the 1,000,846-value sweep (tests/golden/kernels_sweep.*,
 recorded from the real frameworks by tools/gen_kernel_sweep.py) on which our emulation gives the
 framework's float32 bits, and the worst distance in ulp; also on the [1e-7, 1] part alone.
-Second table: per profile, the share of per-sample values and of reduced values bit-identical on
-tests/golden/<framework>.json (through tools/conformance.py), and the worst ulp.
+Last table: per profile, the share of per-sample values and of reduced values bit-identical on
+the differential corpus (tests/golden/corpus/, figures stored by tools/corpus_check.py --write),
+the worst ulp and relative difference, and in how many calls xent refuses exactly when the
+framework raises (and gives a number exactly when it does).
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(TOOLS))
 
 import conformance  # noqa: E402
+import corpus_check  # noqa: E402
 import gen_kernel_sweep as sweep  # noqa: E402
 
-from xentropy_cli.core import kernels, profiles  # noqa: E402
+from xentropy_cli.core import kernels  # noqa: E402
 
 NOTES = {
     "tensorflow": "Eigen plog_float on 8-float packets (no FMA) + glibc logf on the last n mod 8",
@@ -88,16 +91,31 @@ def exp_rows() -> list[tuple[str, ...]]:
 
 
 def profile_rows() -> list[tuple[str, ...]]:
+    """Per profile, on the differential corpus (tests/golden/corpus/agreement.json, measured by
+    tools/corpus_check.py): all 2,400 cases, and the "numeric" ones (no 1-D/(N, 1) shapes and no
+    degenerate values). A profile gets another row for each of numpy's CPU paths (without AVX-512,
+    without AVX2) on which its figures differ."""
+    data = corpus_check.stored()
     rows = []
-    for t in (t for f in conformance.fixtures() for t in conformance.tally(f)):
-        kernel = profiles.get(t.profile).kernel
-        if t.dtype == "float64" and kernel not in kernels.LOG64_KERNELS:
-            kernel = "numpy (float64)"
-        rows.append((t.profile, t.dtype, kernel,
-                     f"{t.samples_exact}/{t.samples} ({100 * t.samples_exact / max(t.samples, 1):.1f}%)",
-                     conformance.fmt_ulp(t.worst_sample),
-                     f"{t.reduced_exact}/{t.reduced} ({100 * t.reduced_exact / max(t.reduced, 1):.1f}%)",
-                     conformance.fmt_ulp(t.worst_reduced)))
+    for fw in corpus_check.FRAMEWORKS:
+        if fw not in data:
+            continue
+        default = corpus_check.default_variant(fw)
+        keys = [default] + sorted(k for k in data[fw] if k != default)
+        for i, key in enumerate(keys):
+            figures = data[fw].get(key)
+            if figures is None or (i and figures == data[fw][keys[0]]):
+                continue  # another numpy CPU path with the same figures
+            name = corpus_check.PROFILE_OF[fw] + (f" (numpy path {key})" if i else "")
+            cells = [name]
+            for group in corpus_check.GROUPS:
+                t = corpus_check.from_figures(fw, figures[group])
+                cells += [f"{t.samples_exact}/{t.samples} ({corpus_check.pct(t.samples_exact, t.samples)})",
+                          f"{t.reduced_exact}/{t.reduced} ({corpus_check.pct(t.reduced_exact, t.reduced)})",
+                          f"{corpus_check.fmt_ulp(max(t.worst_sample, t.worst_reduced))} / {t.worst_rel:.0e}"]
+            t = corpus_check.from_figures(fw, figures["all"])
+            cells.append(t.refusal_agreement)
+            rows.append(tuple(cells))
     return rows
 
 
@@ -133,13 +151,15 @@ def main() -> int:
     print(markdown(("kernel", "values", "bit-identical", "worst ulp", "what it models"), exp_rows()))
     print("\n### sums over the last axis (probe shapes whose every output is bit-identical)\n")
     print(markdown(("kernel", "shapes exact", "order modelled"), sum_rows()))
-    print("\n### profiles on the golden fixtures\n")
+    print("\n### profiles on the differential corpus (tools/gen_corpus.py, 2,400 random cases)\n")
     print("naive, sklearn and keras-numpy are numpy, whose float64 log and exp take other code on CPUs\n"
-          "with AVX-512: their rows compare with the framework recorded on the same numpy dispatch path\n"
-          "as this process (recorded: AVX-512, AVX2 and baseline x86-64). Every other kernel is emulated\n"
-          "in plain float arithmetic and gives the same bits on any CPU.\n")
-    print(markdown(("profile", "dtype", "log kernel", "per sample bit-identical", "worst ulp",
-                    "reduced bit-identical", "worst ulp"), profile_rows()))
+          "with AVX-512: they were recorded on each numpy dispatch path (AVX-512, AVX2, baseline x86-64)\n"
+          "and compare with the one this process takes. Every other kernel is emulated in plain float\n"
+          "arithmetic and gives the same bits on any CPU. A second row shows a numpy path on which a\n"
+          "profile's figures differ.\n")
+    print(markdown(("profile", "per sample identical", "reduced identical", "worst ulp / relative",
+                    "numeric: per sample", "numeric: reduced", "numeric: worst ulp / relative",
+                    "number iff number"), profile_rows()))
     return 0
 
 

@@ -484,7 +484,16 @@ def exp(x: Array, kernel: str = "numpy", tail: int | None = None, rows: bool = F
     return fn(x) if tail is None or kernel not in _TAILED else fn(x, tail)
 
 
-LOG64_KERNELS: dict[str, Callable[..., Array]] = {"tensorflow": _tensorflow_log64}
+def _glibc_log64(x: Array) -> Array:
+    """glibc's float64 log (TensorFlow's scalar std::log: the log of each row sum in its sparse
+    softmax cross-entropy kernel)."""
+    from xentropy_cli.core import glibc64
+
+    return glibc64.log(np.asarray(x, F64))
+
+
+LOG64_KERNELS: dict[str, Callable[..., Array]] = {"tensorflow": _tensorflow_log64,
+                                                      "glibc": _glibc_log64}
 
 
 _TAILED = {"tensorflow", "xla"}

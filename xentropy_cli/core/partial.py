@@ -113,7 +113,7 @@ def _divisor_parts(inputs: Inputs, profile: Profile, result: Result,
     dtype = np.dtype(result.dtype)
     weights = None
     if inputs.sample_weight is not None:
-        w = np.asarray(inputs.sample_weight)
+        w = pipeline.scalar_weight(profile, np.asarray(inputs.sample_weight))
         w = w.astype(pipeline.weight_dtype(profile, dtype, w))
         if w.ndim == 0:  # one number: Keras divides by it once (Σ w "as given"), not N times
             w = w.reshape(1) if first_row == 0 else w.reshape(1)[:0]
@@ -248,7 +248,7 @@ def finish(total: Partial, profile: Profile, reduction: str, source: str = "",
     """Reduce a merged Partial with the profile's rule: the same numbers as pipeline.run.
     ``kernel``: the user's --kernel, which orders Σ w·l as in pipeline.run (default: the profile's)."""
     weighted_sum = sums.value(total.weighted, kernel or profile.kernel)
-    weight_total = None if total.weights is None else float(sums.value(total.weights))
+    weight_total = None if total.weights is None else float(sums.value(total.weights, profile.kernel))
     target_total = None if total.targets is None else float(sums.value(total.targets))
     n = pipeline.counted(profile, total.kind, total.n, total.n_classes)  # torch binary: N·K
     divisor, name = pipeline.divisor(profile, reduction, n, weight_total, target_total, source)

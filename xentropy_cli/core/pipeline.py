@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from xentropy_cli.core import kernels, sums
 from xentropy_cli.core import stages as st
+from xentropy_cli.core.choices import Reduction
 from xentropy_cli.core.profiles import CLIP, LOG, NORMALISE, SMOOTH, Profile
 from xentropy_cli.core.types import Array, Inputs, Notice, Options, Result, StageResult
 from xentropy_cli.core.validate import Prepared, prepare
+from xentropy_cli.errors import XentError
 
 
 @dataclass
@@ -73,26 +76,66 @@ def run(inputs: Inputs, profile: Profile, options: Options | None = None, *,
         return _run(inputs, profile, options or Options(), chunk)
 
 
+def run_each(inputs: Inputs, profile: Profile, options: Options, reductions: Iterable[Reduction]
+             ) -> dict[str, Result | XentError]:
+    """``run`` with each of ``reductions`` (the user's ``options.reduction`` is ignored), the
+    stages computed once: {reduction: its Result, or the XentError that ``run`` raises}."""
+    out: dict[str, Result | XentError] = {}
+    shared: tuple[_State, np.dtype] | None = None
+    with np.errstate(all="ignore"):
+        for reduction in reductions:
+            opts = replace(options, reduction=reduction)
+            try:
+                prep = prepare(inputs, profile, opts)
+                if shared is None:
+                    shared = _stages(inputs, profile, opts, prep)
+                out[reduction] = _reduced(inputs, profile, opts, prep, *shared)
+            except XentError as exc:
+                out[reduction] = exc
+    return out
+
+
 def _run(inputs: Inputs, profile: Profile, options: Options, chunk: bool = False) -> Result:
     prep = prepare(inputs, profile, options)
+    state, dtype = _stages(inputs, profile, options, prep, chunk)
+    return _reduced(inputs, profile, options, prep, state, dtype)
+
+
+def _stages(inputs: Inputs, profile: Profile, options: Options, prep: Prepared,
+            chunk: bool = False) -> tuple[_State, np.dtype]:
+    """Every stage up to the per-sample losses (state.losses), in the compute dtype."""
     dtype = compute_dtype(profile, options, prep.y_pred)
     names = plan(profile, prep.kind, inputs.from_logits, options)
     state = _State(y=prep.y_true, p=prep.y_pred, chunk=chunk)
     for name in names[:-1]:
         _STAGES[name](state, profile, options, dtype, prep)
-    weights = None if prep.sample_weight is None else prep.sample_weight.astype(
-        weight_dtype(profile, dtype, prep.sample_weight))
+    return state, dtype
+
+
+def _reduced(inputs: Inputs, profile: Profile, options: Options, prep: Prepared, state: _State,
+             dtype: np.dtype) -> Result:
+    """The weighing and the reduce stage, from the per-sample losses of ``_stages``."""
+    chunk = state.chunk
+    weights = None
+    if prep.sample_weight is not None:
+        given = scalar_weight(profile, prep.sample_weight)
+        weights = given.astype(weight_dtype(profile, dtype, given))
     each = _made(state.losses)
     losses = each if weights is None else each.astype(np.result_type(each.dtype, weights.dtype))
     weighted = st.weigh(losses, weights)  # a 1-D binary input's one loss broadcasts to N weights
     reduction = options.reduction or profile.reduction
     divisor, divisor_name = _divisor(profile, reduction, weights, prep, weighted)
     summed = weighted if state.elements is None else state.elements.reshape(-1)
-    total = np.float64(np.nan) if chunk and reduction == "none" else \
-        sums.total(summed, _sum_kernel(profile, options))  # summed once, for both uses
+    total: np.floating
+    if chunk and reduction == "none":
+        total = np.float64(np.nan)
+    elif reduction == "sum" and profile.weighted_sum == "dot" and weights is not None \
+            and weights.ndim == 1 and weights.shape == losses.shape and not chunk:
+        total = st.dot(losses, weights)
+    else:
+        total = sums.total(summed, _sum_kernel(profile, options))  # summed once, for both uses
     reduced = st.reduce(weighted, "none", None) if reduction == "none" else \
         st.reduce_total(total, reduction, divisor, divisor_name, profile.zero_division)
-    state.results.append(reduced)
     value = reduced.array if reduction == "none" else float(reduced.array)
     per = np.asarray(state.losses)
     finite = bool(np.isfinite(np.min(per)) and np.isfinite(np.max(per))) if per.size else True
@@ -105,7 +148,7 @@ def _run(inputs: Inputs, profile: Profile, options: Options, chunk: bool = False
         from_logits=inputs.from_logits,
         dtype=str(dtype),
         reduction=reduction,
-        stages=tuple(state.results),
+        stages=tuple(state.results) + (reduced,),
         per_sample=weighted,
         value=value,
         weighted_sum=float(total),
@@ -117,6 +160,14 @@ def _run(inputs: Inputs, profile: Profile, options: Options, chunk: bool = False
         elements=state.elements,
         first_non_finite=found,
     )
+
+
+def scalar_weight(profile: Profile, sample_weight: Array) -> Array:
+    """A single-number weight as the framework holds it before casting it to the losses' dtype
+    (tf.keras: w rounded to float32 first, even for float64 losses)."""
+    if profile.scalar_weight_dtype and sample_weight.ndim == 0:
+        return sample_weight.astype(profile.scalar_weight_dtype)
+    return sample_weight
 
 
 def _made(a: Array | None) -> Array:
@@ -147,10 +198,12 @@ def _divisor(profile: Profile, reduction: str, weights: Array | None, prep: Prep
     # reduction, so a single weight is not divided out again
     scalar_loss = prep.one_sample and losses.shape[0] == 1
     if reduction == "mean_with_sample_weight" and weights is not None and not scalar_loss:
-        weight_total = float(sums.total(weights.reshape(-1)))  # one number counts once
+        # Σ w in the dtype and order of the profile's sums; one number counts once
+        weight_total = float(sums.total(weights.reshape(-1), profile.kernel))
     if prep.class_weight is not None and prep.labels is not None and profile.class_weight:
         target_total = float(sums.total(target_weights(prep.class_weight, prep.labels, losses.dtype)))
-    return divisor(profile, reduction, n, weight_total, target_total, prep.source)
+    lone = weights is not None and weights.ndim == 0 and losses.shape == (1,)
+    return divisor(profile, reduction, n, weight_total, target_total, prep.source, lone)
 
 
 def target_weights(class_weight: Array, labels: Array, dtype: np.dtype) -> Array:
@@ -159,14 +212,19 @@ def target_weights(class_weight: Array, labels: Array, dtype: np.dtype) -> Array
 
 
 def divisor(profile: Profile, reduction: str, n: int, weight_total: float | None,
-            target_total: float | None, source: str = "") -> tuple[float | None, str]:
+            target_total: float | None, source: str = "",
+            lone_scalar: bool = False) -> tuple[float | None, str]:
     """The reduction's denominator and its name: N, Σ w (Keras/sklearn weighted mean) or
     Σ w[target] (torch with class weights); None for ``none`` and ``sum``.
 
     ``weight_total`` is Σ w (None: no sample weights); ``target_total`` is Σ w[target] (None: no
     class weights). Streamed and sharded runs call this with totals combined from partials.
+    ``lone_scalar``: one sample with a single-number weight, whose loss Keras 3 squeezes to
+    shape () and then leaves unreduced (``profile.one_sample_unreduced``): the divisor is 1.
     """
     if reduction == "mean_with_sample_weight":
+        if lone_scalar and profile.one_sample_unreduced:
+            return 1, "1 (Keras 3 leaves one sample with a single weight unreduced)"
         if weight_total is None:
             return n, "N"
         if weight_total == 0 and profile.zero_division == "error":
@@ -243,9 +301,17 @@ def _result_notices(state: _State, clip_bound: float, finite: bool = True) -> li
 
 def _cast(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
     result = st.cast(s.p, dtype, copy=not s.chunk)
-    s.p = result.array
     if s.y.ndim == 2:
         s.y = s.y.astype(dtype, copy=not s.chunk)
+    if profile.flush_subnormals:  # the framework's first op reads subnormal inputs as 0 (DAZ)
+        flushed = st.flush_subnormal(result.array)
+        if flushed is not result.array:
+            n = int(np.count_nonzero(flushed != result.array))
+            result = replace(result, array=flushed, note=result.note + f"; {n} subnormal value"
+                             f"{'s' if n > 1 else ''} read as 0 (the CPU's denormals-are-zero mode)")
+        if s.y.ndim == 2:
+            s.y = st.flush_subnormal(s.y)
+    s.p = result.array
     s.results.append(result)
 
 
@@ -254,7 +320,7 @@ def _smooth(s: _State, profile: Profile, options: Options, dtype, prep: Prepared
     if made_one_hot:
         s.y = st.one_hot(s.y, prep.n_classes, dtype)
     k = 2 if prep.kind == "binary" else prep.n_classes
-    result = st.smooth(s.y, options.label_smoothing, k)
+    result = st.smooth(s.y, options.label_smoothing, k, profile.smoothing_rounding)
     if made_one_hot:
         result = replace(result, note="labels made one-hot, then " + result.note)
     s.y = result.array
@@ -263,6 +329,8 @@ def _smooth(s: _State, profile: Profile, options: Options, dtype, prep: Prepared
 
 def _normalise(s: _State, profile: Profile, options: Options, dtype, prep: Prepared) -> None:
     result = st.normalise(s.p, _sum_kernel(profile, options))
+    if profile.flush_subnormals:  # a subnormal quotient is written as 0 (flush-to-zero)
+        result = replace(result, array=st.flush_subnormal(result.array))
     s.p = result.array
     s.results.append(result)
 

@@ -14,6 +14,7 @@ from functools import cache
 from types import MappingProxyType
 from typing import Literal, Union, get_args, get_origin, get_type_hints
 
+from xentropy_cli.core.agreement import AGREEMENT
 from xentropy_cli.core.choices import Kernel, Kind, Reduction
 from xentropy_cli.errors import UsageError
 
@@ -56,6 +57,18 @@ class Profile:
     sample_weight: Literal["any", "per-sample", "none"] = "any"  # "any": scalar or per sample
     class_weight: bool = False
     smoothing: tuple[Kind, ...] = ("categorical", "binary")
+    # where 1 − ε and ε/K are rounded to the dtype (stages.smooth): "tensor" (tf.keras), "keras"
+    # (Keras 3: 1 − ε a Python float, ε/K = ε ÷ cast(K)), "python" (optax, torch: both Python floats)
+    smoothing_rounding: Literal["tensor", "keras", "python"] = "tensor"
+    # Keras 3 returns a loss of shape () unreduced: one sample with a scalar weight is w·l under
+    # every reduction (mean_with_sample_weight does not divide by w)
+    one_sample_unreduced: bool = False
+    # a single-number weight becomes a tensor of this dtype first (tf.keras: convert_to_tensor of
+    # a Python float is float32, then cast to the losses' dtype); None: straight to the dtype
+    scalar_weight_dtype: Literal["float32"] | None = None
+    # how Σ w·l is added for reduction "sum" with per-sample weights: "sum" as every other sum
+    # (kernel's order), "dot" numpy.dot (scikit-learn's np.average path for normalize=False)
+    weighted_sum: Literal["sum", "dot"] = "sum"
     # how 0·log 0 comes out: "nan" as tensors multiply, "zero" = xlogy
     zero_times_inf: Literal["nan", "zero"] = "nan"
     zero_division: Literal["zero", "error"] = "zero"  # "zero" = divide_no_nan; "error" = refuse
@@ -154,6 +167,12 @@ def _choices() -> dict[str, tuple[object, ...]]:
     return {name: values for name, values in out.items() if values and values != (None,)}
 
 
+def _measured(name: str, why: str) -> str:
+    """The agreement figures tools/corpus_check.py measured on the differential corpus
+    (core/agreement.py, generated), then what the remaining differences come from."""
+    return f"{AGREEMENT[name]}. {why}" if name in AGREEMENT else why
+
+
 def _frozen(d: dict) -> Mapping:
     return MappingProxyType(dict(d))
 
@@ -176,9 +195,10 @@ NAIVE = Profile(
     reduction="mean",
     reductions=("mean", "none", "sum", "sum_over_batch_size", "mean_with_sample_weight"),
     zero_times_inf="zero",
-    agreement=(
-        "bit-identical to numpy float64 textbook code run with this machine's numpy (its log and exp take "
-        "other CPU paths with AVX-512): 9955/9955 per sample, 228/228 reduced on 57 golden cases"
+    agreement=_measured(
+        "naive",
+        "numpy float64 textbook code: it follows the local numpy, whose log and exp take "
+        "other CPU paths with AVX-512, as the textbook code on that machine does",
     ),
 )
 
@@ -192,6 +212,8 @@ KERAS = Profile(
     paths=_frozen(KERAS_PATHS),
     reduction="sum_over_batch_size",
     reductions=KERAS_REDUCTIONS,
+    smoothing_rounding="keras",
+    one_sample_unreduced=True,
     smoothing=("categorical", "binary"),
     binary_logits="tensorflow",
     flush_subnormals=True,
@@ -199,10 +221,9 @@ KERAS = Profile(
     refusals={"sparse/smooth": "Keras's sparse losses take no label_smoothing"},
     binary_1d="one_sample",
     fractional_labels="truncate",
-    agreement=(
-        "per sample bit-identical (9955/9955); reduced 225/228 identical, worst 2 ulp "
-        "(mean_with_sample_weight); on 58 golden cases. TensorFlow's log, exp, log1p and sums "
-        "are emulated bit for bit"
+    agreement=_measured(
+        "keras",
+        "TensorFlow's log, exp, log1p and sums are emulated bit for bit",
     ),
 )
 
@@ -216,15 +237,17 @@ KERAS_JAX = Profile(
     paths=_frozen(KERAS_OTHER_BACKEND_PATHS),
     reduction="sum_over_batch_size",
     reductions=KERAS_REDUCTIONS,
+    smoothing_rounding="keras",
+    one_sample_unreduced=True,
     flush_subnormals=True,
     kernel="xla",
     binary_1d="one_sample",
     fractional_labels="truncate",
     label_range="zero",
-    agreement=(
-        "per sample 99.98% bit-identical (9953/9955), worst 1 ulp; reduced 225/228 identical, "
-        "worst 2 ulp; on 58 golden cases. XLA's log, exp, log1p and sums emulated; rows over 80 "
-        "columns (YNNPACK) are not"
+    agreement=_measured(
+        "keras-jax",
+        "XLA's log, exp, log1p and sums emulated; rows over 80 columns (YNNPACK) and "
+        "XLA's fusion of a batch's ops are not",
     ),
 )
 
@@ -238,6 +261,8 @@ KERAS_TORCH = Profile(
     paths=_frozen(KERAS_OTHER_BACKEND_PATHS),
     reduction="sum_over_batch_size",
     reductions=KERAS_REDUCTIONS,
+    smoothing_rounding="keras",
+    one_sample_unreduced=True,
     # binary goes through torch's F.binary_cross_entropy(_with_logits): scalar logf, log1p(−p)
     log1m="log1p",
     binary_kernel="glibc",
@@ -246,10 +271,10 @@ KERAS_TORCH = Profile(
     binary_1d="one_sample",
     fractional_labels="truncate",
     binary_range="unit_after_clip",
-    agreement=(
-        "per sample 94.5% bit-identical (9405/9955), worst 30 ulp; reduced 201/228 identical, "
-        "worst 2 ulp; on 58 golden cases. torch's log is MKL vsLn (closed source): the stand-in "
-        "is the correctly rounded log"
+    agreement=_measured(
+        "keras-torch",
+        "torch's log is MKL vsLn (closed source) and its log-softmax uses SLEEF's exp: their "
+        "stand-ins are glibc's float64 functions rounded to float32",
     ),
 )
 
@@ -267,12 +292,17 @@ KERAS_NUMPY = Profile(
     }),
     reduction="sum_over_batch_size",
     reductions=KERAS_REDUCTIONS,
+    smoothing_rounding="keras",
+    one_sample_unreduced=True,
     kernel="numpy",
     binary_1d="one_sample",
     fractional_labels="truncate",
     label_range="zero_negative",
-    agreement=("bit-identical to Keras's numpy backend on the same numpy (its log and exp take other CPU "
-               "paths with AVX-512): 9955/9955 per sample, 228/228 reduced on 58 golden cases"),
+    agreement=_measured(
+        "keras-numpy",
+        "the NumPy backend is numpy: it follows the local numpy (other CPU paths with "
+        "AVX-512)",
+    ),
 )
 
 TF_KERAS = Profile(
@@ -285,6 +315,7 @@ TF_KERAS = Profile(
     paths=_frozen(KERAS_PATHS),
     reduction="sum_over_batch_size",
     reductions=("sum_over_batch_size", "none", "sum"),
+    scalar_weight_dtype="float32",
     binary_log_offset=1e-7,
     binary_logits="tensorflow",
     flush_subnormals=True,
@@ -292,9 +323,9 @@ TF_KERAS = Profile(
     refusals={"reduction": "tf.keras has no mean_with_sample_weight reduction"},
     binary_1d="one_sample_no_weights",
     fractional_labels="truncate",
-    agreement=(
-        "bit-identical: float32 input 2609/2609 per sample, 28/28 reduced; float64 input "
-        "7349/7349 per sample, 86/86 reduced; 59 golden cases"
+    agreement=_measured(
+        "tf-keras",
+        "TensorFlow's float32 and float64 kernels emulated",
     ),
 )
 
@@ -328,11 +359,10 @@ TORCH = Profile(
     refusals={"sample_weight": "torch losses take no sample weight; multiply reduction='none' "
                                "losses yourself, or use --profile keras"},
     binary_range="unit",
-    agreement=(
-        "per sample 94.1% bit-identical (8938/9496), worst 30 ulp; reduced 79/100 identical, "
-        "worst 3 ulp; on 50 golden cases; binary_cross_entropy on probabilities bit-identical. "
-        "MKL's log and SLEEF's exp/log1p are not emulated: their stand-ins are glibc's float64 "
-        "functions rounded to float32, the same on every CPU"
+    agreement=_measured(
+        "torch",
+        "MKL's log and SLEEF's exp/log1p are not emulated: their stand-ins are glibc's "
+        "float64 functions rounded to float32, the same on every CPU",
     ),
 )
 
@@ -351,6 +381,7 @@ SKLEARN = Profile(
     reduction="mean_with_sample_weight",
     reductions=("mean_with_sample_weight", "sum", "none"),
     sample_weight="per-sample",
+    weighted_sum="dot",
     weight_promotion=True,  # np.average(float32 losses, float64 weights) is float64
     smoothing=(),
     zero_times_inf="zero",
@@ -363,9 +394,10 @@ SKLEARN = Profile(
                          "per sample",
     },
     finite_inputs=True,
-    agreement=(
-        "bit-identical to log_loss on the same numpy (its log takes other CPU paths with AVX-512), "
-        "float64 and float32 input: 6629/6629 per sample, 62/62 reduced, 8/8 refusals on 39 golden cases"
+    agreement=_measured(
+        "sklearn",
+        "numpy: it follows the local numpy (its log takes other CPU paths with AVX-512) and "
+        "its BLAS dot for weighted sums",
     ),
 )
 
@@ -385,6 +417,7 @@ OPTAX = Profile(
     reduction="none",
     reductions=("none", "mean", "sum"),
     sample_weight="none",
+    smoothing_rounding="python",  # (1.0 - alpha) * labels + alpha / num_categories (an int)
     smoothing=("categorical",),  # optax.smooth_labels: (1 − α)·y + α/K over the classes
     lse_kinds=("sparse",),  # softmax_cross_entropy_with_integer_labels: logsumexp(z) − z[label]
     flush_subnormals=True,
@@ -399,10 +432,10 @@ OPTAX = Profile(
     },
     binary_outputs="elements",
     label_range="take",
-    agreement=(
-        "per sample 99.9% bit-identical (2807/2809), worst 1 ulp; reduced 18/24 identical, worst "
-        "1 ulp; on 12 golden cases. XLA's exp and log1p are emulated; its mean over samples and "
-        "rows over 80 columns (YNNPACK) are not"
+    agreement=_measured(
+        "optax",
+        "XLA's exp and log1p are emulated; its mean over samples and rows over 80 columns"
+        " (YNNPACK) are not",
     ),
 )
 

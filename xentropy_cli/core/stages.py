@@ -43,6 +43,20 @@ def cast(a: Array, dtype: np.dtype, operand: str = "p", copy: bool = True) -> St
     return StageResult("cast", out, changed, note, operand)
 
 
+def flush_subnormal(a: Array) -> Array:
+    """a ← 0 where |a| < the dtype's smallest normal number (sign kept): how a CPU running with
+    flush-to-zero and denormals-are-zero (TensorFlow's and XLA's op kernels) reads and writes
+    subnormals. Returns ``a`` itself when it holds none."""
+    if not np.issubdtype(a.dtype, np.floating):
+        return a
+    tiny = np.finfo(a.dtype).tiny
+    with np.errstate(invalid="ignore"):
+        sub = (np.abs(a) < tiny) & (a != 0)
+    if not sub.any():
+        return a
+    return np.where(sub, a * a.dtype.type(0), a)
+
+
 def one_hot(labels: Array, n_classes: int, dtype: np.dtype) -> Array:
     """y[i, k] ← 1 if labels[i] == k else 0."""
     y = np.zeros((labels.shape[0], n_classes), dtype=dtype)
@@ -50,12 +64,25 @@ def one_hot(labels: Array, n_classes: int, dtype: np.dtype) -> Array:
     return y
 
 
-def smooth(y: Array, epsilon: float, n_classes: int) -> StageResult:
-    """y ← y·(1 − ε) + ε / K  (binary: K = 2, so y·(1 − ε) + ε/2)."""
+def smooth(y: Array, epsilon: float, n_classes: int, rounding: str = "tensor") -> StageResult:
+    """y ← y·(1 − ε) + ε / K  (binary: K = 2, so y·(1 − ε) + ε/2), in y's dtype.
+
+    Where the two constants are rounded to that dtype differs between frameworks (``rounding``):
+    ``"tensor"`` ε is first a tensor of the dtype, then 1 − ε and ε / K are computed in it
+    (tf.keras); ``"keras"`` 1 − ε (and binary ε/2) are Python floats rounded once, categorical
+    ε / K is the dtype's ε divided by the dtype's K (Keras 3: ``ls / cast(K)``);
+    ``"python"`` 1 − ε and ε / K are both Python floats rounded once (optax.smooth_labels, torch).
+    """
     if not epsilon:
         return StageResult("smooth", y, np.zeros(y.shape, bool), "no label smoothing", "y")
-    eps = y.dtype.type(epsilon)
-    out = y * (y.dtype.type(1) - eps) + eps / y.dtype.type(n_classes)
+    t = y.dtype.type
+    if rounding == "tensor":
+        factor, addend = t(1) - t(epsilon), t(epsilon) / t(n_classes)
+    elif rounding == "keras":  # binary's Python 0.5·ε rounds as the dtype's ε / 2
+        factor, addend = t(1.0 - epsilon), t(epsilon) / t(n_classes)
+    else:
+        factor, addend = t(1.0 - epsilon), t(epsilon / n_classes)
+    out = y * factor + addend
     note = f"targets smoothed: y·(1 − {fmt(epsilon)}) + {fmt(epsilon)}/{n_classes}"
     return StageResult("smooth", out, out != y, note, "y")
 
@@ -289,6 +316,12 @@ def weigh(losses: Array, sample_weight: Array | None) -> Array:
     if sample_weight is None:
         return losses
     return losses * sample_weight.astype(losses.dtype)
+
+
+def dot(losses: Array, weights: Array) -> np.floating:
+    """Σ wᵢ·lᵢ as numpy.dot computes it (the BLAS dot product of the local numpy, in its own
+    order of addition): scikit-learn's ``normalize=False`` with sample weights."""
+    return np.dot(losses, weights)
 
 
 def divide_no_nan(total: Array | np.floating, divisor: Array | np.floating) -> Array | np.floating:
