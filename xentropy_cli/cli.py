@@ -352,8 +352,7 @@ def compute(
       cat preds.csv | xent compute - --reduction none --format csv
       xent compute 'preds/*.parquet' --engine dask --keras-compat   # every shard, one value
     """
-    from xentropy_cli import render
-    from xentropy_cli.core import pipeline
+    from xentropy_cli import api, render
 
     chosen, options = setup
     request = _dask_request(engine, scheduler, workers, spec)
@@ -369,10 +368,10 @@ def compute(
         if done:
             return
     inputs = spec.read(stdin)
-    result = pipeline.run(inputs, chosen, options)
+    result = api.compute_inputs(inputs, chosen, options)  # the Python API's path
     _say_in_memory(verbose, inputs)
-    out.warn(result.notices)
-    out.emit_compute(result, reader=READ_IN_MEMORY)
+    out.warn(result.warnings)
+    result.emit(out)
 
 
 READ_IN_MEMORY = "in-memory"
@@ -426,9 +425,8 @@ def explain(
       xent explain preds.csv --profile torch --against keras --rows 5
       xent explain 'preds/*.parquet' --engine dask   # the rows that matter most, of every shard
     """
-    from xentropy_cli import examples, render
-    from xentropy_cli.core import explain as explain_core
-    from xentropy_cli.core import pipeline, profiles
+    from xentropy_cli import api, examples, render
+    from xentropy_cli.core import profiles
 
     if rows < 1:
         raise UsageError(f"--rows {rows} is not a positive number", hint="e.g. --rows 10")
@@ -454,11 +452,9 @@ def explain(
         inputs = examples.get(example or "keras-question")
     else:
         inputs = (spec if spec.given else replace(spec, sources=("-",))).read(stdin)
-    result_p = pipeline.run(inputs, chosen, options)
-    result_q = pipeline.run(inputs, other, options)
-    divergence = explain_core.diverge(result_p, result_q, inputs.y_true, inputs.y_pred)
-    out.warn(result_p.notices)
-    out.emit_explain(inputs, result_p, result_q, divergence, rows, classes=shown_classes)
+    explanation = api.explain_inputs(inputs, chosen, other, options, rows, classes=shown_classes)
+    out.warn(explanation.warnings)
+    explanation.emit(out)  # the Python API's path
 
 
 def _classes(text: str | None) -> tuple[int, ...] | None:
@@ -500,8 +496,7 @@ def compare(
       xent compare preds.csv --profiles keras,tf-keras,torch,sklearn --format json
       xent compare 'preds/*.parquet' --engine dask --all
     """
-    from xentropy_cli import render
-    from xentropy_cli.core import compare as compare_core
+    from xentropy_cli import api, render
     from xentropy_cli.core import profiles
 
     names = list(profiles.PROFILES) if all_ else [n.strip() for n in profiles_.split(",") if n.strip()]
@@ -523,7 +518,7 @@ def compare(
             return
     inputs = spec.read(stdin)
     _say_in_memory(verbose, inputs)
-    out.emit_compare(compare_core.compare(inputs, chosen, options))
+    api.compare_inputs(inputs, chosen, options).emit(out)  # the Python API's path
 
 
 @app.command()
@@ -566,9 +561,8 @@ def grad(
       xent grad -t '[[1,0,0]]' -p '[[0.5,0.5,0]]' --profile torch   # nan: torch's log backward at p = 0
       xent grad logits.csv --from-logits --surrogate --format json
     """
-    from xentropy_cli import render
+    from xentropy_cli import api, render
     from xentropy_cli.core import grad as grad_core
-    from xentropy_cli.render import grad as grad_render
 
     chosen, options = setup
     if cells is not None and cells < 1:
@@ -584,14 +578,13 @@ def grad(
         inputs = examples.get(example or "keras-question")
     else:
         inputs = (spec if spec.given else replace(spec, sources=("-",))).read()
-    result = grad_core.gradient(inputs, chosen, options, derivative)
-    checked = grad_core.finite_difference(inputs, chosen, options, cells=cells) if check else None
-    sur = grad_core.surrogate(inputs, chosen, options) if surrogate else None
+    gradient = api.grad_inputs(inputs, chosen, options, check, cells, surrogate,  # the Python API's path
+                               derivative)
     out = render.Output(format, color, output, quiet, strict)
-    out.warn(result.notices)
-    grad_render.emit(out, result, result.notices, checked, sur)
-    if checked is not None:
-        grad_core.require_pass(checked)
+    out.warn(gradient.warnings)
+    gradient.emit(out)
+    if gradient.check is not None:
+        grad_core.require_pass(gradient.check)
 
 
 @app.command(name="profiles")
@@ -607,7 +600,6 @@ def profiles_command(
       xent profiles
       xent profiles --format json | jq '.profiles[].name'
     """
-    from xentropy_cli import render
-    from xentropy_cli.core import profiles
+    from xentropy_cli import api, render
 
-    render.Output(format, color, output, False, False).emit_profiles(list(profiles.PROFILES.values()))
+    api.profiles().emit(render.Output(format, color, output, False, False))  # the Python API's path

@@ -16,8 +16,12 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-class XentError(Exception):
-    """Base class: a message, where it happened, and what to do about it."""
+class XentError(ValueError):
+    """Base class: a message, where it happened, and what to do about it.
+
+    A ValueError, so Python callers of the API can catch it as one; ``str(error)`` is the line
+    the command prints after ``xent: error:``.
+    """
 
     exit_code = EXIT_DATA
 
@@ -26,6 +30,9 @@ class XentError(Exception):
         self.message = message
         self.where = where
         self.hint = hint
+
+    def __str__(self) -> str:
+        return self.one_line()
 
     def one_line(self) -> str:
         text = f"{shown(self.where)}: {self.message}" if self.where else self.message
