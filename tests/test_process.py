@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -92,6 +93,24 @@ def _caps():
     resource.setrlimit(resource.RLIMIT_CPU, (60, 60))
 
 
+# Linux keeps a process's peak RSS across exec, so a child forked from a big pytest process reports
+# pytest's size. xent is started by a small launcher instead, whose own child starts from the
+# launcher's few MB; the launcher writes that child's peak (KiB) and exits as it did.
+LAUNCHER = """import os, signal, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as peak:
+    peak.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+if code < 0:
+    signal.signal(-code, signal.SIG_DFL)
+    os.kill(os.getpid(), -code)
+sys.exit(code)
+"""
+
+
 def xent(args, *, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=None, timeout=60, cwd=None,
          shell_redirect: str | None = None) -> Done:
     """Run xent under caps. ``shell_redirect``: run through bash with that redirection of stdout
@@ -100,6 +119,9 @@ def xent(args, *, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=None, ti
     if shell_redirect is not None:
         command = ["bash", "-c", 'exec "$@" ' + shell_redirect, "xent", *command]
         stdout = None
+    fd, peak_file = tempfile.mkstemp(prefix="xent-test-peak-")
+    os.close(fd)
+    command = [sys.executable, "-c", LAUNCHER, peak_file, *command]
     started = time.monotonic()
     process = subprocess.Popen(command, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
                                env={**os.environ, **(env or {})}, cwd=cwd or ROOT, preexec_fn=_caps)
@@ -122,8 +144,10 @@ def xent(args, *, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=None, ti
     process.returncode = os.waitstatus_to_exitcode(status)
     for reader in readers:
         reader.join(10)
+    peak = Path(peak_file).read_text()
+    os.unlink(peak_file)
     return Done(process.returncode, b"".join(out_chunks), b"".join(err_chunks).decode("utf-8", "replace"),
-                usage.ru_maxrss * 1024, seconds)
+                int(peak or 0) * 1024, seconds)
 
 
 def one_error_line(done: Done, code: int, says: str) -> None:
