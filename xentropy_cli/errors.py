@@ -153,7 +153,7 @@ def prepare_process() -> None:
     import sys
     import warnings
 
-    from xentropy_cli.io import output
+    from xentropy_cli import output
 
     output.forget_inputs()
     warnings.filterwarnings("ignore", category=RuntimeWarning)
@@ -161,7 +161,7 @@ def prepare_process() -> None:
     if columns is not None and not (columns.isascii() and columns.isdigit() and 0 < int(columns) <= 10_000):
         del os.environ["COLUMNS"]  # abc, 0, -5: every reader of COLUMNS (Rich, shutil) falls back
     if sys.stdout is None:
-        from xentropy_cli.io.output import ClosedStream
+        from xentropy_cli.output import ClosedStream
 
         sys.stdout = ClosedStream()
         try:  # keep fd 1 taken, so no file this run opens lands on it
@@ -243,7 +243,7 @@ def _flush_stdout() -> None:
 
 
 def _stdout_failed(error: OSError) -> int:
-    from xentropy_cli.io.output import stdout_failure
+    from xentropy_cli.output import stdout_failure
 
     _silence_stdout()
     report(stdout_failure(error).one_line())

@@ -90,7 +90,7 @@ class ReadSpec:
         return bool(self.sources) or self.inline
 
     def __post_init__(self) -> None:
-        from xentropy_cli.io import output
+        from xentropy_cli import output
 
         for path in self.sources:  # so that -o never overwrites one of them, streamed or not
             if path != "-":

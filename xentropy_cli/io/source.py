@@ -87,7 +87,7 @@ def load(path: str, stdin: BinaryIO | None = None) -> Raw:
                          hint="name a .csv, .tsv, .json, .jsonl, .npy or .npz file")
     try:
         with open(path, "rb") as handle:
-            from xentropy_cli.io import output
+            from xentropy_cli import output
 
             output.note_input(handle.fileno())
             data = read_bounded(handle, path, info.st_size if stat.S_ISREG(info.st_mode) else None,
@@ -178,7 +178,7 @@ def _load_stdin(stdin: BinaryIO | None) -> Raw:
             raise UsageError("stdin is a terminal, not data", where=STDIN_NAME,
                              hint="pipe data in (… | xent compute -), or name a file")
         stream = sys.stdin.buffer
-        from xentropy_cli.io import output
+        from xentropy_cli import output
 
         output.note_input(_fileno(stream))
     try:
@@ -250,7 +250,7 @@ def spool(stream: BinaryIO, limit: int, name: str = STDIN_NAME) -> tuple[bytes |
     Memory stays at one block. Text (anything without .npy/.npz magic) is checked as it passes:
     a NUL byte (``- < /dev/zero``) or a line beyond ``max_line()`` stops the copy at once.
     """
-    from xentropy_cli.io import output
+    from xentropy_cli import output
 
     output.note_input(_fileno(stream))
     head = bytearray()

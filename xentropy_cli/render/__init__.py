@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from xentropy_cli import output
 from xentropy_cli.core.choices import COLORS, FORMATS, choose
 from xentropy_cli.core.types import Notice, Result
 from xentropy_cli.errors import StrictError, report
-from xentropy_cli.io import output
 from xentropy_cli.render import machine
 
 BY_EXTENSION = {".json": "json", ".csv": "csv", ".txt": "plain"}  # -o FILE with --format auto
@@ -146,7 +146,7 @@ class Output:
         output.write(self.path, lambda handle: handle.writelines(pieces))
 
     def write(self, text: str) -> None:
-        """To stdout, or to --output whole or not at all (io.output: temporary file, then rename)."""
+        """To stdout, or to --output whole or not at all (a temporary file, then a rename)."""
         self.write_pieces((text,))
 
 

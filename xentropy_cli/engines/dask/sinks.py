@@ -23,12 +23,12 @@ class _StreamSink:
     visible = True
 
     def __init__(self, out):
-        from xentropy_cli.io import output
+        from xentropy_cli import output
 
         self.out, self.csv, self.handle, self.writer = out, out.format == "csv", out.stdout, None
         if out.path is not None:
             self.visible = False
-            self.writer = output.Writer(out.path)  # io.output: whole or not at all, links/devices kept
+            self.writer = output.Writer(out.path)  # whole or not at all, links and devices kept
             self.handle = self.writer.handle
         if self.csv:
             self.handle.write("sample,loss\n")
