@@ -293,9 +293,13 @@ class _Rendered:
 
     def to_json(self) -> str:
         """Exactly what the command prints with ``--format json`` (one line and a newline)."""
-        out, buffer = _machine_output("json")
-        self.emit(out)
-        return buffer.getvalue()
+        return self.text("json")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly the object the command prints with ``--format json`` (grad: with its check and
+        surrogate when asked)."""
+        data: dict[str, Any] = json.loads(self.to_json())
+        return data
 
     def text(self, fmt: str = "table") -> str:
         """The command's output in ``fmt``: table (plain text, no colour), json, csv or plain."""
@@ -381,10 +385,6 @@ class Result(_Rendered):
     def n_classes(self) -> int:
         return self._core.n_classes
 
-    def to_dict(self) -> dict[str, Any]:
-        """Exactly the object ``xent compute --format json`` prints (``"schema": 1``)."""
-        data: dict[str, Any] = json.loads(self.to_json())
-        return data
 
     def emit(self, out: Output) -> None:
         out.emit_compute(self._core, reader=IN_MEMORY)
@@ -448,10 +448,6 @@ class Explanation(_Rendered):
     def warnings(self) -> tuple[Notice, ...]:
         return self.result.warnings
 
-    def to_dict(self) -> dict[str, Any]:
-        """Exactly the object ``xent explain --format json`` prints."""
-        data: dict[str, Any] = json.loads(self.to_json())
-        return data
 
     def emit(self, out: Output) -> None:
         out.emit_explain(self._inputs, self.result.core, self.against.core, self._divergence, self.rows,
@@ -501,10 +497,6 @@ class Comparison(_Rendered, Mapping[str, ComparisonRow]):
     def __len__(self) -> int:
         return len(self._by_name)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Exactly the object ``xent compare --format json`` prints."""
-        data: dict[str, Any] = json.loads(self.to_json())
-        return data
 
     def emit(self, out: Output) -> None:
         out.emit_compare(list(self._rows))
@@ -590,10 +582,6 @@ class Gradient(_Rendered):
     def warnings(self) -> tuple[Notice, ...]:
         return self._core.notices
 
-    def to_dict(self) -> dict[str, Any]:
-        """Exactly the object ``xent grad --format json`` prints (with ``check``/``surrogate``)."""
-        data: dict[str, Any] = json.loads(self.to_json())
-        return data
 
     def emit(self, out: Output) -> None:
         from xentropy_cli.render import grad as grad_render
@@ -625,10 +613,6 @@ class Profiles(_Rendered, Mapping[str, Profile]):
     def __len__(self) -> int:
         return len(self._by_name)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Exactly the object ``xent profiles --format json`` prints."""
-        data: dict[str, Any] = json.loads(self.to_json())
-        return data
 
     def emit(self, out: Output) -> None:
         out.emit_profiles(list(self._by_name.values()))
