@@ -353,6 +353,11 @@ def test_errors_are_value_errors_with_the_commands_line():
         xent.compute(TINY_T)
     with pytest.raises(xent.StrictError, match="1 warning"):
         xent.compute(TINY_T, TINY_P, "keras", strict=True)
+    # compare: keras and tf-keras warn (the clip changed a cell), naive does not
+    assert [len(xent.compare(TINY_T, TINY_P, [name]).warnings) for name in ("naive", "keras")] == [0, 1]
+    with pytest.raises(xent.StrictError, match="1 warning"):
+        xent.compare(TINY_T, TINY_P, ["naive", "keras"], strict=True)
+    assert xent.compare(TINY_T, TINY_P, ["naive"], strict=True)["naive"].value is not None
 
 
 # --- documentation --------------------------------------------------------------------------------

@@ -186,6 +186,27 @@ def test_strict_turns_the_warning_into_exit_1(runner):
     assert "--strict" in result.stderr
 
 
+def test_compare_strict_exits_1_when_any_compared_profile_warned(runner):
+    # keras_question.csv row 2 sums to 1.99: every profile that computes it warns
+    for args in (("samples/keras_question.csv",), ("-",)):  # in memory, and stdin (streamed)
+        stdin = open("samples/keras_question.csv").read() if args == ("-",) else None
+        result = run(runner, "compare", *args, "--strict", "--format", "json", input=stdin)
+        assert result.exit_code == 1, result.stderr
+        assert result.stdout == ""
+        assert "--strict" in result.stderr and "warning" in result.stderr
+        relaxed = run(runner, "compare", *args, "--format", "json", input=stdin)
+        assert relaxed.exit_code == 0
+        assert any(row["warnings"] for row in json.loads(relaxed.stdout)["rows"])
+
+
+def test_compare_strict_passes_when_no_profile_warned(runner):
+    # one-hot targets, rows summing to 1 in [0, 1]: nothing to warn about
+    result = run(runner, "compare", "-t", "[[0,1],[1,0]]", "-p", "[[0.3,0.7],[0.6,0.4]]",
+                 "--profiles", "naive,keras,torch", "--strict", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert not any(row["warnings"] for row in json.loads(result.stdout)["rows"])
+
+
 def test_quiet_silences_warnings(runner):
     result = run(runner, "compute", "samples/keras_question.csv", "-q")
     assert result.stderr == ""

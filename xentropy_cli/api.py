@@ -174,11 +174,12 @@ def compare(y_true: ArrayLike, y_pred: ArrayLike | None = None,
             labels: ArrayLike | None = None, reduction: Reduction | None = None,
             dtype: FloatType | None = None,
             true_cols: str | None = None, pred_cols: str | None = None,
-            weight_col: str | None = None) -> Comparison:
+            weight_col: str | None = None, strict: bool = False) -> Comparison:
     """One row per profile: value, first stage that differs from naive, largest per-sample gap.
 
     ``profiles``: names (default naive, keras, tf-keras, torch, sklearn, optax), a comma-separated
     string, or ``"all"``. A profile that cannot take the input is a row saying why.
+    ``strict=True`` raises StrictError when any compared profile warned.
     """
     inputs = make_inputs(y_true, y_pred, sample_weight=sample_weight, loss=loss, from_logits=from_logits,
                          labels=labels, class_weight=class_weight, true_cols=true_cols,
@@ -193,7 +194,10 @@ def compare(y_true: ArrayLike, y_pred: ArrayLike | None = None,
         names = list(profiles)
     if not names:
         raise UsageError("no profiles to compare", hint="e.g. profiles=['keras', 'torch']")
-    return compare_inputs(inputs, [get_profile(n) for n in names], options)
+    comparison = compare_inputs(inputs, [get_profile(n) for n in names], options)
+    if strict:
+        _strict(comparison.warnings)
+    return comparison
 
 
 def grad(y_true: ArrayLike, y_pred: ArrayLike | None = None, profile: ProfileLike = "naive", *,

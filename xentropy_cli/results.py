@@ -289,6 +289,11 @@ class Comparison(_Rendered, Mapping[str, ComparisonRow]):
     def __len__(self) -> int:
         return len(self._by_name)
 
+    @property
+    def warnings(self) -> tuple[Notice, ...]:
+        """Every compared profile's warnings, profile by profile."""
+        return tuple(notice for row in self._by_name.values() if row.result is not None
+                     for notice in row.result.warnings)
 
     def emit(self, out: Output) -> None:
         out.emit_compare(list(self._rows))

@@ -19,6 +19,12 @@ from xentropy_cli.render import machine
 BY_EXTENSION = {".json": "json", ".csv": "csv", ".txt": "plain"}  # -o FILE with --format auto
 
 
+def _strict_error(notices: tuple[Notice, ...], first: str) -> StrictError:
+    many = "s" if len(notices) != 1 else ""
+    return StrictError(f"{len(notices)} warning{many} and --strict: {first}",
+                       hint="fix the input, or drop --strict")
+
+
 class Output:
     """One command's output: format, colour, destination, and what happens to warnings."""
 
@@ -44,9 +50,7 @@ class Output:
                 rows = _rows(notice.rows)
                 report(f"{notice.message}{rows}", prefix="warning")
         if self.strict and notices:
-            many = "s" if len(notices) != 1 else ""
-            raise StrictError(f"{len(notices)} warning{many} and --strict: {notices[0].message}",
-                              hint="fix the input, or drop --strict")
+            raise _strict_error(notices, notices[0].message)
 
     # --- commands ----------------------------------------------------------------------------
     def emit_compute(self, result: Result, reader: str | None = None, rows=None) -> None:
@@ -86,6 +90,14 @@ class Output:
                                                        summary, classes, self.width())))
 
     def emit_compare(self, rows, reader: str | None = None) -> None:
+        """The comparison, one row per profile; with --strict, any profile's warning ends the run
+        with exit 1 before anything is written (as compute's warnings do)."""
+        if self.strict:
+            warned = [(row.profile.name, notice) for row in rows if row.result is not None
+                      for notice in row.result.notices]
+            if warned:
+                name, first = warned[0]
+                raise _strict_error(tuple(notice for _, notice in warned), f"{name}: {first.message}")
         if self.format == "json":
             self.write(machine.dumps(compare_json(rows, reader)))
         elif self.format in ("csv", "plain"):
