@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -19,13 +18,45 @@ RTOL, ATOL = 1e-5, 1e-9
 
 
 @dataclass(frozen=True)
+class RowRef:
+    """Rows the account names, as data: 0-based rows of the results explained (``renumbered``
+    makes them rows of all the rows read). In words (render/words.py): "row 3", "Rows 1, 3"."""
+
+    rows: tuple[int, ...]
+    capital: bool = False  # starts a sentence
+
+
+#: The account of why two runs differ: text, and the rows it names as ``RowRef``.
+Account = tuple["str | RowRef", ...]
+
+
+def _say(*parts: str | RowRef | Account) -> Account:
+    """One account from text, row mentions and accounts (nested tuples are flattened)."""
+    out: list[str | RowRef] = []
+    for part in parts:
+        out.extend(part if isinstance(part, tuple) else (part,))
+    return tuple(out)
+
+
+def _row(row: int) -> RowRef:
+    return RowRef((row,))
+
+
+@dataclass(frozen=True)
 class Divergence:
     stage: str | None  # first stage whose output differs beyond rounding; None: they agree
     rows: tuple[int, ...]  # 0-based rows that differ at that stage
     stage_gaps: dict[str, float]  # largest |P − Q| after each stage
     contributions: Array  # per row: its share of value_P − value_Q
     difference: float
-    account: str
+    story: Account  # the account as data; ``account`` is its words
+
+    @property
+    def account(self) -> str:
+        """The account in words (render/words.py): what ``xent explain`` says under "why they differ"."""
+        from xentropy_cli.render.words import account  # words live in render/; core holds data
+
+        return account(self.story)
 
 
 def _written_key(result: Result, stage_name: str, operand: str) -> str:
@@ -140,9 +171,9 @@ def _who(result: Result) -> str:
 
 
 def _account(p: Result, q: Result, stage: str | None, rows: tuple[int, ...], contrib: Array,
-             difference: float, snaps_p, snaps_q, first) -> str:
+             difference: float, snaps_p, snaps_q, first) -> Account:
     if stage is None:
-        return f"{_who(p)} and {_who(q)} agree at every stage (difference {fmt(difference)})."
+        return (f"{_who(p)} and {_who(q)} agree at every stage (difference {fmt(difference)}).",)
     actor, other, actor_snaps = (p, q, snaps_p) if stage in snaps_p else (q, p, snaps_q)
     row = max(rows, key=lambda r: abs(contrib[r]) if r < len(contrib) else 0) if rows else 0
     if stage in _LOG_STAGES:
@@ -150,22 +181,24 @@ def _account(p: Result, q: Result, stage: str | None, rows: tuple[int, ...], con
                                  first, row)
     else:
         what = _what_happened(stage, actor, actor_snaps, first, row)
-        sentence = f"{_who(actor)} {what}; {_who(other)} {_what_other(stage, first, row, actor.n_samples)}."
+        sentence = _say(f"{_who(actor)} ", what, f"; {_who(other)} ",
+                        _what_other(stage, first, row, actor.n_samples), ".")
     rows = tuple(r for r in rows if r < len(contrib)) if len(contrib) else rows
     if _same_value(p, q):
         # the stages part ways, the reductions bring them back together (e.g. a sum over the
         # outputs per sample, then ÷ N·K, against a mean per sample, then ÷ N)
         why = "the two reduce differently to the same loss" if stage in ("combine", "reduce") \
             else "what differs is rounding"
-        return (f"The first stage where they part ways is {stage}. {sentence} The values agree "
-                f"within rounding all the same ({machine_text(p.value)} and {machine_text(q.value)}, "
-                f"difference {fmt(difference)}): {why}.")
+        return _say(f"The first stage where they part ways is {stage}. ", sentence,
+                    f" The values agree within rounding all the same ({machine_text(p.value)} and "
+                    f"{machine_text(q.value)}, difference {fmt(difference)}): {why}.")
     if rows and len(contrib):
         share = float(np.nansum(contrib[list(rows)]))
-        who = f"Row {row + 1} alone" if len(rows) == 1 else f"Rows {', '.join(str(r + 1) for r in rows[:5])}"
-        sentence += f" {who} account{'s' if len(rows) == 1 else ''} for {fmt(share)} of the " \
-                    f"{fmt(difference)} difference."
-    return f"The first stage where they part ways is {stage}. " + sentence
+        who = _say(RowRef((row,), capital=True), " alone") if len(rows) == 1 else \
+            (RowRef(tuple(rows[:5]), capital=True),)
+        sentence = _say(sentence, " ", who, f" account{'s' if len(rows) == 1 else ''} for {fmt(share)} of "
+                        f"the {fmt(difference)} difference.")
+    return _say(f"The first stage where they part ways is {stage}. ", sentence)
 
 
 def _same_value(p: Result, q: Result) -> bool:
@@ -228,7 +261,7 @@ def _column(kind: str, y, a: Array, b: Array | None, row: int) -> int:
 
 
 def _log_sentence(stage: str, actor: Result, other: Result, actor_snaps, other_snaps, first,
-                  row: int) -> str:
+                  row: int) -> Account:
     """Both runs' log of the true class (binary: of the output that differs most) in the row
     that matters most."""
     mine = _state_at(actor_snaps, stage, first)
@@ -240,19 +273,19 @@ def _log_sentence(stage: str, actor: Result, other: Result, actor_snaps, other_s
     col = _column(actor.kind, mine.get("y"), a, b, row)
     label = "log(1 − p)" if key == "log1mp" else "log p"
     noun = "output" if actor.kind == "binary" else "class"
-    where = f"row {row + 1}, {noun} {col}" if a.shape[1] > 1 else f"row {row + 1}"
+    where = _say(_row(row), f", {noun} {col}" if a.shape[1] > 1 else "")
     a_val, b_val = _at(a, row, col), _at(b, row, col)
-    return (f"{_who(actor)} computed {label} = {fmt(a_val)} in {where} "
-            f"({actor.stage(stage).note}); {_who(other)} got {fmt(b_val)}.")
+    return _say(f"{_who(actor)} computed {label} = {fmt(a_val)} in ", where,
+                f" ({actor.stage(stage).note}); {_who(other)} got {fmt(b_val)}.")
 
 
-def _what_happened(stage: str, result: Result, snaps, first, row: int) -> str:
+def _what_happened(stage: str, result: Result, snaps, first, row: int) -> Account:
     n = result.n_samples
     before_p = _matrix(first.get("p", first.get("z")), n)
     after = snaps.get(stage, {})
     if stage == "normalise":
         total = float(np.sum(before_p[min(row, before_p.shape[0] - 1)]))
-        return f"divided row {row + 1} by its sum {fmt(total)} before the log"
+        return _say("divided ", _row(row), f" by its sum {fmt(total)} before the log")
     if stage == "clip":
         changed = result.stage("clip").changed
         mask = _matrix(changed, n) != 0 if changed is not None else np.zeros((0, 0), bool)
@@ -264,18 +297,17 @@ def _what_happened(stage: str, result: Result, snaps, first, row: int) -> str:
                           and y[row, c] > 0]
             c = int((true_cells or cells)[0])
             noun = "output" if result.kind == "binary" else "class"
-            where = f"row {row + 1}, {noun} {c}" if mask.shape[1] > 1 else f"row {row + 1}"
-            text = (f"clipped {fmt(_at(before_p, row, c))} to {fmt(_at(_matrix(after['p'], n), row, c))} "
-                    f"in {where}")
-            return text + _cast_remark(result, before_p, row)
-        return f"clipped row {row + 1}"
+            where = _say(_row(row), f", {noun} {c}" if mask.shape[1] > 1 else "")
+            return _say(f"clipped {fmt(_at(before_p, row, c))} to {fmt(_at(_matrix(after['p'], n), row, c))} "
+                        "in ", where, _cast_remark(result, before_p, row))
+        return _say("clipped ", _row(row))
     if stage == "cast":
-        return f"rounded the input to {result.dtype} (row {row + 1} changed)"
+        return _say(f"rounded the input to {result.dtype} (", _row(row), " changed)")
     if stage == "smooth":
-        return f"smoothed the targets ({result.stage('smooth').note})"
+        return (f"smoothed the targets ({result.stage('smooth').note})",)
     if stage in ("log", "log_softmax", "log_sigmoid", "log1m", "renormalise"):
-        return f"computed the logarithm differently ({result.stage(stage).note})"
-    return f"changed row {row + 1} in its {stage} stage ({result.stage(stage).note})"
+        return (f"computed the logarithm differently ({result.stage(stage).note})",)
+    return _say("changed ", _row(row), f" in its {stage} stage ({result.stage(stage).note})")
 
 
 def _cast_remark(result: Result, before_p: Array, row: int) -> str:
@@ -293,13 +325,13 @@ def _cast_remark(result: Result, before_p: Array, row: int) -> str:
             f"{_at(_matrix(cast.array, n), row, c)!r}")
 
 
-def _what_other(stage: str, first, row: int, n: int) -> str:
+def _what_other(stage: str, first, row: int, n: int) -> Account:
     p = _matrix(first.get("p", first.get("z")), n)
     if stage in ("normalise", "clip", "cast") and row < p.shape[0]:
         cells = p[row]
         shown = ", ".join(fmt(x) for x in cells[:6]) + (", …" if cells.size > 6 else "")
-        return f"used row {row + 1} as it was ({shown})"
-    return "did not"
+        return _say("used ", _row(row), f" as it was ({shown})")
+    return ("did not",)
 
 
 # --- what every row says, however many rows there are -------------------------------------------
@@ -386,12 +418,11 @@ class Rows:
 
 
 def renumbered(divergence: Divergence, numbers: list[int] | tuple[int, ...]) -> Divergence:
-    """``divergence`` of the rows kept (row i is row ``numbers[i]`` of all, 0-based) with its
-    account's "row 2" / "Rows 1, 3" made rows of all the rows read."""
-    def one(match: re.Match) -> str:
-        rows = [int(r) for r in match.group(2).split(", ")]
-        if any(not 1 <= r <= len(numbers) for r in rows):
-            return match.group(0)
-        return f"{match.group(1)} " + ", ".join(str(numbers[r - 1] + 1) for r in rows)
+    """``divergence`` of the rows kept (row i is row ``numbers[i]`` of all, 0-based) with the
+    rows its account names made rows of all the rows read (a row beyond ``numbers`` is kept)."""
+    def one(part: str | RowRef) -> str | RowRef:
+        if isinstance(part, str) or not all(0 <= r < len(numbers) for r in part.rows):
+            return part
+        return replace(part, rows=tuple(numbers[r] for r in part.rows))
 
-    return replace(divergence, account=re.sub(r"\b([Rr]ows?) (\d+(?:, \d+)*)", one, divergence.account))
+    return replace(divergence, story=tuple(one(part) for part in divergence.story))

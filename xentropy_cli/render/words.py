@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from xentropy_cli.core.stages import fmt
 from xentropy_cli.core.types import Notice
+
+if TYPE_CHECKING:
+    from xentropy_cli.core.explain import Account, RowRef
 
 
 def _plural(n: int, word: str, many: str | None = None) -> str:
@@ -202,6 +206,17 @@ SENTENCES: dict[str, Callable[[Notice], str]] = {
     "odd_target_row": _odd_target_row,
     "sklearn_columns": _sklearn_columns,
 }
+
+
+def rows(ref: RowRef) -> str:
+    """Rows an account names, 1-based: "row 3", "Rows 1, 3"."""
+    word = ("Row" if ref.capital else "row") + ("s" if len(ref.rows) > 1 else "")
+    return f"{word} {', '.join(str(r + 1) for r in ref.rows)}"
+
+
+def account(story: Account) -> str:
+    """The explain account (core.explain.Divergence.story) in words."""
+    return "".join(part if isinstance(part, str) else rows(part) for part in story)
 
 
 def sentence(notice: Notice) -> str:

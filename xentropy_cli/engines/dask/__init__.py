@@ -31,7 +31,6 @@ the commands.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -170,6 +169,7 @@ def compute(request: Request, profile, options: Options, out) -> None:
 def explain(request: Request, profile, other, options: Options, rows: int, out,
             classes: tuple[int, ...] | None = None) -> None:
     """``xent explain --engine dask``: the stages of the rows that contribute most, of all shards."""
+    from xentropy_cli.core import explain as explain_core
     from xentropy_cli.core.validate import check_reduction
 
     check_reduction(other, options)
@@ -186,7 +186,7 @@ def explain(request: Request, profile, other, options: Options, rows: int, out,
     subset, where, numbers = _top_inputs(tops, job, run, rows)
     result_p, result_q, divergence = common.explain_rows(subset, profile, other, options, run.result,
                                                          run.combined_q)
-    divergence = replace(divergence, account=renumbered(divergence.account, numbers))
+    divergence = explain_core.renumbered(divergence, numbers)
     out.warn(run.result.notices)
     _emit_explain(out, subset, result_p, result_q, divergence, rows, run, where, numbers, classes)
 
@@ -204,17 +204,6 @@ def _emit_explain(out, subset: Inputs, result_p, result_q, divergence, rows: int
                                           "files": run.n_files}} if out.format == "json" else None
     out.emit_explain(subset, result_p, result_q, divergence, rows, summary=summary, classes=classes,
                      extra=extra)
-
-
-def renumbered(text: str, numbers: list[int]) -> str:
-    """``text`` with "row 2" / "Rows 1, 3" of the rows shown made rows of all the shards."""
-    def one(match: re.Match) -> str:
-        rows = [int(r) for r in match.group(2).split(", ")]
-        if any(not 1 <= r <= len(numbers) for r in rows):
-            return match.group(0)
-        return f"{match.group(1)} " + ", ".join(str(numbers[r - 1] + 1) for r in rows)
-
-    return re.sub(r"\b([Rr]ows?) (\d+(?:, \d+)*)", one, text)
 
 
 def _top_inputs(tops: list[Top], job: Job, run: Run, limit: int) -> tuple[Inputs, list[str], list[int]]:
