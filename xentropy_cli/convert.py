@@ -110,23 +110,15 @@ def _block(frame: Any, indices: Sequence[int], header: list[str]) -> NDArray:
     return np.ascontiguousarray(np.stack(columns, axis=1))
 
 
-def _labels_1d(y_true: NDArray) -> NDArray:
-    """The CSV reader's rule (io._labels_1d): one integer-valued y_true column is a label per sample."""
-    if y_true.ndim == 2 and y_true.shape[1] == 1 and y_true.shape[0] > 0:
-        column = y_true[:, 0]
-        if np.issubdtype(column.dtype, np.integer) or bool(np.all(column == np.round(column))):
-            return np.ascontiguousarray(column)
-    return y_true
-
-
 def _dataframe_inputs(frame: Any, true_cols: str | None, pred_cols: str | None,
                       weight_col: str | None) -> Inputs:
     """The CSV column rules on a DataFrame's header (see ``io.columns``)."""
+    from xentropy_cli.io.blocks import labels_1d
     from xentropy_cli.io.columns import resolve_columns
 
     header = [str(name) for name in frame.columns]
     cols = resolve_columns(header, true_cols, pred_cols, weight_col, source=DATAFRAME_SOURCE)
-    y_true = _labels_1d(_block(frame, cols.true_idx, header))
+    y_true = labels_1d(_block(frame, cols.true_idx, header))  # the CSV reader's rule
     y_pred = _block(frame, cols.pred_idx, header)
     weight = None if cols.weight_idx is None else _column(frame, cols.weight_idx, header)
     return Inputs(np.ascontiguousarray(y_true), y_pred, weight, source=DATAFRAME_SOURCE,

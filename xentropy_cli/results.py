@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import numpy as np
 
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 #: One stage's output: ``.name``, ``.array``, ``.changed`` (cells it altered, or None), ``.note``.
 Stage = StageResult
+
+_V = TypeVar("_V")
 
 IN_MEMORY = "in-memory"  # the JSON "reader" of compute: the API always works in memory
 HTML_WIDTH = 110
@@ -177,7 +179,6 @@ class Result(_Rendered):
     def n_classes(self) -> int:
         return self._core.n_classes
 
-
     def emit(self, out: Output) -> None:
         out.emit_compute(self._core, reader=IN_MEMORY)
 
@@ -240,7 +241,6 @@ class Explanation(_Rendered):
     def warnings(self) -> tuple[Notice, ...]:
         return self.result.warnings
 
-
     def emit(self, out: Output) -> None:
         out.emit_explain(self._inputs, self.result.core, self.against.core, self._divergence, self.rows,
                          classes=self.classes)
@@ -271,7 +271,19 @@ class ComparisonRow:
         return None if self.result is None or self.result.reduction == "none" else self.result.value
 
 
-class Comparison(_Rendered, Mapping[str, ComparisonRow]):
+class _ByName(_Rendered, Mapping[str, _V]):
+    """A read-only mapping from profile name to ``_by_name``'s values, in their order."""
+
+    _by_name: dict[str, _V]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_name)
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+
+class Comparison(_ByName[ComparisonRow]):
     """Several profiles on one input: a read-only mapping from profile name to its row."""
 
     def __init__(self, rows: Sequence[Row]):
@@ -282,12 +294,6 @@ class Comparison(_Rendered, Mapping[str, ComparisonRow]):
 
     def __getitem__(self, name: str) -> ComparisonRow:
         return self._by_name[get_profile(name).name if name not in self._by_name else name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._by_name)
-
-    def __len__(self) -> int:
-        return len(self._by_name)
 
     @property
     def warnings(self) -> tuple[Notice, ...]:
@@ -379,7 +385,6 @@ class Gradient(_Rendered):
     def warnings(self) -> tuple[Notice, ...]:
         return self._core.notices
 
-
     def emit(self, out: Output) -> None:
         from xentropy_cli.render import grad as grad_render
 
@@ -395,7 +400,7 @@ class Gradient(_Rendered):
         return f"<xent.Gradient {self.profile} w.r.t. {self.wrt}, shape {self.gradient.shape}{check}>"
 
 
-class Profiles(_Rendered, Mapping[str, Profile]):
+class Profiles(_ByName[Profile]):
     """Every profile by name: stages, dtype, eps, reduction and the version it models."""
 
     def __init__(self, chosen: Sequence[Profile]):
@@ -403,13 +408,6 @@ class Profiles(_Rendered, Mapping[str, Profile]):
 
     def __getitem__(self, name: str) -> Profile:
         return self._by_name[name] if name in self._by_name else get_profile(name)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._by_name)
-
-    def __len__(self) -> int:
-        return len(self._by_name)
-
 
     def emit(self, out: Output) -> None:
         out.emit_profiles(list(self._by_name.values()))

@@ -125,24 +125,9 @@ def ranges(lay: Layout, parts: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
 
 
-def count_lines(path: str, start: int, stop: int, block: int = 1 << 22) -> int:
-    """Newlines in bytes [start, stop) of ``path``."""
-    n = 0
-    with open(path, "rb") as handle:
-        handle.seek(start)
-        left = stop - start
-        while left > 0:
-            data = handle.read(min(block, left))
-            if not data:
-                break
-            n += data.count(b"\n")
-            left -= len(data)
-    return n
-
-
-def chunks(path: str, start: int, stop: int, size: int = 1 << 20) -> Iterator[bytes]:
-    """Bytes [start, stop) of ``path`` in pieces of whole lines (each ends with a newline)."""
-    rest = b""
+def _blocks(path: str, start: int, stop: int, size: int) -> Iterator[bytes]:
+    """Bytes [start, stop) of ``path``, ``size`` at a time (fewer at the end, or where the file is
+    shorter than ``stop``)."""
     with open(path, "rb") as handle:
         handle.seek(start)
         left = stop - start
@@ -151,13 +136,25 @@ def chunks(path: str, start: int, stop: int, size: int = 1 << 20) -> Iterator[by
             if not data:
                 break
             left -= len(data)
-            data = rest + data
-            end = data.rfind(b"\n") + 1
-            if end == 0:
-                rest = data
-                continue
-            rest = data[end:]
-            yield data[:end]
+            yield data
+
+
+def count_lines(path: str, start: int, stop: int, block: int = 1 << 22) -> int:
+    """Newlines in bytes [start, stop) of ``path``."""
+    return sum(data.count(b"\n") for data in _blocks(path, start, stop, block))
+
+
+def chunks(path: str, start: int, stop: int, size: int = 1 << 20) -> Iterator[bytes]:
+    """Bytes [start, stop) of ``path`` in pieces of whole lines (each ends with a newline)."""
+    rest = b""
+    for data in _blocks(path, start, stop, size):
+        data = rest + data
+        end = data.rfind(b"\n") + 1
+        if end == 0:
+            rest = data
+            continue
+        rest = data[end:]
+        yield data[:end]
     if rest:
         yield rest + b"\n"
 
