@@ -28,6 +28,7 @@ sys.path.insert(0, str(TOOLS))
 import conformance  # noqa: E402
 import corpus_check  # noqa: E402
 import gen_kernel_sweep as sweep  # noqa: E402
+from texttable import markdown  # noqa: E402
 
 from xentropy_cli.core import kernels  # noqa: E402
 
@@ -136,11 +137,6 @@ def sum_rows() -> list[tuple[str, ...]]:
             at += ours.size
         rows.append((name, f"{hit}/{len(shapes)}", note))
     return rows
-
-
-def markdown(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
 def main() -> int:

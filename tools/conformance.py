@@ -26,6 +26,7 @@ GOLDEN = ROOT / "tests" / "golden"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import texttable  # noqa: E402
 from golden_corpus import FRAMEWORKS, materialise  # noqa: E402
 
 from xentropy_cli.core import kernels, pipeline, profiles  # noqa: E402
@@ -251,16 +252,7 @@ def main(argv: list[str]) -> int:
             f"{t.reduced_exact}/{t.reduced} ({100 * t.reduced_exact / max(t.reduced, 1):.1f}%)",
             fmt_ulp(t.worst_reduced), f"{t.worst_rel:.1e}", f"{t.refusals_matched}/{t.refusals}",
         ))
-    if args.markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for line in lines:
-            print("| " + " | ".join(line) + " |")
-    else:
-        widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
-        print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-        for line in lines:
-            print("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)))
+    texttable.show(header, lines, args.markdown)
     if args.cases:
         for t in rows:
             for cid, text in t.misses:

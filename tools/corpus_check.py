@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fuzz_corpus as fz  # noqa: E402
+import texttable  # noqa: E402
 from conformance import HUGE, relative, ulp_diff  # noqa: E402
 from gen_golden import NUMPY_VARIANTS  # noqa: E402
 from golden_corpus import FRAMEWORKS, PROFILE_OF  # noqa: E402
@@ -413,16 +414,7 @@ def main(argv: list[str]) -> int:
     results = outcomes(chosen)
     rows = tallies(results)
     header, lines = table(rows)
-    if args.markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for line in lines:
-            print("| " + " | ".join(line) + " |")
-    else:
-        widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
-        print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-        for line in lines:
-            print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
+    texttable.show(header, lines, args.markdown)
     if args.groups:
         for group in ("numeric", "shape", "degenerate"):
             print(f"\n{group}:")

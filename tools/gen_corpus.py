@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -39,9 +38,10 @@ from gen_golden import (  # noqa: E402
     CALLS,
     KERAS3,
     NUMPY_VARIANTS,
-    ensure_venv,
-    in_venv,
-    venv_path,
+    error_text,
+    framework_env,
+    in_frameworks_venv,
+    run_workers,
     versions,
 )
 from golden_corpus import FRAMEWORKS, PROFILE_OF  # noqa: E402
@@ -237,11 +237,6 @@ RUNNERS = {**{fw: run_keras3 for fw in KERAS3}, "tf-keras": run_tf_keras, "torch
            "sklearn": run_sklearn, "optax": run_optax, "naive": run_naive}
 
 
-def error_text(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:200]}"
-
-
 def worker(fw: str, out: Path, variant: str) -> None:
     import numpy as np
 
@@ -265,7 +260,7 @@ def worker(fw: str, out: Path, variant: str) -> None:
                 except NoCall:
                     continue
                 except Exception as exc:  # the framework refuses: that is the golden answer
-                    text = error_text(exc)
+                    text = error_text(exc, 200)  # the corpus stores shorter messages
                     if text not in errors:
                         errors.append(text)
                     status[c, j], err_index[c, j] = RAISED, errors.index(text)
@@ -337,10 +332,9 @@ def main(argv: list[str]) -> int:
     if args.worker:
         worker(args.worker, out, args.variant)
         return 0
-    venv = venv_path()
-    if not in_venv(venv):
-        python = ensure_venv(venv)
-        return subprocess.run([str(python), __file__, *argv]).returncode
+    again = in_frameworks_venv(__file__, argv)
+    if again is not None:
+        return again
     chosen = args.only.split(",") if args.only else list(FRAMEWORKS)
     if set(chosen) - set(FRAMEWORKS):
         parser.error(f"unknown framework(s) {sorted(set(chosen) - set(FRAMEWORKS))}")
@@ -354,18 +348,11 @@ def main(argv: list[str]) -> int:
         tmp.replace(out / "corpus.json")
     status = 0
     for fw in chosen:
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0"}
-        env.pop("NPY_DISABLE_CPU_FEATURES", None)
-        if fw in KERAS3:
-            env["KERAS_BACKEND"] = fw.split("-", 1)[1]
-        if fw == "tf-keras":
-            env["TF_USE_LEGACY_KERAS"] = "1"
         variants = NUMPY_VARIANTS if fw in NUMPY_FRAMEWORKS else ("",)
-        for disabled in variants:
-            run_env = {**env, "NPY_DISABLE_CPU_FEATURES": disabled} if disabled else env
-            done = subprocess.run([sys.executable, __file__, "--worker", fw, "--variant",
-                                   "other" if disabled else "default", "--out", str(out)], env=run_env)
-            status = status or done.returncode
+        code = run_workers(fw, framework_env(fw, inherit_numpy_features=False), variants,
+                           lambda disabled, fw=fw: [sys.executable, __file__, "--worker", fw, "--variant",
+                                                    "other" if disabled else "default", "--out", str(out)])
+        status = status or code
         if fw in NUMPY_FRAMEWORKS and not status:
             as_diff(fw, out)
     return status

@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -319,9 +320,10 @@ RUNNERS = {**{fw: run_keras3 for fw in KERAS3}, "tf-keras": run_tf_keras, "torch
            "sklearn": run_sklearn, "optax": run_optax, "naive": run_naive}
 
 
-def error_text(exc: BaseException) -> str:
+def error_text(exc: BaseException, limit: int = 300) -> str:
+    """A framework's error as one line: its type and the first ``limit`` characters."""
     text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:300]}"
+    return f"{type(exc).__name__}: {text[:limit]}"
 
 
 def record(fw: str, c: dict[str, Any]) -> dict[str, Any]:
@@ -413,6 +415,44 @@ def load_head(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+# --- what gen_golden.py and gen_corpus.py both do: the venv, then one worker per framework --------
+
+def in_frameworks_venv(script: str, argv: list[str]) -> int | None:
+    """None inside the frameworks' venv; outside it, create (or reuse) the venv, run ``script``
+    again in it and return its exit code."""
+    venv = venv_path()
+    if in_venv(venv):
+        return None
+    python = ensure_venv(venv)
+    return subprocess.run([str(python), script, *argv]).returncode
+
+
+def framework_env(fw: str, inherit_numpy_features: bool = True) -> dict[str, str]:
+    """The environment of ``fw``'s worker: TensorFlow quiet, hashing fixed, Keras 3's backend
+    chosen by the framework's name; ``inherit_numpy_features=False`` drops the caller's
+    NPY_DISABLE_CPU_FEATURES (numpy's default CPU path)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0"}
+    if not inherit_numpy_features:
+        env.pop("NPY_DISABLE_CPU_FEATURES", None)
+    if fw in KERAS3:
+        env["KERAS_BACKEND"] = fw.split("-", 1)[1]
+    if fw == "tf-keras":
+        env["TF_USE_LEGACY_KERAS"] = "1"
+    return env
+
+
+def run_workers(fw: str, env: dict[str, str], variants: tuple[str, ...],
+                command: Callable[[str], list[str]]) -> int:
+    """``command(disabled)`` once per numpy CPU path in ``variants`` ("" = the default path,
+    else the NPY_DISABLE_CPU_FEATURES value), each in a subprocess; the first failure's code."""
+    status = 0
+    for disabled in variants:
+        run_env = {**env, "NPY_DISABLE_CPU_FEATURES": disabled} if disabled else env
+        done = subprocess.run(command(disabled), env=run_env)
+        status = status or done.returncode
+    return status
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", help="comma-separated frameworks: " + ",".join(FRAMEWORKS))
@@ -423,26 +463,18 @@ def main(argv: list[str]) -> int:
     if args.worker:
         worker(args.worker, out_dir)
         return 0
-    venv = venv_path()
-    if not in_venv(venv):
-        python = ensure_venv(venv)
-        return subprocess.run([str(python), __file__, *argv]).returncode
+    again = in_frameworks_venv(__file__, argv)
+    if again is not None:
+        return again
     chosen = args.only.split(",") if args.only else list(FRAMEWORKS)
     unknown = set(chosen) - set(FRAMEWORKS)
     if unknown:
         parser.error(f"unknown framework(s) {sorted(unknown)}")
     status = 0
     for fw in chosen:
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0"}
-        if fw in KERAS3:
-            env["KERAS_BACKEND"] = fw.split("-", 1)[1]
-        if fw == "tf-keras":
-            env["TF_USE_LEGACY_KERAS"] = "1"
-        for disabled in NUMPY_VARIANTS if fw in NUMPY_BACKED else ("",):
-            run_env = {**env, "NPY_DISABLE_CPU_FEATURES": disabled} if disabled else env
-            done = subprocess.run([sys.executable, __file__, "--worker", fw, "--out", str(out_dir)],
-                                  env=run_env)
-            status = status or done.returncode
+        code = run_workers(fw, framework_env(fw), NUMPY_VARIANTS if fw in NUMPY_BACKED else ("",),
+                           lambda _, fw=fw: [sys.executable, __file__, "--worker", fw, "--out", str(out_dir)])
+        status = status or code
     return status
 
 
