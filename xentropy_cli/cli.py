@@ -67,22 +67,11 @@ def main(
     """xent: cross-entropy, framework by framework."""
 
 
-def _dask_request(engine, scheduler, workers, spec):
-    """None for the local engine; for --engine dask, what to read (Dask itself is not imported)."""
-    if engine not in ("local", "dask"):
-        raise UsageError(f"unknown --engine {engine!r}", hint="choose local or dask")
-    if engine == "local":
-        if scheduler is not None or workers is not None:
-            raise UsageError("--scheduler and --workers need --engine dask", hint="add --engine dask")
-        return None
-    if spec.inline:
-        raise UsageError("--engine dask reads shard files, not -t/-p", hint="drop --engine dask")
-    if workers is not None and (workers < 1 or scheduler is not None):
-        raise UsageError(f"--workers {workers}: give a number ≥ 1, and only without --scheduler",
-                         hint="a running scheduler brings its own workers")
-    from xentropy_cli.engines.dask import Request
+def _engine(engine: str, scheduler: str | None, workers: int | None, spec: ReadSpec):
+    """None for the local engine; else (the --engine's module, its request): engines.ENGINES."""
+    from xentropy_cli import engines
 
-    return Request(spec, scheduler, workers)
+    return engines.remote(engine, spec, scheduler, workers)
 
 
 @app.command()
@@ -109,11 +98,10 @@ def compute(
     from xentropy_cli import api, render
 
     chosen, options = setup
-    request = _dask_request(engine, scheduler, workers, spec)
-    if request is not None:
-        from xentropy_cli.engines import dask as dask_engine
-
-        dask_engine.compute(request, chosen, options, render.Output(format, color, output, quiet, strict))
+    remote = _engine(engine, scheduler, workers, spec)
+    if remote is not None:
+        runner, request = remote
+        runner.compute(request, chosen, options, render.Output(format, color, output, quiet, strict))
         return
     out = render.Output(format, color, output, quiet, strict)
     stdin = None  # what io.read reads for '-' when the streaming engine read stdin first
@@ -191,11 +179,10 @@ def explain(
         return
     chosen, options = setup
     other = profiles.get(against)
-    request = _dask_request(engine, scheduler, workers, spec)
-    if request is not None:
-        from xentropy_cli.engines import dask as dask_engine
-
-        dask_engine.explain(request, chosen, other, options, rows, out, classes=shown_classes)
+    remote = _engine(engine, scheduler, workers, spec)
+    if remote is not None:
+        runner, request = remote
+        runner.explain(request, chosen, other, options, rows, out, classes=shown_classes)
         return
     stdin = None
     if not example and _may_stream(spec):
@@ -259,11 +246,10 @@ def compare(
     chosen = [profiles.get(n) for n in dict.fromkeys(names)]
     options = checked_options(label_smoothing, reduction, dtype, None, None, False, "e", None)
     out = render.Output(format, color, output, quiet, strict)
-    request = _dask_request(engine, scheduler, workers, spec)
-    if request is not None:
-        from xentropy_cli.engines import dask as dask_engine
-
-        dask_engine.compare(request, chosen, options, out)
+    remote = _engine(engine, scheduler, workers, spec)
+    if remote is not None:
+        runner, request = remote
+        runner.compare(request, chosen, options, out)
         return
     stdin = None
     if _may_stream(spec):

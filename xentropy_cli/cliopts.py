@@ -31,6 +31,12 @@ def _profile_key(name: str) -> str:
     return profiles.canonical(name)
 
 
+def _engine_names() -> tuple[str, ...]:
+    from xentropy_cli import engines
+
+    return engines.names()
+
+
 def _example_names() -> tuple[str, ...]:
     from xentropy_cli import examples
 
@@ -133,8 +139,8 @@ Strict = Annotated[bool, typer.Option("--strict", help="Turn warnings into error
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on stderr.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Say on stderr how the input was read "
                                        "(reader, streaming, processes, time).")]
-Engine = Annotated[choices.Engine, typer.Option(
-    click_type=fixed(choices.ENGINES), help="dask runs every shard (files, a glob or a folder of "
+Engine = Annotated[str, typer.Option(
+    click_type=Choice(_engine_names), help="dask runs every shard (files, a glob or a folder of "
                                             "Parquet/CSV/TSV) on a Dask cluster.")]
 Scheduler = Annotated[str | None, typer.Option(metavar="ADDRESS", help="With --engine dask: a running "
                                                "scheduler, e.g. tcp://host:8786 (default: local "

@@ -17,7 +17,6 @@ Kernel = Literal["numpy", "tensorflow", "torch", "xla", "glibc"]  # whose log, e
 FloatType = Literal["float32", "float64"]
 Format = Literal["auto", "table", "json", "csv", "plain"]
 Color = Literal["auto", "always", "never"]
-Engine = Literal["local", "dask"]
 
 KINDS: tuple[str, ...] = get_args(LossKind)
 REDUCTIONS: tuple[str, ...] = get_args(Reduction)
@@ -25,7 +24,6 @@ KERNELS: tuple[str, ...] = get_args(Kernel)
 FLOAT_TYPES: tuple[str, ...] = get_args(FloatType)
 FORMATS: tuple[str, ...] = get_args(Format)
 COLORS: tuple[str, ...] = get_args(Color)
-ENGINES: tuple[str, ...] = get_args(Engine)
 # --base: the divisor ln(base) of every log, None for the natural log
 BASES: dict[str, float | None] = {"e": None, "nats": None, "2": 2.0, "bits": 2.0, "10": 10.0}
 

@@ -431,7 +431,7 @@ def _combine(s: _State, profile: Profile, options: Options, dtype, prep: Prepare
         if whole:  # the per-sample mean over K, and the elements kept for sum and mean
             s.elements = result.array
             result = replace(result, array=kernels.mean_last(s.elements, kernel),
-                             note=result.note.replace("elementwise", "per sample mean over outputs of"))
+                             note=f"per sample mean over outputs of {st.binary_formula(form, s.p)}")
     elif s.y.ndim == 1:
         logp = _made(s.logp)
         result = _void_labels(st.combine_sparse(s.y, logp, prep.class_weight), logp, prep)

@@ -295,8 +295,6 @@ def combine_binary(y: Array, logp: Array, log1mp: Array, zero_times_inf: str = "
             elements = (one - y) * z - (np.minimum(z, z.dtype.type(0)) - soft)
         if base is not None:
             elements = elements / elements.dtype.type(np.log(base))
-        what = {"tensorflow": "(max(z, 0) − z·y) + log1p(exp(−|z|))",
-                "torch": "(1 − y)·z − log σ(z)"}[form]
     else:
         one_minus_y = one - y
         first, second = y * logp, one_minus_y * log1mp
@@ -304,11 +302,18 @@ def combine_binary(y: Array, logp: Array, log1mp: Array, zero_times_inf: str = "
             first = np.where(y == 0, first.dtype.type(0), first)
             second = np.where(one_minus_y == 0, second.dtype.type(0), second)
         elements = -(first + second)
-        what = "−(y·log p + (1−y)·log(1−p))"
+    what = binary_formula(form, z)
     if over == "none":  # the framework's elementwise (N, K) output (torch and optax reduce it whole)
         return StageResult("combine", elements, None, f"elementwise {what}", "loss")
     out = kernels.sum_last(elements, kernel) if over == "sum" else kernels.mean_last(elements, kernel)
     return StageResult("combine", out, None, f"per sample {over} over outputs of {what}", "loss")
+
+
+def binary_formula(form: str, z: Array | None) -> str:
+    """The elementwise loss ``combine_binary`` computes with ``form``, as its notes write it."""
+    if form in ("tensorflow", "torch") and z is not None:
+        return {"tensorflow": "(max(z, 0) − z·y) + log1p(exp(−|z|))", "torch": "(1 − y)·z − log σ(z)"}[form]
+    return "−(y·log p + (1−y)·log(1−p))"
 
 
 def weigh(losses: Array, sample_weight: Array | None) -> Array:

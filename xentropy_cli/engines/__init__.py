@@ -1,11 +1,43 @@
 """Engines that run the core pipeline over many chunks or shards (stream, dask).
 
-``worth_streaming`` is here, import-light, so a small input never imports the engines.
+``worth_streaming`` and the ``ENGINES`` table are here, import-light, so a small input never
+imports the engines.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
+
+LOCAL = "local"  # in memory, or streamed over this machine's cores (engines.stream): the default
+
+#: ``--engine`` NAME -> the module that runs the commands elsewhere. Each has
+#: ``request(spec, scheduler, workers)`` (checks the options, returns what its commands take) and
+#: ``compute(request, profile, options, out)``, ``explain(request, profile, other, options, rows,
+#: out, classes=)``, ``compare(request, profiles, options, out)``. A new engine is its module and
+#: one line here: the CLI's ``--engine`` choices and dispatch read this table.
+ENGINES: dict[str, str] = {"dask": "xentropy_cli.engines.dask"}
+
+
+def names() -> tuple[str, ...]:
+    """The ``--engine`` choices."""
+    return (LOCAL, *ENGINES)
+
+
+def remote(name: str, spec, scheduler: str | None, workers: int | None) -> tuple[Any, Any] | None:
+    """None for the local engine; else (the engine's module, its checked request)."""
+    import importlib
+
+    from xentropy_cli.errors import UsageError
+
+    if name == LOCAL:
+        if scheduler is not None or workers is not None:
+            raise UsageError("--scheduler and --workers need --engine dask", hint="add --engine dask")
+        return None
+    if name not in ENGINES:
+        raise UsageError(f"unknown --engine {name!r}", hint=f"choose one of {', '.join(names())}")
+    module = importlib.import_module(ENGINES[name])
+    return module, module.request(spec, scheduler, workers)
 
 MIN_BYTES = 8 << 20  # CSV/TSV files at least this large are streamed (XENT_STREAM_MIN_BYTES overrides)
 

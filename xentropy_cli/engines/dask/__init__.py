@@ -74,7 +74,7 @@ __all__ = ["BLOCK_ROWS", "CONNECT_TIMEOUT", "FORMATS", "LOCAL_CONFIG", "PACKET",
            "ROWS_PER_SHARD", "WHOLE", "Job", "Progress", "Request", "Run", "Shard", "ShardFailed",
            "_CollectSink", "_Driver", "_FolderSink", "_StreamSink", "cluster", "compute",
            "delimited_blocks", "execute", "expand", "explain", "make_job", "padding",
-           "parquet_blocks", "plan", "read_shard", "run_shard", "shard_result", "compare"]
+           "parquet_blocks", "plan", "read_shard", "request", "run_shard", "shard_result", "compare"]
 
 
 # --- the commands ------------------------------------------------------------------------------
@@ -95,6 +95,16 @@ class Request:
             raise UsageError(f"--workers {self.workers} is more than {WORKERS_PER_CORE} per core "
                              f"({max_workers() // WORKERS_PER_CORE} core(s) here)",
                              hint=f"give at most {max_workers()}, or run a scheduler with more workers")
+
+
+def request(spec: ReadSpec, scheduler: str | None, workers: int | None) -> Request:
+    """What to read with ``--engine dask`` (engines.ENGINES), checked before Dask is imported."""
+    if spec.inline:
+        raise UsageError("--engine dask reads shard files, not -t/-p", hint="drop --engine dask")
+    if workers is not None and (workers < 1 or scheduler is not None):
+        raise UsageError(f"--workers {workers}: give a number ≥ 1, and only without --scheduler",
+                         hint="a running scheduler brings its own workers")
+    return Request(spec, scheduler, workers)
 
 
 def make_job(request: Request, profile, options: Options, **extra: Any) -> Job:
