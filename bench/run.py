@@ -163,9 +163,6 @@ def xent_command(python: str) -> list[str]:
     return [str(script)] if script.exists() else [python, "-m", "xentropy_cli"]
 
 
-CPU: dict[str, float] = {}  # best CPU seconds (user + system) of each command, by name
-
-
 def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
     """(wall seconds, CPU seconds of the command and every process it waited for, stdout)."""
     import resource
@@ -179,18 +176,6 @@ def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
         raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()[-400:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return elapsed, cpu, done.stdout.strip()
-
-
-def best(runs: dict[str, tuple[list[str], dict | None]], repeat: int) -> dict[str, tuple[float, str]]:
-    """Best wall time of each command, the commands interleaved run by run (best CPU in CPU)."""
-    out: dict[str, tuple[float, str]] = {}
-    for _ in range(repeat):
-        for name, (cmd, env) in runs.items():
-            elapsed, cpu, text = timed(cmd, env)
-            CPU[name] = min(CPU.get(name, float("inf")), cpu)
-            if name not in out or elapsed < out[name][0]:
-                out[name] = (elapsed, text)
-    return out
 
 
 def medians(runs: dict[str, tuple[list[str], dict | None]],
@@ -238,16 +223,17 @@ def startup(args, rows: list) -> None:
         "import numpy": ([args.python, "-c", "import numpy"], env),
         "xent --version": ([*xent, "--version"], env),
         "xent compute (3 rows)": ([*xent, "compute", str(SAMPLE)], env),
+        "xent compute -t/-p": ([*xent, "compute", "-t", "[[0,1],[1,0]]", "-p", "[[0.1,0.9],[0.8,0.2]]"], env),
     }
     timed(runs["xent compute (3 rows)"][0], env)  # writes the .pyc files once
-    got = best(runs, max(args.repeat, 5))
-    base, base_cpu = got["import numpy"][0], CPU["import numpy"]
+    got = medians(runs, max(args.repeat, 5))  # medians of alternating runs, as the header says
+    base, base_cpu = got["import numpy"][0], got["import numpy"][1]
     rows.append(("start-up", "python -c 'import numpy'", f"{base:.3f} s (cpu {base_cpu:.3f} s)", "1.00", "",
                  load()))
-    for name in ("xent --version", "xent compute (3 rows)"):
-        ratio = got[name][0] / base
-        rows.append(("start-up", name, f"{got[name][0]:.3f} s (cpu {CPU[name]:.3f} s)",
-                     f"{ratio:.2f} (cpu {CPU[name] / base_cpu:.2f})", verdict(ratio, 2.0), load()))
+    for name in ("xent --version", "xent compute (3 rows)", "xent compute -t/-p"):
+        wall, cpu = got[name][0], got[name][1]
+        rows.append(("start-up", name, f"{wall:.3f} s (cpu {cpu:.3f} s)",
+                     f"{wall / base:.2f} (cpu {cpu / base_cpu:.2f})", verdict(wall / base, 2.0), load()))
 
 
 def layouts(args, rows: list) -> None:
