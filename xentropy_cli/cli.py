@@ -126,9 +126,9 @@ def _may_stream(spec) -> bool:
 
 
 def _stream():
-    from xentropy_cli.engines import stream
+    from xentropy_cli.engines import commands
 
-    return stream
+    return commands
 
 
 def _say_in_memory(verbose: bool, inputs) -> None:
