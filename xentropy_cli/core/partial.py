@@ -26,7 +26,7 @@ import numpy as np
 from xentropy_cli.core import pipeline, sums
 from xentropy_cli.core import stages as st
 from xentropy_cli.core.profiles import Profile
-from xentropy_cli.core.types import Array, Inputs, Kind, Notice, Options, Result, StageResult
+from xentropy_cli.core.types import Array, Inputs, Kind, KindReason, Notice, Options, Result, StageResult
 from xentropy_cli.core.validate import check_reduction
 
 ROW_LIMIT = 1000  # rows kept per warning code (the in-memory run keeps them all)
@@ -58,7 +58,7 @@ class Partial:
     dtype: str
     n_classes: int
     kind: Kind
-    kind_reason: str
+    kind_reason: KindReason | None
     from_logits: bool
     stage_names: tuple[str, ...]
     weighted: sums.Sum  # Σ w·l
@@ -140,7 +140,7 @@ def partial_of(result: Result, first_row: int, top_k: int = 0, weights: Array | 
     rows, scores, losses = _top(per, first_row, top_k, score)
     return Partial(
         first_row=first_row, n=result.n_samples, dtype=result.dtype, n_classes=result.n_classes,
-        kind=result.kind, kind_reason=result.kind_reason, from_logits=result.from_logits,
+        kind=result.kind, kind_reason=result.reason, from_logits=result.from_logits,
         stage_names=result.stage_names,
         # torch and optax reduce a binary loss's N·K elements, not the N per-sample means
         weighted=sums.of(per if result.elements is None else result.elements.reshape(-1)),
@@ -281,4 +281,4 @@ def result_of(total: Partial, combined: Combined, profile: Profile,
         weighted_sum=combined.weighted_sum,
         divisor=float("nan") if combined.divisor is None else float(combined.divisor),
         n_samples=total.n, n_classes=total.n_classes, notices=combined.notices,
-        kind_reason=total.kind_reason)
+        reason=total.kind_reason)

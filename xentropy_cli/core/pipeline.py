@@ -156,7 +156,7 @@ def _reduced(inputs: Inputs, profile: Profile, options: Options, prep: Prepared,
         n_samples=weighted.shape[0] if prep.one_sample else prep.n_samples,
         n_classes=prep.n_classes,
         notices=notices,
-        kind_reason=prep.kind_reason,
+        reason=prep.kind_reason,
         elements=state.elements,
         first_non_finite=found,
     )

@@ -123,6 +123,30 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class KindReason:
+    """Why the loss has its kind, as data; render/words.py words it (``text``), and nothing reads
+    the words back.
+
+    codes: given (--loss), pred_1d, pred_one_column, labels (``columns``: y_pred's), shapes_differ,
+    rows_sum_to_1, odd_rows (``rows``: the odd target rows, 1-based), multi_label,
+    sklearn_one_column, sklearn_columns. ``one_sample``: the framework reads a 1-D y as one
+    sample of N outputs.
+    """
+
+    code: str
+    kind: str
+    rows: tuple[int, ...] = ()
+    columns: int = 0
+    one_sample: bool = False
+
+    @property
+    def text(self) -> str:
+        from xentropy_cli.render.words import kind_reason  # words live in render/; core holds data
+
+        return kind_reason(self)
+
+
+@dataclass(frozen=True)
 class StageResult:
     """One stage's output. ``changed`` marks the cells this stage altered (None: not cellwise)."""
 
@@ -151,7 +175,7 @@ class Result:
     n_samples: int
     n_classes: int
     notices: tuple[Notice, ...] = field(default_factory=tuple)
-    kind_reason: str = ""
+    reason: KindReason | None = None  # why the loss has its kind
     # binary under a profile that reduces its elementwise output (torch, optax): the (N, K)
     # elements whose sum ``sum`` and ``mean`` reduce; per_sample holds their mean over K
     elements: Array | None = None
@@ -167,3 +191,8 @@ class Result:
     @property
     def stage_names(self) -> tuple[str, ...]:
         return tuple(stage.name for stage in self.stages)
+
+    @property
+    def kind_reason(self) -> str:
+        """Why the loss has its kind, in words (the JSON "loss_reason")."""
+        return "" if self.reason is None else self.reason.text

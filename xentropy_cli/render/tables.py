@@ -3,8 +3,6 @@ render.Output and engines.pool's progress bar import Rich too, only when they dr
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 from rich import box
 from rich.console import Group
@@ -14,9 +12,9 @@ from rich.text import Text
 
 from xentropy_cli.core import profiles
 from xentropy_cli.core.stages import fmt
-from xentropy_cli.core.types import Result
+from xentropy_cli.core.types import KindReason, Result
 from xentropy_cli.errors import UsageError
-from xentropy_cli.render import machine
+from xentropy_cli.render import machine, words
 
 CHANGED = "*"  # marks changed cells so the difference survives NO_COLOR and copy-paste
 FULL_MATRIX_MAX_COLUMNS = 3
@@ -40,7 +38,7 @@ def compute_panel(result: Result):
     facts.add_column()
     facts.add_row("profile", f"{profile.name} — {profile.framework}")
     facts.add_row("models", profile.models)
-    facts.add_row("loss", loss_line(result.kind, result.kind_reason))
+    facts.add_row("loss", loss_line(result.kind, result.reason))
     what = "logits" if result.from_logits else "probabilities"
     facts.add_row("input", f"{plural(result.n_samples, 'sample')}, "
                            f"{plural(result.n_classes, 'class', 'classes')}, {what}, "
@@ -65,9 +63,9 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
-def loss_line(kind: str, reason: str) -> str:
+def loss_line(kind: str, reason: KindReason | None) -> str:
     """``categorical cross-entropy — every y_true row sums to 1``: the kind once, then why."""
-    why = re.sub(r"\s*:\s*(multi-label |multi-output )?[\w-]+ cross-entropy\.?$", "", reason or "").strip()
+    why = words.kind_why(reason)
     return f"{kind} cross-entropy — {why}" if why else f"{kind} cross-entropy"
 
 
@@ -311,7 +309,7 @@ def explain_views(inputs, p: Result, q: Result, divergence, limit: int, rows=Non
         profile = profiles.get(result.profile)
         head.add_row(word, f"{profile.name} — {profile.framework}")
         head.add_row("", f"models {profile.models}")
-    head.add_row("loss", loss_line(p.kind, p.kind_reason))
+    head.add_row("loss", loss_line(p.kind, p.reason))
     head.add_row("input", f"{plural(rows.read, 'sample')}, {plural(p.n_classes, 'class', 'classes')}")
     if len(rows.shown) < rows.read:
         head.add_row("rows", f"showing the {plural(len(rows.shown), 'row')} that contribute most; "

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from xentropy_cli.core.stages import fmt
-from xentropy_cli.core.types import Notice
+from xentropy_cli.core.types import KindReason, Notice
 
 if TYPE_CHECKING:
     from xentropy_cli.core.explain import Account, RowRef
@@ -206,6 +206,49 @@ SENTENCES: dict[str, Callable[[Notice], str]] = {
     "odd_target_row": _odd_target_row,
     "sklearn_columns": _sklearn_columns,
 }
+
+
+_KIND_WHY: dict[str, Callable[[KindReason], str]] = {
+    "pred_1d": lambda r: "y_pred is 1-D",
+    "pred_one_column": lambda r: "y_pred has one column",
+    "labels": lambda r: f"y_true is one label per sample and y_pred has {r.columns} columns",
+    "rows_sum_to_1": lambda r: "every y_true row sums to 1",
+    "odd_rows": lambda r: (f"y_true rows sum to 1 except row{'s' if len(r.rows) > 1 else ''} "
+                           + ", ".join(map(str, r.rows[:3])) + (", …" if len(r.rows) > 3 else "")
+                           + ", which one row cannot change"),
+    "multi_label": lambda r: "y_true rows do not sum to 1 (multi-label)",
+    "sklearn_one_column": lambda r: "scikit-learn reads a one-column y_pred as P(class 1)",
+}
+# how each reason ends, after its "why" and a colon ("" : the reason is the why alone)
+_KIND_VERDICT = {"pred_1d": "binary cross-entropy", "pred_one_column": "binary cross-entropy",
+                 "labels": "sparse", "rows_sum_to_1": "categorical cross-entropy",
+                 "odd_rows": "categorical cross-entropy", "multi_label": "binary cross-entropy per output",
+                 "sklearn_one_column": "binary"}
+_ONE_SAMPLE = "; 1-D: one sample of N outputs to this framework"
+
+
+def kind_reason(reason: KindReason) -> str:
+    """Why the loss has its kind, in full (the JSON "loss_reason")."""
+    if reason.code == "given":
+        text = f"--loss {reason.kind}"
+    elif reason.code == "shapes_differ":
+        text = "categorical"
+    elif reason.code == "sklearn_columns":
+        text = "scikit-learn reads a multi-column y_pred as classes"
+    else:
+        text = f"{_KIND_WHY[reason.code](reason)}: {_KIND_VERDICT[reason.code]}"
+    return text + (_ONE_SAMPLE if reason.one_sample else "")
+
+
+def kind_why(reason: KindReason | None) -> str:
+    """The reason without its closing "…: categorical cross-entropy" (the tables name the loss
+    themselves), where it ends so; else the whole reason."""
+    if reason is None:
+        return ""
+    if not reason.one_sample and _KIND_VERDICT.get(reason.code) in ("binary cross-entropy",
+                                                                     "categorical cross-entropy"):
+        return _KIND_WHY[reason.code](reason)
+    return kind_reason(reason)
 
 
 def rows(ref: RowRef) -> str:

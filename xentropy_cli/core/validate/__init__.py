@@ -14,10 +14,10 @@ framework raises on is refused here with one DataError.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from xentropy_cli.core.profiles import Profile
-from xentropy_cli.core.types import Array, Inputs, Notice, Options
+from xentropy_cli.core.types import Array, Inputs, KindReason, Notice, Options
 from xentropy_cli.core.validate.kind import (
     KINDS,
     _arrays,
@@ -36,7 +36,7 @@ __all__ = ["KINDS", "Prepared", "check_reduction", "odd_target_rows", "prepare",
 @dataclass(frozen=True)
 class Prepared:
     kind: str
-    kind_reason: str
+    kind_reason: KindReason
     y_true: Array  # (N, K) float, or (N,) int labels for sparse
     y_pred: Array  # (N, K)
     labels: Array | None
@@ -60,14 +60,14 @@ def prepare(inputs: Inputs, profile: Profile, options: Options) -> Prepared:
     notices = odd_target_rows(inputs, kind, reason)
     framework_kind, why, more = _framework_kind(profile, kind, inputs)
     if framework_kind != kind:
-        kind, reason = framework_kind, why
+        kind, reason = framework_kind, why or reason
     notices += more
     _check_options(inputs, profile, options, kind)
     yt, yp = _arrays(inputs)
     shaped = _SHAPERS[kind](inputs, profile, yt, yp)
     notices += shaped.notices + _values(inputs, profile, kind, shaped)
     if shaped.one_sample:
-        reason += "; 1-D: one sample of N outputs to this framework"
+        reason = replace(reason, one_sample=True)
     sample_weight, weight_notices = _sample_weight(inputs, profile, shaped)
     notices += weight_notices
     return Prepared(kind, reason, shaped.y_true, shaped.y_pred, shaped.labels, sample_weight,

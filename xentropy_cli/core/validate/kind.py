@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from xentropy_cli.core.profiles import Profile
-from xentropy_cli.core.types import Array, Inputs, Notice, Options
+from xentropy_cli.core.types import Array, Inputs, KindReason, Notice, Options
 from xentropy_cli.core.validate.common import _rows, _sums_to_one
 from xentropy_cli.errors import DataError, UsageError
 
@@ -14,7 +14,7 @@ KINDS = ("categorical", "sparse", "binary")
 
 # --- the kind ---------------------------------------------------------------------------------
 
-def resolve_kind(inputs: Inputs) -> tuple[str, str]:
+def resolve_kind(inputs: Inputs) -> tuple[str, KindReason]:
     """Decide categorical / sparse / binary from the shapes, and say why.
 
     Targets with as many columns as predictions are categorical when the rows sum to 1 and
@@ -24,24 +24,21 @@ def resolve_kind(inputs: Inputs) -> tuple[str, str]:
     """
     yt, yp = inputs.y_true, inputs.y_pred
     if inputs.kind != "auto":
-        return inputs.kind, f"--loss {inputs.kind}"
+        return inputs.kind, KindReason("given", inputs.kind)
     if yp.ndim == 1 or (yp.ndim == 2 and yp.shape[1] == 1):
-        return "binary", ("y_pred is 1-D" if yp.ndim == 1 else "y_pred has one column") + \
-            ": binary cross-entropy"
+        return "binary", KindReason("pred_1d" if yp.ndim == 1 else "pred_one_column", "binary")
     if yt.ndim == 1 or (yt.ndim == 2 and yt.shape[1] == 1):
-        return "sparse", f"y_true is one label per sample and y_pred has {yp.shape[-1]} columns: sparse"
+        return "sparse", KindReason("labels", "sparse", columns=int(yp.shape[-1]))
     if yt.shape != yp.shape:
-        return "categorical", "categorical"
+        return "categorical", KindReason("shapes_differ", "categorical")
     ones, zeros, others = _target_rows(yt)
     if not others.any() and not zeros.any():
-        return "categorical", "every y_true row sums to 1: categorical cross-entropy"
+        return "categorical", KindReason("rows_sum_to_1", "categorical")
     n_one, n_other = int(ones.sum()), int(others.sum())
     if n_one and n_other <= 1:
-        odd = _rows(zeros | others)
-        shown = ", ".join(map(str, odd[:3])) + (", …" if len(odd) > 3 else "")
-        return "categorical", (f"y_true rows sum to 1 except row{'s' if len(odd) > 1 else ''} "
-                               f"{shown}, which one row cannot change: categorical cross-entropy")
-    return "binary", "y_true rows do not sum to 1 (multi-label): binary cross-entropy per output"
+        # the first three odd rows, and a fourth if there are more (the words show three and "…")
+        return "categorical", KindReason("odd_rows", "categorical", rows=_rows(zeros | others)[:4])
+    return "binary", KindReason("multi_label", "binary")
 
 
 def _target_rows(yt: Array) -> tuple[Array, Array, Array]:
@@ -56,9 +53,9 @@ def _target_rows(yt: Array) -> tuple[Array, Array, Array]:
     return ones, zeros, ~(ones | zeros)
 
 
-def odd_target_rows(inputs: Inputs, kind: str, reason: str) -> list[Notice]:
+def odd_target_rows(inputs: Inputs, kind: str, reason: KindReason) -> list[Notice]:
     """The rows that did not show the kind ``resolve_kind`` chose from the others."""
-    if inputs.kind != "auto" or kind != "categorical" or "except row" not in reason:
+    if inputs.kind != "auto" or kind != "categorical" or reason.code != "odd_rows":
         return []
     ones, zeros, others = _target_rows(inputs.y_true)
     notices = []
@@ -72,19 +69,20 @@ def odd_target_rows(inputs: Inputs, kind: str, reason: str) -> list[Notice]:
     return notices
 
 
-def _framework_kind(profile: Profile, kind: str, inputs: Inputs) -> tuple[str, str, list[Notice]]:
+def _framework_kind(profile: Profile, kind: str, inputs: Inputs
+                    ) -> tuple[str, KindReason | None, list[Notice]]:
     """scikit-learn has no kinds: log_loss reads a 1-D or one-column y_pred as P(class 1) and any
     other y_pred as one column per class (multi-hot targets give −Σ y·log p per row)."""
     if not profile.sorted_labels:
-        return kind, "", []
+        return kind, None, []
     yp = inputs.y_pred
     one_column = yp.ndim == 1 or (yp.ndim == 2 and yp.shape[1] == 1)
     if one_column and kind != "binary":
-        return "binary", "scikit-learn reads a one-column y_pred as P(class 1): binary", []
+        return "binary", KindReason("sklearn_one_column", "binary"), []
     if kind == "binary" and not one_column:
         note = Notice("sklearn_columns", counts=(int(yp.shape[-1]),))
-        return "categorical", "scikit-learn reads a multi-column y_pred as classes", [note]
-    return kind, "", []
+        return "categorical", KindReason("sklearn_columns", "categorical"), [note]
+    return kind, None, []
 
 
 # --- options ----------------------------------------------------------------------------------

@@ -430,7 +430,7 @@ def _combine(client, shards: list[Shard], job: Job, metas: dict[int, Meta], futu
         tops = [_moved_top(client.submit(_top_of, futures[s.index], pure=False).result(),
                            offsets[s.index]) for s in shards]
     reasons = [metas[s.index].partial.kind_reason for s in shards]
-    reason = next((r for r in reasons if not r.startswith("--loss")), reasons[0])
+    reason = next((r for r in reasons if r is not None and r.code != "given"), reasons[0])
     total = replace(total, kind_reason=reason)
     result = partial.result_of(total, combined, profile)
     files = len({s.path for s in shards})
