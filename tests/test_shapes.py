@@ -292,15 +292,17 @@ def test_optax_mean_multiplies_by_the_reciprocal_of_n():
     assert np.float32(mean) != np.float32(total) / np.float32(11)  # seed 7: the roundings differ
 
 
-def test_optax_refuses_labels_given_as_a_column():
+def test_optax_and_torch_refuse_labels_given_as_a_column():
     """optax.softmax_cross_entropy_with_integer_labels raises on labels of shape (N, 1) ('indices
-    and arr must have the same number of dimensions', recorded in tests/golden/corpus); Keras and
-    the textbook read the column as N labels. A CSV label column is read as (N,)."""
+    and arr must have the same number of dimensions'), torch's cross_entropy and nll_loss too
+    ('0D or 1D target tensor expected'), as recorded in tests/golden/corpus; Keras and the
+    textbook read the column as N labels. A CSV label column is read as (N,)."""
     z = [[0.5, 0.2, -1.0], [1.0, -1.0, 0.0]]
-    with pytest.raises(XentError, match="column of labels.*optax raises"):
-        _run([[2.0], [0.0]], z, "optax", kind="sparse", logits=True)
-    listed = _run([2.0, 0.0], z, "optax", kind="sparse", logits=True)
-    assert listed.per_sample.shape == (2,)
+    for profile, who in (("optax", "optax"), ("torch", "PyTorch")):
+        with pytest.raises(XentError, match=f"column of labels.*{who} raises"):
+            _run([[2.0], [0.0]], z, profile, kind="sparse", logits=True)
+        listed = _run([2.0, 0.0], z, profile, kind="sparse", logits=True)
+        assert listed.per_sample.shape == (2,)
     for profile in ("keras", "naive"):
         column = _run([[2.0], [0.0]], z, profile, kind="sparse", logits=True)
         assert np.array_equal(column.per_sample,

@@ -98,7 +98,7 @@ class Profile:
     # per-sample weights raise)
     binary_1d: Literal["samples", "one_sample", "one_sample_no_weights"] = "samples"
     # sparse labels given as a column (N, 1): "squeeze" (read as N labels), "refuse" (optax's
-    # integer-label loss raises: the labels must have one dimension less than the logits)
+    # integer-label loss and torch's nll_loss/cross_entropy raise on it)
     label_column: Literal["squeeze", "refuse"] = "squeeze"
     # sparse labels that are not integers: "truncate" (cast to int), "refuse"
     fractional_labels: Literal["truncate", "refuse"] = "refuse"
@@ -384,8 +384,11 @@ TORCH = Profile(
     binary_outputs="elements",  # reduction="sum" adds every output, "mean" divides by N·K
     kernel="torch",
     refusals={"sample_weight": "torch losses take no sample weight; multiply reduction='none' "
-                               "losses yourself, or use --profile keras"},
+                               "losses yourself, or use --profile keras",
+              "sparse/column": "nll_loss and cross_entropy take class indices of shape (N,): "
+                               "'0D or 1D target tensor expected, multi-target not supported'"},
     binary_range="unit",
+    label_column="refuse",
     agreement=_measured(
         "torch",
         "MKL's log and SLEEF's exp/log1p are not emulated: their stand-ins are glibc's "
@@ -468,8 +471,10 @@ OPTAX = Profile(
     label_range="take",
     agreement=_measured(
         "optax",
-        "XLA's exp and log1p are emulated; its mean over samples and rows over 80 columns"
-        " (YNNPACK) are not",
+        "XLA's exp, log1p, sums and jnp.mean (Σ × fl(1/N)) are emulated; rows over 80 columns "
+        "(YNNPACK) are not, nor the sum over all N·K outputs of a multi-output binary loss: XLA "
+        "compiles that reduction for the host CPU, where LLVM vectorises it with reassociated "
+        "adds in an order its cost model picks",
     ),
 )
 
