@@ -142,3 +142,25 @@ def test_refuses_iff_the_framework_raises_on_numeric_cases(measured, framework):
     t = measured["numeric"][framework]
     assert t.values > 200
     assert (t.refusals_matched, t.values_matched) == (t.refusals, t.values)
+
+
+def test_naive_is_bit_identical_on_every_case(measured):
+    """Issue 14: the textbook formula gives every per-sample and reduced value bit for bit on the
+    whole corpus, 1-D and multi-output binary (the shape group) and degenerate values included:
+    a 1-D binary y and p are N samples of one output, an (N, K) row's loss is its mean over K."""
+    if not cc.matched("naive"):
+        pytest.skip("numpy takes a CPU path nobody recorded here")
+    t = measured["all"]["naive"]
+    assert t.samples > 100_000 and t.reduced > 8000
+    assert (t.samples_exact, t.reduced_exact, t.worst_rel) == (t.samples, t.reduced, 0.0)
+    assert (t.refusals_matched, t.values_matched) == (t.refusals, t.values)
+
+
+def test_optax_on_every_case(measured):
+    """optax refuses exactly where it raises (labels given as a column (N, 1) included), is
+    bit-identical on every numeric case (jnp.mean is Σ × fl(1/N)) and within 1e-6 elsewhere."""
+    t = measured["all"]["optax"]
+    assert t.refusals >= 15 and (t.refusals_matched, t.values_matched) == (t.refusals, t.values)
+    assert t.samples_exact == t.samples > 7000 and t.worst_rel <= RELATIVE_BOUND
+    n = measured["numeric"]["optax"]
+    assert (n.samples_exact, n.reduced_exact) == (n.samples, n.reduced) and n.reduced > 100

@@ -60,7 +60,12 @@ CORPUS_CALLS = {
     "sklearn": "sklearn.metrics.log_loss(y_true, y_proba, sample_weight, normalize); per sample: "
                "log_loss on each row with normalize=False, labels=all classes, in y_proba's dtype, "
                "times w as np.average multiplies; multi-output binary has no call",
-    "naive": CALLS["naive"].replace("xlogy", "x·np.log(y) (0 where x = 0)"),
+    "optax": CALLS["optax"] + "; 1-D binary: N examples",
+    "naive": "numpy float64 textbook, per sample: -sum(xlogy(y, p)) (categorical), -log p[label] "
+             "(sparse), -mean(xlogy(y, p) + xlogy(1-y, 1-p)) over a row's K outputs (binary; a "
+             "1-D y and p are N samples of one output); xlogy(x, q) = where(x == 0, 0, "
+             "x * np.log(q)) with numpy's log; softmax = exp(z)/sum exp(z) unshifted; sigmoid "
+             "1/(1+exp(-z)); weighted mean 0 when the weights sum to 0",
 }
 
 
@@ -182,8 +187,12 @@ def run_optax(s, a, slot):
     if kind == "sparse":
         per = optax.softmax_cross_entropy_with_integer_labels(z, jnp.asarray(a["y_true"].astype(np.int32)))
     elif kind == "binary":
+        # per example: the mean of a row's K outputs, or (1-D) the element itself: optax reads
+        # (N,) as N examples; sum and mean reduce the elementwise output, as users call them
         elementwise = optax.sigmoid_binary_cross_entropy(z, jnp.asarray(a["y_true"].astype(np.float32)))
-        per = elementwise.mean(-1)
+        if slot != "none":
+            return {"mean": jnp.mean, "sum": jnp.sum}[slot](elementwise)
+        per = elementwise.mean(-1) if elementwise.ndim == 2 else elementwise
     else:
         labels = jnp.asarray(a["y_true"].astype(np.float32))
         if s["label_smoothing"]:
@@ -216,7 +225,8 @@ def run_naive(s, a, slot):
         y = yt.astype(np.float64)
         if ls:
             y = y * (1.0 - ls) + ls / (2 if kind == "binary" else y.shape[-1])
-        if kind == "binary":
+        if kind == "binary":  # per sample the mean of a row's K outputs; 1-D: N samples of one
+            y, yp = (y[:, None], yp[:, None]) if y.ndim == 1 else (y, yp)
             per = -np.mean(xlogy(y, yp) + xlogy(1.0 - y, 1.0 - yp), axis=-1)
         else:
             per = -np.sum(xlogy(y, yp), axis=-1)

@@ -36,7 +36,7 @@ AGREEMENT = {
         'differential corpus, 467 numeric cases: per sample 95.6% bit-identical (18,934/19,808, '
         'worst 15 ulp), reduced 85.3% (797/934, worst 3 ulp), worst relative 1.3e-06; all 788 cases'
         ' (1-D and multi-output binary, degenerate values): 96.4% and 89.9%, refusing iff the '
-        'framework raises in 3808/3940 calls'
+        'framework raises in 3928/3940 calls'
     ),
     'sklearn': (
         'differential corpus, 598 numeric cases: per sample 100% bit-identical (26,033/26,033), '
@@ -45,13 +45,12 @@ AGREEMENT = {
     ),
     'optax': (
         'differential corpus, 73 numeric cases: per sample 100% bit-identical (5,322/5,322), '
-        'reduced 91.1% (133/146, worst 1 ulp), worst relative 9.8e-08; all 103 cases (1-D and '
-        'multi-output binary, degenerate values): 99.9% and 82.1%, refusing iff the framework '
-        'raises in 294/309 calls'
+        'reduced 100% (146/146); all 103 cases (1-D and multi-output binary, degenerate values): '
+        '100% and 95.9%, refusing iff the framework raises in 309/309 calls'
     ),
     'naive': (
         'differential corpus, 1,230 numeric cases: per sample 100% bit-identical (71,225/71,225), '
         'reduced 100% (4,920/4,920); all 2,253 cases (1-D and multi-output binary, degenerate '
-        'values): 97.4% and 96.2%, refusing iff the framework raises in 11265/11265 calls'
+        'values): 100% and 100%, refusing iff the framework raises in 11265/11265 calls'
     ),
 }

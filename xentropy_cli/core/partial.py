@@ -257,7 +257,8 @@ def finish(total: Partial, profile: Profile, reduction: str, source: str = "",
         stage = StageResult("reduce", np.zeros(0, np.dtype(total.dtype)), None,
                             "no reduction: one loss per sample", "loss")
         return Combined(None, notices, reduction, float(weighted_sum), None, stage, total)
-    stage = st.reduce_total(weighted_sum, reduction, divisor, name, profile.zero_division)
+    stage = st.reduce_total(weighted_sum, reduction, divisor, name, profile.zero_division,
+                            profile.mean_by_reciprocal)
     return Combined(float(stage.array), notices, reduction, float(weighted_sum), divisor, stage, total)
 
 

@@ -135,7 +135,8 @@ def _reduced(inputs: Inputs, profile: Profile, options: Options, prep: Prepared,
     else:
         total = sums.total(summed, _sum_kernel(profile, options))  # summed once, for both uses
     reduced = st.reduce(weighted, "none", None) if reduction == "none" else \
-        st.reduce_total(total, reduction, divisor, divisor_name, profile.zero_division)
+        st.reduce_total(total, reduction, divisor, divisor_name, profile.zero_division,
+                        profile.mean_by_reciprocal)
     value = reduced.array if reduction == "none" else float(reduced.array)
     per = np.asarray(state.losses)
     finite = bool(np.isfinite(np.min(per)) and np.isfinite(np.max(per))) if per.size else True

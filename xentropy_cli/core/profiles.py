@@ -72,6 +72,9 @@ class Profile:
     # how 0·log 0 comes out: "nan" as tensors multiply, "zero" = xlogy
     zero_times_inf: Literal["nan", "zero"] = "nan"
     zero_division: Literal["zero", "error"] = "zero"  # "zero" = divide_no_nan; "error" = refuse
+    # reduction "mean" as Σ × fl(1/N): jnp.mean divides by a constant, which XLA's algebraic
+    # simplifier turns into a multiplication by its reciprocal (optax users call jnp.mean)
+    mean_by_reciprocal: bool = False
     binary_log_offset: float = 0.0
     log_floor: float | None = None  # binary cross-entropy on probabilities only (torch: −100)
     log1m: Literal["log", "log1p"] = "log"  # "log1p": log(1 − p) as log1p(−p) (torch's binary loss)
@@ -94,6 +97,9 @@ class Profile:
     # one sample with N outputs; N per-sample weights broadcast), "one_sample_no_weights" (tf_keras:
     # per-sample weights raise)
     binary_1d: Literal["samples", "one_sample", "one_sample_no_weights"] = "samples"
+    # sparse labels given as a column (N, 1): "squeeze" (read as N labels), "refuse" (optax's
+    # integer-label loss and torch's nll_loss/cross_entropy raise on it)
+    label_column: Literal["squeeze", "refuse"] = "squeeze"
     # sparse labels that are not integers: "truncate" (cast to int), "refuse"
     fractional_labels: Literal["truncate", "refuse"] = "refuse"
     # labels outside 0..K−1: "refuse"; "zero" (JAX one_hot: an all-zero row, loss −0·Σ log p);
@@ -137,6 +143,27 @@ class Profile:
                 hint=reason or "choose another --profile (see `xent profiles`)",
             )
         return self.paths[key]
+
+    def shapes(self) -> str:
+        """How the framework reads the rank of what it is given (``xent profiles`` prints it)."""
+        one_d = {
+            "samples": "1-D binary y and p (N,): N samples",
+            "one_sample": "1-D binary y and p (N,): one sample of N outputs (it averages over the "
+                          "last axis: none and sum give one loss, their mean; N weights each weigh "
+                          "it)",
+            "one_sample_no_weights": "1-D binary y and p (N,): one sample of N outputs (it "
+                                     "averages over the last axis; N sample weights raise)",
+        }[self.binary_1d]
+        if self.sorted_labels:
+            multi = "a y_pred of K ≥ 2 columns is one column per class (no multi-output binary)"
+        elif self.binary_outputs == "elements":
+            multi = ("binary (N, K): per sample the mean of the K outputs; sum and mean reduce all "
+                     "N·K elements, as the framework reduces its elementwise output")
+        else:
+            multi = "binary (N, K): per sample the mean of the K outputs; sum and mean reduce those"
+        labels = ("sparse labels (N,); a column (N, 1) raises" if self.label_column == "refuse"
+                  else "sparse labels (N,) or (N, 1)")
+        return f"{one_d}; {multi}; {labels}; CSV columns are (N, 1): one sample per row"
 
     def eps_for(self, dtype) -> float | None:
         import numpy as np
@@ -357,8 +384,11 @@ TORCH = Profile(
     binary_outputs="elements",  # reduction="sum" adds every output, "mean" divides by N·K
     kernel="torch",
     refusals={"sample_weight": "torch losses take no sample weight; multiply reduction='none' "
-                               "losses yourself, or use --profile keras"},
+                               "losses yourself, or use --profile keras",
+              "sparse/column": "nll_loss and cross_entropy take class indices of shape (N,): "
+                               "'0D or 1D target tensor expected, multi-target not supported'"},
     binary_range="unit",
+    label_column="refuse",
     agreement=_measured(
         "torch",
         "MKL's log and SLEEF's exp/log1p are not emulated: their stand-ins are glibc's "
@@ -431,13 +461,20 @@ OPTAX = Profile(
                          "yourself, or use --profile keras",
         "binary/smooth": "optax.smooth_labels spreads α over the classes of a categorical "
                          "target; smooth binary targets yourself",
+        "sparse/column": "softmax_cross_entropy_with_integer_labels wants labels of one dimension "
+                         "less than the logits: 'indices and arr must have the same number of "
+                         "dimensions'",
     },
     binary_outputs="elements",
+    mean_by_reciprocal=True,
+    label_column="refuse",
     label_range="take",
     agreement=_measured(
         "optax",
-        "XLA's exp and log1p are emulated; its mean over samples and rows over 80 columns"
-        " (YNNPACK) are not",
+        "XLA's exp, log1p, sums and jnp.mean (Σ × fl(1/N)) are emulated; rows over 80 columns "
+        "(YNNPACK) are not, nor the sum over all N·K outputs of a multi-output binary loss: XLA "
+        "compiles that reduction for the host CPU, where LLVM vectorises it with reassociated "
+        "adds in an order its cost model picks",
     ),
 )
 

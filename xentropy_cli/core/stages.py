@@ -348,12 +348,19 @@ def reduce(weighted: Array, reduction: str, divisor: float | None, divisor_name:
 
 
 def reduce_total(total: np.floating, reduction: str, divisor: float | None, divisor_name: str = "N",
-                 zero_division: str = "zero") -> StageResult:
-    """``reduce`` from Σ w·l already summed (see core/sums.py): streamed runs end here too."""
+                 zero_division: str = "zero", reciprocal: bool = False) -> StageResult:
+    """``reduce`` from Σ w·l already summed (see core/sums.py): streamed runs end here too.
+
+    ``reciprocal``: the mean is Σ w·l × fl(1/N), two roundings (jnp.mean: XLA rewrites a division
+    by a constant into a multiplication by its reciprocal)."""
     if reduction == "sum":
         return StageResult("reduce", np.asarray(total), None, f"Σ w·l = {fmt(total)}", "loss")
     d = total.dtype.type(divisor)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if reciprocal and reduction == "mean" and d != 0:
+            inverse = total.dtype.type(1) / d
+            note = f"Σ w·l = {fmt(total)} × 1/{divisor_name} = {fmt(inverse)}"
+            return StageResult("reduce", np.asarray(total * inverse), None, note, "loss")
         value = divide_no_nan(total, d) if zero_division == "zero" else total / d
     note = f"Σ w·l = {fmt(total)} ÷ {divisor_name} = {fmt(d)}"
     return StageResult("reduce", np.asarray(value), None, note, "loss")

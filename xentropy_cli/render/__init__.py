@@ -269,7 +269,7 @@ def _profile_json(profile) -> dict[str, Any]:
     return {"name": profile.name, "framework": profile.framework, "models": profile.models,
             "call": profile.call, "dtype": profile.dtype, "eps": profile.eps,
             "reduction": profile.reduction, "reductions": list(profile.reductions),
-            "kernel": profile.kernel, "agreement": profile.agreement,
+            "kernel": profile.kernel, "shapes": profile.shapes(), "agreement": profile.agreement,
             "paths": {k: list(v) for k, v in profile.paths.items()}}
 
 

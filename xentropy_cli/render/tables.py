@@ -406,6 +406,7 @@ def profiles_table(all_profiles) -> Group:
         for key, path in profile.paths.items():
             block.append(f"  {key:<19}", style="dim")
             block.append(" → ".join(path) + "\n")
+        block.append(f"  shapes: {profile.shapes()}\n")
         block.append(f"  agreement: {profile.agreement or 'not yet measured'}\n")
         blocks.append(block)
     return Group(*blocks)

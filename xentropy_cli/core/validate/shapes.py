@@ -61,6 +61,10 @@ def _sparse(inputs: Inputs, profile: Profile, yt: Array, yp: Array) -> _Shaped:
         raise _shape_error(inputs, "sparse")
     n_classes = yp.shape[1]
     shaped = _Shaped(yt, yp, n_classes)
+    if yt.ndim == 2 and yt.shape[1] == 1 and profile.label_column == "refuse":
+        raise DataError(f"y_true is a column of labels, shape {yt.shape}: {profile.framework} "
+                        f"raises on it ({profile.refusals['sparse/column']})", where=inputs.source,
+                        hint="give the labels as a list, [2, 0, …] (a CSV label column is read so)")
     if yt.ndim == 2 and yt.shape[1] > 1:
         shaped.labels = _one_hot_labels(inputs, yt, n_classes)
     elif profile.sorted_labels:
