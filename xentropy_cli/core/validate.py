@@ -151,8 +151,13 @@ def resolve_kind(inputs: Inputs) -> tuple[str, str]:
     if yt.shape != yp.shape:
         return "categorical", "categorical"
     ones, zeros, others = _target_rows(yt)
+    unread = others & ~np.isfinite(yt).all(axis=-1)  # nan or inf: a row that shows no kind
+    if unread.any():
+        others = others & ~unread
     if not others.any() and not zeros.any():
-        return "categorical", "every y_true row sums to 1: categorical cross-entropy"
+        return "categorical", ("every y_true row sums to 1" if not unread.any() else
+                               "every y_true row without nan or inf sums to 1") + \
+            ": categorical cross-entropy"
     n_one, n_other = int(ones.sum()), int(others.sum())
     if n_one and n_other <= 1:
         odd = _rows(zeros | others)
@@ -179,6 +184,7 @@ def odd_target_rows(inputs: Inputs, kind: str, reason: str) -> list[Notice]:
     if inputs.kind != "auto" or kind != "categorical" or "except row" not in reason:
         return []
     ones, zeros, others = _target_rows(inputs.y_true)
+    others &= np.isfinite(inputs.y_true).all(axis=-1)  # nan/inf rows have a non_finite notice
     notices = []
     if zeros.any():
         rows = _rows(zeros)

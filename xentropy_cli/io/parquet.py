@@ -15,8 +15,8 @@ import numpy as np
 
 from xentropy_cli.core.types import Array, Inputs
 from xentropy_cli.errors import DataError, UsageError, XentError
-from xentropy_cli.io.arrays import is_number_text
 from xentropy_cli.io import blocks as blk
+from xentropy_cli.io.arrays import is_number_text
 from xentropy_cli.io.columns import Columns
 
 EXTENSIONS = (".parquet", ".pq", ".parq")
