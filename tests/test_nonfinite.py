@@ -375,3 +375,28 @@ def test_only_ascii_decimals_and_the_nan_inf_words_are_numbers(text, tmp_path):
         xio.read([str(tmp_path / "x.json")])
     with pytest.raises(XentError, match="not a number"):
         xio.read([], y_true="1 0", y_pred=f"{text.replace(' ', '_')} 0.5")
+
+
+def test_the_warning_says_what_the_framework_made_of_the_cell(tmp_path):
+    """By hand: Keras clips a binary p = inf to float32(1 − 1e-7) = 1 − 2⁻²³, so a target of 0
+    costs −log(2⁻²³) = 23·ln 2 = 15.94238…; the textbook formula's 0·log p = 0 drops a nan in a
+    class whose target is 0, so row [0, 1] with p = [nan, .5] costs ln 2; Keras multiplies it
+    (0·nan = nan). A weight of -inf makes the weighted loss -inf."""
+    path = tmp_path / "b.csv"
+    path.write_text("label,pred\n1,0.9\n0,inf\n")
+    keras = pipeline.run(xio.read([str(path)]), profiles.get("keras"), Options())
+    message = next(n.message for n in keras.notices if n.code == "non_finite")
+    assert message == (f"y_pred is inf at {path}:3: column pred: Keras 3, TensorFlow backend computes "
+                       f"with it; its clip stage makes it 0.9999999; the loss of that row is "
+                       f"{float(np.float32(23 * np.log(2))):.7g}")
+    path = tmp_path / "c.csv"
+    path.write_text("true_0,true_1,pred_0,pred_1,weight\n1,0,0.9,0.1,1\n0,1,nan,0.5,-Infinity\n")
+    inputs = xio.read([str(path)])
+    naive = pipeline.run(inputs, profiles.get("naive"), Options())
+    said = [n.message for n in naive.notices if n.code == "non_finite"]
+    assert said[0].endswith(f"the textbook formula computes with it; the loss of that row is "
+                            f"{np.log(2):.7g}")
+    assert said[1].endswith("the weighted loss of that row is -inf")
+    keras = pipeline.run(inputs, profiles.get("keras"), Options())
+    assert [n.message.rsplit("; ", 1)[1] for n in keras.notices if n.code == "non_finite"] == \
+        ["the loss of that row is nan", "the weighted loss of that row is nan"]

@@ -140,7 +140,8 @@ def _reduced(inputs: Inputs, profile: Profile, options: Options, prep: Prepared,
     per = np.asarray(state.losses)
     finite = bool(np.isfinite(np.min(per)) and np.isfinite(np.max(per))) if per.size else True
     found = None if finite else first_non_finite(state.results, per)
-    notices = prep.notices + tuple(_result_notices(state, clip_eps(profile, options, dtype), finite))
+    notices = tuple(_with_outcome(n, prep, state, weighted) for n in prep.notices)
+    notices += tuple(_result_notices(state, clip_eps(profile, options, dtype), finite))
     return Result(
         profile=profile.name,
         models=profile.models,
@@ -262,6 +263,30 @@ def first_non_finite(results: list[StageResult] | tuple[StageResult, ...], losse
             value = float(cells[col]) if col is not None else float(cells)
             return stage.name, row, col, value
     return None
+
+
+def _with_outcome(notice: Notice, prep: Prepared, state: _State, weighted: Array) -> Notice:
+    """A nan or inf input cell (``non_finite``) with what the framework made of it: the first
+    stage that turned a y_pred cell into a finite number (texts[3], values[2]; "" when none
+    did) and the loss of its row, weighted for a weight (values[1])."""
+    if notice.code != "non_finite" or not notice.rows or len(notice.texts) != 3:
+        return notice
+    row = notice.rows[0] - 1
+    losses = np.asarray(weighted if notice.texts[0] == "sample_weight" else _made(state.losses))
+    flat = losses.reshape(-1)
+    if not flat.size:
+        return notice
+    loss = float(flat[min(row, flat.size - 1)])
+    stage, turned = "", float("nan")
+    p = np.asarray(prep.y_pred)
+    if notice.texts[0] == "y_pred" and p.ndim == 2 and row < p.shape[0]:
+        col = int(np.flatnonzero(~np.isfinite(p[row]))[0]) if not np.isfinite(p[row]).all() else None
+        for result in state.results[1:] if col is not None else ():
+            a = np.asarray(result.array)
+            if result.operand == "p" and a.shape == p.shape and np.isfinite(a[row, col]):
+                stage, turned = result.name, float(a[row, col])
+                break
+    return replace(notice, texts=(*notice.texts, stage), values=(notice.values[0], loss, turned))
 
 
 def _where(found: tuple[str, int, int | None, float] | None) -> dict:

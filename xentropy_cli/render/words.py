@@ -79,9 +79,19 @@ def _value(x: float | int | str) -> str:
 
 
 def _non_finite(n: Notice) -> str:
-    which, where, framework = n.texts
-    return (f"{which} is {float(n.values[0])} at {where}: {framework} computes with it, so the "
-            "loss of that row is nan or inf")
+    which, where, framework = n.texts[:3]
+    said = f"{which} is {float(n.values[0])} at {where}: {framework} computes with it"
+    if len(n.texts) < 4 or len(n.values) < 3:  # before the pipeline ran (or an older notice)
+        return said
+    stage, loss, turned = n.texts[3], float(n.values[1]), float(n.values[2])
+    if stage:
+        said += f"; its {stage} stage makes it {turned:.7g}"
+    weighted = "weighted " if which == "sample_weight" else ""
+    return said + f"; the {weighted}loss of that row is {_loss(loss)}"
+
+
+def _loss(x: float) -> str:
+    return str(x) if not math.isfinite(x) else f"{x:.7g}"
 
 
 def _negative_prediction(n: Notice) -> str:
