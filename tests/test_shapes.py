@@ -62,19 +62,8 @@ def _outcomes(fw: str) -> tuple[dict, int]:
     return variants[variants["default"]], 2
 
 
-# Recorded and not yet modelled (found by the non-finite cases of tools/gen_shapes.py); strict:
-# the day xent models them these fail, and the entry goes.
-KNOWN_GAPS = {
-    **{(cid, fw): "Keras's JAX and NumPy backends one-hot the labels and add 0·log p over every "
-                  "class, so a nan or inf in another class of the row makes the loss nan; xent "
-                  "gathers log p[label]"
-       for cid in ("sparse_inf_pred",) for fw in ("keras-jax", "keras-numpy")},
-    **{(cid, fw): "a nan label is cast to an integer (JAX: class 0; NumPy on x86: INT64_MIN, a "
-                  "zero one-hot row); xent refuses it"
-       for cid in ("sparse_nan_label", "sparse_logits_nan_label") for fw in ("keras-jax", "keras-numpy")},
-    ("sparse_logits_inf", "optax"): "optax takes logsumexp (inf for an inf logit) minus the label's "
-                                    "logit: inf; xent's log-softmax gives inf − inf = nan",
-}
+# Recorded and not yet modelled: (case id, framework) → why (xfail, strict). Empty: every case holds.
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 def _params():

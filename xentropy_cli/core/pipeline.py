@@ -459,7 +459,9 @@ def _combine(s: _State, profile: Profile, options: Options, dtype, prep: Prepare
                              note=result.note.replace("elementwise", "per sample mean over outputs of"))
     elif s.y.ndim == 1:
         logp = _made(s.logp)
-        result = _void_labels(st.combine_sparse(s.y, logp, prep.class_weight), logp, prep)
+        one_hot = profile.label_range in ("zero", "zero_negative")  # Keras's JAX, NumPy backends
+        result = _void_labels(st.combine_sparse(s.y, logp, prep.class_weight), logp, prep,
+                              s.y if one_hot else None)
     else:
         result = st.combine_categorical(s.y, _made(s.logp), prep.class_weight, profile.zero_times_inf,
                                         _sum_kernel(profile, options))
@@ -467,12 +469,23 @@ def _combine(s: _State, profile: Profile, options: Options, dtype, prep: Prepare
     s.results.append(result)
 
 
-def _void_labels(result: StageResult, logp: Array, prep: Prepared) -> StageResult:
+def _void_labels(result: StageResult, logp: Array, prep: Prepared,
+                 one_hot: Array | None = None) -> StageResult:
     """Rows whose label the framework does not index: an all-zero one-hot row gives
-    −Σₖ 0·log pₖ (−0, or nan beside a −inf or nan), jnp.take_along_axis's fill gives nan."""
-    if prep.void_rows is None and prep.nan_rows is None:
+    −Σₖ 0·log pₖ (−0, or nan beside a −inf or nan), jnp.take_along_axis's fill gives nan.
+    ``one_hot`` (the labels): the framework one-hots them and sums y·log p over the classes
+    (Keras's JAX and NumPy backends), so a nan or ±inf log p in another class makes the row
+    nan (0·inf)."""
+    other = None
+    if one_hot is not None and not np.isfinite(logp).all():
+        bad = ~np.isfinite(logp)
+        bad[np.arange(logp.shape[0]), one_hot.astype(np.intp)] = False
+        other = bad.any(axis=-1)
+    if prep.void_rows is None and prep.nan_rows is None and (other is None or not other.any()):
         return result
     out = result.array.copy()
+    if other is not None and other.any():
+        out[other] = np.nan
     if prep.void_rows is not None and prep.void_rows.any():
         rows = prep.void_rows
         out[rows] = -np.sum(np.zeros_like(logp[rows]) * logp[rows], axis=-1)
