@@ -400,3 +400,11 @@ def test_the_warning_says_what_the_framework_made_of_the_cell(tmp_path):
     keras = pipeline.run(inputs, profiles.get("keras"), Options())
     assert [n.message.rsplit("; ", 1)[1] for n in keras.notices if n.code == "non_finite"] == \
         ["the loss of that row is nan", "the weighted loss of that row is nan"]
+
+
+@pytest.mark.parametrize("flag, text", [("labels", "0,nan,2"), ("class_weight", "1,inf,1")])
+def test_options_are_not_data_nan_and_inf_in_them_are_usage_errors(flag, text):
+    from xentropy_cli.errors import UsageError
+
+    with pytest.raises(UsageError, match="give finite numbers"):
+        xio.read([], y_true="0 1 2", y_pred=".7 .2 .1; .1 .8 .1; .2 .2 .6", **{flag: text})
