@@ -210,7 +210,7 @@ def _merge_optional(a: sums.Sum | None, b: sums.Sum | None) -> sums.Sum | None:
     return sums.merge(a, b)
 
 
-_ROLES = ("y_pred", "y_true", "sample_weight")  # the order core/validate.py checks them in
+_ROLES = ("y_pred", "y_true", "sample_weight")  # the order core/validate/ checks them in
 
 
 def _key(notice: Notice) -> tuple[str, str]:

@@ -102,7 +102,7 @@ class Notice:
     first row's sum), zero_weights, clipped (counts: cells up, cells down; values: the bounds),
     log_zero and nan (counts: samples; texts: the stage where the first one appears; values: its
     column, 1-based or 0, and value; its row is rows[0]). Degenerate input the framework computes
-    with (core/validate.py): non_finite (texts: the input, the first cell's place, the framework,
+    with (core/validate/): non_finite (texts: the input, the first cell's place, the framework,
     and after the pipeline the stage that made that cell finite or ""; values: the cell, its row's
     loss, weighted for a weight, and what the stage made of it), negative_prediction, zero_row,
     target_outside, negative_target, negative_weight (values: the first value; texts: its place

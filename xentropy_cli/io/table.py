@@ -190,7 +190,7 @@ def numbers(table: Table, columns: list[int]) -> np.ndarray:
 
     Numbers are ASCII decimals and the words ``nan``, ``inf`` and ``infinity`` (any case, with a
     sign), as ``numpy.savetxt``, pandas and Python's ``float`` write them: they become nan and
-    ±inf, which the profile then treats as its framework does (core/validate.py). A cell that is
+    ±inf, which the profile then treats as its framework does (core/validate/). A cell that is
     anything else, or empty (a missing value), is a DataError at ``file:line:column``. With
     semicolons as delimiter, decimal commas (``0,5``) are read as decimal points.
     """
