@@ -408,3 +408,23 @@ def test_options_are_not_data_nan_and_inf_in_them_are_usage_errors(flag, text):
 
     with pytest.raises(UsageError, match="give finite numbers"):
         xio.read([], y_true="0 1 2", y_pred=".7 .2 .1; .1 .8 .1; .2 .2 .6", **{flag: text})
+
+
+def test_streamed_stdin_with_nan_and_inf_prints_what_the_in_memory_run_prints(monkeypatch):
+    """A large stdin is spooled and streamed: per-sample CSV and warnings as read in memory."""
+    monkeypatch.setattr(stream, "MIN_PART_BYTES", 1)
+    text, _, _ = seeded_table(5, n=1500, minus_nan=False)
+    args = ("compute", "-", "--keras-compat", "--reduction", "none", "--format", "csv", "--verbose")
+    runner = CliRunner()
+    streamed_run = runner.invoke(app, args, input=text, env={
+        "XENT_STREAM_MIN_BYTES": "1000", "XENT_CHUNK_BYTES": "4096", "XENT_READER": "numpy"})
+    memory_run = runner.invoke(app, args, input=text, env={"XENT_STREAM_MIN_BYTES": str(1 << 40)})
+    assert streamed_run.exit_code == memory_run.exit_code == 0, streamed_run.stderr
+    assert "streamed in chunks" in streamed_run.stderr
+    assert streamed_run.stdout == memory_run.stdout and "nan" in streamed_run.stdout
+
+    def warned(stderr):
+        return sorted(line for line in stderr.splitlines() if line.startswith("xent: warning"))
+
+    assert warned(streamed_run.stderr) == warned(memory_run.stderr)
+    assert any("y_pred is" in line and "<stdin>:" in line for line in warned(memory_run.stderr))
