@@ -402,6 +402,48 @@ def test_a_bad_parquet_cell_names_its_row_in_the_file(tmp_path, client):
                                               "not a number")
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_nan_and_inf_shards_give_the_in_memory_losses_and_warnings(tmp_path, client, fmt):
+    """Seeded nan/±inf cells in targets, predictions and weights (CSV: as np.savetxt and Python
+    write them; Parquet: float64 columns, and string columns of those words in one shard): per
+    sample w·l bit for bit with one in-memory run, and the same warnings, per input."""
+    rng = np.random.default_rng(17)
+    n, sizes = 1500, (500, 700, 300)
+    y = np.eye(3)[rng.integers(0, 3, n)]
+    p = rng.dirichlet(np.ones(3), n)
+    w = rng.random(n) * 2
+    for a in (y, p, w.reshape(-1, 1)):
+        hits = rng.random(a.shape) < 0.01
+        a[hits] = rng.choice([np.nan, np.inf, -np.inf], int(hits.sum()))
+    columns, start = _columns(y, p, w), 0
+    for i, size in enumerate(sizes):
+        part = {k: v[start:start + size] for k, v in columns.items()}
+        if fmt == "csv":
+            text = ",".join(part) + "\n" + "".join(
+                ",".join(repr(float(part[k][r])) for k in part) + "\n" for r in range(size))
+            (tmp_path / f"s{i}.csv").write_text(text.replace("nan", "NaN" if i == 1 else "nan"))
+        else:
+            if i == 2:  # text cells, as a CSV-to-Parquet conversion may leave them
+                part = {k: pa.array([repr(float(x)) for x in v]) for k, v in part.items()}
+            pq.write_table(pa.table(part), str(tmp_path / f"s{i}.parquet"))
+        start += size
+    expected = pipeline.run(Inputs(y, p, w), profiles.get("keras"), Options(reduction="none"))
+    sink = engine._CollectSink()
+    run = engine.execute(client, engine.plan(engine.expand([str(tmp_path)])),
+                         _job("keras", per_sample=True), sink)
+    got = sink.array(run.result.dtype)
+    assert np.array_equal(got.view(np.uint32), expected.per_sample.view(np.uint32))
+    assert np.isnan(run.result.value)
+    def key(notice):  # non_finite: one warning per input it names
+        return notice.code, notice.texts[:1] if notice.code == "non_finite" else ()
+
+    got_notices = {key(m): m.rows for m in run.result.notices}
+    want_notices = {key(m): m.rows for m in expected.notices}
+    assert got_notices == want_notices
+    assert {("non_finite", ("y_pred",)), ("non_finite", ("y_true",)),
+            ("non_finite", ("sample_weight",))} <= set(got_notices)
+
+
 # --- decisions taken over all rows, as one run takes them -------------------------------------
 
 def test_auto_loss_is_binary_everywhere_when_one_shard_is_multi_label(small, client):

@@ -62,12 +62,18 @@ def _outcomes(fw: str) -> tuple[dict, int]:
     return variants[variants["default"]], 2
 
 
+# Recorded and not yet modelled: (case id, framework) → why (xfail, strict). Empty: every case holds.
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
+
+
 def _params():
     for fw in PROFILE_OF:
         outcomes, ulp = _outcomes(fw)
         for case in FIXTURE["cases"]:
+            gap = KNOWN_GAPS.get((case["id"], fw))
+            marks = [pytest.mark.xfail(reason=gap, strict=True)] if gap else []
             yield pytest.param(PROFILE_OF[fw], case, outcomes[case["id"]], ulp,
-                               id=f"{case['id']}:{fw}")
+                               id=f"{case['id']}:{fw}", marks=marks)
 
 
 def _close(ours, gold, profile: str, dtype) -> int:

@@ -147,6 +147,46 @@ def cases() -> list[dict[str, Any]]:
     add(case("bin_logits_nan", "degenerate", "binary", yb, [[0.9], [NAN], [0.6]], from_logits=True))
     add(case("bin_logits_inf", "degenerate", "binary", yb, [[INF], [-INF], [0.6]], from_logits=True))
     add(case("bin_one_class", "degenerate", "binary", [[1.0], [1.0], [1.0]], [[0.9], [0.2], [0.6]]))
+    # --- nan and inf in every input (text readers take nan, inf, -inf: issue 14 §4) ---------------
+    pc = [[0.7, 0.2, 0.1], [0.2, 0.5, 0.3], [0.1, 0.1, 0.8]]
+    add(case("cat_neg_inf", "nonfinite", "categorical", yc,
+             [[0.7, 0.2, 0.1], [0.2, 0.5, -INF], [0.1, 0.1, 0.8]]))
+    add(case("cat_inf_true_class", "nonfinite", "categorical", yc,
+             [[0.7, 0.2, 0.1], [0.2, INF, 0.3], [0.1, 0.1, 0.8]], dtype="float32"))
+    add(case("cat_inf_target", "nonfinite", "categorical",
+             [[1.0, 0.0, 0.0], [0.0, INF, 0.0], [0.0, 0.0, 1.0]], pc))
+    add(case("cat_nan_target_zero_class", "nonfinite", "categorical",
+             [[1.0, 0.0, 0.0], [NAN, 1.0, 0.0], [0.0, 0.0, 1.0]], pc))
+    add(case("cat_nan_weight", "nonfinite", "categorical", yc, pc, sample_weight=[1.0, NAN, 0.5]))
+    add(case("cat_inf_weight", "nonfinite", "categorical", yc, pc, sample_weight=[1.0, INF, 0.5]))
+    add(case("cat_scalar_nan_weight", "nonfinite", "categorical", yc, pc, sample_weight=NAN))
+    add(case("cat_logits_neg_inf", "nonfinite", "categorical", yc,
+             [[0.7, 0.2, 0.1], [0.2, 0.5, -INF], [0.1, 0.1, 0.8]], from_logits=True))
+    add(case("cat_logits_nan_target", "nonfinite", "categorical",
+             [[1.0, 0.0, 0.0], [0.0, NAN, 0.0], [0.0, 0.0, 1.0]], zs, from_logits=True))
+    add(case("sparse_nan_pred", "nonfinite", "sparse", [0.0, 1.0, 2.0],
+             [[0.7, 0.2, 0.1], [0.2, NAN, 0.3], [0.1, 0.1, 0.8]]))
+    add(case("sparse_inf_pred", "nonfinite", "sparse", [0.0, 1.0, 2.0],
+             [[0.7, 0.2, 0.1], [INF, 0.5, 0.3], [0.1, 0.1, 0.8]]))
+    add(case("sparse_logits_nan", "nonfinite", "sparse", [0.0, 1.0, 2.0],
+             [[1.0, 2.0, 0.5], [0.2, NAN, 3.0], [0.0, 0.0, 0.0]], from_logits=True))
+    add(case("sparse_logits_inf", "nonfinite", "sparse", [0.0, 1.0, 2.0],
+             [[1.0, 2.0, 0.5], [0.2, -1.0, INF], [0.0, 0.0, 0.0]], from_logits=True))
+    add(case("sparse_nan_weight", "nonfinite", "sparse", [0.0, 1.0, 2.0], pc,
+             sample_weight=[1.0, NAN, 0.5]))
+    add(case("sparse_nan_label", "nonfinite", "sparse", [0.0, NAN, 2.0], pc))
+    add(case("sparse_logits_nan_label", "nonfinite", "sparse", [0.0, NAN, 2.0], zs, from_logits=True))
+    add(case("bin_inf", "nonfinite", "binary", yb, [[INF], [0.2], [0.6]]))
+    add(case("bin_neg_inf", "nonfinite", "binary", yb, [[0.9], [-INF], [0.6]]))
+    add(case("bin_nan_target", "nonfinite", "binary", [[1.0], [NAN], [1.0]], [[0.9], [0.2], [0.6]]))
+    add(case("bin_inf_target", "nonfinite", "binary", [[1.0], [INF], [1.0]], [[0.9], [0.2], [0.6]]))
+    add(case("bin_nan_weight", "nonfinite", "binary", yb, [[0.9], [0.2], [0.6]],
+             sample_weight=[1.0, NAN, 2.0]))
+    add(case("bin_inf_weight", "nonfinite", "binary", yb, [[0.9], [0.2], [0.6]],
+             sample_weight=[1.0, INF, 2.0]))
+    add(case("bin_logits_nan_target", "nonfinite", "binary", [[1.0], [NAN], [1.0]],
+             [[2.0], [-1.5], [0.25]], from_logits=True))
+    add(case("bin_multi_nan", "nonfinite", "binary", ym, [[0.9, NAN, 0.6], [0.3, 0.01, 0.7]]))
     return c
 
 

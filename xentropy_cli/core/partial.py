@@ -210,11 +210,20 @@ def _merge_optional(a: sums.Sum | None, b: sums.Sum | None) -> sums.Sum | None:
     return sums.merge(a, b)
 
 
+_ROLES = ("y_pred", "y_true", "sample_weight")  # the order core/validate/ checks them in
+
+
+def _key(notice: Notice) -> tuple[str, str]:
+    """What makes two chunks' notices one warning: the code, and for non_finite the input it
+    names (a nan in y_pred and one in the weights are two warnings, in memory as streamed)."""
+    return notice.code, notice.texts[0] if notice.code == "non_finite" and notice.texts else ""
+
+
 def _merge_notices(a: tuple[NoticePart, ...], b: tuple[NoticePart, ...]) -> tuple[NoticePart, ...]:
-    out = {part.notice.code: part for part in a}
+    out = {_key(part.notice): part for part in a}
     for part in b:
-        first = out.get(part.notice.code)
-        out[part.notice.code] = part if first is None else NoticePart(
+        first = out.get(_key(part.notice))
+        out[_key(part.notice)] = part if first is None else NoticePart(
             _merge_notice(first.notice, part.notice), first.chunks + part.chunks)
     return tuple(out.values())
 
@@ -237,7 +246,9 @@ def merge_all(partials: list[Partial]) -> Partial:
 def notices_of(total: Partial) -> tuple[Notice, ...]:
     """The warnings of the whole run, with counts and rows as the in-memory run has them."""
     rank = {code: i for i, code in enumerate(_ORDER)}
-    parts = sorted(total.notices, key=lambda p: rank.get(p.notice.code, len(rank)))
+    role = {name: i for i, name in enumerate(_ROLES)}
+    parts = sorted(total.notices, key=lambda p: (rank.get(p.notice.code, len(rank)),
+                                                 role.get(_key(p.notice)[1], 0)))
     # all-zero weights in only some chunks are not all-zero weights of the whole run
     return tuple(part.notice for part in parts
                  if part.notice.code != "zero_weights" or part.chunks == total.chunks)

@@ -141,7 +141,8 @@ def _reduced(inputs: Inputs, profile: Profile, options: Options, prep: Prepared,
     per = np.asarray(state.losses)
     finite = bool(np.isfinite(np.min(per)) and np.isfinite(np.max(per))) if per.size else True
     found = None if finite else first_non_finite(state.results, per)
-    notices = prep.notices + tuple(_result_notices(state, clip_eps(profile, options, dtype), finite))
+    notices = tuple(_with_outcome(n, prep, state, weighted) for n in prep.notices)
+    notices += tuple(_result_notices(state, clip_eps(profile, options, dtype), finite))
     return Result(
         profile=profile.name,
         models=profile.models,
@@ -263,6 +264,30 @@ def first_non_finite(results: list[StageResult] | tuple[StageResult, ...], losse
             value = float(cells[col]) if col is not None else float(cells)
             return stage.name, row, col, value
     return None
+
+
+def _with_outcome(notice: Notice, prep: Prepared, state: _State, weighted: Array) -> Notice:
+    """A nan or inf input cell (``non_finite``) with what the framework made of it: the first
+    stage that turned a y_pred cell into a finite number (texts[3], values[2]; "" when none
+    did) and the loss of its row, weighted for a weight (values[1])."""
+    if notice.code != "non_finite" or not notice.rows or len(notice.texts) != 3:
+        return notice
+    row = notice.rows[0] - 1
+    losses = np.asarray(weighted if notice.texts[0] == "sample_weight" else _made(state.losses))
+    flat = losses.reshape(-1)
+    if not flat.size:
+        return notice
+    loss = float(flat[min(row, flat.size - 1)])
+    stage, turned = "", float("nan")
+    p = np.asarray(prep.y_pred)
+    if notice.texts[0] == "y_pred" and p.ndim == 2 and row < p.shape[0]:
+        col = int(np.flatnonzero(~np.isfinite(p[row]))[0]) if not np.isfinite(p[row]).all() else None
+        for result in state.results[1:] if col is not None else ():
+            a = np.asarray(result.array)
+            if result.operand == "p" and a.shape == p.shape and np.isfinite(a[row, col]):
+                stage, turned = result.name, float(a[row, col])
+                break
+    return replace(notice, texts=(*notice.texts, stage), values=(notice.values[0], loss, turned))
 
 
 def _where(found: tuple[str, int, int | None, float] | None) -> dict:
@@ -435,7 +460,9 @@ def _combine(s: _State, profile: Profile, options: Options, dtype, prep: Prepare
                              note=f"per sample mean over outputs of {st.binary_formula(form, s.p)}")
     elif s.y.ndim == 1:
         logp = _made(s.logp)
-        result = _void_labels(st.combine_sparse(s.y, logp, prep.class_weight), logp, prep)
+        one_hot = profile.label_range in ("zero", "zero_negative")  # Keras's JAX, NumPy backends
+        result = _void_labels(st.combine_sparse(s.y, logp, prep.class_weight), logp, prep,
+                              s.y if one_hot else None)
     else:
         result = st.combine_categorical(s.y, _made(s.logp), prep.class_weight, profile.zero_times_inf,
                                         _sum_kernel(profile, options))
@@ -443,12 +470,23 @@ def _combine(s: _State, profile: Profile, options: Options, dtype, prep: Prepare
     s.results.append(result)
 
 
-def _void_labels(result: StageResult, logp: Array, prep: Prepared) -> StageResult:
+def _void_labels(result: StageResult, logp: Array, prep: Prepared,
+                 one_hot: Array | None = None) -> StageResult:
     """Rows whose label the framework does not index: an all-zero one-hot row gives
-    −Σₖ 0·log pₖ (−0, or nan beside a −inf or nan), jnp.take_along_axis's fill gives nan."""
-    if prep.void_rows is None and prep.nan_rows is None:
+    −Σₖ 0·log pₖ (−0, or nan beside a −inf or nan), jnp.take_along_axis's fill gives nan.
+    ``one_hot`` (the labels): the framework one-hots them and sums y·log p over the classes
+    (Keras's JAX and NumPy backends), so a nan or ±inf log p in another class makes the row
+    nan (0·inf)."""
+    other = None
+    if one_hot is not None and not np.isfinite(logp).all():
+        bad = ~np.isfinite(logp)
+        bad[np.arange(logp.shape[0]), one_hot.astype(np.intp)] = False
+        other = bad.any(axis=-1)
+    if prep.void_rows is None and prep.nan_rows is None and (other is None or not other.any()):
         return result
     out = result.array.copy()
+    if other is not None and other.any():
+        out[other] = np.nan
     if prep.void_rows is not None and prep.void_rows.any():
         rows = prep.void_rows
         out[rows] = -np.sum(np.zeros_like(logp[rows]) * logp[rows], axis=-1)

@@ -190,12 +190,15 @@ def log_softmax(z: Array, form: str = "shifted", kernel: str = "numpy",
     """log p ← (z − m) − ln Σₖ exp(z − m), with m = maxₖ z (stable at ±1000).
 
     ``form="lse"`` rounds in the other order, log p ← z − (ln Σₖ exp(z − m) + m), as
-    z − logsumexp(z) (optax's integer-label loss: logsumexp(z) − z[label]).
+    z − logsumexp(z) (optax's integer-label loss: logsumexp(z) − z[label]), with m = 0 where the
+    max is inf or nan, as jax.nn.logsumexp: a row holding +inf gives −inf for the other classes.
     exp, Σ and ln as ``kernel``'s library computes them: TensorFlow's fused kernel takes exp inside
     its row sums (packets start at each row, ``kernels.exp(rows=True)``) and, when ``scalar_log``
     (its sparse kernel), the C library's logf of each row sum.
     """
     m = np.max(z, axis=-1, keepdims=True)
+    if form == "lse":  # jax.nn.logsumexp shifts by 0 where the max is not finite (inf or nan)
+        m = np.where(np.isfinite(m), m, m.dtype.type(0))
     shifted = z - m
     total = kernels.sum_last(kernels.exp(shifted, kernel, rows=True), kernel, keepdims=True)
     log_sum = kernels.log(total, "glibc" if scalar_log and kernel == "tensorflow" else kernel)

@@ -102,9 +102,11 @@ class Notice:
     first row's sum), zero_weights, clipped (counts: cells up, cells down; values: the bounds),
     log_zero and nan (counts: samples; texts: the stage where the first one appears; values: its
     column, 1-based or 0, and value; its row is rows[0]). Degenerate input the framework computes
-    with (core/validate/): non_finite, negative_prediction, zero_row, target_outside,
-    negative_target, negative_weight (values: the first value; texts: its place and the
-    framework), fractional_label and label_out_of_range (values: label, class or K), one_sample
+    with (core/validate/): non_finite (texts: the input, the first cell's place, the framework,
+    and after the pipeline the stage that made that cell finite or ""; values: the cell, its row's
+    loss, weighted for a weight, and what the stage made of it), negative_prediction, zero_row,
+    target_outside, negative_target, negative_weight (values: the first value; texts: its place
+    and the framework), fractional_label and label_out_of_range (values: label, class or K), one_sample
     (counts: outputs; texts: framework), zero_target_row and odd_target_row (counts: rows;
     values: the odd row's sum), sklearn_columns (counts: columns).
     """
@@ -128,7 +130,7 @@ class KindReason:
     the words back.
 
     codes: given (--loss), pred_1d, pred_one_column, labels (``columns``: y_pred's), shapes_differ,
-    rows_sum_to_1, odd_rows (``rows``: the odd target rows, 1-based), multi_label,
+    rows_sum_to_1, finite_rows_sum_to_1 (nan/inf rows set aside), odd_rows (``rows``: the odd target rows, 1-based), multi_label,
     sklearn_one_column, sklearn_columns. ``one_sample``: the framework reads a 1-D y as one
     sample of N outputs.
     """

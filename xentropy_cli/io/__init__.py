@@ -360,9 +360,18 @@ def _replace(inputs: Inputs, **changes: object) -> Inputs:
     return replace(inputs, **changes)  # type: ignore[arg-type]
 
 
+def _finite_option(text: str, flag: str) -> np.ndarray:
+    """An option's list of numbers: nan and inf are data values, never class labels or weights."""
+    values = inline.parse_vector(text, flag)
+    if not np.isfinite(values).all():
+        bad = values[~np.isfinite(values)][0]
+        raise UsageError(f"{flag} holds {bad}: give finite numbers", hint="e.g. 0,1,2")
+    return values
+
+
 def parse_labels(text: str) -> np.ndarray:
     """``--labels``: distinct class labels, sorted as scikit-learn sorts them (its classes_)."""
-    values = inline.parse_vector(text, "--labels")
+    values = _finite_option(text, "--labels")
     unique, counts = np.unique(values, return_counts=True)
     if (counts > 1).any():
         twice = unique[counts > 1][0]
@@ -374,7 +383,7 @@ def parse_labels(text: str) -> np.ndarray:
 def _finish(inputs: Inputs, kind: str, from_logits: bool, labels: str | None,
             class_weight: str | None) -> Inputs:
     label_array = parse_labels(labels) if labels is not None else None
-    class_array = inline.parse_vector(class_weight, "--class-weight") if class_weight is not None else None
+    class_array = _finite_option(class_weight, "--class-weight") if class_weight is not None else None
     for name, array in (("y_true", inputs.y_true), ("y_pred", inputs.y_pred)):
         if np.asarray(array).size == 0:
             raise DataError(f"{name} is empty: there are no samples", where=inputs.source,

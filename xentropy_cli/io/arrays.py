@@ -13,8 +13,9 @@ import numpy as np
 from xentropy_cli.errors import DataError
 
 _NUMERIC_KINDS = "biuf"
-# Only ASCII decimal numbers are numbers: Python's float() also takes 1_0, full-width and
-# Arabic-Indic digits, which no CSV writer means as numbers.
+# Only ASCII decimal numbers and the words nan, inf, infinity (any case, signed) are numbers: the
+# tokens numpy.savetxt, pandas' to_csv and repr/float write and read. Python's float() also takes
+# 1_0, full-width and Arabic-Indic digits, which no CSV writer means as numbers.
 _NUMBER = re.compile(r"\s*[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|inf(?:inity)?|nan)\s*",
                      re.ASCII | re.IGNORECASE)
 
@@ -43,7 +44,10 @@ class BadValue(Exception):
     def hint(self) -> str:
         if "earlier ones" in self.message or "rectangular" in self.message:
             return "every row needs the same number of values"
-        return "every value must be a finite number"
+        if "null" in self.message:
+            return ("fill or drop that value; to compute with nan as the framework does, write NaN "
+                    "(Python's json.dumps writes it) or \"nan\"")
+        return "every value must be a number (nan, inf and -inf included)"
 
 
 def path_text(name: str, path: Sequence[int]) -> str:
@@ -54,8 +58,9 @@ def path_text(name: str, path: Sequence[int]) -> str:
 def to_float_array(obj: object) -> np.ndarray:
     """A nested list of numbers as a float64 array; BadValue names the first bad element.
 
-    Numbers written as strings ("0.5") and booleans are accepted; null, NaN, inf, text,
-    objects and ragged lists are not.
+    nan and ±inf (JSON's non-standard NaN, Infinity, -Infinity as Python's json reads them),
+    numbers written as strings ("0.5", "nan", "-inf") and booleans are accepted; null, other
+    text, objects and ragged lists are not.
     """
     try:
         probe = np.asarray(obj)
@@ -68,7 +73,7 @@ def to_float_array(obj: object) -> np.ndarray:
             array = None if problem else np.asarray(obj, dtype=np.float64)
         except (ValueError, TypeError, OverflowError, RecursionError):
             array = None
-    if array is not None and np.isfinite(array).all():
+    if array is not None:
         return array
     try:
         problem = _find_bad(obj, ())
@@ -87,13 +92,13 @@ def _scalar_problem(value: object) -> str | None:
     if isinstance(value, int):
         return None if abs(value) < 2**1023 else "is too large for a float"
     if isinstance(value, float):
-        return None if math.isfinite(value) else f"is {value}, not a finite number"
+        return None
     if isinstance(value, str):
         try:
-            number = number_from_text(value)
+            number_from_text(value)
         except ValueError:
             return f"is {value[:40]!r}, not a number (numbers are ASCII digits, e.g. 0.5 or 1e-7)"
-        return None if math.isfinite(number) else f"is {value!r}, not a finite number"
+        return None
     if isinstance(value, dict):
         return "is an object, not a number"
     return f"is a {type(value).__name__}, not a number"

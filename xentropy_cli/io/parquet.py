@@ -16,6 +16,7 @@ import numpy as np
 from xentropy_cli.core.types import Array, Inputs
 from xentropy_cli.errors import DataError, UsageError, XentError
 from xentropy_cli.io import blocks as blk
+from xentropy_cli.io.arrays import is_number_text
 from xentropy_cli.io.columns import Columns
 from xentropy_cli.io.source import PARQUET_EXTENSIONS
 
@@ -137,17 +138,18 @@ def _numbers(column, name: str, path: str, row: int = 0) -> Array:
         return pc.cast(column, pa.float64()).to_numpy()
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         cells = column.to_pylist()
-        try:
-            return np.array(cells, dtype=np.float64)
-        except ValueError:
-            for at, cell in enumerate(cells):
-                try:
-                    float(cell)
-                except ValueError:
-                    raise DataError(f"column {name} is {cell.strip()[:40]!r}, not a number",
-                                    where=f"{path}:{row + at + 1}",
-                                    hint="fix that cell, or choose other columns with "
-                                         "--true-cols/--pred-cols") from None
-            raise
+        text = "".join(cells)
+        if text.isascii() and "_" not in text:  # numpy reads what float() reads: 1_0, ١ and １ too
+            try:
+                return np.array(cells, dtype=np.float64)
+            except ValueError:
+                pass
+        for at, cell in enumerate(cells):  # as io.table: ASCII decimals, nan and inf only
+            if not is_number_text(cell):
+                raise DataError(f"column {name} is {cell.strip()[:40]!r}, not a number",
+                                where=f"{path}:{row + at + 1}",
+                                hint="fix that cell, or choose other columns with "
+                                     "--true-cols/--pred-cols")
+        return np.array(cells, dtype=np.float64)
     raise DataError(f"column {name} holds {kind} values, not numbers", where=path,
                     hint="choose other columns with --true-cols/--pred-cols")

@@ -188,12 +188,14 @@ def _delimiter_name(delimiter: str) -> str:
 def numbers(table: Table, columns: list[int]) -> np.ndarray:
     """The cells of ``columns`` as an (N, len(columns)) float64 array.
 
-    A cell that is not a number, or is NaN or infinite, is a DataError at ``file:line: column``.
-    With semicolons as delimiter, decimal commas (``0,5``) are read as decimal points.
+    Numbers are ASCII decimals and the words ``nan``, ``inf`` and ``infinity`` (any case, with a
+    sign), as ``numpy.savetxt``, pandas and Python's ``float`` write them: they become nan and
+    ±inf, which the profile then treats as its framework does (core/validate/). A cell that is
+    anything else, or empty (a missing value), is a DataError at ``file:line:column``. With
+    semicolons as delimiter, decimal commas (``0,5``) are read as decimal points.
     """
     fast = _fast_numbers(table, columns)
     if fast is not None:
-        _check_finite(table, fast, None, columns)
         return fast
     rows = table.rows
     if columns == list(range(table.n_columns)):
@@ -210,9 +212,7 @@ def numbers(table: Table, columns: list[int]) -> np.ndarray:
             raise _first_bad_cell(table, block, columns) from None
         array = retried
     _check_ascii(table, block, columns)
-    array = array.reshape(len(rows), len(columns))
-    _check_finite(table, array, block, columns)
-    return array
+    return array.reshape(len(rows), len(columns))
 
 
 def _check_ascii(table: Table, block: list, columns: list[int]) -> None:
@@ -272,22 +272,15 @@ def _not_a_number(table: Table, r: int, columns: list[int], k: int, cell: str) -
     """Row ``r``'s cell in ``columns[k]`` is not a number: file:line:column (the column in
     characters, when the row is a plain line of text), what the cell holds and what to do."""
     shown = cell.strip()
-    what = "empty" if not shown else f"{shown[:40]!r}"
     where = f"{table.source}:{table.lines[r]}"
     if table.texts is not None and table.delimiter != WHITESPACE:
         cells = table.texts[r].split(table.delimiter)
         where += f":{sum(len(c) + 1 for c in cells[:columns[k]]) + 1}"
+    if not shown:
+        return DataError(f"column {table.column_name(columns[k])} is empty: a missing value, not a "
+                         "number", where=where,
+                         hint="fill or drop that row; pandas writes NaN as an empty cell: write "
+                              "to_csv(na_rep='nan') to have xent compute with nan as the framework does")
     extra = ", not a number" if shown.isascii() else ", not a number (numbers are ASCII digits)"
-    return DataError(f"column {table.column_name(columns[k])} is {what}{extra}", where=where,
+    return DataError(f"column {table.column_name(columns[k])} is {shown[:40]!r}{extra}", where=where,
                      hint="fix that cell, or choose other columns with --true-cols/--pred-cols")
-
-
-def _check_finite(table: Table, array: np.ndarray, block: list | None, columns: list[int]) -> None:
-    bad = ~np.isfinite(array)
-    if not bad.any():
-        return
-    r, k = (int(i) for i in np.argwhere(bad)[0])
-    cell = str(block[r][k] if block is not None else table.rows[r][columns[k]]).strip()
-    raise DataError(f"column {table.column_name(columns[k])} is {cell!r}, not a finite number",
-                    where=f"{table.source}:{table.lines[r]}",
-                    hint="remove or fix that row; NaN and inf cannot be scored")

@@ -83,9 +83,19 @@ def _value(x: float | int | str) -> str:
 
 
 def _non_finite(n: Notice) -> str:
-    which, where, framework = n.texts
-    return (f"{which} is {float(n.values[0])} at {where}: {framework} computes with it, so the "
-            "loss of that row is nan or inf")
+    which, where, framework = n.texts[:3]
+    said = f"{which} is {float(n.values[0])} at {where}: {framework} computes with it"
+    if len(n.texts) < 4 or len(n.values) < 3:  # before the pipeline ran (or an older notice)
+        return said
+    stage, loss, turned = n.texts[3], float(n.values[1]), float(n.values[2])
+    if stage:
+        said += f"; its {stage} stage makes it {turned:.7g}"
+    weighted = "weighted " if which == "sample_weight" else ""
+    return said + f"; the {weighted}loss of that row is {_loss(loss)}"
+
+
+def _loss(x: float) -> str:
+    return str(x) if not math.isfinite(x) else f"{x:.7g}"
 
 
 def _negative_prediction(n: Notice) -> str:
@@ -213,6 +223,7 @@ _KIND_WHY: dict[str, Callable[[KindReason], str]] = {
     "pred_one_column": lambda r: "y_pred has one column",
     "labels": lambda r: f"y_true is one label per sample and y_pred has {r.columns} columns",
     "rows_sum_to_1": lambda r: "every y_true row sums to 1",
+    "finite_rows_sum_to_1": lambda r: "every y_true row without nan or inf sums to 1",
     "odd_rows": lambda r: (f"y_true rows sum to 1 except row{'s' if len(r.rows) > 1 else ''} "
                            + ", ".join(map(str, r.rows[:3])) + (", …" if len(r.rows) > 3 else "")
                            + ", which one row cannot change"),
@@ -222,6 +233,7 @@ _KIND_WHY: dict[str, Callable[[KindReason], str]] = {
 # how each reason ends, after its "why" and a colon ("" : the reason is the why alone)
 _KIND_VERDICT = {"pred_1d": "binary cross-entropy", "pred_one_column": "binary cross-entropy",
                  "labels": "sparse", "rows_sum_to_1": "categorical cross-entropy",
+                 "finite_rows_sum_to_1": "categorical cross-entropy",
                  "odd_rows": "categorical cross-entropy", "multi_label": "binary cross-entropy per output",
                  "sklearn_one_column": "binary"}
 _ONE_SAMPLE = "; 1-D: one sample of N outputs to this framework"

@@ -32,8 +32,12 @@ def resolve_kind(inputs: Inputs) -> tuple[str, KindReason]:
     if yt.shape != yp.shape:
         return "categorical", KindReason("shapes_differ", "categorical")
     ones, zeros, others = _target_rows(yt)
+    unread = others & ~np.isfinite(yt).all(axis=-1)  # nan or inf: a row that shows no kind
+    if unread.any():
+        others = others & ~unread
     if not others.any() and not zeros.any():
-        return "categorical", KindReason("rows_sum_to_1", "categorical")
+        return "categorical", KindReason("finite_rows_sum_to_1" if unread.any() else "rows_sum_to_1",
+                                         "categorical")
     n_one, n_other = int(ones.sum()), int(others.sum())
     if n_one and n_other <= 1:
         # the first three odd rows, and a fourth if there are more (the words show three and "…")
@@ -58,6 +62,7 @@ def odd_target_rows(inputs: Inputs, kind: str, reason: KindReason) -> list[Notic
     if inputs.kind != "auto" or kind != "categorical" or reason.code != "odd_rows":
         return []
     ones, zeros, others = _target_rows(inputs.y_true)
+    others &= np.isfinite(inputs.y_true).all(axis=-1)  # nan/inf rows have a non_finite notice
     notices = []
     if zeros.any():
         rows = _rows(zeros)

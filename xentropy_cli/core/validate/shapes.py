@@ -120,16 +120,34 @@ def _sorted_labels(inputs: Inputs, values: Array, n_classes: int) -> Array:
     return index
 
 
+# A nan or ±inf label cast to an integer as the one-hot backends cast it (tests/golden/shapes.json):
+# XLA's convert (Keras-JAX) gives 0 for nan and saturates ±inf; numpy's astype (Keras-NumPy) gives
+# INT64_MIN for all three on x86-64. The others raise (TensorFlow: label out of range; torch and
+# optax: float labels).
+_NON_FINITE_LABELS = {
+    "zero": lambda v: np.where(np.isnan(v), 0, np.where(v > 0, 2**31 - 1, -(2**31))),
+    "zero_negative": lambda v: np.full(v.shape, np.iinfo(np.int64).min),
+}
+
+
 def _class_indices(inputs: Inputs, profile: Profile, values: Array, shaped: _Shaped) -> None:
     """Labels as class indices 0..K−1, each profile as its framework reads them: fractional
     labels truncated (Keras casts to int) or refused; out-of-range labels refused, one-hot to an
     all-zero row (JAX, numpy for negative labels) or read with jnp.take_along_axis (optax)."""
     k = shaped.n_classes
-    if not np.isfinite(values).all():
-        row = int(np.flatnonzero(~np.isfinite(values))[0])
-        raise DataError(f"label {values[row]} is not a number", where=inputs.where(row, None, "y_true"),
-                        hint="sparse labels are class numbers 0..K−1")
-    fractional = values != np.round(values)
+    finite = np.isfinite(values)
+    cast = _NON_FINITE_LABELS.get(profile.label_range)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        if cast is None:
+            raise DataError(f"label {values[row]} is not a number",
+                            where=inputs.where(row, None, "y_true"),
+                            hint="sparse labels are class numbers 0..K−1")
+        shaped.notices.append(Notice("non_finite", _rows(~finite), counts=(int((~finite).sum()),),
+                                     values=(float(values[row]),),
+                                     texts=("y_true", inputs.where(row, None, "y_true"),
+                                            profile.framework)))
+    fractional = finite & (values != np.round(values))
     if fractional.any():
         row = int(np.flatnonzero(fractional)[0])
         if profile.fractional_labels == "refuse":
@@ -141,7 +159,9 @@ def _class_indices(inputs: Inputs, profile: Profile, values: Array, shaped: _Sha
             "fractional_label", rows, counts=(len(rows),),
             values=(float(values[row]), float(np.trunc(values[row]))),
             texts=(inputs.where(row, None, "y_true"), profile.framework)))
-    labels = np.trunc(values).astype(np.int64)
+    labels = np.trunc(np.where(finite, values, 0)).astype(np.int64)
+    if cast is not None and not finite.all():
+        labels[~finite] = cast(values[~finite])
     outside = (labels < 0) | (labels >= k)
     if not outside.any():
         shaped.labels = labels
