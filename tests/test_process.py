@@ -442,10 +442,13 @@ for i in range(spec["runs"]):
     feeder = subprocess.Popen(["yes", "1,0,0.25,0.75"], stdout=write) if spec["feed"] else None
     os.close(write)
     err_path = os.path.join(folder, "stderr")
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, blocked)  # until the child stands inside its try
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
             os.dup2(read, 0)
             out = os.open(os.path.join(folder, "stdout"), os.O_WRONLY | os.O_CREAT)
             err = os.open(err_path, os.O_WRONLY | os.O_CREAT)
@@ -459,6 +462,7 @@ for i in range(spec["runs"]):
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
             sys.stdout.flush(); sys.stderr.flush()
             os._exit(code if isinstance(code, int) else 1)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
     os.close(read)
     deadline = time.monotonic() + 30
     while spec["wait_for_spool"] and time.monotonic() < deadline and not any(
