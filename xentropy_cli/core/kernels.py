@@ -279,6 +279,31 @@ def _torch_sum(a: Array) -> Array:
     return _torch_rows(parts.reshape(1, -1))[0]
 
 
+TORCH_LANES = 16  # floats in ATen's Vectorized<float> on the recording machine (AVX-512; AVX2: 8)
+
+
+def _torch_vec_sum(a: Array) -> Array:
+    """Σ over the last axis as ATen's ``vec::map_reduce_all`` adds (log_softmax's Σ exp(z − max)):
+    rows shorter than one vector of ``TORCH_LANES`` are added one by one from the first; longer
+    rows go into one vector accumulator, a vector at a time, the last partial vector into its first
+    lanes only (``Vec::set``), then lanes i and i + w/2 are added down to one (the shuffle tree of
+    ``vec_reduce_all``)."""
+    w = TORCH_LANES if a.dtype == F32 else TORCH_LANES // 2
+    k = a.shape[-1]
+    if k < w:
+        total = a[..., 0]
+        for j in range(1, k):
+            total = total + a[..., j]
+        return total
+    full = k // w * w
+    acc = a[..., :w].copy()
+    for j in range(w, full, w):
+        acc = acc + a[..., j:j + w]
+    if k > full:
+        acc[..., :k - full] = acc[..., :k - full] + a[..., full:]
+    return _lane_tree(acc)
+
+
 def _xla_windows(a: Array) -> Array:
     """XLA's plain reduce: a running sum from 0; over 32 values the tree-reduction rewriter first
     sums windows of 32 (zero padding split evenly, the odd one after), then the window sums."""
@@ -310,9 +335,8 @@ SUM_KERNELS: dict[str, Callable[[Array], Array]] = {
     "tensorflow": _tensorflow_sum,
     "torch": _torch_sum,
     "xla": _xla_sum,
-    # torch's vectorised log_softmax/log_sigmoid loops (ATen's own, not cascade_sum): not modelled,
-    # numpy's pairwise order stands in; their exp/log/log1p are torch's stand-ins.
-    "torch-vec": lambda a: np.sum(a, axis=-1, dtype=a.dtype),
+    # torch's vectorised log_softmax loop (ATen's map_reduce_all, not cascade_sum)
+    "torch-vec": _torch_vec_sum,
 }
 
 
