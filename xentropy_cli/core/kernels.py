@@ -55,6 +55,8 @@ from xentropy_cli.core.libm import (  # noqa: F401 - re-exported: kernels.glibc_
     glibc_log1pf,
     glibc_logf,
     rounded_log,
+    sleef_expf,
+    sleef_logf,
     xla_exp,
     xla_log,
     xla_log1p,
@@ -155,7 +157,7 @@ LOG_KERNELS: dict[str, Callable[..., Array]] = {
     "xla": _xla_log,
     "glibc": glibc_logf,
     "rounded": rounded_log,
-    "torch-vec": _torch_log,
+    "torch-vec": sleef_logf,
 }
 
 
@@ -459,7 +461,7 @@ def _rounded_exp(x: Array) -> Array:
 
 EXP_KERNELS: dict[str, Callable[..., Array]] = {
     "numpy": _numpy_exp, "tensorflow": _tensorflow_exp, "xla": _xla_exp, "glibc": glibc_expf,
-    "torch": _rounded_exp, "torch-vec": _rounded_exp,
+    "torch": _rounded_exp, "torch-vec": sleef_expf,
 }
 
 
