@@ -56,6 +56,7 @@ from xentropy_cli.core.libm import (  # noqa: F401 - re-exported: kernels.glibc_
     glibc_logf,
     rounded_log,
     sleef_expf,
+    sleef_log1pf,
     sleef_logf,
     xla_exp,
     xla_log,
@@ -400,7 +401,7 @@ def _rounded_log1p(x: Array) -> Array:
 
 LOG1P_KERNELS: dict[str, Callable[..., Array]] = {
     "numpy": np.log1p, "glibc": glibc_log1pf, "tensorflow": _tensorflow_log1p, "xla": _xla_log1p,
-    "torch": _rounded_log1p, "torch-vec": _rounded_log1p,
+    "torch": _rounded_log1p, "torch-vec": sleef_log1pf,
 }
 
 

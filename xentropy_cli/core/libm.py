@@ -493,36 +493,62 @@ def _sleef_exponent_mantissa(d: Array) -> tuple[Array, Array]:
     return e, m
 
 
+def _sleef_log_tail(nx: Array, ny: Array, dx: Array, dy: Array, e: Array) -> Array:
+    """The end SLEEF's logf_u1 and log1pf share: u = n/d as a double-float (dfdiv with FMA),
+    e·ln 2 + 2u + u³·P(u²) in double-float, rounded once."""
+    one = F32(1)
+    t = one / dx
+    qx = nx * t
+    u = fma32(t, nx, -qx)
+    qy = fma32(-dy, t, fma32(-dx, t, one))
+    qy = fma32(qx, qy, fma32(ny, t, u))
+    x2 = qx * qx
+    p = fma32(fma32(np.full_like(x2, F32(0.3027294874)), x2, F32(0.3996108174)), x2, F32(0.6666694880))
+    hi, lo = F32(0.69314718246459960938), F32(-1.904654323148236017e-09)
+    sx = hi * e
+    sy = fma32(lo, e, fma32(hi, e, -sx))
+    ax, ay = qx * F32(2), qy * F32(2)
+    rx = sx + ax
+    ry = (((sx - rx) + ax) + sy) + ay
+    y = (x2 * qx) * p
+    sx2 = rx + y
+    sy2 = ((rx - sx2) + y) + ry
+    return (sx2 + sy2).astype(F32)
+
+
 def sleef_logf(x: Array) -> Array:
     """SLEEF xlogf_u1 (Sleef_logf16_u10, ATen's ``Vectorized<float>::log``), AVX-512 build:
     x = m·2ᵉ, m ∈ [0.75, 1.5); u = (m − 1)/(m + 1) as a double-float (FMA); ln x = e·ln 2 + 2u +
     u³·(c₁ + c₂u² + c₃u⁴) in double-float, summed once at the end. Errors up to 1 ulp."""
     d = np.asarray(x, F32)
-    one = F32(1)
     with np.errstate(all="ignore"):
         e, m = _sleef_exponent_mantissa(d)
-        # n = dfadd2(−1, m), den = dfadd2(1, m)
-        def add2(a, b):
+
+        def add2(a: Array, b: Array) -> tuple[Array, Array]:
             rx = a + b
             v = rx - a
             return rx, (a - (rx - v)) + (b - v)
-        nx, ny = add2(np.full_like(m, -one), m)
-        dx, dy = add2(np.full_like(m, one), m)
-        t = one / dx
-        qx = nx * t
-        u = fma32(t, nx, -qx)
-        qy = fma32(-dy, t, fma32(-dx, t, one))
-        qy = fma32(qx, qy, fma32(ny, t, u))
-        x2 = qx * qx
-        p = fma32(fma32(np.full_like(x2, F32(0.3027294874)), x2, F32(0.3996108174)), x2, F32(0.6666694880))
-        hi, lo = F32(0.69314718246459960938), F32(-1.904654323148236017e-09)
-        sx = hi * e
-        sy = fma32(lo, e, fma32(hi, e, -sx))
-        ax, ay = qx * F32(2), qy * F32(2)
-        rx = sx + ax
-        ry = (((sx - rx) + ax) + sy) + ay
-        y = (x2 * qx) * p
-        sx2 = rx + y
-        sy2 = ((rx - sx2) + y) + ry
-        r = (sx2 + sy2).astype(F32)
+
+        nx, ny = add2(np.full_like(m, F32(-1)), m)
+        dx, dy = add2(np.full_like(m, F32(1)), m)
+        r = _sleef_log_tail(nx, ny, dx, dy, e)
     return _specials(d, r)
+
+
+def sleef_log1pf(x: Array) -> Array:
+    """SLEEF xlog1pf (Sleef_log1pf16_u10, ATen's ``Vectorized<float>::log1p``), AVX-512 build:
+    1 + x ≈ 2ᵉ·(1 + m) with m = fma(x, 2⁻ᵉ, 2⁻ᵉ − 1); u = m/(2 + m) as a double-float; then as
+    ``sleef_logf``. Errors up to 1 ulp."""
+    d = np.asarray(x, F32)
+    with np.errstate(all="ignore"):
+        e = (np.frexp((d + F32(1)) * F32(1.0 / 0.75))[1] - 1).astype(F32)
+        t = _pow2i(-e.astype(np.int32))
+        m = fma32(d, t, t - F32(1))
+        dx = F32(2) + m
+        dy = (F32(2) - dx) + m
+        r = _sleef_log_tail(m, np.zeros_like(m), dx, dy, e)
+        r = np.where(d > F32(1e38), F32(np.inf), r)
+        r = np.where(d < F32(-1), F32(np.nan), r)
+        r = np.where(d == F32(-1), F32(-np.inf), r)
+        r = np.where((d == 0) & np.signbit(d), F32(-0.0), r)
+        return np.where(np.isnan(d), d, r).astype(F32)
