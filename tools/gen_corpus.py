@@ -122,8 +122,12 @@ def run_torch(s, a, slot):
         raise NoCall
     x = torch.from_numpy(a["y_pred"].astype(np.float32))
     yt = a["y_true"]
-    t = torch.from_numpy(yt.astype(np.int64)) if kind == "sparse" else \
-        torch.from_numpy(yt.astype(np.float32))
+    # class indices as a user hands them to torch: a Long tensor of integer labels; fractional
+    # labels have no Long form without the user truncating them, so torch gets them as they are
+    # (and raises, as in tests/golden/shapes.json)
+    integral = kind == "sparse" and bool(np.all(yt == np.trunc(yt)))
+    t = torch.from_numpy(yt.astype(np.int64)) if integral else \
+        torch.from_numpy(yt if kind == "sparse" else yt.astype(np.float32))
     torch.nn._reduction.get_enum(slot)  # raises for a reduction torch does not have
     if kind == "categorical" and not logits:
         per = -(t * torch.log(x)).sum(-1)
@@ -156,6 +160,13 @@ def run_sklearn(s, a, slot):
     log_loss(yt, yp, sample_weight=sw)  # raises the refusals before the per-row calls
     if s["kind"] == "categorical" and np.all((yt == 0) | (yt == 1)) and np.all(yt.sum(1) == 1):
         row_labels, classes = yt.argmax(1), list(range(yt.shape[1]))
+    elif s["kind"] == "categorical" and np.all((yt == 0) | (yt == 1)):
+        # an indicator matrix with all-zero rows: log_loss reads it as multilabel-indicator and
+        # gives such a row the loss 0; a one-row call cannot be made of it, so each row's loss
+        # is the whole call with that row's weight 1 and every other 0 (normalize=False)
+        per = np.asarray([log_loss(yt, yp, sample_weight=np.eye(1, yp.shape[0], i)[0], normalize=False)
+                          for i in range(yp.shape[0])], dtype=yp.dtype)
+        return per if sw is None else per * sw
     else:
         row_labels = yt
         classes = np.unique(row_labels).tolist()

@@ -282,6 +282,30 @@ def _torch_sum(a: Array) -> Array:
     return _torch_rows(parts.reshape(1, -1))[0]
 
 
+def _torch_nll_total(v: Array) -> Array:
+    """Σ v as ATen's nll_loss_out_frame adds the picked losses for reduction sum and mean: 8
+    levels of partial sums; level 0 adds one loss at a time and hands its sum up a level after
+    every row index b that is a multiple of 2ᵖ (p = max(4, ⌈log₂ N⌉ // 8)), level j after every
+    multiple of 2^(p·(j+1)); the first loss (b = 0) goes straight to the top level; at the end
+    the levels are added from 0 up."""
+    n = v.shape[-1]
+    step = 1 << max(4, _ceil_log2(n) // 8)
+    zero = np.zeros(v.shape[:-1], v.dtype)
+    if n == 0:
+        return zero
+    rest, left = v[..., 1:], []
+    for _ in range(7):
+        m = rest.shape[-1] // step
+        done = _seqsum(rest[..., :m * step].reshape(*rest.shape[:-1], m, step), -1)
+        left.append(_seqsum(rest[..., m * step:], -1))
+        rest = done
+    top = _seqsum(np.concatenate([v[..., :1], rest], axis=-1), -1)
+    total = zero
+    for part in left + [top]:
+        total = total + part
+    return total
+
+
 TORCH_LANES = 16  # floats in ATen's Vectorized<float> on the recording machine (AVX-512; AVX2: 8)
 
 
@@ -340,6 +364,8 @@ SUM_KERNELS: dict[str, Callable[[Array], Array]] = {
     "xla": _xla_sum,
     # torch's vectorised log_softmax loop (ATen's map_reduce_all, not cascade_sum)
     "torch-vec": _torch_vec_sum,
+    # F.nll_loss's own cascade over the picked losses (reduction sum and mean)
+    "torch-nll": _torch_nll_total,
 }
 
 

@@ -84,6 +84,11 @@ class Profile:
     # elementwise (N, K) output itself (torch's sum adds all N·K elements and its mean divides
     # by N·K; optax users call jnp.sum / jnp.mean on sigmoid_binary_cross_entropy's output)
     binary_outputs: Literal["mean", "elements"] = "mean"
+    # how sum and mean add the losses: "rows" the per-sample losses in the kernel's order;
+    # "torch" as torch's F.cross_entropy / F.nll_loss do: sparse labels in nll_loss's own cascade
+    # (kernels "torch-nll"), class-probability targets from logits as Σ over all N·K products
+    # y·log p (then ÷ N)
+    loss_total: Literal["rows", "torch"] = "rows"
     lse_kinds: tuple[Kind, ...] = ()  # kinds whose log-softmax is z − logsumexp(z) (optax labels)
     weight_promotion: bool = False  # weigh in numpy's promoted dtype of losses and weights (sklearn)
     flush_subnormals: bool = False  # TensorFlow and XLA set flush-to-zero: exp(−90) is 0 in float32
@@ -100,6 +105,9 @@ class Profile:
     # "zero_negative" (numpy one_hot: negative labels give a zero row, labels ≥ K raise);
     # "take" (jnp.take_along_axis: negative labels count from the end, the rest read nan)
     label_range: Literal["refuse", "zero", "zero_negative", "take"] = "refuse"
+    # sparse labels given as an (N, 1) column: "squeeze" (read as N labels: Keras, optax, …);
+    # "refuse" (torch's nll_loss and cross_entropy raise: 0D or 1D target tensor expected)
+    label_column: Literal["squeeze", "refuse"] = "squeeze"
     # binary on probabilities: "any" (computed as given); "unit" (torch's binary_cross_entropy
     # raises unless 0 ≤ p ≤ 1 and 0 ≤ y ≤ 1, nan included); "unit_after_clip" (Keras's torch
     # backend clips p first, so only a nan p or a y outside [0, 1] raises)
@@ -359,6 +367,8 @@ TORCH = Profile(
     refusals={"sample_weight": "torch losses take no sample weight; multiply reduction='none' "
                                "losses yourself, or use --profile keras"},
     binary_range="unit",
+    label_column="refuse",
+    loss_total="torch",
     agreement=_measured(
         "torch",
         "MKL's log and SLEEF's exp/log1p are not emulated: their stand-ins are glibc's "

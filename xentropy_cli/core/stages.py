@@ -264,6 +264,15 @@ def combine_categorical(y: Array, logp: Array, class_weight: Array | None = None
     return StageResult("combine", out, None, "per sample −Σ y·log p", "loss")
 
 
+def categorical_terms(y: Array, logp: Array, class_weight: Array | None = None) -> Array:
+    """−yᵢₖ·log pᵢₖ (·wₖ), every product of ``combine_categorical`` before the row sums: what
+    torch's F.cross_entropy with class probabilities adds up whole for sum and mean."""
+    terms = y * logp
+    if class_weight is not None:
+        terms = terms * class_weight.astype(terms.dtype)
+    return -terms
+
+
 def combine_sparse(labels: Array, logp: Array, class_weight: Array | None = None) -> StageResult:
     """lᵢ ← −w[labelᵢ]·log pᵢ,labelᵢ."""
     out = -logp[np.arange(logp.shape[0]), labels.astype(np.intp)]

@@ -290,6 +290,10 @@ def _sparse(inputs: Inputs, profile: Profile, yt: Array, yp: Array) -> _Shaped:
         raise _shape_error(inputs, "sparse")
     n_classes = yp.shape[1]
     shaped = _Shaped(yt, yp, n_classes)
+    if yt.ndim == 2 and yt.shape[1] == 1 and profile.label_column == "refuse":
+        raise DataError(f"y_true is an (N, 1) column of labels: {profile.framework} raises (0D or "
+                        "1D target tensor expected)", where=inputs.source,
+                        hint="give the labels as a 1-D list of N class indices")
     if yt.ndim == 2 and yt.shape[1] > 1:
         shaped.labels = _one_hot_labels(inputs, yt, n_classes)
     elif profile.sorted_labels:
