@@ -440,6 +440,10 @@ def _combine(s: _State, profile: Profile, options: Options, dtype, prep: Prepare
             s.elements = result.array
             result = replace(result, array=kernels.mean_last(s.elements, kernel),
                              note=result.note.replace("elementwise", "per sample mean over outputs of"))
+    elif prep.kind == "sparse" and options.label_smoothing and profile.loss_total == "torch" \
+            and prep.class_weight is None:
+        result = st.combine_smoothed_labels(_made(prep.labels), _made(s.logp), options.label_smoothing,
+                                            _sum_kernel(profile, options))
     elif s.y.ndim == 1:
         logp = _made(s.logp)
         result = _void_labels(st.combine_sparse(s.y, logp, prep.class_weight), logp, prep)

@@ -358,6 +358,7 @@ TORCH = Profile(
     sample_weight="none",
     class_weight=True,
     smoothing=("categorical", "sparse"),
+    smoothing_rounding="python",  # target * (1 - ls) + ls / K: both Python floats, cast once
     log_floor=-100.0,
     log1m="log1p",
     binary_kernel="glibc",  # F.binary_cross_entropy is a scalar loop: std::log, std::log1p

@@ -273,6 +273,20 @@ def categorical_terms(y: Array, logp: Array, class_weight: Array | None = None) 
     return -terms
 
 
+def combine_smoothed_labels(labels: Array, logp: Array, epsilon: float,
+                            kernel: str = "numpy") -> StageResult:
+    """lᵢ ← (1 − ε)·(−log pᵢ,labelᵢ) + (−Σₖ log pᵢₖ)·(ε/K), torch's F.cross_entropy with class
+    indices and label smoothing (1 − ε and ε/K Python floats rounded once to the dtype): the
+    same loss as −Σ y·log p of the smoothed one-hot y, rounded otherwise."""
+    t = logp.dtype.type
+    k = logp.shape[-1]
+    nll = -logp[np.arange(logp.shape[0]), labels.astype(np.intp)]
+    smooth = -kernels.sum_last(logp, kernel)
+    out = t(1.0 - epsilon) * nll + smooth * t(epsilon / k)
+    note = f"per sample (1 − {fmt(epsilon)})·(−log p[label]) + (−Σ log p)·{fmt(epsilon)}/{k}"
+    return StageResult("combine", out, None, note, "loss")
+
+
 def combine_sparse(labels: Array, logp: Array, class_weight: Array | None = None) -> StageResult:
     """lᵢ ← −w[labelᵢ]·log pᵢ,labelᵢ."""
     out = -logp[np.arange(logp.shape[0]), labels.astype(np.intp)]
