@@ -59,7 +59,7 @@ class Profile:
     smoothing: tuple[Kind, ...] = ("categorical", "binary")
     # where 1 − ε and ε/K are rounded to the dtype (stages.smooth): "tensor" (tf.keras), "keras"
     # (Keras 3: 1 − ε a Python float, ε/K = ε ÷ cast(K)), "python" (optax, torch: both Python floats)
-    smoothing_rounding: Literal["tensor", "keras", "python"] = "tensor"
+    smoothing_rounding: Literal["tensor", "keras", "keras-torch", "python"] = "tensor"
     # Keras 3 returns a loss of shape () unreduced: one sample with a scalar weight is w·l under
     # every reduction (mean_with_sample_weight does not divide by w)
     one_sample_unreduced: bool = False
@@ -269,7 +269,7 @@ KERAS_TORCH = Profile(
     paths=_frozen(KERAS_OTHER_BACKEND_PATHS),
     reduction="sum_over_batch_size",
     reductions=KERAS_REDUCTIONS,
-    smoothing_rounding="keras",
+    smoothing_rounding="keras-torch",
     one_sample_unreduced=True,
     # binary goes through torch's F.binary_cross_entropy(_with_logits): scalar logf, log1p(−p)
     log1m="log1p",

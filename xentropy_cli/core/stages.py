@@ -71,7 +71,9 @@ def smooth(y: Array, epsilon: float, n_classes: int, rounding: str = "tensor") -
     ``"tensor"`` ε is first a tensor of the dtype, then 1 − ε and ε / K are computed in it
     (tf.keras); ``"keras"`` 1 − ε (and binary ε/2) are Python floats rounded once, categorical
     ε / K is the dtype's ε divided by the dtype's K (Keras 3: ``ls / cast(K)``);
-    ``"python"`` 1 − ε and ε / K are both Python floats rounded once (optax.smooth_labels, torch).
+    ``"python"`` 1 − ε and ε / K are both Python floats rounded once (optax.smooth_labels, torch);
+    ``"keras-torch"`` as ``"keras"``, but ε / K is (1/K)·ε, as torch divides a Python float by a
+    tensor (Keras 3 on the torch backend).
     """
     if not epsilon:
         return StageResult("smooth", y, np.zeros(y.shape, bool), "no label smoothing", "y")
@@ -80,6 +82,8 @@ def smooth(y: Array, epsilon: float, n_classes: int, rounding: str = "tensor") -
         factor, addend = t(1) - t(epsilon), t(epsilon) / t(n_classes)
     elif rounding == "keras":  # binary's Python 0.5·ε rounds as the dtype's ε / 2
         factor, addend = t(1.0 - epsilon), t(epsilon) / t(n_classes)
+    elif rounding == "keras-torch":  # ε / cast(K) on torch is K.reciprocal() · ε (__rtruediv__)
+        factor, addend = t(1.0 - epsilon), (t(1) / t(n_classes)) * t(epsilon)
     else:
         factor, addend = t(1.0 - epsilon), t(epsilon / n_classes)
     out = y * factor + addend
