@@ -253,10 +253,10 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:200]}"
 
 
-def worker(fw: str, out: Path, variant: str) -> None:
+def worker(fw: str, out: Path, variant: str, seed: int = fz.MASTER_SEED, n_cases: int = fz.N_CASES) -> None:
     import numpy as np
 
-    cases = [fz.spec(i) for i in range(fz.N_CASES)]
+    cases = [fz.spec(i, seed) for i in range(n_cases)]
     status = np.full((len(cases), len(SLOTS)), NO_CALL, np.int8)
     reduced = np.full((len(cases), len(SLOTS)), np.nan)
     err_index = np.full((len(cases), len(SLOTS)), -1, np.int16)
@@ -340,13 +340,16 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", help="comma-separated frameworks: " + ",".join(FRAMEWORKS))
     parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--seed", type=int, default=fz.MASTER_SEED,
+                        help="another master seed draws an independent corpus (write it with --out)")
+    parser.add_argument("--cases", type=int, default=fz.N_CASES, help="how many cases to draw")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--variant", default="default", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     if args.worker:
-        worker(args.worker, out, args.variant)
+        worker(args.worker, out, args.variant, args.seed, args.cases)
         return 0
     venv = venv_path()
     if not in_venv(venv):
@@ -356,10 +359,10 @@ def main(argv: list[str]) -> int:
     if set(chosen) - set(FRAMEWORKS):
         parser.error(f"unknown framework(s) {sorted(set(chosen) - set(FRAMEWORKS))}")
     if True:  # cheap, and the same whatever --only says
-        specs = [fz.spec(i) for i in range(fz.N_CASES)]
+        specs = [fz.spec(i, args.seed) for i in range(args.cases)]
         tmp = out / f".corpus.json.{os.getpid()}"  # runs for other frameworks may write it too
         tmp.write_text(json.dumps({
-            "master_seed": fz.MASTER_SEED, "generated_by": "tools/gen_corpus.py",
+            "master_seed": args.seed, "generated_by": "tools/gen_corpus.py",
             "slots": SLOTS, "cases": [{**s, "sha256": fz.digest(fz.arrays(s))} for s in specs],
         }, separators=(",", ":")) + "\n")
         tmp.replace(out / "corpus.json")
@@ -375,7 +378,8 @@ def main(argv: list[str]) -> int:
         for disabled in variants:
             run_env = {**env, "NPY_DISABLE_CPU_FEATURES": disabled} if disabled else env
             done = subprocess.run([sys.executable, __file__, "--worker", fw, "--variant",
-                                   "other" if disabled else "default", "--out", str(out)], env=run_env)
+                                   "other" if disabled else "default", "--out", str(out),
+                                   "--seed", str(args.seed), "--cases", str(args.cases)], env=run_env)
             status = status or done.returncode
         if fw in NUMPY_FRAMEWORKS and not status:
             as_diff(fw, out)
