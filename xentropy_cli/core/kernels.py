@@ -11,6 +11,9 @@ framework's CPU build does on an x86-64 AVX2 machine (measured with tools/gen_ke
   float32 log). MKL is closed source: this kernel is the correctly rounded log, which agrees with it
   on about 92.5 % of inputs and is never more than 1 ulp away. ``F.binary_cross_entropy`` does not
   use it: it calls the C library's ``logf`` and ``log1pf`` element by element (kernel ``glibc``).
+- ``torch-vec``: ATen's vectorised loops (log_softmax, log_sigmoid), which call SLEEF's
+  ``Sleef_expf16_u10``, ``Sleef_logf16_u10`` and ``Sleef_log1pf16_u10`` (AVX-512 build, FMA;
+  emulated exactly in libm.py) and add Σ exp(z − max) as ``vec::map_reduce_all`` does.
 - ``xla``: XLA:CPU's Cephes polynomial (LLVM fuses its multiply-adds into FMAs) for every element,
   except one-dimensional arrays of 3, 5, 6, 7, 11, 13, 14 or 15 elements, whose last ``n mod 8``
   elements LLVM scalarises into calls to the C library's ``logf``.
@@ -421,8 +424,8 @@ def _xla_log1p(x: Array, tail: int | None = None) -> Array:
 
 
 def _rounded_log1p(x: Array) -> Array:
-    """fl₃₂(ln(1 + x)) through glibc's float64 log1p (emulated): the stand-in for torch's float32
-    log1p (SLEEF, not emulated), the same on every CPU."""
+    """fl₃₂(ln(1 + x)) through glibc's float64 log1p (emulated), the same on every CPU: torch's
+    elementwise log1p stand-in where no vectorised loop is modelled."""
     from xentropy_cli.core import glibc64
 
     return glibc64.log1p(np.asarray(x, F32).astype(F64)).astype(F32)
@@ -481,8 +484,8 @@ def _numpy_exp(x: Array) -> Array:
 
 
 def _rounded_exp(x: Array) -> Array:
-    """fl₃₂(eˣ) through glibc's float64 exp (emulated), flushed below the normal range: the
-    stand-in for torch's float32 exp (SLEEF, not emulated), the same on every CPU."""
+    """fl₃₂(eˣ) through glibc's float64 exp (emulated), the same on every CPU: the stand-in for
+    torch.exp on a tensor (MKL's vsExp, closed source); its vectorised loops use ``sleef_expf``."""
     from xentropy_cli.core import glibc64
 
     with np.errstate(over="ignore"):

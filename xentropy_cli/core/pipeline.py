@@ -378,9 +378,8 @@ def total_kernel(profile: Profile, kind: str, kernel: str | None = None) -> str:
 
 def _softmax_sum_kernel(profile: Profile, options: Options) -> str:
     """Σ exp inside log-softmax: TensorFlow and XLA reduce as in any sum; torch's log_softmax
-    kernel has its own vectorised loop (and SLEEF's exp), not modelled: "torch-vec" adds in
-    numpy's order with torch's stand-in exp, log and log1p (never numpy's, which change with the
-    CPU)."""
+    and log_sigmoid kernels have their own vectorised loops: "torch-vec" adds as ATen's
+    map_reduce_all and takes SLEEF's exp, log and log1p (kernels.py)."""
     kernel = _sum_kernel(profile, options)
     return "torch-vec" if kernel == "torch" else kernel
 

@@ -281,8 +281,9 @@ KERAS_TORCH = Profile(
     binary_range="unit_after_clip",
     agreement=_measured(
         "keras-torch",
-        "torch's log is MKL vsLn (closed source) and its log-softmax uses SLEEF's exp: their "
-        "stand-ins are glibc's float64 functions rounded to float32",
+        "log-softmax and log-sigmoid emulated bit for bit (SLEEF's expf, logf and log1pf, ATen's "
+        "order of addition); torch.log on probabilities is MKL's vsLn (closed source), whose "
+        "stand-in, the correctly rounded log, is at most 1 ulp away",
     ),
 )
 
@@ -372,8 +373,10 @@ TORCH = Profile(
     loss_total="torch",
     agreement=_measured(
         "torch",
-        "MKL's log and SLEEF's exp/log1p are not emulated: their stand-ins are glibc's "
-        "float64 functions rounded to float32, the same on every CPU",
+        "log-softmax, log-sigmoid, nll_loss's sums and label smoothing emulated bit for bit "
+        "(SLEEF's expf, logf and log1pf, as on AVX-512 and AVX2); torch.log on probabilities is "
+        "MKL's vsLn (closed source), whose stand-in, the correctly rounded log, is at most 1 ulp "
+        "away; a 1-D sum of 32768+ values is split as by one thread",
     ),
 )
 
