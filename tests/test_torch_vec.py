@@ -84,3 +84,24 @@ def test_sleef_hand_values():
     assert np.isneginf(sleef_logf(np.float32([0.0])))[0] and np.isnan(sleef_logf(np.float32([-1.0])))[0]
     assert sleef_expf(np.float32([-104.5]))[0] == 0 and np.isinf(sleef_expf(np.float32([100.5])))[0]
     assert sleef_log1pf(np.float32([0.0]))[0] == 0
+
+
+def test_keras_torch_smoothing_divides_as_torch():
+    """Keras's ε / cast(K) on the torch backend is Tensor.__rtruediv__: K.reciprocal() · ε. For
+    K = 3, ε = 0.3 that is fl(fl(1/3)·fl(0.3)) = 0.10000000894069672 (measured with torch 2.13),
+    one ulp above fl(0.3)/3 = 0.1 (float32), which the TensorFlow backend gives."""
+    y = np.zeros((1, 3), np.float32)
+    torchy = stages.smooth(y, 0.3, 3, "keras-torch").array
+    assert torchy[0, 0] == np.float32(0.10000000894069672)
+    assert stages.smooth(y, 0.3, 3, "keras").array[0, 0] == np.float32(0.1)
+
+
+def test_torch_refuses_a_column_of_labels():
+    """F.nll_loss / F.cross_entropy raise on an (N, 1) target ("0D or 1D target tensor expected,
+    multi-target not supported"); Keras reads the column as N labels."""
+    p = [[0.7, 0.3], [0.2, 0.8]]
+    with pytest.raises(xent.XentError, match=r"\(N, 1\) column of labels"):
+        xent.compute([[0], [1]], p, "torch", loss="sparse")
+    assert xent.compute([0, 1], p, "torch", loss="sparse").value == pytest.approx(
+        -(np.log(0.7) + np.log(0.8)) / 2, rel=1e-6)
+    assert xent.compute([[0], [1]], p, "keras-torch", loss="sparse").value > 0
