@@ -105,3 +105,21 @@ def test_torch_refuses_a_column_of_labels():
     assert xent.compute([0, 1], p, "torch", loss="sparse").value == pytest.approx(
         -(np.log(0.7) + np.log(0.8)) / 2, rel=1e-6)
     assert xent.compute([[0], [1]], p, "keras-torch", loss="sparse").value > 0
+
+
+def test_explain_torch_categorical_logits_contributions_add_up():
+    """torch's F.cross_entropy with class probabilities adds all N·K products for its mean; each
+    row's share in explain is still its own loss ÷ N (not K times it), so the shares add up to the
+    gap between the two values."""
+    from xentropy_cli.core import explain, pipeline
+    from xentropy_cli.core.types import Inputs, Options
+
+    rng = np.random.default_rng(7)
+    z = rng.normal(0.0, 3.0, (6, 4)).astype(np.float32)
+    y = rng.dirichlet(np.ones(4), 6).astype(np.float32)
+    inputs = Inputs(y_true=y, y_pred=z, sample_weight=None, kind="categorical", from_logits=True)
+    torch = pipeline.run(inputs, profiles.get("torch"), Options())
+    naive = pipeline.run(inputs, profiles.get("naive"), Options())
+    assert torch.elements is not None and torch.elements.shape == (6, 4)
+    found = explain.diverge(torch, naive, y, z)
+    assert abs(found.contributions.sum() - (torch.value - naive.value)) < 1e-6
