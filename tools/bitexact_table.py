@@ -126,8 +126,11 @@ def sum_rows() -> list[tuple[str, ...]]:
     rows = []
     notes = {"tensorflow": "Eigen packet accumulators + tree above 8192 values",
              "tensorflow64": "the same in float64 (4-double packets)",
-             "torch": "cascade_sum; 1-D sums of 32768+ split over 2 threads (this machine)",
+             "torch": "cascade_sum; 1-D sums of 32768+ split over 2 threads (the sweep's; "
+                      "the losses' fixtures use 1)",
              "xla": "running sums / windows of 32; YNNPACK from 4096 elements: rows ≤ 80 only"}
+    threads = kernels.TORCH_THREADS
+    kernels.TORCH_THREADS = 2  # the sweep ran with torch's default threads on two cores
     for name, note in notes.items():
         dtype = "float64" if name.endswith("64") else "float32"
         recorded, at, hit, shapes = data[f"sum_{name}"], 0, 0, sweep.reduction_shapes()
@@ -136,6 +139,7 @@ def sum_rows() -> list[tuple[str, ...]]:
             hit += ours.tobytes() == recorded[at:at + ours.size].tobytes()
             at += ours.size
         rows.append((name, f"{hit}/{len(shapes)}", note))
+    kernels.TORCH_THREADS = threads
     return rows
 
 

@@ -72,6 +72,13 @@ def matched(framework: str, variant: str | None = None) -> bool:
     return framework not in NUMPY_FRAMEWORKS or (variant or numpy_variant()) in recorded_variants(framework)
 
 
+def use_corpus(path: Path) -> None:
+    """Read another corpus's recordings (an independent one drawn with another seed)."""
+    global CORPUS
+    CORPUS = path.resolve()
+    groups.cache_clear()
+
+
 def cases() -> list[dict[str, Any]]:
     return json.loads((CORPUS / "corpus.json").read_text())["cases"]
 
@@ -405,7 +412,13 @@ def main(argv: list[str]) -> int:
                         help="only regenerate core/agreement.py from the stored figures")
     parser.add_argument("--write", action="store_true",
                         help="store the figures (agreement.json) and regenerate core/agreement.py")
+    parser.add_argument("--corpus", help="another recorded corpus (gen_corpus.py --seed S --out DIR): "
+                                         "its figures, never written")
     args = parser.parse_args(argv)
+    if args.corpus:
+        if args.write or args.agreement:
+            parser.error("--corpus is for reading another corpus: it cannot --write")
+        use_corpus(Path(args.corpus))
     if args.agreement:
         AGREEMENT.write_text(agreement_module())
         return 0

@@ -62,9 +62,10 @@ def _size(rng: np.random.Generator) -> int:
     return int(math.exp(rng.uniform(math.log(lo), math.log(hi + 1)))) if hi > lo else lo
 
 
-def spec(i: int) -> dict[str, Any]:
-    """The settings of case ``i`` (everything but the arrays)."""
-    rng = np.random.default_rng([MASTER_SEED, i, 0])
+def spec(i: int, seed: int = MASTER_SEED) -> dict[str, Any]:
+    """The settings of case ``i`` (everything but the arrays); another ``seed`` draws an
+    independent corpus (its cases carry the seed)."""
+    rng = np.random.default_rng([seed, i, 0])
     kind = _choice(rng, KINDS)
     n = _size(rng)
     if kind == "binary_multi":
@@ -90,9 +91,10 @@ def spec(i: int) -> dict[str, Any]:
     via = "json" if rng.random() < 0.3 and not degenerate else "npz"
     soft = kind in ("categorical", "binary", "binary_1d", "binary_multi") and rng.random() < 0.25
     scale = float(rng.choice([1.0, 3.0, 10.0, 100.0, 1000.0])) if logits else 0.0
-    return {"i": i, "kind": kind, "n": n, "k": k, "from_logits": logits, "scale": scale,
-            "awkward": awkward, "degenerate": degenerate, "soft": bool(soft),
-            "label_smoothing": smoothing, "weight": weight, "dtype": dtype, "via": via}
+    out = {"i": i, "kind": kind, "n": n, "k": k, "from_logits": logits, "scale": scale,
+           "awkward": awkward, "degenerate": degenerate, "soft": bool(soft),
+           "label_smoothing": smoothing, "weight": weight, "dtype": dtype, "via": via}
+    return out if seed == MASTER_SEED else {**out, "seed": seed}
 
 
 def loss_kind(s: dict[str, Any]) -> str:
@@ -104,7 +106,7 @@ def loss_kind(s: dict[str, Any]) -> str:
 def arrays(s: dict[str, Any]) -> dict[str, np.ndarray]:
     """y_true, y_pred and (if any) sample_weight as the framework is given them: npz cases in the
     case dtype, JSON cases in float64 (of values that the case dtype holds)."""
-    rng = np.random.default_rng([MASTER_SEED, s["i"], 1])
+    rng = np.random.default_rng([s.get("seed", MASTER_SEED), s["i"], 1])
     n, k, kind = s["n"], s["k"], s["kind"]
     binary = kind.startswith("binary")
     cols = k

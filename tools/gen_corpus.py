@@ -127,8 +127,12 @@ def run_torch(s, a, slot):
         raise NoCall
     x = torch.from_numpy(a["y_pred"].astype(np.float32))
     yt = a["y_true"]
-    t = torch.from_numpy(yt.astype(np.int64)) if kind == "sparse" else \
-        torch.from_numpy(yt.astype(np.float32))
+    # class indices as a user hands them to torch: a Long tensor of integer labels; fractional
+    # labels have no Long form without the user truncating them, so torch gets them as they are
+    # (and raises, as in tests/golden/shapes.json)
+    integral = kind == "sparse" and bool(np.all(yt == np.trunc(yt)))
+    t = torch.from_numpy(yt.astype(np.int64)) if integral else \
+        torch.from_numpy(yt if kind == "sparse" else yt.astype(np.float32))
     torch.nn._reduction.get_enum(slot)  # raises for a reduction torch does not have
     if kind == "categorical" and not logits:
         per = -(t * torch.log(x)).sum(-1)
@@ -161,6 +165,13 @@ def run_sklearn(s, a, slot):
     log_loss(yt, yp, sample_weight=sw)  # raises the refusals before the per-row calls
     if s["kind"] == "categorical" and np.all((yt == 0) | (yt == 1)) and np.all(yt.sum(1) == 1):
         row_labels, classes = yt.argmax(1), list(range(yt.shape[1]))
+    elif s["kind"] == "categorical" and np.all((yt == 0) | (yt == 1)):
+        # an indicator matrix with all-zero rows: log_loss reads it as multilabel-indicator and
+        # gives such a row the loss 0; a one-row call cannot be made of it, so each row's loss
+        # is the whole call with that row's weight 1 and every other 0 (normalize=False)
+        per = np.asarray([log_loss(yt, yp, sample_weight=np.eye(1, yp.shape[0], i)[0], normalize=False)
+                          for i in range(yp.shape[0])], dtype=yp.dtype)
+        return per if sw is None else per * sw
     else:
         row_labels = yt
         classes = np.unique(row_labels).tolist()
@@ -247,10 +258,10 @@ RUNNERS = {**{fw: run_keras3 for fw in KERAS3}, "tf-keras": run_tf_keras, "torch
            "sklearn": run_sklearn, "optax": run_optax, "naive": run_naive}
 
 
-def worker(fw: str, out: Path, variant: str) -> None:
+def worker(fw: str, out: Path, variant: str, seed: int = fz.MASTER_SEED, n_cases: int = fz.N_CASES) -> None:
     import numpy as np
 
-    cases = [fz.spec(i) for i in range(fz.N_CASES)]
+    cases = [fz.spec(i, seed) for i in range(n_cases)]
     status = np.full((len(cases), len(SLOTS)), NO_CALL, np.int8)
     reduced = np.full((len(cases), len(SLOTS)), np.nan)
     err_index = np.full((len(cases), len(SLOTS)), -1, np.int16)
@@ -334,13 +345,16 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", help="comma-separated frameworks: " + ",".join(FRAMEWORKS))
     parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--seed", type=int, default=fz.MASTER_SEED,
+                        help="another master seed draws an independent corpus (write it with --out)")
+    parser.add_argument("--cases", type=int, default=fz.N_CASES, help="how many cases to draw")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--variant", default="default", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     if args.worker:
-        worker(args.worker, out, args.variant)
+        worker(args.worker, out, args.variant, args.seed, args.cases)
         return 0
     again = in_frameworks_venv(__file__, argv)
     if again is not None:
@@ -349,10 +363,10 @@ def main(argv: list[str]) -> int:
     if set(chosen) - set(FRAMEWORKS):
         parser.error(f"unknown framework(s) {sorted(set(chosen) - set(FRAMEWORKS))}")
     if True:  # cheap, and the same whatever --only says
-        specs = [fz.spec(i) for i in range(fz.N_CASES)]
+        specs = [fz.spec(i, args.seed) for i in range(args.cases)]
         tmp = out / f".corpus.json.{os.getpid()}"  # runs for other frameworks may write it too
         tmp.write_text(json.dumps({
-            "master_seed": fz.MASTER_SEED, "generated_by": "tools/gen_corpus.py",
+            "master_seed": args.seed, "generated_by": "tools/gen_corpus.py",
             "slots": SLOTS, "cases": [{**s, "sha256": fz.digest(fz.arrays(s))} for s in specs],
         }, separators=(",", ":")) + "\n")
         tmp.replace(out / "corpus.json")
@@ -361,7 +375,8 @@ def main(argv: list[str]) -> int:
         variants = NUMPY_VARIANTS if fw in NUMPY_FRAMEWORKS else ("",)
         code = run_workers(fw, framework_env(fw, inherit_numpy_features=False), variants,
                            lambda disabled, fw=fw: [sys.executable, __file__, "--worker", fw, "--variant",
-                                                    "other" if disabled else "default", "--out", str(out)])
+                                                    "other" if disabled else "default", "--out", str(out),
+                                                    "--seed", str(args.seed), "--cases", str(args.cases)])
         status = status or code
         if fw in NUMPY_FRAMEWORKS and not status:
             as_diff(fw, out)

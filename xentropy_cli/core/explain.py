@@ -123,8 +123,10 @@ def contributions(p: Result, q: Result) -> Array:
     """Per row: wᵢ·lᵢ/D under P minus the same under Q, so they add up to value_P − value_Q."""
     def share(r: Result) -> Array:
         per = np.asarray(r.per_sample, np.float64)
-        if r.elements is not None and r.reduction != "none":  # torch/optax reduce the N·K elements:
-            per = per * r.elements.shape[-1]  # a row's share is K times its mean over outputs
+        if r.elements is not None and r.reduction != "none" and r.kind == "binary":
+            # torch/optax reduce a binary loss's N·K elements: a row's share is K times its mean
+            # over outputs (torch's categorical elements add up to the row's loss itself)
+            per = per * r.elements.shape[-1]
         if r.reduction in ("none", "sum"):
             return per
         return per / r.divisor if r.divisor else np.zeros_like(per)

@@ -11,6 +11,9 @@ framework's CPU build does on an x86-64 AVX2 machine (measured with tools/gen_ke
   float32 log). MKL is closed source: this kernel is the correctly rounded log, which agrees with it
   on about 92.5 % of inputs and is never more than 1 ulp away. ``F.binary_cross_entropy`` does not
   use it: it calls the C library's ``logf`` and ``log1pf`` element by element (kernel ``glibc``).
+- ``torch-vec``: ATen's vectorised loops (log_softmax, log_sigmoid), which call SLEEF's
+  ``Sleef_expf16_u10``, ``Sleef_logf16_u10`` and ``Sleef_log1pf16_u10`` (AVX-512 build, FMA;
+  emulated exactly in libm.py) and add Σ exp(z − max) as ``vec::map_reduce_all`` does.
 - ``xla``: XLA:CPU's Cephes polynomial (LLVM fuses its multiply-adds into FMAs) for every element,
   except one-dimensional arrays of 3, 5, 6, 7, 11, 13, 14 or 15 elements, whose last ``n mod 8``
   elements LLVM scalarises into calls to the C library's ``logf``.
@@ -54,6 +57,9 @@ from xentropy_cli.core.libm import (  # noqa: F401 - re-exported: kernels.glibc_
     glibc_log1pf,
     glibc_logf,
     rounded_log,
+    sleef_expf,
+    sleef_log1pf,
+    sleef_logf,
     xla_exp,
     xla_log,
     xla_log1p,
@@ -156,7 +162,7 @@ LOG_KERNELS: dict[str, Callable[..., Array]] = {
     "xla": _xla_log,
     "glibc": glibc_logf,
     "rounded": rounded_log,
-    "torch-vec": _torch_log,
+    "torch-vec": sleef_logf,
 }
 
 
@@ -264,7 +270,10 @@ def _torch_rows(a: Array) -> Array:
     return zero + total
 
 
-TORCH_THREADS = 2  # torch.get_num_threads() on the machine the golden fixtures were recorded on
+# torch's threads for a 1-D sum of 32768+ values (one chunk each): the losses' fixtures (golden,
+# corpus, shapes, gradients) are recorded with torch.set_num_threads(1); a user's torch
+# defaults to one thread per core, which moves such sums by an ulp or so
+TORCH_THREADS = 1
 
 
 def _torch_sum(a: Array) -> Array:
@@ -278,6 +287,55 @@ def _torch_sum(a: Array) -> Array:
     parts = np.zeros(TORCH_THREADS, a.dtype)
     parts[:threads] = [_torch_rows(a[i:i + chunk].reshape(1, -1))[0] for i in range(0, a.size, chunk)]
     return _torch_rows(parts.reshape(1, -1))[0]
+
+
+def _torch_nll_total(v: Array) -> Array:
+    """Σ v as ATen's nll_loss_out_frame adds the picked losses for reduction sum and mean: 8
+    levels of partial sums; level 0 adds one loss at a time and hands its sum up a level after
+    every row index b that is a multiple of 2ᵖ (p = max(4, ⌈log₂ N⌉ // 8)), level j after every
+    multiple of 2^(p·(j+1)); the first loss (b = 0) goes straight to the top level; at the end
+    the levels are added from 0 up."""
+    n = v.shape[-1]
+    step = 1 << max(4, _ceil_log2(n) // 8)
+    zero = np.zeros(v.shape[:-1], v.dtype)
+    if n == 0:
+        return zero
+    rest, left = v[..., 1:], []
+    for _ in range(7):
+        m = rest.shape[-1] // step
+        done = _seqsum(rest[..., :m * step].reshape(*rest.shape[:-1], m, step), -1)
+        left.append(_seqsum(rest[..., m * step:], -1))
+        rest = done
+    top = _seqsum(np.concatenate([v[..., :1], rest], axis=-1), -1)
+    total = zero
+    for part in left + [top]:
+        total = total + part
+    return total
+
+
+TORCH_LANES = 16  # floats in ATen's Vectorized<float> on the recording machine (AVX-512; AVX2: 8)
+
+
+def _torch_vec_sum(a: Array) -> Array:
+    """Σ over the last axis as ATen's ``vec::map_reduce_all`` adds (log_softmax's Σ exp(z − max)):
+    rows shorter than one vector of ``TORCH_LANES`` are added one by one from the first; longer
+    rows go into one vector accumulator, a vector at a time, the last partial vector into its first
+    lanes only (``Vec::set``), then lanes i and i + w/2 are added down to one (the shuffle tree of
+    ``vec_reduce_all``)."""
+    w = TORCH_LANES if a.dtype == F32 else TORCH_LANES // 2
+    k = a.shape[-1]
+    if k < w:
+        total = a[..., 0]
+        for j in range(1, k):
+            total = total + a[..., j]
+        return total
+    full = k // w * w
+    acc = a[..., :w].copy()
+    for j in range(w, full, w):
+        acc = acc + a[..., j:j + w]
+    if k > full:
+        acc[..., :k - full] = acc[..., :k - full] + a[..., full:]
+    return _lane_tree(acc)
 
 
 def _xla_windows(a: Array) -> Array:
@@ -311,9 +369,10 @@ SUM_KERNELS: dict[str, Callable[[Array], Array]] = {
     "tensorflow": _tensorflow_sum,
     "torch": _torch_sum,
     "xla": _xla_sum,
-    # torch's vectorised log_softmax/log_sigmoid loops (ATen's own, not cascade_sum): not modelled,
-    # numpy's pairwise order stands in; their exp/log/log1p are torch's stand-ins.
-    "torch-vec": lambda a: np.sum(a, axis=-1, dtype=a.dtype),
+    # torch's vectorised log_softmax loop (ATen's map_reduce_all, not cascade_sum)
+    "torch-vec": _torch_vec_sum,
+    # F.nll_loss's own cascade over the picked losses (reduction sum and mean)
+    "torch-nll": _torch_nll_total,
 }
 
 
@@ -366,8 +425,8 @@ def _xla_log1p(x: Array, tail: int | None = None) -> Array:
 
 
 def _rounded_log1p(x: Array) -> Array:
-    """fl₃₂(ln(1 + x)) through glibc's float64 log1p (emulated): the stand-in for torch's float32
-    log1p (SLEEF, not emulated), the same on every CPU."""
+    """fl₃₂(ln(1 + x)) through glibc's float64 log1p (emulated), the same on every CPU: torch's
+    elementwise log1p stand-in where no vectorised loop is modelled."""
     from xentropy_cli.core import glibc64
 
     return glibc64.log1p(np.asarray(x, F32).astype(F64)).astype(F32)
@@ -375,7 +434,7 @@ def _rounded_log1p(x: Array) -> Array:
 
 LOG1P_KERNELS: dict[str, Callable[..., Array]] = {
     "numpy": np.log1p, "glibc": glibc_log1pf, "tensorflow": _tensorflow_log1p, "xla": _xla_log1p,
-    "torch": _rounded_log1p, "torch-vec": _rounded_log1p,
+    "torch": _rounded_log1p, "torch-vec": sleef_log1pf,
 }
 
 
@@ -426,8 +485,8 @@ def _numpy_exp(x: Array) -> Array:
 
 
 def _rounded_exp(x: Array) -> Array:
-    """fl₃₂(eˣ) through glibc's float64 exp (emulated), flushed below the normal range: the
-    stand-in for torch's float32 exp (SLEEF, not emulated), the same on every CPU."""
+    """fl₃₂(eˣ) through glibc's float64 exp (emulated), the same on every CPU: the stand-in for
+    torch.exp on a tensor (MKL's vsExp, closed source); its vectorised loops use ``sleef_expf``."""
     from xentropy_cli.core import glibc64
 
     with np.errstate(over="ignore"):
@@ -436,7 +495,7 @@ def _rounded_exp(x: Array) -> Array:
 
 EXP_KERNELS: dict[str, Callable[..., Array]] = {
     "numpy": _numpy_exp, "tensorflow": _tensorflow_exp, "xla": _xla_exp, "glibc": glibc_expf,
-    "torch": _rounded_exp, "torch-vec": _rounded_exp,
+    "torch": _rounded_exp, "torch-vec": sleef_expf,
 }
 
 

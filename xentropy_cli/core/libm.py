@@ -444,3 +444,111 @@ def rounded_log(x: Array) -> Array:
     from xentropy_cli.core import glibc64
 
     return glibc64.log(np.asarray(x, F32).astype(F64)).astype(F32)
+
+
+# --- SLEEF 3.x, single precision, FMA build (ATen's Vectorized<float> on AVX2 and AVX-512) ------
+_SLEEF_R_LN2F = F32(1.442695040888963407359924681001892137426645954152985934135449406931)
+_SLEEF_L2UF, _SLEEF_L2LF = F32(0.693145751953125), F32(1.428606765330187045e-06)
+_SLEEF_EXPF_P = tuple(F32(v) for v in (0.000198527617612853646278381, 0.00139304355252534151077271,
+                                       0.00833336077630519866943359, 0.0416664853692054748535156,
+                                       0.166666671633720397949219, 0.5))
+
+
+def _pow2i(q: Array) -> Array:
+    """2^q as SLEEF's vpow2i builds it: (q + 127) shifted into the exponent field."""
+    return ((q.astype(np.int64) + 0x7F) << 23).astype(np.uint32).view(F32)
+
+
+def sleef_expf(x: Array) -> Array:
+    """SLEEF xexpf (Sleef_expf16_u10, ATen's ``Vectorized<float>::exp``): q = rint(x/ln 2),
+    s = fma(q, −L2L, fma(q, −L2U, x)); eˢ ≈ 1 + fma(s², P(s), s) with P of degree 5 (Horner in
+    FMAs); eˣ = (eˢ·2^⌊q/2⌋)·2^(q−⌊q/2⌋); 0 below −104, inf above 100. Errors up to 1 ulp."""
+    x = np.asarray(x, F32)
+    with np.errstate(all="ignore"):
+        q = np.rint(x * _SLEEF_R_LN2F)
+        q = np.where(np.isfinite(q), q, 0).astype(np.int32)
+        qf = q.astype(F32)
+        s = fma32(qf, -_SLEEF_L2UF, x)
+        s = fma32(qf, -_SLEEF_L2LF, s)
+        p = _SLEEF_EXPF_P
+        u = np.full_like(s, p[0])
+        for c in p[1:]:
+            u = fma32(u, s, c)
+        u = F32(1) + fma32(s * s, u, s)
+        half = q >> 1
+        u = (u * _pow2i(half)) * _pow2i(q - half)
+        u = np.where(x < F32(-104), F32(0), u)
+        u = np.where(x > F32(100), F32(np.inf), u)
+        return np.where(np.isnan(x), x, u).astype(F32)
+
+
+def _sleef_exponent_mantissa(d: Array) -> tuple[Array, Array]:
+    """AVX-512's vgetexp(d·(1/0.75)) and vgetmant(d) into [0.75, 1.5), as SLEEF's logs take them:
+    d ≈ m·2ᵉ (the exponent comes from the rounded product, the mantissa from d itself)."""
+    with np.errstate(all="ignore"):
+        e = (np.frexp(d * F32(1.0 / 0.75))[1] - 1).astype(F32)
+        mant, ex = np.frexp(d)
+        m = (mant * F32(2)).astype(F32)
+        m = np.where(m >= F32(1.5), m * F32(0.5), m).astype(F32)
+    return e, m
+
+
+def _sleef_log_tail(nx: Array, ny: Array, dx: Array, dy: Array, e: Array) -> Array:
+    """The end SLEEF's logf_u1 and log1pf share: u = n/d as a double-float (dfdiv with FMA),
+    e·ln 2 + 2u + u³·P(u²) in double-float, rounded once."""
+    one = F32(1)
+    t = one / dx
+    qx = nx * t
+    u = fma32(t, nx, -qx)
+    qy = fma32(-dy, t, fma32(-dx, t, one))
+    qy = fma32(qx, qy, fma32(ny, t, u))
+    x2 = qx * qx
+    p = fma32(fma32(np.full_like(x2, F32(0.3027294874)), x2, F32(0.3996108174)), x2, F32(0.6666694880))
+    hi, lo = F32(0.69314718246459960938), F32(-1.904654323148236017e-09)
+    sx = hi * e
+    sy = fma32(lo, e, fma32(hi, e, -sx))
+    ax, ay = qx * F32(2), qy * F32(2)
+    rx = sx + ax
+    ry = (((sx - rx) + ax) + sy) + ay
+    y = (x2 * qx) * p
+    sx2 = rx + y
+    sy2 = ((rx - sx2) + y) + ry
+    return (sx2 + sy2).astype(F32)
+
+
+def sleef_logf(x: Array) -> Array:
+    """SLEEF xlogf_u1 (Sleef_logf16_u10, ATen's ``Vectorized<float>::log``), AVX-512 build:
+    x = m·2ᵉ, m ∈ [0.75, 1.5); u = (m − 1)/(m + 1) as a double-float (FMA); ln x = e·ln 2 + 2u +
+    u³·(c₁ + c₂u² + c₃u⁴) in double-float, summed once at the end. Errors up to 1 ulp."""
+    d = np.asarray(x, F32)
+    with np.errstate(all="ignore"):
+        e, m = _sleef_exponent_mantissa(d)
+
+        def add2(a: Array, b: Array) -> tuple[Array, Array]:
+            rx = a + b
+            v = rx - a
+            return rx, (a - (rx - v)) + (b - v)
+
+        nx, ny = add2(np.full_like(m, F32(-1)), m)
+        dx, dy = add2(np.full_like(m, F32(1)), m)
+        r = _sleef_log_tail(nx, ny, dx, dy, e)
+    return _specials(d, r)
+
+
+def sleef_log1pf(x: Array) -> Array:
+    """SLEEF xlog1pf (Sleef_log1pf16_u10, ATen's ``Vectorized<float>::log1p``), AVX-512 build:
+    1 + x ≈ 2ᵉ·(1 + m) with m = fma(x, 2⁻ᵉ, 2⁻ᵉ − 1); u = m/(2 + m) as a double-float; then as
+    ``sleef_logf``. Errors up to 1 ulp."""
+    d = np.asarray(x, F32)
+    with np.errstate(all="ignore"):
+        e = (np.frexp((d + F32(1)) * F32(1.0 / 0.75))[1] - 1).astype(F32)
+        t = _pow2i(-e.astype(np.int32))
+        m = fma32(d, t, t - F32(1))
+        dx = F32(2) + m
+        dy = (F32(2) - dx) + m
+        r = _sleef_log_tail(m, np.zeros_like(m), dx, dy, e)
+        r = np.where(d > F32(1e38), F32(np.inf), r)
+        r = np.where(d < F32(-1), F32(np.nan), r)
+        r = np.where(d == F32(-1), F32(-np.inf), r)
+        r = np.where((d == 0) & np.signbit(d), F32(-0.0), r)
+        return np.where(np.isnan(d), d, r).astype(F32)

@@ -258,7 +258,7 @@ def finish(total: Partial, profile: Profile, reduction: str, source: str = "",
            kernel: str | None = None) -> Combined:
     """Reduce a merged Partial with the profile's rule: the same numbers as pipeline.run.
     ``kernel``: the user's --kernel, which orders Σ w·l as in pipeline.run (default: the profile's)."""
-    weighted_sum = sums.value(total.weighted, kernel or profile.kernel)
+    weighted_sum = sums.value(total.weighted, pipeline.total_kernel(profile, total.kind, kernel))
     weight_total = None if total.weights is None else float(sums.value(total.weights, profile.kernel))
     target_total = None if total.targets is None else float(sums.value(total.targets))
     n = pipeline.counted(profile, total.kind, total.n, total.n_classes)  # torch binary: N·K

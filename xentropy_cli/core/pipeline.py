@@ -133,7 +133,7 @@ def _reduced(inputs: Inputs, profile: Profile, options: Options, prep: Prepared,
             and weights.ndim == 1 and weights.shape == losses.shape and not chunk:
         total = st.dot(losses, weights)
     else:
-        total = sums.total(summed, _sum_kernel(profile, options))  # summed once, for both uses
+        total = sums.total(summed, total_kernel(profile, prep.kind, options.kernel))  # summed once
     reduced = st.reduce(weighted, "none", None) if reduction == "none" else \
         st.reduce_total(total, reduction, divisor, divisor_name, profile.zero_division,
                         profile.mean_by_reciprocal)
@@ -394,11 +394,18 @@ def _sum_kernel(profile: Profile, options: Options) -> str:
     return options.kernel or profile.kernel
 
 
+def total_kernel(profile: Profile, kind: str, kernel: str | None = None) -> str:
+    """Whose order Σ w·l follows (``kernel``: the user's --kernel): torch's F.nll_loss adds the
+    picked losses in its own cascade ("torch-nll"), not as torch.sum."""
+    chosen = kernel or profile.kernel
+    return "torch-nll" if chosen == "torch" and kind == "sparse" and profile.loss_total == "torch" \
+        else chosen
+
+
 def _softmax_sum_kernel(profile: Profile, options: Options) -> str:
     """Σ exp inside log-softmax: TensorFlow and XLA reduce as in any sum; torch's log_softmax
-    kernel has its own vectorised loop (and SLEEF's exp), not modelled: "torch-vec" adds in
-    numpy's order with torch's stand-in exp, log and log1p (never numpy's, which change with the
-    CPU)."""
+    and log_sigmoid kernels have their own vectorised loops: "torch-vec" adds as ATen's
+    map_reduce_all and takes SLEEF's exp, log and log1p (kernels.py)."""
     kernel = _sum_kernel(profile, options)
     return "torch-vec" if kernel == "torch" else kernel
 
@@ -458,6 +465,10 @@ def _combine(s: _State, profile: Profile, options: Options, dtype, prep: Prepare
             s.elements = result.array
             result = replace(result, array=kernels.mean_last(s.elements, kernel),
                              note=f"per sample mean over outputs of {st.binary_formula(form, s.p)}")
+    elif prep.kind == "sparse" and options.label_smoothing and profile.loss_total == "torch" \
+            and prep.class_weight is None:
+        result = st.combine_smoothed_labels(_made(prep.labels), _made(s.logp), options.label_smoothing,
+                                            _sum_kernel(profile, options))
     elif s.y.ndim == 1:
         logp = _made(s.logp)
         one_hot = profile.label_range in ("zero", "zero_negative")  # Keras's JAX, NumPy backends
@@ -466,6 +477,9 @@ def _combine(s: _State, profile: Profile, options: Options, dtype, prep: Prepare
     else:
         result = st.combine_categorical(s.y, _made(s.logp), prep.class_weight, profile.zero_times_inf,
                                         _sum_kernel(profile, options))
+        if profile.loss_total == "torch" and any(r.name == "log_softmax" for r in s.results):
+            # F.cross_entropy with class probabilities: sum and mean add all N·K products
+            s.elements = st.categorical_terms(s.y, _made(s.logp), prep.class_weight)
     s.losses = result.array
     s.results.append(result)
 

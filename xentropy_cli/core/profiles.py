@@ -59,7 +59,7 @@ class Profile:
     smoothing: tuple[Kind, ...] = ("categorical", "binary")
     # where 1 − ε and ε/K are rounded to the dtype (stages.smooth): "tensor" (tf.keras), "keras"
     # (Keras 3: 1 − ε a Python float, ε/K = ε ÷ cast(K)), "python" (optax, torch: both Python floats)
-    smoothing_rounding: Literal["tensor", "keras", "python"] = "tensor"
+    smoothing_rounding: Literal["tensor", "keras", "keras-torch", "python"] = "tensor"
     # Keras 3 returns a loss of shape () unreduced: one sample with a scalar weight is w·l under
     # every reduction (mean_with_sample_weight does not divide by w)
     one_sample_unreduced: bool = False
@@ -87,6 +87,11 @@ class Profile:
     # elementwise (N, K) output itself (torch's sum adds all N·K elements and its mean divides
     # by N·K; optax users call jnp.sum / jnp.mean on sigmoid_binary_cross_entropy's output)
     binary_outputs: Literal["mean", "elements"] = "mean"
+    # how sum and mean add the losses: "rows" the per-sample losses in the kernel's order;
+    # "torch" as torch's F.cross_entropy / F.nll_loss do: sparse labels in nll_loss's own cascade
+    # (kernels "torch-nll"), class-probability targets from logits as Σ over all N·K products
+    # y·log p (then ÷ N)
+    loss_total: Literal["rows", "torch"] = "rows"
     lse_kinds: tuple[Kind, ...] = ()  # kinds whose log-softmax is z − logsumexp(z) (optax labels)
     weight_promotion: bool = False  # weigh in numpy's promoted dtype of losses and weights (sklearn)
     flush_subnormals: bool = False  # TensorFlow and XLA set flush-to-zero: exp(−90) is 0 in float32
@@ -288,7 +293,7 @@ KERAS_TORCH = Profile(
     paths=_frozen(KERAS_OTHER_BACKEND_PATHS),
     reduction="sum_over_batch_size",
     reductions=KERAS_REDUCTIONS,
-    smoothing_rounding="keras",
+    smoothing_rounding="keras-torch",
     one_sample_unreduced=True,
     # binary goes through torch's F.binary_cross_entropy(_with_logits): scalar logf, log1p(−p)
     log1m="log1p",
@@ -300,8 +305,9 @@ KERAS_TORCH = Profile(
     binary_range="unit_after_clip",
     agreement=_measured(
         "keras-torch",
-        "torch's log is MKL vsLn (closed source) and its log-softmax uses SLEEF's exp: their "
-        "stand-ins are glibc's float64 functions rounded to float32",
+        "log-softmax and log-sigmoid emulated bit for bit (SLEEF's expf, logf and log1pf, ATen's "
+        "order of addition); torch.log on probabilities is MKL's vsLn (closed source), whose "
+        "stand-in, the correctly rounded log, is at most 1 ulp away",
     ),
 )
 
@@ -377,6 +383,7 @@ TORCH = Profile(
     sample_weight="none",
     class_weight=True,
     smoothing=("categorical", "sparse"),
+    smoothing_rounding="python",  # target * (1 - ls) + ls / K: both Python floats, cast once
     log_floor=-100.0,
     log1m="log1p",
     binary_kernel="glibc",  # F.binary_cross_entropy is a scalar loop: std::log, std::log1p
@@ -389,10 +396,13 @@ TORCH = Profile(
                                "'0D or 1D target tensor expected, multi-target not supported'"},
     binary_range="unit",
     label_column="refuse",
+    loss_total="torch",
     agreement=_measured(
         "torch",
-        "MKL's log and SLEEF's exp/log1p are not emulated: their stand-ins are glibc's "
-        "float64 functions rounded to float32, the same on every CPU",
+        "log-softmax, log-sigmoid, nll_loss's sums and label smoothing emulated bit for bit "
+        "(SLEEF's expf, logf and log1pf, as on AVX-512 and AVX2); torch.log on probabilities is "
+        "MKL's vsLn (closed source), whose stand-in, the correctly rounded log, is at most 1 ulp "
+        "away; a 1-D sum of 32768+ values is split as by one thread",
     ),
 )
 

@@ -71,7 +71,9 @@ def smooth(y: Array, epsilon: float, n_classes: int, rounding: str = "tensor") -
     ``"tensor"`` ε is first a tensor of the dtype, then 1 − ε and ε / K are computed in it
     (tf.keras); ``"keras"`` 1 − ε (and binary ε/2) are Python floats rounded once, categorical
     ε / K is the dtype's ε divided by the dtype's K (Keras 3: ``ls / cast(K)``);
-    ``"python"`` 1 − ε and ε / K are both Python floats rounded once (optax.smooth_labels, torch).
+    ``"python"`` 1 − ε and ε / K are both Python floats rounded once (optax.smooth_labels, torch);
+    ``"keras-torch"`` as ``"keras"``, but ε / K is (1/K)·ε, as torch divides a Python float by a
+    tensor (Keras 3 on the torch backend).
     """
     if not epsilon:
         return StageResult("smooth", y, np.zeros(y.shape, bool), "no label smoothing", "y")
@@ -80,6 +82,8 @@ def smooth(y: Array, epsilon: float, n_classes: int, rounding: str = "tensor") -
         factor, addend = t(1) - t(epsilon), t(epsilon) / t(n_classes)
     elif rounding == "keras":  # binary's Python 0.5·ε rounds as the dtype's ε / 2
         factor, addend = t(1.0 - epsilon), t(epsilon) / t(n_classes)
+    elif rounding == "keras-torch":  # ε / cast(K) on torch is K.reciprocal() · ε (__rtruediv__)
+        factor, addend = t(1.0 - epsilon), (t(1) / t(n_classes)) * t(epsilon)
     else:
         factor, addend = t(1.0 - epsilon), t(epsilon / n_classes)
     out = y * factor + addend
@@ -265,6 +269,29 @@ def combine_categorical(y: Array, logp: Array, class_weight: Array | None = None
         terms = terms * class_weight.astype(terms.dtype)
     out = -kernels.sum_last(terms, kernel)
     return StageResult("combine", out, None, "per sample −Σ y·log p", "loss")
+
+
+def categorical_terms(y: Array, logp: Array, class_weight: Array | None = None) -> Array:
+    """−yᵢₖ·log pᵢₖ (·wₖ), every product of ``combine_categorical`` before the row sums: what
+    torch's F.cross_entropy with class probabilities adds up whole for sum and mean."""
+    terms = y * logp
+    if class_weight is not None:
+        terms = terms * class_weight.astype(terms.dtype)
+    return -terms
+
+
+def combine_smoothed_labels(labels: Array, logp: Array, epsilon: float,
+                            kernel: str = "numpy") -> StageResult:
+    """lᵢ ← (1 − ε)·(−log pᵢ,labelᵢ) + (−Σₖ log pᵢₖ)·(ε/K), torch's F.cross_entropy with class
+    indices and label smoothing (1 − ε and ε/K Python floats rounded once to the dtype): the
+    same loss as −Σ y·log p of the smoothed one-hot y, rounded otherwise."""
+    t = logp.dtype.type
+    k = logp.shape[-1]
+    nll = -logp[np.arange(logp.shape[0]), labels.astype(np.intp)]
+    smooth = -kernels.sum_last(logp, kernel)
+    out = t(1.0 - epsilon) * nll + smooth * t(epsilon / k)
+    note = f"per sample (1 − {fmt(epsilon)})·(−log p[label]) + (−Σ log p)·{fmt(epsilon)}/{k}"
+    return StageResult("combine", out, None, note, "loss")
 
 
 def combine_sparse(labels: Array, logp: Array, class_weight: Array | None = None) -> StageResult:
