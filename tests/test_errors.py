@@ -335,7 +335,7 @@ CASES = {
                                     files={"long.jsonl": '{"y_true":1,"y_pred":0.5}\n{"y_true":['
                                            + "1," * (5 << 19) + '1],"y_pred":0.5}\n'},
                                     sources=["long.jsonl"]),
-    "npz-declares-gigabytes": Case(DataError, "bomb.npz", "beyond the 256 MiB that xent reads into memory",
+    "npz-declares-gigabytes": Case(DataError, "bomb.npz", "beyond the 64 MiB that xent reads into memory",
                                    files={"bomb.npz": _declared_bomb()}, sources=["bomb.npz"]),
     "npz-many-members": Case(DataError, "many.npz", "is an archive of 40 members",
                              files={"many.npz": _npz(**{f"a{i}": np.zeros(1) for i in range(40)})},
@@ -549,5 +549,5 @@ def test_npz_bomb_is_refused_before_inflating(tmp_path):
         xio.read([str(path)])
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert "is 300 MiB, beyond the 256 MiB" in caught.value.one_line()
+    assert "is 300 MiB, beyond the 64 MiB" in caught.value.one_line()
     assert peak < 20 << 20

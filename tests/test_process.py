@@ -388,13 +388,13 @@ def test_hostile_inputs_end_in_one_line_with_bounded_memory(tmp_path):
         (["compute", "-"], zero, "<stdin>:1: is a binary file"),
         (["explain", "-"], zero, "<stdin>:1: is a binary file"),
         (["grad", "-"], zero, "<stdin>:1: is a binary file"),
-        (["compute", bomb], None, "is 3072 MiB, beyond the 256 MiB"),
-        (["compute", single_line], None, "is 48 MiB, beyond the 32 MiB"),
+        (["compute", bomb], None, "is 3072 MiB, beyond the 64 MiB"),
+        (["compute", single_line], None, "is 48 MiB, beyond the 16 MiB"),
         (["compute", long_header], None, "header.csv:1: this line is longer than 4 MiB"),
     ]
     yes = subprocess.Popen(["yes", "0.5,0.5"], stdout=subprocess.PIPE)  # endless text
     # grad reads stdin in memory (compute, explain and compare stream it through a spooled copy)
-    runs.append((["grad", "-"], yes.stdout, "<stdin>: goes on, beyond the 32 MiB"))
+    runs.append((["grad", "-"], yes.stdout, "<stdin>: goes on, beyond the 16 MiB"))
     from concurrent.futures import ThreadPoolExecutor
 
     def run(case):
@@ -579,3 +579,39 @@ def test_a_full_disk_while_writing_output_is_one_line_and_leaves_the_old_file(tm
                           "permissions there\n"
     assert target.read_text() == "before\n"
     _no_temporary_files(tmp_path)
+
+
+def test_inputs_read_whole_stay_under_the_memory_bound_at_their_caps(tmp_path):
+    """What is read in memory is capped (16 MiB of text, 6,000,000 numbers): the costliest input
+    of each kind just under its cap stays under 500 MB in the costliest commands (before: explain
+    on a 31 MiB JSON of short numbers 893 MB, compare on 8,000,000 float64 cells 1.5 GB, the
+    emulated log kernels' temporaries), and just over it is one line."""
+    rng = np.random.default_rng(15)
+    n = 690_000  # quoted CSV (read whole: a str per cell), 24 bytes a row: 15.8 MiB
+    quoted = tmp_path / "quoted.csv"
+    y = np.eye(3, dtype=np.int8)[rng.integers(0, 3, n)]
+    p = rng.dirichlet(np.ones(3), n)
+    with open(quoted, "w") as handle:
+        handle.write('"true_0","true_1","true_2","pred_0","pred_1","pred_2"\n')
+        np.savetxt(handle, np.hstack([y, p]), fmt=["%d"] * 3 + ["%.3f"] * 3, delimiter=",")
+    assert 15 << 20 < quoted.stat().st_size < 16 << 20
+    wide = tmp_path / "wide.npz"  # float64, just under 6,000,000 numbers
+    m = 6_000_000 // 20 - 8
+    q = rng.random((m, 10)) + 0.01
+    np.savez(wide, y_true=np.eye(10)[rng.integers(0, 10, m)], y_pred=q / q.sum(1, keepdims=True))
+    short = tmp_path / "short.json"  # two bytes a number: 6,000,400 of them in 11.4 MiB
+    row = "[" + ",".join(["0"] * 99 + ["1"]) + "]"
+    short.write_text('{"y_true":[' + ",".join([row] * 30_002) + '],"y_pred":[' + ",".join([row] * 30_002) + "]}")
+    runs = [(["explain", quoted], None), (["compare", wide], None), (["grad", wide], None),
+            (["explain", short], "short.json: holds about 6,000,400 numbers, beyond the 6,000,000")]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda run: xent([*run[0], "-q"], timeout=180), runs))
+    for (args, says), done in zip(runs, results, strict=True):
+        print(f"peak RSS {done.peak_rss >> 20} MiB, {done.seconds:.2f} s: xent {' '.join(map(str, args))}")
+        if says:
+            one_error_line(done, 1, says)
+        else:
+            assert done.returncode == 0, (args, done.stderr)
+        assert done.peak_rss < MEMORY_BOUND, (args, done.peak_rss)

@@ -29,8 +29,14 @@ _EXTENSIONS = {
 }
 BLOCK = 1 << 20
 NEWLINE = b"\n"
-MAX_TEXT_BYTES = 32 << 20  # text read whole (JSON, JSON Lines, CSV not streamed): ~10× this in memory
-MAX_BINARY_BYTES = 256 << 20  # .npy / .npz (members counted as inflated)
+MAX_TEXT_BYTES = 16 << 20  # text read whole (JSON, JSON Lines, CSV not streamed): up to ~22× this at
+# the peak (JSON Lines: a dict per record; quoted CSV: a str per cell), under the 500 MB bound
+MAX_BINARY_BYTES = 64 << 20  # .npy / .npz (members counted as inflated)
+# numbers held in memory at once (y_true, y_pred and weights together): about 60 bytes each at the
+# peak of the costliest command (explain, grad: every stage of two profiles, or the JSON parse
+# into Python lists first), so 6,000,000 stay under the 500 MB bound (tests/test_process.py)
+MAX_CELLS = 6_000_000
+CELLS_ENV = "XENT_MAX_CELLS"
 MAX_LINE_BYTES = 4 << 20  # one CSV row or JSON Lines record
 LIMIT_ENV = "XENT_MAX_INPUT_MB"  # raises (or lowers) both whole-input caps
 _LIMIT_HINT = (f"CSV/TSV without quotes is read in chunks at any size; or raise the limit "
@@ -46,6 +52,33 @@ def max_bytes(binary: bool) -> int:
     if mb > 0:
         return int(mb * (1 << 20))
     return MAX_BINARY_BYTES if binary else MAX_TEXT_BYTES
+
+
+def max_cells() -> int:
+    """How many numbers xent holds in memory at once: ``XENT_MAX_CELLS`` or ``MAX_CELLS``."""
+    try:
+        n = int(os.environ.get(CELLS_ENV, "") or 0)
+    except ValueError:
+        n = 0
+    return n if n > 0 else MAX_CELLS
+
+
+def check_cells(count: int, name: str, about: bool = False) -> None:
+    """Refuse ``count`` numbers (``about``: an upper estimate from the separators in the text)
+    beyond ``max_cells()``, before they are parsed or converted."""
+    limit = max_cells()
+    if count > limit:
+        raise DataError(f"holds {'about ' if about else ''}{count:,} numbers, beyond the {limit:,} "
+                        f"that xent holds in memory", where=name,
+                        hint=f"CSV/TSV without quotes is read in chunks at any size by compute, explain "
+                             f"and compare; or raise the limit with {CELLS_ENV}=<count>")
+
+
+def count_text_cells(data: bytes, json: bool) -> int:
+    """An upper bound on the numbers in a text: a JSON document of nested lists of n numbers
+    has n − 1 commas (object keys add more); a table or JSON Lines one per separator or line."""
+    commas = data.count(b",")
+    return commas + 1 if json else commas + data.count(b"\t") + data.count(NEWLINE) + 1
 
 
 def max_line() -> int:
