@@ -601,7 +601,8 @@ def test_inputs_read_whole_stay_under_the_memory_bound_at_their_caps(tmp_path):
     np.savez(wide, y_true=np.eye(10)[rng.integers(0, 10, m)], y_pred=q / q.sum(1, keepdims=True))
     short = tmp_path / "short.json"  # two bytes a number: 6,000,400 of them in 11.4 MiB
     row = "[" + ",".join(["0"] * 99 + ["1"]) + "]"
-    short.write_text('{"y_true":[' + ",".join([row] * 30_002) + '],"y_pred":[' + ",".join([row] * 30_002) + "]}")
+    rows = ",".join([row] * 30_002)
+    short.write_text('{"y_true":[' + rows + '],"y_pred":[' + rows + "]}")
     runs = [(["explain", quoted], None), (["compare", wide], None), (["grad", wide], None),
             (["explain", short], "short.json: holds about 6,000,400 numbers, beyond the 6,000,000")]
     from concurrent.futures import ThreadPoolExecutor
