@@ -616,3 +616,21 @@ def test_inputs_read_whole_stay_under_the_memory_bound_at_their_caps(tmp_path):
         else:
             assert done.returncode == 0, (args, done.stderr)
         assert done.peak_rss < MEMORY_BOUND, (args, done.peak_rss)
+
+
+@pytest.mark.parametrize("command", ["compute", "compare", "explain"])
+def test_endless_text_on_stdin_stops_at_the_spool_limit_and_leaves_nothing(tmp_path, command):
+    """`yes | xent compute -`: the copy to disk is capped (XENT_MAX_STDIN_MB, 2 GiB by default),
+    then one line saying to write a file; no temporary file is left and memory stays small."""
+    yes = subprocess.Popen(["yes", "0.5,0.5"], stdout=subprocess.PIPE)
+    try:
+        env = {"XENT_MAX_STDIN_MB": "24", "TMPDIR": str(tmp_path)}
+        done = xent([command, "-"], stdin=yes.stdout, env=env)
+    finally:
+        yes.kill()
+        yes.wait()
+    one_error_line(done, 1, "<stdin>: goes on beyond the 24 MiB of stdin that xent copies to a temporary "
+                            "file; write it to a file and name the file")
+    assert "XENT_MAX_STDIN_MB=<megabytes>" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+    assert done.peak_rss < 100 << 20, done.peak_rss
