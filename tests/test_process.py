@@ -634,3 +634,45 @@ def test_endless_text_on_stdin_stops_at_the_spool_limit_and_leaves_nothing(tmp_p
     assert "XENT_MAX_STDIN_MB=<megabytes>" in done.stderr
     assert list(tmp_path.iterdir()) == []
     assert done.peak_rss < 100 << 20, done.peak_rss
+
+
+def _launchers() -> list[list[str]]:
+    script = Path(sys.executable).parent / ("xent.exe" if os.name == "nt" else "xent")
+    return ([[str(script)]] if script.exists() else []) + [XENT]
+
+
+@pytest.mark.parametrize("launcher", _launchers(), ids=lambda argv: Path(argv[-1]).name)
+def test_ctrl_c_at_any_moment_of_start_up_exits_130_quietly(launcher):
+    """SIGINT at 12 moments spread over a whole small run (start-up imports included): never a
+    traceback through xent's code, never a success. A signal that lands before xent's first line
+    runs (the interpreter's own start-up) is Python's to handle; the runs that land later, most
+    of them, end with 130 and an empty line."""
+    args = [*launcher, "compute", "-t", "[[1,0]]", "-p", "[[0.5,0.5]]"]
+    began = time.monotonic()
+    subprocess.run(args, capture_output=True, cwd=ROOT, timeout=60, check=True)
+    whole = time.monotonic() - began
+    quiet = 0
+    for i in range(12):
+        process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+        time.sleep(whole * i / 12)
+        if process.poll() is not None:  # it finished first: nothing to interrupt
+            process.communicate()
+            continue
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+        ours = f"{os.sep}xentropy_cli{os.sep}".encode()  # a frame of the package's files
+        assert ours not in err, (i, process.returncode, err.decode()[-800:])
+        assert process.returncode != 0, (i, out, err)
+        if process.returncode == 130:
+            assert err.strip() == b"" and out == b"", (i, out, err)
+            quiet += 1
+    assert quiet >= 4, quiet
+
+
+def test_importing_the_package_leaves_signal_handling_alone():
+    code = ("import signal, xentropy_cli as x; before = signal.getsignal(signal.SIGINT); "
+            "x.compute([[1, 0]], [[0.5, 0.5]]); from xentropy_cli.cli import app; "
+            "app(['profiles'], standalone_mode=False); "
+            "print(before is signal.default_int_handler, signal.getsignal(signal.SIGINT) is before)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.stdout.splitlines()[-1] == "True True", done.stderr

@@ -156,6 +156,12 @@ def prepare_process() -> None:
     from xentropy_cli import output
 
     output.forget_inputs()
+    try:  # the quiet start-up handler of xentropy_cli/__init__.py: Ctrl-C is KeyboardInterrupt again
+        handler = signal.getsignal(signal.SIGINT)
+        if getattr(handler, "__qualname__", "") == "_quiet_interrupts.<locals>.interrupted":
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    except (ValueError, OSError):  # not the main thread
+        pass
     warnings.filterwarnings("ignore", category=RuntimeWarning)
     columns = os.environ.get("COLUMNS")
     if columns is not None and not (columns.isascii() and columns.isdigit() and 0 < int(columns) <= 10_000):
@@ -215,10 +221,21 @@ def run_main(call, standalone: bool = True):
             raise
         message, code = parts
         report(message)
+    if standalone:  # the process ends here: a Ctrl-C from now on is 130, quietly, temp files gone
+        _late_interrupts()
     code = _flushed(code or 0)
     if not standalone:
         return code
     sys.exit(code)
+
+
+def _late_interrupts() -> None:
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, lambda signum, frame: _interrupted())
+    except (ValueError, OSError):  # not the main thread
+        pass
 
 
 def _flushed(code: int) -> int:
