@@ -676,3 +676,41 @@ def test_importing_the_package_leaves_signal_handling_alone():
             "print(before is signal.default_int_handler, signal.getsignal(signal.SIGINT) is before)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.stdout.splitlines()[-1] == "True True", done.stderr
+
+
+SWALLOWED = """
+import os, signal, sys, weakref
+from xentropy_cli import errors
+
+def _quiet_interrupts():  # stands in for the package's start-up handler (the xent command)
+    def interrupted(signum, frame):
+        os._exit(9)
+    return interrupted
+
+signal.signal(signal.SIGINT, _quiet_interrupts())
+
+def command():
+    class Thing:
+        pass
+    thing = Thing()
+
+    def callback(ref):  # where Python can only report an exception ("Exception ignored in")
+        os.kill(os.getpid(), signal.SIGINT)
+        sum(range(100000))
+
+    ref = weakref.ref(thing, callback)
+    del thing
+    print("finished")
+    return 0
+
+errors.run_main(command)
+"""
+
+
+def test_a_ctrl_c_python_swallows_still_ends_the_run_with_130():
+    """A KeyboardInterrupt raised inside a weakref callback (seen in importlib's module locks) is
+    only reported by Python, and the run went on to exit 0: now 130, with no traceback."""
+    done = subprocess.run([sys.executable, "-c", SWALLOWED], capture_output=True, text=True, cwd=ROOT,
+                          timeout=60)
+    assert done.returncode == 130, (done.returncode, done.stderr)
+    assert done.stderr.strip() == "", done.stderr
