@@ -58,6 +58,23 @@ def _declared_bomb() -> bytes:
     return bytes(data)
 
 
+def _npy_header(shape: tuple[int, ...], descr: str) -> bytes:
+    """An .npy header alone (its data is never read: the number cap refuses it first)."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": descr, "fortran_order": False, "shape": shape})
+    return header.getvalue()
+
+
+def _npz_of_headers(**members: tuple[tuple[int, ...], str]) -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, (shape, descr) in members.items():
+            archive.writestr(f"{name}.npy", _npy_header(shape, descr))
+    return buffer.getvalue()
+
+
 @dataclass
 class Case:
     error: type
@@ -337,6 +354,15 @@ CASES = {
                                     sources=["long.jsonl"]),
     "npz-declares-gigabytes": Case(DataError, "bomb.npz", "beyond the 64 MiB that xent reads into memory",
                                    files={"bomb.npz": _declared_bomb()}, sources=["bomb.npz"]),
+    "npy-over-the-number-cap": Case(DataError, "big.npy", "holds 9,000,000 numbers, beyond the 6,000,000",
+                                    files={"t.npy": _npy(np.eye(2)),
+                                           "big.npy": _npy_header((3000, 3000), "|i1")},
+                                    sources=["t.npy", "big.npy"]),
+    "npz-member-over-the-number-cap": Case(DataError, "big.npz: array 'y_pred'",
+                                           "holds 9,000,000 numbers, beyond the 6,000,000",
+                                           files={"big.npz": _npz_of_headers(y_true=((2, 2), "<f8"),
+                                                                             y_pred=((3000, 3000), "|i1"))},
+                                           sources=["big.npz"]),
     "npz-many-members": Case(DataError, "many.npz", "is an archive of 40 members",
                              files={"many.npz": _npz(**{f"a{i}": np.zeros(1) for i in range(40)})},
                              sources=["many.npz"]),
@@ -466,7 +492,7 @@ def test_stdin_read_failure_is_a_data_error():
 
 def test_matrix_size():
     """The report quotes this number: keep it honest."""
-    assert len(CASES) >= 104
+    assert len(CASES) >= 106
 
 
 # --- hostile input, beyond the matrix (issue 15) ------------------------------------------------
