@@ -72,8 +72,8 @@ def _npz_of_headers(**members: tuple[tuple[int, ...], str]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, (shape, descr) in members.items():
-            small = int(np.prod(shape)) <= 1000
-            archive.writestr(f"{name}.npy", _npy(np.zeros(shape, descr)) if small else _npy_header(shape, descr))
+            data = _npy(np.zeros(shape, descr)) if np.prod(shape) <= 1000 else _npy_header(shape, descr)
+            archive.writestr(f"{name}.npy", data)
     return buffer.getvalue()
 
 
