@@ -58,6 +58,25 @@ def _declared_bomb() -> bytes:
     return bytes(data)
 
 
+def _npy_header(shape: tuple[int, ...], descr: str) -> bytes:
+    """An .npy header alone (its data is never read: the number cap refuses it first)."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": descr, "fortran_order": False, "shape": shape})
+    return header.getvalue()
+
+
+def _npz_of_headers(**members: tuple[tuple[int, ...], str]) -> bytes:
+    """An .npz whose members of more than 1,000 numbers are a header alone."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, (shape, descr) in members.items():
+            data = _npy(np.zeros(shape, descr)) if np.prod(shape) <= 1000 else _npy_header(shape, descr)
+            archive.writestr(f"{name}.npy", data)
+    return buffer.getvalue()
+
+
 @dataclass
 class Case:
     error: type
@@ -354,8 +373,17 @@ CASES = {
                                     files={"long.jsonl": '{"y_true":1,"y_pred":0.5}\n{"y_true":['
                                            + "1," * (5 << 19) + '1],"y_pred":0.5}\n'},
                                     sources=["long.jsonl"]),
-    "npz-declares-gigabytes": Case(DataError, "bomb.npz", "beyond the 256 MiB that xent reads into memory",
+    "npz-declares-gigabytes": Case(DataError, "bomb.npz", "beyond the 64 MiB that xent reads into memory",
                                    files={"bomb.npz": _declared_bomb()}, sources=["bomb.npz"]),
+    "npy-over-the-number-cap": Case(DataError, "big.npy", "holds 9,000,000 numbers, beyond the 6,000,000",
+                                    files={"t.npy": _npy(np.eye(2)),
+                                           "big.npy": _npy_header((3000, 3000), "|i1")},
+                                    sources=["t.npy", "big.npy"]),
+    "npz-member-over-the-number-cap": Case(DataError, "big.npz: array 'y_pred'",
+                                           "holds 9,000,000 numbers, beyond the 6,000,000",
+                                           files={"big.npz": _npz_of_headers(y_true=((2, 2), "<f8"),
+                                                                             y_pred=((3000, 3000), "|i1"))},
+                                           sources=["big.npz"]),
     "npz-many-members": Case(DataError, "many.npz", "is an archive of 40 members",
                              files={"many.npz": _npz(**{f"a{i}": np.zeros(1) for i in range(40)})},
                              sources=["many.npz"]),
@@ -501,7 +529,7 @@ def test_stdin_read_failure_is_a_data_error():
 
 def test_matrix_size():
     """The report quotes this number: keep it honest."""
-    assert len(CASES) >= 104
+    assert len(CASES) >= 106
 
 
 # --- hostile input, beyond the matrix (issue 15) ------------------------------------------------
@@ -584,5 +612,5 @@ def test_npz_bomb_is_refused_before_inflating(tmp_path):
         xio.read([str(path)])
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert "is 300 MiB, beyond the 256 MiB" in caught.value.one_line()
+    assert "is 300 MiB, beyond the 64 MiB" in caught.value.one_line()
     assert peak < 20 << 20

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
 import sys
 import tempfile
@@ -138,14 +139,17 @@ def test_every_format_reads_back_identically(data):
 
 # --- fuzz: never anything but a Result or an XentError ---------------------------------------
 
-SEED = 20240611
+# A larger round for a report: XENT_FUZZ_SCALE=10 XENT_FUZZ_SEED=7 pytest tests/test_fuzz.py -s
+# (the counts are printed); CI runs the defaults.
+SEED = int(os.environ.get("XENT_FUZZ_SEED") or 20240611)
+SCALE = max(1, int(os.environ.get("XENT_FUZZ_SCALE") or 1))
 PROFILE_NAMES = list(profiles.PROFILES)
 SAMPLE_FILES = sorted(p.name for p in SAMPLES.iterdir() if p.suffix in {".csv", ".json", ".jsonl", ".npy"})
 SPECIAL = [b",", b";", b"\t", b"\n", b"\r\n", b'"', b"[", b"]", b"{", b"}", b"-", b".", b"e", b"nan", b"inf",
            b"1e400", b"0", b"1", b"\x00", b"\xff", b"\xef\xbb\xbf", b" ", b"null", b"true", b":", b"abc"]
-N_MUTATIONS = 500
-N_RANDOM_BYTES = 100
-N_INLINE = 200
+N_MUTATIONS = 500 * SCALE
+N_RANDOM_BYTES = 100 * SCALE
+N_INLINE = 200 * SCALE
 
 
 def _mutate(data: bytes, rng: random.Random) -> bytes:
@@ -305,7 +309,7 @@ def _read_again(name, data, logits, directory: Path):
 # The reader fuzz above mostly ends in read errors; these inputs all parse, in every kind and rank
 # (1-D and 2-D binary, sparse, categorical, multi-output, one row, one class) with hostile values.
 
-N_COMMAND_CASES = 160
+N_COMMAND_CASES = 160 * SCALE
 PALETTE = [0.0, 1.0, 1e-12, 0.5, 1 - 1e-12, 2.0, -1.0, 1e308, -1e3, 1e3, 1e-320, 0.25]
 
 

@@ -340,3 +340,45 @@ def test_tensorflow_float64_exp_and_log1p(sweep):
         bits[data[f"{name}_idx"]] = data[f"{name}_bits"]
         assert tool.hashlib.sha256(bits.tobytes()).hexdigest() == meta["exp"]["outputs"][name]["sha256"]
         assert ((ours.view(np.int64) == bits) | (np.isnan(ours) & np.isnan(bits.view(np.float64)))).all()
+
+
+# --- memory: kernels run a block at a time (issue 15) -------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernel", ["tensorflow", "xla", "torch", "glibc", "numpy"])
+def test_blocked_kernels_give_the_whole_tensors_bits(kernel, dtype):
+    """log/exp/log1p on a tensor of 3 blocks and an odd tail (and with a chunk's explicit tail)
+    equal the kernel called once on the whole tensor; the temporaries are a block's."""
+    rng = np.random.default_rng(15)
+    n = 3 * kernels.BLOCK_CELLS + 13
+    x = np.concatenate([rng.uniform(1e-30, 3.0, n - 40), [0.0, 1.0, 1e-45, 1e-40] * 10]).astype(dtype)
+    z = rng.uniform(-80.0, 80.0, n).astype(dtype)
+    cases = [(kernels._log, x), (kernels._exp, z), (kernels._log1p, x - dtype(0.5))]
+    for fn, values in cases:
+        for shape in [(n,), (n // 13, 13)]:
+            for tail in (None, 0, 5):
+                given = values[:int(np.prod(shape))].reshape(shape)
+                blocked = kernels.in_blocks(fn, given, kernel, tail)
+                with np.errstate(all="ignore"):
+                    whole = fn(given, kernel, tail)
+                assert blocked.dtype == whole.dtype and blocked.shape == whole.shape
+                assert blocked.tobytes() == whole.tobytes(), (fn.__name__, shape, tail)
+    rows = z[:(n // 13) * 13].reshape(-1, 13)
+    assert kernels.exp(rows, kernel, rows=True).tobytes() == (
+        kernels._tensorflow_exp_rows(rows) if kernel == "tensorflow" and dtype in (np.float32, np.float64)
+        else kernels.exp(rows, kernel)).tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernel", ["tensorflow", "xla", "torch", "numpy"])
+def test_row_sums_by_blocks_of_rows_give_the_whole_tensors_bits(kernel, dtype):
+    rng = np.random.default_rng(16)
+    for k in (3, 13, 40):
+        a = (rng.standard_normal((2 * kernels.BLOCK_CELLS // k + 8, k)) * 10.0 ** rng.integers(-8, 8, k)
+             ).astype(dtype)
+        assert a.size > kernels.BLOCK_CELLS
+        with np.errstate(all="ignore"):
+            whole = (kernels._xla_sum(a, a.size) if kernel == "xla"
+                     else kernels.SUM_KERNELS[kernel](a)).astype(dtype)
+        assert kernels.sum_last(a, kernel).tobytes() == whole.tobytes(), k
+        assert kernels.sum_last(a.reshape(-1, 2, k), kernel).reshape(-1).tobytes() == whole.tobytes(), k

@@ -10,6 +10,53 @@ command starts no slower for it::
 ``xentropy_cli.testing.assert_matches`` checks a port of a loss against a profile's bits.
 """
 
+
+
+def _quiet_interrupts() -> None:
+    """When this process is the ``xent`` command (its script, or ``python -m xentropy_cli``), a
+    Ctrl-C while it starts up (importing typer, rich, numpy) ends it with 130 and no traceback;
+    ``errors.run_main`` hands SIGINT back to Python as soon as the command runs. A program that
+    imports the package keeps its own signal handling: nothing is changed for it."""
+    import os
+    import sys
+
+    args = list(getattr(sys, "orig_argv", ())[1:])
+    command = False
+    while args:
+        arg = args.pop(0)
+        if arg in ("-X", "-W", "--check-hash-based-pycs"):  # options that take a value
+            args = args[1:]
+        elif arg.startswith("-m"):
+            command = (arg[2:] or (args[0] if args else "")) == "xentropy_cli"
+            break
+        elif arg.startswith("-c") or arg == "-":
+            break
+        elif not arg.startswith("-"):  # the script: bin/xent, xent-script.py, xent.exe
+            name = os.path.basename(arg).lower()
+            command = name in ("xent", "xent-script.py", "xent.exe") or (
+                name == "__main__.py" and os.path.basename(os.path.dirname(arg)).lower() == "xent.exe")
+            break
+    if not command:
+        return
+    import _signal  # type: ignore[import-not-found]  # the C module: signal.py would import enum
+
+    def interrupted(signum: int, frame: object) -> None:
+        try:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+        except Exception:  # noqa: BLE001 - a closed stderr: still exit quietly
+            pass
+        os._exit(130)
+
+    try:
+        if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+            _signal.signal(_signal.SIGINT, interrupted)
+    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGINT
+        pass
+
+
+_quiet_interrupts()
+
 __version__ = "0.1.0"
 
 TYPE_CHECKING = False  # not `from typing import …`: importing typing would slow `xent --version`

@@ -156,6 +156,13 @@ def prepare_process() -> None:
     from xentropy_cli import output
 
     output.forget_inputs()
+    try:  # the quiet start-up handler of xentropy_cli/__init__.py: Ctrl-C is KeyboardInterrupt again
+        handler = signal.getsignal(signal.SIGINT)
+        if getattr(handler, "__qualname__", "") == "_quiet_interrupts.<locals>.interrupted":
+            signal.signal(signal.SIGINT, _sigint)
+            sys.unraisablehook = _unraisable
+    except (ValueError, OSError):  # not the main thread
+        pass
     warnings.filterwarnings("ignore", category=RuntimeWarning)
     columns = os.environ.get("COLUMNS")
     if columns is not None and not (columns.isascii() and columns.isdigit() and 0 < int(columns) <= 10_000):
@@ -189,6 +196,27 @@ def prepare_process() -> None:
                 pass
 
 
+_SIGINTS: list[int] = []  # Ctrl-Cs seen by the xent command, swallowed or not
+
+
+def _sigint(signum, frame):
+    """Python's own SIGINT handler, remembering the signal: a KeyboardInterrupt raised where
+    Python only reports it (a weakref callback of the import system, a __del__) must still end
+    the run with 130, never a success."""
+    _SIGINTS.append(signum)
+    raise KeyboardInterrupt
+
+
+def _unraisable(info) -> None:
+    """A Ctrl-C swallowed where Python can only report it: no "Exception ignored" traceback (the
+    run ends with 130, see _sigint); anything else as Python reports it."""
+    import sys
+
+    if isinstance(info.exc_value, KeyboardInterrupt):
+        return
+    sys.__unraisablehook__(info)
+
+
 def run_main(call, standalone: bool = True):
     """Run the Click/Typer entry ``call`` (in non-standalone mode) and make every way it can end
     one line and a documented exit code: Click's usage errors (exit 2, ``xent: error: …``), a
@@ -215,10 +243,23 @@ def run_main(call, standalone: bool = True):
             raise
         message, code = parts
         report(message)
+    if standalone:  # the process ends here: a Ctrl-C from now on is 130, quietly, temp files gone
+        _late_interrupts()
+        if _SIGINTS:  # one came and was swallowed
+            _interrupted()
     code = _flushed(code or 0)
     if not standalone:
         return code
     sys.exit(code)
+
+
+def _late_interrupts() -> None:
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, lambda signum, frame: _interrupted())
+    except (ValueError, OSError):  # not the main thread
+        pass
 
 
 def _flushed(code: int) -> int:

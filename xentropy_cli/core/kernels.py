@@ -383,7 +383,15 @@ def sum_last(a: Array, kernel: str = "numpy", keepdims: bool = False, whole: int
     XLA chooses its reduction by the tensor's size (YNNPACK from 4096 elements).
     """
     a = np.asarray(a)
-    if a.ndim == 0 or not np.issubdtype(a.dtype, np.floating):
+    if a.ndim >= 2 and a.size > BLOCK_CELLS and np.issubdtype(a.dtype, np.floating):
+        # rows are summed independently: a block of rows at a time keeps the emulations'
+        # temporaries small (XLA picks its algorithm by the whole tensor's size, passed on)
+        rows = a.reshape(-1, a.shape[-1])
+        step = max(1, BLOCK_CELLS // max(a.shape[-1], 1))
+        whole = a.size if whole is None else whole
+        out = np.concatenate([sum_last(rows[i:i + step], kernel, whole=whole)
+                              for i in range(0, rows.shape[0], step)]).reshape(a.shape[:-1])
+    elif a.ndim == 0 or not np.issubdtype(a.dtype, np.floating):
         out = np.sum(a, axis=-1)
     else:
         with np.errstate(invalid="ignore", over="ignore"):
@@ -458,6 +466,10 @@ def log1p(x: Array, kernel: str = "numpy", tail: int | None = None) -> Array:
     """ln(1 + x) as the library named by ``kernel`` computes it (float64: TensorFlow's own kernel,
     numpy for every other library). PyTorch's binary_cross_entropy takes log(1 − p) as glibc's
     log1pf(−p). ``tail`` as in ``log``."""
+    return in_blocks(_log1p, x, kernel, tail)
+
+
+def _log1p(x: Array, kernel: str, tail: int | None) -> Array:
     if x.dtype == np.float64 and kernel == "tensorflow":
         return _tensorflow_log1p64(x, tail)
     if x.dtype != np.float32:
@@ -535,9 +547,13 @@ def exp(x: Array, kernel: str = "numpy", tail: int | None = None, rows: bool = F
     """
     x = np.asarray(x)
     if x.dtype not in (np.float32, np.float64) or (x.dtype == np.float64 and kernel != "tensorflow"):
-        return _numpy_exp(x)
+        return in_blocks(lambda b, k, t: _numpy_exp(b), x, kernel, tail)
     if rows and kernel == "tensorflow" and x.ndim:
-        return _tensorflow_exp_rows(x)
+        return _row_blocks(_tensorflow_exp_rows, x)
+    return in_blocks(_exp, x, kernel, tail)
+
+
+def _exp(x: Array, kernel: str, tail: int | None) -> Array:
     if x.dtype == np.float64:
         return _tensorflow_exp64(x, tail)
     fn = EXP_KERNELS.get(kernel, _numpy_exp)
@@ -568,10 +584,64 @@ def log(x: Array, kernel: str = "numpy", tail: int | None = None) -> Array:
     tensor's scalar tail (the last n mod 8 of n, TensorFlow; 0 for a block that does not end the
     tensor): the path an element takes depends only on that, not on where the block starts.
     """
+    return in_blocks(_log, x, kernel, tail)
+
+
+def _log(x: Array, kernel: str, tail: int | None) -> Array:
     if x.dtype == np.float64:
-        fn = LOG64_KERNELS.get(kernel, _numpy_log)
+        if kernel not in LOG64_KERNELS:  # numpy's log, which takes no tail (jnp.log on float64)
+            return _numpy_log(x)
+        fn = LOG64_KERNELS[kernel]
     elif x.dtype == np.float32:
         fn = LOG_KERNELS.get(kernel, _numpy_log)
     else:
         return _numpy_log(x)
     return fn(x) if tail is None or kernel not in _TAILED else fn(x, tail)
+
+
+# --- memory: elementwise kernels run a block at a time ----------------------------------------
+
+BLOCK_CELLS = 1 << 16  # a multiple of 8·PACKET: packets and tails fall where they fall in the tensor
+
+
+def _whole_tail(x: Array, kernel: str) -> int | None:
+    """How many of the tensor's last cells take the scalar path (what the kernel computes itself
+    when it is given the whole tensor and no ``tail``)."""
+    if kernel == "tensorflow" and x.dtype in (F32, F64):
+        return x.size % (PACKET if x.dtype == F32 else PACKET // 2)
+    if kernel == "xla" and x.dtype == F32:
+        return _xla_tail(np.shape(x))
+    return None
+
+
+def in_blocks(fn: Callable[[Array, str, int | None], Array], x: Array, kernel: str,
+              tail: int | None) -> Array:
+    """``fn(x, kernel, tail)`` computed on ``BLOCK_CELLS`` cells at a time, so the emulated kernels'
+    float64 temporaries (a dozen arrays of the input's size) stay the size of a block whatever
+    the tensor's. Bit for bit the whole-tensor result: every block starts at a multiple of
+    8·PACKET cells in memory order, and each is told which of its cells are in the tensor's
+    scalar tail (its last ones, in the last block)."""
+    x = np.asarray(x)
+    if x.size <= BLOCK_CELLS:
+        return fn(x, kernel, tail)
+    last = _whole_tail(x, kernel) if tail is None else tail
+    flat = np.ascontiguousarray(x).reshape(-1)
+    out: Array | None = None
+    for start in range(0, flat.size, BLOCK_CELLS):
+        stop = min(start + BLOCK_CELLS, flat.size)
+        block_tail = None if last is None else max(0, min(stop - start, stop - (flat.size - last)))
+        part = np.asarray(fn(flat[start:stop], kernel, block_tail))
+        if out is None:
+            out = np.empty(flat.size, part.dtype)
+        out[start:stop] = part
+    assert out is not None
+    return out.reshape(x.shape)
+
+
+def _row_blocks(fn: Callable[[Array], Array], x: Array) -> Array:
+    """``fn`` of a row-wise kernel (each row its own packets and tail) on whole rows, about
+    ``BLOCK_CELLS`` cells at a time."""
+    if x.ndim < 2 or x.size <= BLOCK_CELLS:
+        return fn(x)
+    step = max(1, BLOCK_CELLS // max(x.shape[-1], 1))
+    return np.concatenate([fn(x[i:i + step]) for i in range(0, x.shape[0], step)])

@@ -69,6 +69,8 @@ def read(sources: list[str], *, y_true: str | None = None, y_pred: str | None = 
         name = ", ".join(sources) or INLINE_SOURCE
         raise DataError(f"cannot be read ({type(exc).__name__}: {str(exc)[:120]})", where=name,
                         hint="check that it is CSV, TSV, JSON, JSON Lines, .npy or .npz") from None
+    held = sum(np.size(a) for a in (inputs.y_true, inputs.y_pred, inputs.sample_weight) if a is not None)
+    source.check_cells(held, ", ".join(sources) or INLINE_SOURCE)  # two files, or -w, add up
     return _finish(inputs, kind, from_logits, labels, class_weight)
 
 
@@ -216,6 +218,7 @@ def _text(raw: source.Raw, lines: bool = True) -> str:
     the line cap (io.source.max_line)."""
     if lines:
         source.check_lines(raw.data, raw.name)
+    source.check_cells(source.count_text_cells(raw.data, json=not lines), raw.name, about=True)
     return source.decode(raw)
 
 

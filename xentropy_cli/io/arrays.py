@@ -169,6 +169,9 @@ def _load_npy(data: bytes, stream: io.BytesIO, where: str) -> np.ndarray:
     if dtype.hasobject:
         raise DataError("holds Python objects (pickled), which xent does not load", where=where,
                         hint="save a float or integer array (numpy.save(path, a.astype(float)))")
+    from xentropy_cli.io.source import check_cells
+
+    check_cells(math.prod(shape), where)  # before numpy allocates it (int8 cells become float64)
     expected = math.prod(shape) * dtype.itemsize
     remaining = len(data) - stream.tell()
     if remaining != expected:

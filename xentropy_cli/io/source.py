@@ -30,9 +30,17 @@ _EXTENSIONS = {
 }
 BLOCK = 1 << 20
 NEWLINE = b"\n"
-MAX_TEXT_BYTES = 32 << 20  # text read whole (JSON, JSON Lines, CSV not streamed): ~10× this in memory
-MAX_BINARY_BYTES = 256 << 20  # .npy / .npz (members counted as inflated)
+MAX_TEXT_BYTES = 16 << 20  # text read whole (JSON, JSON Lines, CSV not streamed): up to ~22× this at
+# the peak (JSON Lines: a dict per record; quoted CSV: a str per cell), under the 500 MB bound
+MAX_BINARY_BYTES = 64 << 20  # .npy / .npz (members counted as inflated)
+# numbers held in memory at once (y_true, y_pred and weights together): about 60 bytes each at the
+# peak of the costliest command (explain, grad: every stage of two profiles, or the JSON parse
+# into Python lists first), so 6,000,000 stay under the 500 MB bound (tests/test_process.py)
+MAX_CELLS = 6_000_000
+CELLS_ENV = "XENT_MAX_CELLS"
 MAX_LINE_BYTES = 4 << 20  # one CSV row or JSON Lines record
+MAX_SPOOL_BYTES = 2 << 30  # stdin copied to a temporary file to be streamed (about 17M rows of a dump)
+SPOOL_ENV = "XENT_MAX_STDIN_MB"
 LIMIT_ENV = "XENT_MAX_INPUT_MB"  # raises (or lowers) both whole-input caps
 _LIMIT_HINT = (f"CSV/TSV without quotes is read in chunks at any size; or raise the limit "
                f"with {LIMIT_ENV}=<megabytes>")
@@ -47,6 +55,42 @@ def max_bytes(binary: bool) -> int:
     if mb > 0:
         return int(mb * (1 << 20))
     return MAX_BINARY_BYTES if binary else MAX_TEXT_BYTES
+
+
+def max_cells() -> int:
+    """How many numbers xent holds in memory at once: ``XENT_MAX_CELLS`` or ``MAX_CELLS``."""
+    try:
+        n = int(os.environ.get(CELLS_ENV, "") or 0)
+    except ValueError:
+        n = 0
+    return n if n > 0 else MAX_CELLS
+
+
+def check_cells(count: int, name: str, about: bool = False) -> None:
+    """Refuse ``count`` numbers (``about``: an upper estimate from the separators in the text)
+    beyond ``max_cells()``, before they are parsed or converted."""
+    limit = max_cells()
+    if count > limit:
+        raise DataError(f"holds {'about ' if about else ''}{count:,} numbers, beyond the {limit:,} "
+                        f"that xent holds in memory", where=name,
+                        hint=f"CSV/TSV without quotes is read in chunks at any size by compute, explain "
+                             f"and compare; or raise the limit with {CELLS_ENV}=<count>")
+
+
+def count_text_cells(data: bytes, json: bool) -> int:
+    """An upper bound on the numbers in a text: a JSON document of nested lists of n numbers
+    has n − 1 commas (object keys add more); a table or JSON Lines one per separator or line."""
+    commas = data.count(b",")
+    return commas + 1 if json else commas + data.count(b"\t") + data.count(NEWLINE) + 1
+
+
+def max_spool() -> int:
+    """How many bytes of stdin xent copies to a temporary file: ``XENT_MAX_STDIN_MB`` or 2 GiB."""
+    try:
+        mb = float(os.environ.get(SPOOL_ENV, "") or 0)
+    except ValueError:
+        mb = 0
+    return int(mb * (1 << 20)) if mb > 0 else MAX_SPOOL_BYTES
 
 
 def max_line() -> int:
@@ -246,7 +290,8 @@ def sniff(raw: Raw, forced: str = "auto") -> str:
 
 def spool(stream: BinaryIO, limit: int, name: str = STDIN_NAME) -> tuple[bytes | None, str | None]:
     """Read ``stream`` once: fewer than ``limit`` bytes come back as (bytes, None); more are copied
-    a block at a time to a temporary file, (None, its path), removed at exit (signals included).
+    a block at a time to a temporary file, (None, its path), removed at exit (signals included),
+    of at most ``max_spool()`` bytes (disk is bounded too: an endless pipe is an error).
 
     Memory stays at one block. Text (anything without .npy/.npz magic) is checked as it passes:
     a NUL byte (``- < /dev/zero``) or a line beyond ``max_line()`` stops the copy at once.
@@ -279,6 +324,7 @@ def spool(stream: BinaryIO, limit: int, name: str = STDIN_NAME) -> tuple[bytes |
 def _copy_checked(stream: BinaryIO, copy: BinaryIO, head: bytes, binary: bool, name: str) -> None:
     """Copy ``head`` then the rest of ``stream`` to ``copy``; text is checked block by block."""
     cap = max_line()
+    room = max_spool()  # the disk the copy may take
     lines = 0  # newlines seen so far
     run = 0  # bytes since the last newline
     pending = [head[i:i + BLOCK] for i in range(0, len(head), BLOCK)]
@@ -299,6 +345,12 @@ def _copy_checked(stream: BinaryIO, copy: BinaryIO, head: bytes, binary: bool, n
                 run += len(block)
             if run > cap:
                 raise _long_line(lines + 1, cap, name)
+        room -= len(block)
+        if room < 0:
+            raise DataError(f"goes on beyond the {_mb(max_spool())} of stdin that xent copies to a "
+                            f"temporary file", where=name,
+                            hint=f"write it to a file and name the file (… > preds.csv; xent compute "
+                                 f"preds.csv), or raise the limit with {SPOOL_ENV}=<megabytes>")
         try:
             copy.write(block)
         except OSError as exc:
