@@ -109,7 +109,10 @@ def compute(
         done, stdin = _stream().try_compute(spec, chosen, options, out, verbose)
         if done:
             return
-    inputs = spec.read(stdin)
+    from xentropy_cli.io import source
+
+    with source.lighter():
+        inputs = spec.read(stdin)
     result = api.compute_inputs(inputs, chosen, options)  # the Python API's path
     _say_in_memory(verbose, inputs)
     out.warn(result.warnings)

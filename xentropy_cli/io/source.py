@@ -9,9 +9,12 @@ Ctrl-C is honoured.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import stat
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -37,13 +40,28 @@ MAX_BINARY_BYTES = 64 << 20  # .npy / .npz (members counted as inflated)
 # peak of the costliest command (explain, grad: every stage of two profiles, or the JSON parse
 # into Python lists first), so 6,000,000 stay under the 500 MB bound (tests/test_process.py)
 MAX_CELLS = 6_000_000
+# compute keeps no stage of a second profile and no explain arrays: about 27 bytes a number at its
+# peak (10.5M numbers: 1-D binary under naive, the costliest layout measured, peaks at 497 MB)
+COMPUTE_SCALE = 1.75  # 10.5M numbers: a 950k × 10 .npz with its labels
 CELLS_ENV = "XENT_MAX_CELLS"
+_SCALE: contextvars.ContextVar[float] = contextvars.ContextVar("xent_memory_scale", default=1.0)
 MAX_LINE_BYTES = 4 << 20  # one CSV row or JSON Lines record
 MAX_SPOOL_BYTES = 2 << 30  # stdin copied to a temporary file to be streamed (about 17M rows of a dump)
 SPOOL_ENV = "XENT_MAX_STDIN_MB"
 LIMIT_ENV = "XENT_MAX_INPUT_MB"  # raises (or lowers) both whole-input caps
 _LIMIT_HINT = (f"CSV/TSV without quotes is read in chunks at any size; or raise the limit "
                f"with {LIMIT_ENV}=<megabytes>")
+
+
+@contextlib.contextmanager
+def lighter(scale: float = COMPUTE_SCALE) -> Iterator[None]:
+    """Within: a command that holds fewer arrays per number (compute) reads ``scale`` times the
+    default binary size and numbers whole; a limit set in the environment stays as set."""
+    token = _SCALE.set(scale)
+    try:
+        yield
+    finally:
+        _SCALE.reset(token)
 
 
 def max_bytes(binary: bool) -> int:
@@ -54,16 +72,18 @@ def max_bytes(binary: bool) -> int:
         mb = 0
     if mb > 0:
         return int(mb * (1 << 20))
-    return MAX_BINARY_BYTES if binary else MAX_TEXT_BYTES
+    # text stays at its cap: its parse into Python objects, not the command, sets its peak
+    return int(MAX_BINARY_BYTES * _SCALE.get()) if binary else MAX_TEXT_BYTES
 
 
 def max_cells() -> int:
-    """How many numbers xent holds in memory at once: ``XENT_MAX_CELLS`` or ``MAX_CELLS``."""
+    """How many numbers xent holds in memory at once: ``XENT_MAX_CELLS`` or ``MAX_CELLS``
+    (times the command's scale, see ``lighter``)."""
     try:
         n = int(os.environ.get(CELLS_ENV, "") or 0)
     except ValueError:
         n = 0
-    return n if n > 0 else MAX_CELLS
+    return n if n > 0 else int(MAX_CELLS * _SCALE.get())
 
 
 def check_cells(count: int, name: str, about: bool = False) -> None:
