@@ -130,7 +130,8 @@ class KindReason:
     the words back.
 
     codes: given (--loss), pred_1d, pred_one_column, labels (``columns``: y_pred's), shapes_differ,
-    rows_sum_to_1, finite_rows_sum_to_1 (nan/inf rows set aside), odd_rows (``rows``: the odd target rows, 1-based), multi_label,
+    rows_sum_to_1, finite_rows_sum_to_1 (nan/inf rows set aside), odd_rows (``rows``: the odd
+    target rows, 1-based), multi_label,
     sklearn_one_column, sklearn_columns. ``one_sample``: the framework reads a 1-D y as one
     sample of N outputs.
     """
