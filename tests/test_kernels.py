@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xentropy_cli.core import kernels
+from xentropy_cli.core import kernels, sumorder
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
@@ -182,7 +182,7 @@ def test_sums_in_framework_order(sweep, kernel, monkeypatch):
     """Σ over the last axis: Eigen's packet accumulators and tree (TensorFlow), torch's cascade
     (two threads past 32768 values: the sweep ran with torch's default threads on two cores),
     XLA's running sums over windows of 32 and YNNPACK's 16 lanes."""
-    monkeypatch.setattr(kernels, "TORCH_THREADS", 2)
+    monkeypatch.setattr(sumorder, "TORCH_THREADS", 2)
     tool, data = sweep["tool"], sweep["data"]
     dtype = "float64" if kernel.endswith("64") else "float32"
     recorded, at, missed = data[f"sum_{kernel}"], 0, []
@@ -378,7 +378,7 @@ def test_row_sums_by_blocks_of_rows_give_the_whole_tensors_bits(kernel, dtype):
              ).astype(dtype)
         assert a.size > kernels.BLOCK_CELLS
         with np.errstate(all="ignore"):
-            whole = (kernels._xla_sum(a, a.size) if kernel == "xla"
-                     else kernels.SUM_KERNELS[kernel](a)).astype(dtype)
+            whole = (sumorder._xla_sum(a, a.size) if kernel == "xla"
+                     else sumorder.SUM_KERNELS[kernel](a)).astype(dtype)
         assert kernels.sum_last(a, kernel).tobytes() == whole.tobytes(), k
         assert kernels.sum_last(a.reshape(-1, 2, k), kernel).reshape(-1).tobytes() == whole.tobytes(), k

@@ -30,7 +30,7 @@ import corpus_check  # noqa: E402
 import gen_kernel_sweep as sweep  # noqa: E402
 from texttable import markdown  # noqa: E402
 
-from xentropy_cli.core import kernels  # noqa: E402
+from xentropy_cli.core import kernels, sumorder  # noqa: E402
 
 NOTES = {
     "tensorflow": "Eigen plog_float on 8-float packets (no FMA) + glibc logf on the last n mod 8",
@@ -129,8 +129,8 @@ def sum_rows() -> list[tuple[str, ...]]:
              "torch": "cascade_sum; 1-D sums of 32768+ split over 2 threads (the sweep's; "
                       "the losses' fixtures use 1)",
              "xla": "running sums / windows of 32; YNNPACK from 4096 elements: rows ≤ 80 only"}
-    threads = kernels.TORCH_THREADS
-    kernels.TORCH_THREADS = 2  # the sweep ran with torch's default threads on two cores
+    threads = sumorder.TORCH_THREADS
+    sumorder.TORCH_THREADS = 2  # the sweep ran with torch's default threads on two cores
     for name, note in notes.items():
         dtype = "float64" if name.endswith("64") else "float32"
         recorded, at, hit, shapes = data[f"sum_{name}"], 0, 0, sweep.reduction_shapes()
@@ -139,7 +139,7 @@ def sum_rows() -> list[tuple[str, ...]]:
             hit += ours.tobytes() == recorded[at:at + ours.size].tobytes()
             at += ours.size
         rows.append((name, f"{hit}/{len(shapes)}", note))
-    kernels.TORCH_THREADS = threads
+    sumorder.TORCH_THREADS = threads
     return rows
 
 
