@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xentropy_cli.io import columns as colmod
-from xentropy_cli.io import source, table
+from xentropy_cli.io import decimals, source, table
 
 READER_NUMPY = "numpy"
 READER_FIXED = "numpy-fixed-width"
@@ -352,23 +352,76 @@ def _read_fixed(data: bytes, delimiter: str, plan: _Fixed) -> np.ndarray | None:
 
 _NUMBER_BYTES = b"0123456789.-+eE"
 _ROW_END = b",nan,"  # the only nan numpy can read: the data has no "n"
+_WHOLE_AFTER_MISS = 15  # chunks read whole by numpy's parser after one the vector parser mostly missed
+_whole_left = 0
 
 
 def _fast(data: bytes, delimiter: str, n_columns: int, rows: int) -> np.ndarray | None:
     """Every field of a chunk of whole lines as float64, or None when the chunk needs a closer look.
 
-    numpy's own text-to-float64 parser (``np.fromstring(…, sep=",")``, in C over the whole
-    chunk) reads each field with CPython's ``PyOS_string_to_double``, the function ``float()``
-    and ``np.loadtxt`` (the in-memory reader) use: correctly rounded, the same bits for every
-    decimal, long mantissas, exponents and subnormals included. Only the bytes of numbers,
-    delimiters and newlines are taken (so no nan/inf, spaces, quotes or underscores in the data);
-    every newline becomes ``,nan,``, so the row ends are read in the same pass: numpy must read
-    exactly ``rows · (n_columns + 1)`` values with nothing left over (an empty field or ``1-2``
-    stops it), a nan at the end of every row and finite values everywhere else, which holds
-    only when every line has ``n_columns`` fields.
+    Each cell is read exactly as ``float()`` reads it, correctly rounded: by the vector parser
+    (``io.decimals``: at most 16 bytes, mantissa ≤ 2^53, decimal exponent within ±22: one exact
+    IEEE operation) where it can, and the cells it cannot take by numpy's own parser (``_numbers``:
+    CPython's ``PyOS_string_to_double``). None when a line does not have ``n_columns`` cells or a
+    cell is not a finite number of digits, ``.-+eE`` (so no nan/inf, spaces, quotes or
+    underscores). When most cells of a chunk are beyond the vector parser (17-digit float64
+    dumps, ``%.18e``), that chunk and the next ones are read whole by numpy's parser (``_whole``).
+    """
+    global _whole_left
+    if len(delimiter.encode()) != 1:
+        return None
+    if _whole_left > 0:
+        _whole_left -= 1
+        return _whole(data, delimiter, n_columns, rows)
+    cells = decimals.cells(data, delimiter, n_columns, rows)
+    if cells is None:
+        return None
+    values, taken, ends, lengths = cells
+    slow = np.flatnonzero(~taken)
+    if 4 * slow.size > values.size:
+        _whole_left = _WHOLE_AFTER_MISS
+        return _whole(data, delimiter, n_columns, rows)
+    if slow.size:
+        stops = ends.take(slow)
+        starts = stops - lengths.take(slow)
+        text = b",".join([data[a:b] for a, b in zip(starts.tolist(), stops.tolist(), strict=True)])
+        found = _numbers(text, slow.size)
+        if found is None:
+            return None
+        values[slow] = found
+    return values.reshape(rows, n_columns)
+
+
+def _numbers(text: bytes, count: int) -> np.ndarray | None:
+    """``count`` comma-separated finite numbers, read by numpy's parser (``PyOS_string_to_double``,
+    as ``float()``), or None for anything else (an empty cell, ``1-2``, nan, spaces, …)."""
+    if text.translate(None, _NUMBER_BYTES + b","):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            values = np.fromstring(text, dtype=np.float64, sep=",")
+        except (ValueError, DeprecationWarning):
+            return None
+    if values.size != count or not np.isfinite(values).all():
+        return None
+    return values
+
+
+def _whole(data: bytes, delimiter: str, n_columns: int, rows: int) -> np.ndarray | None:
+    """Every field of the chunk read by numpy's own text-to-float64 parser, or None.
+
+    ``np.fromstring(…, sep=",")``, in C over the whole chunk, reads each field with CPython's
+    ``PyOS_string_to_double``, the function ``float()`` and ``np.loadtxt`` (the in-memory
+    reader) use: correctly rounded, the same bits for every decimal, long mantissas, exponents and
+    subnormals included. Only the bytes of numbers, delimiters and newlines are taken (so no
+    nan/inf, spaces, quotes or underscores in the data); every newline becomes ``,nan,``, so the
+    row ends are read in the same pass: numpy must read exactly ``rows · (n_columns + 1)`` values
+    with nothing left over (an empty field or ``1-2`` stops it), a nan at the end of every row and
+    finite values everywhere else, which holds only when every line has ``n_columns`` fields.
     """
     sep = delimiter.encode()
-    if len(sep) != 1 or data.translate(None, _NUMBER_BYTES + sep + b"\n"):
+    if data.translate(None, _NUMBER_BYTES + sep + b"\n"):
         return None
     if sep != b",":
         data = data.replace(sep, b",")
