@@ -98,8 +98,17 @@ def cells(data: bytes, delimiter: str, n_columns: int, rows: int) -> tuple[np.nd
         np.subtract(ends[1:], ends[:-1] + 1, out=lengths[1:])
     padded = bytes(WIDTH) + data
     values, taken = np.empty(n), np.empty(n, bool)
-    for a in range(0, n, BLOCK):  # a block at a time: bounded memory, in cache
-        values[a:a + BLOCK], taken[a:a + BLOCK] = _numbers(padded, ends[a:a + BLOCK], lengths[a:a + BLOCK])
+    single = lengths == 1
+    if 8 * np.count_nonzero(single) > n:  # many one-byte cells (one-hot targets, labels): a digit
+        digit = buf.take(ends[single] - 1) - np.uint8(ord("0"))
+        values[single] = digit
+        taken[single] = digit <= 9
+        rest = np.flatnonzero(~single)
+    else:
+        rest = None
+    for a in range(0, n if rest is None else rest.size, BLOCK):  # a block at a time: bounded memory
+        cut = slice(a, a + BLOCK) if rest is None else rest[a:a + BLOCK]
+        values[cut], taken[cut] = _numbers(padded, ends[cut], lengths[cut])
     retry = np.flatnonzero(~taken)
     if retry.size:  # a sign: the same window without the cell's first byte
         first = buf.take(ends.take(retry) - lengths.take(retry))

@@ -7,11 +7,13 @@ column options, …): the caller then reads the file in memory, which gives the 
 error.
 
 ``parse(layout, data, first_line)`` turns a chunk of whole lines into an (rows, columns) float64
-block: with numpy's own float parser over the whole chunk (``_fast``: the function ``float()``
-uses, correctly rounded), after checking that every line has its fields and only numbers.
-Anything else (spaces, nan, empty or ragged fields, odd characters): the chunk goes through
-``io.table`` instead, which reads it, or raises the same error as the in-memory reader with the
-same ``file:line``. Fixed-width lines (``0.%08d``) are read faster still by ``parse_fixed``.
+block (``_fast``): every cell the vector parser of ``io.decimals`` takes (the common ones: at most
+16 bytes, 2^53 and 10^±22) is one exact IEEE operation, the others go through numpy's own parser
+(the function ``float()`` uses); both correctly rounded, after checking that every line has its
+fields and only numbers. Anything else (spaces, nan, empty or ragged fields, odd characters): the
+chunk goes through ``io.table`` instead, which reads it, or raises the same error as the in-memory
+reader with the same ``file:line``. Fixed-width lines (``0.%08d``) are read faster still by
+``parse_fixed``.
 
 ``Arrow`` (pyarrow, the ``fast`` extra) and ``Polars`` read the same blocks with those libraries'
 CSV readers when they are installed; each is imported only by the process that uses it.
