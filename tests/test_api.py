@@ -401,6 +401,7 @@ def test_the_api_is_strictly_typed():
     pytest.importorskip("mypy")
     from mypy import api as mypy_api
 
-    files = [str(ROOT / "xentropy_cli" / name) for name in ("api.py", "testing.py", "__init__.py")]
+    names = ("api.py", "convert.py", "results.py", "testing.py", "__init__.py")
+    files = [str(ROOT / "xentropy_cli" / name) for name in names]
     out, err, status = mypy_api.run(["--strict", "--follow-imports=silent", "--no-error-summary", *files])
     assert status == 0, out + err

@@ -444,16 +444,19 @@ for i in range(spec["runs"]):
     err_path = os.path.join(folder, "stderr")
     pid = os.fork()
     if pid == 0:
-        os.dup2(read, 0)
-        out = os.open(os.path.join(folder, "stdout"), os.O_WRONLY | os.O_CREAT)
-        err = os.open(err_path, os.O_WRONLY | os.O_CREAT)
-        os.dup2(out, 1); os.dup2(err, 2)
-        sys.stdin = open(0, "r", closefd=False)
         code = 1
         try:
+            os.dup2(read, 0)
+            out = os.open(os.path.join(folder, "stdout"), os.O_WRONLY | os.O_CREAT)
+            err = os.open(err_path, os.O_WRONLY | os.O_CREAT)
+            os.dup2(out, 1); os.dup2(err, 2)
+            sys.stdin = open(0, "r", closefd=False)
             code = app([a.replace("{folder}", folder) for a in spec["args"]], prog_name="xent",
                        standalone_mode=False)
-        finally:
+        except KeyboardInterrupt:  # before app's guard: a real xent exits 130 there too
+            code = 130
+        finally:  # a signal landing after app returned is the driver's race, not xent's
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
             sys.stdout.flush(); sys.stderr.flush()
             os._exit(code if isinstance(code, int) else 1)
     os.close(read)

@@ -1,143 +1,45 @@
-"""The `xent` command: options in, core calls, output out. No maths and no file parsing here."""
+"""The `xent` command: options in, core calls, output out. No maths and no file parsing here.
+
+The options are declared in ``cliopts``, the Click/Typer fittings in ``clikit``."""
 
 from __future__ import annotations
 
-import functools
-import inspect
 import sys
-import typing
-from collections.abc import Callable, Sequence
 from dataclasses import replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from typer.core import TyperGroup
-
-try:  # typer 0.2x carries its own copy of click: its types and errors are the ones it uses
-    from typer._click import core as click_core
-    from typer._click import exceptions as click_errors
-    from typer._click import shell_completion
-    from typer._click import types as click_types
-except ImportError:  # pragma: no cover - older typer runs on click itself
-    from click import core as click_core  # type: ignore[no-redef]
-    from click import exceptions as click_errors  # type: ignore[no-redef]
-    from click import shell_completion  # type: ignore[no-redef]
-    from click import types as click_types  # type: ignore[no-redef]
 
 from xentropy_cli import __version__
-from xentropy_cli.core import choices
-from xentropy_cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError, guarded, report, run_main, shown
+from xentropy_cli.clikit import Group, Typer
+from xentropy_cli.cliopts import (
+    PROFILE,
+    Color,
+    Dtype,
+    Engine,
+    Example,
+    Format,
+    Output,
+    Quiet,
+    Reduction,
+    Scheduler,
+    Setup,
+    Smoothing,
+    Strict,
+    Verbose,
+    Workers,
+    checked_options,
+    computes,
+    reads_input,
+)
+from xentropy_cli.errors import UsageError, guarded, shown
 
 if TYPE_CHECKING:
     from xentropy_cli.io import ReadSpec
 
-
-class _Group(TyperGroup):
-    """Click's own usage errors (an unknown option, a bad or missing value) in xent's style: one
-    line on stderr, exit 2; the rest as Typer does it."""
-
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
-             complete_var: str | None = None, standalone_mode: bool = True,
-             windows_expand_args: bool = True, **extra: Any) -> Any:
-        """errors.run_main around it all: a full or closed stdout under --help/--version is one
-        line (exit 1), SIGTERM ends with 143 after the temporary files are gone."""
-        return run_main(lambda: self._main(args, prog_name, complete_var, windows_expand_args, **extra),
-                        standalone_mode)
-
-    def _main(self, args: Sequence[str] | None, prog_name: str | None, complete_var: str | None,
-              windows_expand_args: bool, **extra: Any) -> Any:
-        try:
-            rv = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
-        except click_errors.NoArgsIsHelpError as error:  # bare `xent`: the help, as before
-            error.show()
-            raise SystemExit(error.exit_code) from None
-        except click_errors.ClickException as error:
-            report(_one_line(error))
-            usage = isinstance(error, click_errors.UsageError)
-            raise SystemExit(EXIT_USAGE if usage else error.exit_code) from None
-        except typer.Abort:
-            sys.stderr.write("\n")
-            raise SystemExit(EXIT_INTERRUPTED) from None
-        return rv if isinstance(rv, int) else 0
-
-
-def _one_line(error: click_errors.ClickException) -> str:
-    text = " ".join(error.format_message().split()).rstrip(".")
-    ctx = getattr(error, "ctx", None)
-    if isinstance(error, click_errors.UsageError) and not isinstance(error, _BadChoice) and ctx is not None:
-        text += f"; see {ctx.command_path} --help"
-    return text
-
-
-class _BadChoice(click_errors.BadParameter):
-    def format_message(self) -> str:
-        return self.message
-
-
-class _Choice(click_types.ParamType):
-    """One of a closed set of values, completed by the shell. ``values`` is called when needed (so
-    building the CLI imports nothing heavy); ``canonical`` maps aliases to a value; a bad value is
-    ``unknown WHAT 'x'; choose one of …`` (exit 2)."""
-
-    name = "choice"
-
-    def __init__(self, values: Callable[[], Sequence[str]], what: str | None = None,
-                 canonical: Callable[[str], str] | None = None):
-        self.values, self.what, self.canonical = values, what, canonical
-
-    def get_metavar(self, param: click_core.Parameter, ctx: click_core.Context | None = None) -> str:
-        return "[" + "|".join(self.values()) + "]"
-
-    def convert(self, value: Any, param: click_core.Parameter | None, ctx: click_core.Context | None) -> Any:
-        key = self.canonical(value) if self.canonical else value
-        if key in self.values():
-            return key
-        what = self.what or (param.opts[0] if param is not None and param.opts else "value")
-        raise _BadChoice(f"unknown {what} {value!r}; choose one of {', '.join(self.values())}",
-                         ctx=ctx, param=param)
-
-    def shell_complete(self, ctx: click_core.Context, param: click_core.Parameter,
-                       incomplete: str) -> list[Any]:
-        return [shell_completion.CompletionItem(v) for v in self.values() if v.startswith(incomplete)]
-
-
-def _fixed(values: Sequence[str]) -> _Choice:
-    return _Choice(lambda: tuple(values))
-
-
-def _profile_names() -> tuple[str, ...]:
-    from xentropy_cli.core import profiles
-
-    return tuple(profiles.PROFILES)
-
-
-def _profile_key(name: str) -> str:
-    from xentropy_cli.core import profiles
-
-    return profiles.canonical(name)
-
-
-def _example_names() -> tuple[str, ...]:
-    from xentropy_cli import examples
-
-    return tuple(examples.EXAMPLES)
-
-
-_PROFILE = _Choice(_profile_names, "profile", _profile_key)
-
-class _Typer(typer.Typer):
-    """Typer whose whole call (building the Click command included) runs inside errors.run_main,
-    so a signal or a full stdout at any moment after start-up ends as one line and its code."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        standalone = kwargs.get("standalone_mode", True)
-        return run_main(lambda: super(_Typer, self).__call__(*args, **kwargs), standalone)
-
-
-app = _Typer(
+app = Typer(
     name="xent",
-    cls=_Group,
+    cls=Group,
     help="Cross-entropy the way Keras, tf.keras, PyTorch, scikit-learn and optax compute it, "
          "stage by stage.\n\nExamples:\n\n"
          "  xent compute --keras-compat samples/keras_question.csv\n\n"
@@ -149,137 +51,6 @@ app = _Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
-
-# --- the input options, declared once: every command that reads data gets them (reads_input) ---
-Sources = Annotated[list[str] | None, typer.Argument(
-    help="Input files: one table (CSV/TSV/JSON/JSONL/NPZ/Parquet), or y_true then y_pred. "
-         "'-' is stdin.", show_default=False)]
-YTrue = Annotated[str | None, typer.Option("--y-true", "-t", help="y_true inline: JSON, numpy print "
-                                           "form or rows split by ';'.", show_default=False)]
-YPred = Annotated[str | None, typer.Option("--y-pred", "-p", help="y_pred inline.", show_default=False)]
-Weight = Annotated[str | None, typer.Option("--sample-weight", "-w", help="Sample weights inline, "
-                                            "or one number.", show_default=False)]
-TrueCols = Annotated[str | None, typer.Option(help="y_true columns: names, globs or a range like 0:3.")]
-PredCols = Annotated[str | None, typer.Option(help="y_pred columns: names, globs or a range like 3:6.")]
-WeightCol = Annotated[str | None, typer.Option(help="The sample-weight column.")]
-InputFormat = Annotated[str, typer.Option(help="auto|csv|tsv|json|jsonl|npy|npz|parquet.")]
-Loss = Annotated[choices.LossKind, typer.Option("--loss", click_type=_fixed(choices.KINDS),
-                                                help="The kind of target (auto: decided from the "
-                                                     "shapes, and said).")]
-FromLogits = Annotated[bool, typer.Option("--from-logits", help="y_pred holds logits, not probabilities.")]
-Labels = Annotated[str | None, typer.Option(help="All class labels, e.g. 0,1,2 (scikit-learn).")]
-ClassWeight = Annotated[str | None, typer.Option(help="Per-class weights, e.g. 1,2,1 (torch).")]
-
-_INPUT: tuple[tuple[str, Any, Any], ...] = (
-    ("sources", Sources, None), ("y_true", YTrue, None), ("y_pred", YPred, None),
-    ("sample_weight", Weight, None), ("true_cols", TrueCols, None), ("pred_cols", PredCols, None),
-    ("weight_col", WeightCol, None), ("input_format", InputFormat, "auto"), ("loss", Loss, "auto"),
-    ("from_logits", FromLogits, False), ("labels", Labels, None), ("class_weight", ClassWeight, None),
-)
-
-
-def _bundled(params: tuple[tuple[str, Any, Any], ...], into: str,
-             build: Callable[..., Any]) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """A decorator giving a command the options ``params`` (declared once, first in its help) and
-    calling it with ``into=build(**those options)``; the command's own options follow."""
-    def decorate(command: Callable[..., None]) -> Callable[..., None]:
-        hints = typing.get_type_hints(command, localns={"ReadSpec": object, "Setup": object},
-                                      include_extras=True)
-        kind = inspect.Parameter.KEYWORD_ONLY  # Typer passes every option by name
-        shared = [inspect.Parameter(name, kind, default=default, annotation=annotation)
-                  for name, annotation, default in params]
-        own = [p.replace(annotation=hints[p.name], kind=kind)
-               for p in inspect.signature(command).parameters.values() if p.name != into]
-
-        @functools.wraps(command)
-        def wrapper(**kwargs: Any) -> None:
-            given = {name: kwargs.pop(name) for name, _, _ in params}
-            return command(**{into: build(**given)}, **kwargs)
-
-        every = shared + own
-        wrapper.__signature__ = inspect.Signature(every)  # type: ignore[attr-defined]
-        wrapper.__annotations__ = {p.name: p.annotation for p in every}
-        return wrapper
-
-    return decorate
-
-
-def _read_spec(sources: list[str] | None, **given: Any) -> ReadSpec:
-    from xentropy_cli.io import ReadSpec
-
-    return ReadSpec(tuple(sources or ()), kind=given.pop("loss"), **given)
-
-
-reads_input = _bundled(_INPUT, "spec", _read_spec)  # spec: io.ReadSpec
-
-
-# --- options shared by the commands that compute ------------------------------------------------
-Profile = Annotated[str, typer.Option("--profile", "-P", click_type=_PROFILE,
-                                      help="The framework's convention (see `xent profiles`).")]
-KerasCompat = Annotated[bool, typer.Option("--keras-compat", help="Same as --profile keras.")]
-Smoothing = Annotated[float, typer.Option("--label-smoothing", help="Label smoothing ε.")]
-Reduction = Annotated[choices.Reduction | None, typer.Option(
-    click_type=_fixed(choices.REDUCTIONS), help="(default: the profile's).", show_default=False)]
-Dtype = Annotated[choices.FloatType | None, typer.Option(
-    click_type=_fixed(choices.FLOAT_TYPES), help="Compute in this dtype.", show_default=False)]
-Normalise = Annotated[bool | None, typer.Option("--normalise/--no-normalise", "--normalize/--no-normalize",
-                                                help="Force the normalise stage on or off.",
-                                                show_default=False)]
-Clip = Annotated[float | None, typer.Option("--clip", metavar="EPS", help="Clip into [EPS, 1−EPS].")]
-NoClip = Annotated[bool, typer.Option("--no-clip", help="Remove the clip stage.")]
-Base = Annotated[str, typer.Option(click_type=_fixed(tuple(choices.BASES)),
-                                   help="Log base: e or nats, 2 or bits, 10.")]
-Kernel = Annotated[choices.Kernel | None, typer.Option(
-    click_type=_fixed(choices.KERNELS), help="Whose float32 log, exp and sums.", show_default=False)]
-
-
-class Setup(typing.NamedTuple):
-    """A computing command's profile and the user's overrides of it, checked."""
-
-    profile: Any  # core.profiles.Profile
-    options: Any  # core.types.Options
-
-
-def _setup(profile: str, keras_compat: bool, label_smoothing: float, reduction: str | None,
-           dtype: str | None, normalise: bool | None, clip: float | None, no_clip: bool,
-           base: str, kernel: str | None) -> Setup:
-    from xentropy_cli.core import profiles
-
-    return Setup(profiles.get(_profile_name(profile, keras_compat)),
-                 _options(label_smoothing, reduction, dtype, normalise, clip, no_clip, base, kernel))
-
-
-def computes(default_profile: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """The profile and pipeline options (declared once), given to the command as ``setup``."""
-    return _bundled((
-        ("profile", Profile, default_profile), ("keras_compat", KerasCompat, False),
-        ("label_smoothing", Smoothing, 0.0), ("reduction", Reduction, None), ("dtype", Dtype, None),
-        ("normalise", Normalise, None), ("clip", Clip, None), ("no_clip", NoClip, False),
-        ("base", Base, "e"), ("kernel", Kernel, None)), "setup", _setup)
-
-
-Format = Annotated[choices.Format, typer.Option("--format", "-f", click_type=_fixed(choices.FORMATS),
-                                                help="auto: table on a terminal, plain in a pipe.")]
-Color = Annotated[choices.Color, typer.Option(click_type=_fixed(choices.COLORS),
-                                              help="NO_COLOR is respected.")]
-Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write here (atomically), not "
-                                             "stdout; .json/.csv/.txt choose the format unless "
-                                             "--format is given.")]
-Strict = Annotated[bool, typer.Option("--strict", help="Turn warnings into errors (exit 1).")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on stderr.")]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Say on stderr how the input was read "
-                                       "(reader, streaming, processes, time).")]
-Engine = Annotated[choices.Engine, typer.Option(
-    click_type=_fixed(choices.ENGINES), help="dask runs every shard (files, a glob or a folder of "
-                                             "Parquet/CSV/TSV) on a Dask cluster.")]
-Scheduler = Annotated[str | None, typer.Option(metavar="ADDRESS", help="With --engine dask: a running "
-                                               "scheduler, e.g. tcp://host:8786 (default: local "
-                                               "worker processes).", show_default=False)]
-Workers = Annotated[int | None, typer.Option(help="With --engine dask and no --scheduler: how many local "
-                                             "worker processes (default: the cores).",
-                                             show_default=False)]
-Example = Annotated[str | None, typer.Option(click_type=_Choice(_example_names),
-                                             help="Use a built-in example.", show_default=False)]
 
 
 def _version(value: bool) -> None:
@@ -294,23 +65,6 @@ def main(
                                           help="Show the version and exit.")] = False,
 ) -> None:
     """xent: cross-entropy, framework by framework."""
-
-
-def _options(smoothing, reduction, dtype, normalise, clip, no_clip, base, kernel):
-    """The user's overrides, checked once (core.types.Options refuses unknown values)."""
-    from xentropy_cli.core.types import Options
-
-    if clip is not None and no_clip:
-        raise UsageError("--clip and --no-clip contradict each other", hint="give one of them")
-    base_value = choices.BASES[choices.choose(base, tuple(choices.BASES), "--base")]
-    return Options(label_smoothing=smoothing, reduction=reduction, dtype=dtype, normalise=normalise,
-                   clip=False if no_clip else clip, base=base_value, kernel=kernel)
-
-
-def _profile_name(profile: str, keras_compat: bool) -> str:
-    if keras_compat and profile not in ("naive", "keras"):
-        raise UsageError(f"--keras-compat contradicts --profile {profile}", hint="give one of them")
-    return "keras" if keras_compat else profile
 
 
 def _dask_request(engine, scheduler, workers, spec):
@@ -400,7 +154,7 @@ def _say_in_memory(verbose: bool, inputs) -> None:
 @computes("keras")
 def explain(
     spec: ReadSpec, setup: Setup,
-    against: Annotated[str, typer.Option(click_type=_PROFILE, help="The profile to compare with.")] = "naive",
+    against: Annotated[str, typer.Option(click_type=PROFILE, help="The profile to compare with.")] = "naive",
     rows: Annotated[int, typer.Option(help="Show at most this many rows (those that matter most).")] = 10,
     classes: Annotated[str | None, typer.Option(help="Show these columns of y_pred, e.g. 0,3,7 (default: "
                                                 "all up to 3, else each row's true class).",
@@ -503,7 +257,7 @@ def compare(
     if not names:
         raise UsageError("--profiles names no profile", hint=f"e.g. --profiles {','.join(profiles.PROFILES)}")
     chosen = [profiles.get(n) for n in dict.fromkeys(names)]
-    options = _options(label_smoothing, reduction, dtype, None, None, False, "e", None)
+    options = checked_options(label_smoothing, reduction, dtype, None, None, False, "e", None)
     out = render.Output(format, color, output, quiet, strict)
     request = _dask_request(engine, scheduler, workers, spec)
     if request is not None:

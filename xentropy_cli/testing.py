@@ -40,7 +40,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from xentropy_cli.api import compute_inputs, get_profile, make_options
+from xentropy_cli.api import compute_inputs
+from xentropy_cli.convert import get_profile, make_options
 from xentropy_cli.core.choices import Kernel, Kind
 from xentropy_cli.core.profiles import CLIP, LOG_SIGMOID, LOG_SOFTMAX, NORMALISE, Profile
 from xentropy_cli.core.types import Inputs, Options
@@ -176,7 +177,7 @@ def _logits(rng: np.random.Generator, flavour: str, n: int, k: int) -> Array:
 # --- comparing ------------------------------------------------------------------------------------
 
 def _as_numbers(value: object) -> Array:
-    from xentropy_cli.api import as_array
+    from xentropy_cli.convert import as_array
 
     if isinstance(value, int | float | np.generic):
         return np.asarray(value, dtype=np.float64)

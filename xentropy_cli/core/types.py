@@ -102,7 +102,7 @@ class Notice:
     first row's sum), zero_weights, clipped (counts: cells up, cells down; values: the bounds),
     log_zero and nan (counts: samples; texts: the stage where the first one appears; values: its
     column, 1-based or 0, and value; its row is rows[0]). Degenerate input the framework computes
-    with (core/validate.py): non_finite, negative_prediction, zero_row, target_outside,
+    with (core/validate/): non_finite, negative_prediction, zero_row, target_outside,
     negative_target, negative_weight (values: the first value; texts: its place and the
     framework), fractional_label and label_out_of_range (values: label, class or K), one_sample
     (counts: outputs; texts: framework), zero_target_row and odd_target_row (counts: rows;

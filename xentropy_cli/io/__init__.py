@@ -16,7 +16,6 @@ for bad content, each naming the file, line and column when they are known.
 
 from __future__ import annotations
 
-import csv
 import os
 import typing
 from dataclasses import dataclass, fields, replace
@@ -25,15 +24,25 @@ import numpy as np
 
 from xentropy_cli.core.types import Inputs, LossKind
 from xentropy_cli.errors import DataError, UsageError, XentError
-from xentropy_cli.io import arrays, inline, jsonio, parquet, source, table
-from xentropy_cli.io.blocks import labels_1d as _labels_1d
-from xentropy_cli.io.columns import Columns, resolve_columns, select
+from xentropy_cli.io import arrays, inline, source
+
+# The table, JSON, Parquet and column readers are imported where they are used, so inline input
+# (xent compute -t … -p …) starts without them.
+if typing.TYPE_CHECKING:
+    from xentropy_cli.io import table
+    from xentropy_cli.io.columns import Columns
 
 __all__ = ["read", "ReadSpec", "INLINE_SOURCE"]
 
 INLINE_SOURCE = "command line"
-_READ_ERRORS = (OSError, ValueError, UnicodeDecodeError, csv.Error, EOFError, OverflowError, RecursionError,
-                MemoryError)
+
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    """What a reader may raise beyond XentError (evaluated only when something was raised)."""
+    import csv
+
+    return (OSError, ValueError, UnicodeDecodeError, csv.Error, EOFError, OverflowError, RecursionError,
+            MemoryError)
 
 
 def read(sources: list[str], *, y_true: str | None = None, y_pred: str | None = None,
@@ -56,7 +65,7 @@ def read(sources: list[str], *, y_true: str | None = None, y_pred: str | None = 
                 inputs = _with_weight(inputs, sample_weight, input_format, stdin)
     except XentError:
         raise
-    except _READ_ERRORS as exc:  # a last net: no reader failure may become a traceback
+    except _read_errors() as exc:  # a last net: no reader failure may become a traceback
         name = ", ".join(sources) or INLINE_SOURCE
         raise DataError(f"cannot be read ({type(exc).__name__}: {str(exc)[:120]})", where=name,
                         hint="check that it is CSV, TSV, JSON, JSON Lines, .npy or .npz") from None
@@ -139,7 +148,9 @@ def _read_inline(y_true: str, y_pred: str, sample_weight: str | None) -> Inputs:
 def _read_single(path: str, true_cols: str | None, pred_cols: str | None, weight_col: str | None,
                  input_format: str, stdin: typing.BinaryIO | None) -> Inputs:
     if path != "-" and (input_format == "parquet" or (
-            input_format == "auto" and os.path.splitext(path)[1].lower() in parquet.EXTENSIONS)):
+            input_format == "auto" and os.path.splitext(path)[1].lower() in source.PARQUET_EXTENSIONS)):
+        from xentropy_cli.io import parquet
+
         return parquet.read(path, true_cols, pred_cols, weight_col)
     raw = source.load(path, stdin)
     fmt = source.sniff(raw, input_format)
@@ -157,6 +168,8 @@ def _read_single(path: str, true_cols: str | None, pred_cols: str | None, weight
         found = arrays.load_npz(raw.data, raw.name)
         yt, yp, w = _npz_triple(found, raw.name)
         return Inputs(yt, yp, w, source=raw.name)
+    from xentropy_cli.io import jsonio
+
     text = _text(raw, lines=fmt == "jsonl")
     lines: list[int] | None
     if fmt == "jsonl":
@@ -208,6 +221,9 @@ def _text(raw: source.Raw, lines: bool = True) -> str:
 
 def _read_table(raw: source.Raw, fmt: str, true_cols: str | None, pred_cols: str | None,
                 weight_col: str | None) -> Inputs:
+    from xentropy_cli.io import table
+    from xentropy_cli.io.columns import resolve_columns
+
     parsed = table.parse(_text(raw), raw.name, "\t" if fmt == "tsv" else None)
     header = parsed.header
     if header is None:
@@ -222,6 +238,9 @@ def _read_table(raw: source.Raw, fmt: str, true_cols: str | None, pred_cols: str
 
 
 def _table_inputs(parsed: table.Table, cols: Columns) -> Inputs:
+    from xentropy_cli.io import table
+    from xentropy_cli.io.blocks import labels_1d
+
     used = list(cols.true_idx) + list(cols.pred_idx)
     if cols.weight_idx is not None:
         used.append(cols.weight_idx)
@@ -231,7 +250,7 @@ def _table_inputs(parsed: table.Table, cols: Columns) -> Inputs:
     yp = block[:, n_true:n_true + n_pred]
     w = block[:, -1].copy() if cols.weight_idx is not None else None
     named = parsed.header is not None
-    return Inputs(_labels_1d(np.ascontiguousarray(yt)), np.ascontiguousarray(yp), w,
+    return Inputs(labels_1d(np.ascontiguousarray(yt)), np.ascontiguousarray(yp), w,
                   source=parsed.source,
                   true_names=cols.true_names if named else (),
                   pred_names=cols.pred_names if named else (),
@@ -241,6 +260,10 @@ def _table_inputs(parsed: table.Table, cols: Columns) -> Inputs:
 def _read_one_array(path: str, role: str, cols: str | None, input_format: str,
                     stdin: typing.BinaryIO | None) -> tuple[np.ndarray, tuple[str, ...]]:
     """One array from a file of its own (two-file mode): (array, column names)."""
+    from xentropy_cli.io import table
+    from xentropy_cli.io.blocks import labels_1d
+    from xentropy_cli.io.columns import select
+
     raw = source.load(path, stdin)
     fmt = source.sniff(raw, input_format)
     if fmt in ("csv", "tsv"):
@@ -250,7 +273,7 @@ def _read_one_array(path: str, role: str, cols: str | None, input_format: str,
         index = select(cols, header, flag, raw.name) if cols is not None else list(range(len(header)))
         array = table.numbers(parsed, index)
         if role == "y_true":
-            array = _labels_1d(array)
+            array = labels_1d(array)
         names = tuple(header[i] for i in index) if parsed.header is not None else ()
         return array, names
     if fmt == "npy":
@@ -265,6 +288,8 @@ def _read_one_array(path: str, role: str, cols: str | None, input_format: str,
 
 
 def _json_one(raw: source.Raw, fmt: str, role: str) -> np.ndarray:
+    from xentropy_cli.io import jsonio
+
     text = _text(raw, lines=fmt == "jsonl")
     if fmt == "jsonl":
         value: object = jsonio.parse_lines(text, raw.name)[0]
@@ -296,6 +321,8 @@ def _select_array_columns(array: np.ndarray, cols: str, role: str, where: str) -
     if array.ndim != 2:
         raise UsageError(f"column selection needs a table, but {role} has shape {array.shape}",
                          where=where, hint="drop --true-cols/--pred-cols for this file")
+    from xentropy_cli.io.columns import select
+
     flag = {"y_true": "--true-cols", "y_pred": "--pred-cols"}.get(role, "--weight-col")
     index = select(cols, [str(i) for i in range(array.shape[1])], flag, where)
     return array[:, index]

@@ -17,8 +17,9 @@ from xentropy_cli.core.types import Array, Inputs
 from xentropy_cli.errors import DataError, UsageError, XentError
 from xentropy_cli.io import blocks as blk
 from xentropy_cli.io.columns import Columns
+from xentropy_cli.io.source import PARQUET_EXTENSIONS
 
-EXTENSIONS = (".parquet", ".pq", ".parq")
+EXTENSIONS = PARQUET_EXTENSIONS
 MAGIC = b"PAR1"
 
 

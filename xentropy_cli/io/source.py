@@ -19,6 +19,7 @@ from xentropy_cli.errors import DataError, UsageError
 
 STDIN_NAME = "<stdin>"
 FORMATS = ("auto", "csv", "tsv", "json", "jsonl", "npy", "npz", "parquet")
+PARQUET_EXTENSIONS = (".parquet", ".pq", ".parq")  # read by io.parquet, not from bytes here
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"

@@ -71,7 +71,7 @@ def _nan(n: Notice) -> str:
             f"overflow){_first_appears(n)}")
 
 
-# --- degenerate input the framework computes with (core/validate.py) -------------------------
+# --- degenerate input the framework computes with (core/validate/) -------------------------
 # texts: (the first cell's place, the framework); values: (the first value, …)
 
 def _value(x: float | int | str) -> str:
