@@ -97,6 +97,7 @@ def cells(data: bytes, delimiter: str, n_columns: int, rows: int) -> tuple[np.nd
         lengths[0] = ends[0]
         np.subtract(ends[1:], ends[:-1] + 1, out=lengths[1:])
     padded = bytes(WIDTH) + data
+    any_e = b"e" in data or b"E" in data  # else no cell has an exponent
     values, taken = np.empty(n), np.empty(n, bool)
     single = lengths == 1
     if 8 * np.count_nonzero(single) > n:  # many one-byte cells (one-hot targets, labels): a digit
@@ -108,21 +109,22 @@ def cells(data: bytes, delimiter: str, n_columns: int, rows: int) -> tuple[np.nd
         rest = None
     for a in range(0, n if rest is None else rest.size, BLOCK):  # a block at a time: bounded memory
         cut = slice(a, a + BLOCK) if rest is None else rest[a:a + BLOCK]
-        values[cut], taken[cut] = _numbers(padded, ends[cut], lengths[cut])
+        values[cut], taken[cut] = _numbers(padded, ends[cut], lengths[cut], any_e)
     retry = np.flatnonzero(~taken)
     if retry.size:  # a sign: the same window without the cell's first byte
         first = buf.take(ends.take(retry) - lengths.take(retry))
         signed = (first == ord("-")) | (first == ord("+"))
         if signed.any():
             again = retry[signed]
-            found, ok = _numbers(padded, ends.take(again), lengths.take(again) - 1)
+            found, ok = _numbers(padded, ends.take(again), lengths.take(again) - 1, any_e)
             found[first[signed] == ord("-")] *= -1.0  # -0.0 too
             values[again] = found
             taken[again] = ok
     return values, taken, ends, lengths
 
 
-def _numbers(padded: bytes, ends: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _numbers(padded: bytes, ends: np.ndarray, lengths: np.ndarray,
+             any_e: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(values, taken) of the unsigned cells of ``lengths`` bytes ending before ``ends`` in
     ``padded[WIDTH:]``."""
     n = ends.size
@@ -133,7 +135,7 @@ def _numbers(padded: bytes, ends: np.ndarray, lengths: np.ndarray) -> tuple[np.n
     w0, w1 = words[0], words[1]  # bytes 0–7 and 8–15 of the window; the cell ends at byte 15
     w0 &= _TAIL0.take(size)
     w1 &= _TAIL1.take(size)
-    exponent = _exponent(w0, w1, size, taken)
+    exponent = _exponent(w0, w1, size, taken, any_e)
     # the dot, read as a digit 0: the digits then spell X = I·10^(F+1) + R, for the integer part I
     # and the F digits R after the dot, and M = I·10^F + R = X − 9·I·10^F
     t0, t1 = _marks(w0 ^ _DOT), _marks(w1 ^ _DOT)
@@ -167,11 +169,14 @@ def _numbers(padded: bytes, ends: np.ndarray, lengths: np.ndarray) -> tuple[np.n
     return values, taken
 
 
-def _exponent(w0: np.ndarray, w1: np.ndarray, size: np.ndarray, taken: np.ndarray) -> np.ndarray:
+def _exponent(w0: np.ndarray, w1: np.ndarray, size: np.ndarray, taken: np.ndarray,
+              any_e: bool = True) -> np.ndarray:
     """The exponent of every cell (0 without one), read from and then removed from the window
     (the mantissa moves to its end); ``size`` becomes the mantissa's length. An exponent must
     sit in the last eight bytes, after at least one byte: else the cell is not taken."""
     exponent = np.zeros(w0.size, np.int64)
+    if not any_e:
+        return exponent
     marks = _marks((w1 | _CASE) ^ _E)
     at = np.flatnonzero(marks != 0)
     if not at.size:

@@ -127,6 +127,11 @@ def ranges(lay: Layout, parts: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
 
 
+def lines(data: bytes) -> int:
+    """Newlines in ``data`` (numpy counts them several times faster than ``bytes.count``)."""
+    return int(np.count_nonzero(np.frombuffer(data, np.uint8) == 10))
+
+
 def count_lines(path: str, start: int, stop: int, block: int = 1 << 22) -> int:
     """Newlines in bytes [start, stop) of ``path``."""
     n = 0
@@ -137,7 +142,7 @@ def count_lines(path: str, start: int, stop: int, block: int = 1 << 22) -> int:
             data = handle.read(min(block, left))
             if not data:
                 break
-            n += data.count(b"\n")
+            n += lines(data)
             left -= len(data)
     return n
 
@@ -185,7 +190,7 @@ def parse(lay: Layout, data: bytes, first_line: int) -> np.ndarray:
         if data.count(b"\r") != data.count(b"\r\n"):
             raise NotStreamable("carriage returns without newlines")
         data = data.replace(b"\r\n", b"\n")
-    rows = data.count(b"\n")
+    rows = lines(data)
     block = _fast(data, lay.delimiter, lay.n_columns, rows)
     if block is None:
         return _slow(lay, data, first_line)
@@ -510,7 +515,7 @@ class Arrow:
             raise ValueError("spaces: the numpy reader decides")
         table = self.csv.read_csv(self.pa.py_buffer(data), read_options=self.read,
                                   parse_options=self.parse_options, convert_options=self.convert)
-        if table.num_rows != data.count(b"\n"):
+        if table.num_rows != lines(data):
             raise ValueError("rows are not lines (carriage returns or a missing newline)")
         block = np.empty((table.num_rows, len(self.used)))
         for j, name in enumerate(self.used):
@@ -587,7 +592,7 @@ class Polars:
         frame = self.pl.read_csv(data, has_header=False, schema=self.schema, separator=self.delimiter,
                                  columns=self.used, quote_char=None, truncate_ragged_lines=False,
                                  raise_if_empty=True, ignore_errors=False)
-        if frame.height != data.count(b"\n"):
+        if frame.height != lines(data):
             raise ValueError("rows are not lines")
         frame = frame.select(self.order)  # polars keeps the file's order; ours: y_true, y_pred, weight
         block = frame.to_numpy(order="c")  # an empty cell (null) becomes nan
