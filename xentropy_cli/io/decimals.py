@@ -131,10 +131,9 @@ def _numbers(padded: bytes, ends: np.ndarray, lengths: np.ndarray,
     size = np.minimum(lengths, WIDTH)
     taken = (lengths - 1).astype(_U) < _U(WIDTH)  # 1 to 16 bytes
     windows = np.ndarray((len(padded) - WIDTH + 1,), f"V{WIDTH}", padded, 0, (1,))[ends]
-    words = windows.view("<u8").reshape(n, 2).T.copy()
-    w0, w1 = words[0], words[1]  # bytes 0–7 and 8–15 of the window; the cell ends at byte 15
-    w0 &= _TAIL0.take(size)
-    w1 &= _TAIL1.take(size)
+    words = windows.view("<u8").reshape(n, 2)
+    w0 = words[:, 0] & _TAIL0.take(size)  # bytes 0–7 and 8–15 of the window; the cell ends at byte 15
+    w1 = words[:, 1] & _TAIL1.take(size)
     exponent = _exponent(w0, w1, size, taken, any_e)
     # the dot, read as a digit 0: the digits then spell X = I·10^(F+1) + R, for the integer part I
     # and the F digits R after the dot, and M = I·10^F + R = X − 9·I·10^F
