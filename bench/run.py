@@ -23,8 +23,8 @@ What it needs (it says which interpreters it found and skips what it cannot run)
   can import pandas, else ``.venv-bench/bin/python``. Make one with:
   ``python3 -m venv --system-site-packages .venv-bench && .venv-bench/bin/pip install pandas pyarrow
   && .venv-bench/bin/pip install --no-deps -e .``
-- ``--fast-python``: the ``fast`` extra is polars (``pip install -e '.[fast]'``); pyarrow is
-  used when polars is not there.
+- ``--fast-python``: the ``fast`` extra is pyarrow (``pip install -e '.[fast]'``); ``auto``
+  reads with pyarrow when it is installed, else with polars.
 - about 2.5 GB free under ``--data`` (default bench/data/, git-ignored; generated once with
   pandas, bench/layouts.py): seven 1M-row layouts (124–275 MB) and the pandas-written file ×10.
 
@@ -331,7 +331,7 @@ def main() -> None:
                         help="compare and explain instead of compute (use with --layout pandas_f32)")
     parser.add_argument("--data", type=Path, default=DATA, help="where the generated files are kept")
     args = parser.parse_args()
-    args.fast_python = args.fast_python or default_python("polars") or default_python("pyarrow")
+    args.fast_python = args.fast_python or default_python("pyarrow") or default_python("polars")
     args.pandas_python = args.pandas_python or default_python("pandas")
     print(f"python (numpy only): {args.python}")
     print(f"python with polars/pyarrow: {args.fast_python or 'none: the fast rows are skipped'}")

@@ -7,11 +7,13 @@ column options, …): the caller then reads the file in memory, which gives the 
 error.
 
 ``parse(layout, data, first_line)`` turns a chunk of whole lines into an (rows, columns) float64
-block: with numpy's own float parser over the whole chunk (``_fast``: the function ``float()``
-uses, correctly rounded), after checking that every line has its fields and only numbers.
-Anything else (spaces, nan, empty or ragged fields, odd characters): the chunk goes through
-``io.table`` instead, which reads it, or raises the same error as the in-memory reader with the
-same ``file:line``. Fixed-width lines (``0.%08d``) are read faster still by ``parse_fixed``.
+block (``_fast``): every cell the vector parser of ``io.decimals`` takes (the common ones: at most
+16 bytes, 2^53 and 10^±22) is one exact IEEE operation, the others go through numpy's own parser
+(the function ``float()`` uses); both correctly rounded, after checking that every line has its
+fields and only numbers. Anything else (spaces, nan, empty or ragged fields, odd characters): the
+chunk goes through ``io.table`` instead, which reads it, or raises the same error as the in-memory
+reader with the same ``file:line``. Fixed-width lines (``0.%08d``) are read faster still by
+``parse_fixed``.
 
 ``Arrow`` (pyarrow, the ``fast`` extra) and ``Polars`` read the same blocks with those libraries'
 CSV readers when they are installed; each is imported only by the process that uses it.
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xentropy_cli.io import columns as colmod
-from xentropy_cli.io import source, table
+from xentropy_cli.io import decimals, source, table
 
 READER_NUMPY = "numpy"
 READER_FIXED = "numpy-fixed-width"
@@ -125,6 +127,11 @@ def ranges(lay: Layout, parts: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
 
 
+def lines(data: bytes) -> int:
+    """Newlines in ``data`` (numpy counts them several times faster than ``bytes.count``)."""
+    return int(np.count_nonzero(np.frombuffer(data, np.uint8) == 10))
+
+
 def _blocks(path: str, start: int, stop: int, size: int) -> Iterator[bytes]:
     """Bytes [start, stop) of ``path``, ``size`` at a time (fewer at the end, or where the file is
     shorter than ``stop``)."""
@@ -141,7 +148,7 @@ def _blocks(path: str, start: int, stop: int, size: int) -> Iterator[bytes]:
 
 def count_lines(path: str, start: int, stop: int, block: int = 1 << 22) -> int:
     """Newlines in bytes [start, stop) of ``path``."""
-    return sum(data.count(b"\n") for data in _blocks(path, start, stop, block))
+    return sum(lines(data) for data in _blocks(path, start, stop, block))
 
 
 def chunks(path: str, start: int, stop: int, size: int = 1 << 20) -> Iterator[bytes]:
@@ -180,7 +187,7 @@ def parse(lay: Layout, data: bytes, first_line: int) -> np.ndarray:
         if data.count(b"\r") != data.count(b"\r\n"):
             raise NotStreamable("carriage returns without newlines")
         data = data.replace(b"\r\n", b"\n")
-    rows = data.count(b"\n")
+    rows = lines(data)
     block = _fast(data, lay.delimiter, lay.n_columns, rows)
     if block is None:
         return _slow(lay, data, first_line)
@@ -349,23 +356,76 @@ def _read_fixed(data: bytes, delimiter: str, plan: _Fixed) -> np.ndarray | None:
 
 _NUMBER_BYTES = b"0123456789.-+eE"
 _ROW_END = b",nan,"  # the only nan numpy can read: the data has no "n"
+_WHOLE_AFTER_MISS = 15  # chunks read whole by numpy's parser after one the vector parser mostly missed
+_whole_left = 0
 
 
 def _fast(data: bytes, delimiter: str, n_columns: int, rows: int) -> np.ndarray | None:
     """Every field of a chunk of whole lines as float64, or None when the chunk needs a closer look.
 
-    numpy's own text-to-float64 parser (``np.fromstring(…, sep=",")``, in C over the whole
-    chunk) reads each field with CPython's ``PyOS_string_to_double``, the function ``float()``
-    and ``np.loadtxt`` (the in-memory reader) use: correctly rounded, the same bits for every
-    decimal, long mantissas, exponents and subnormals included. Only the bytes of numbers,
-    delimiters and newlines are taken (so no nan/inf, spaces, quotes or underscores in the data);
-    every newline becomes ``,nan,``, so the row ends are read in the same pass: numpy must read
-    exactly ``rows · (n_columns + 1)`` values with nothing left over (an empty field or ``1-2``
-    stops it), a nan at the end of every row and finite values everywhere else, which holds
-    only when every line has ``n_columns`` fields.
+    Each cell is read exactly as ``float()`` reads it, correctly rounded: by the vector parser
+    (``io.decimals``: at most 16 bytes, mantissa ≤ 2^53, decimal exponent within ±22: one exact
+    IEEE operation) where it can, and the cells it cannot take by numpy's own parser (``_numbers``:
+    CPython's ``PyOS_string_to_double``). None when a line does not have ``n_columns`` cells or a
+    cell is not a finite number of digits, ``.-+eE`` (so no nan/inf, spaces, quotes or
+    underscores). When most cells of a chunk are beyond the vector parser (17-digit float64
+    dumps, ``%.18e``), that chunk and the next ones are read whole by numpy's parser (``_whole``).
+    """
+    global _whole_left
+    if len(delimiter.encode()) != 1:
+        return None
+    if _whole_left > 0:
+        _whole_left -= 1
+        return _whole(data, delimiter, n_columns, rows)
+    cells = decimals.cells(data, delimiter, n_columns, rows)
+    if cells is None:
+        return None
+    values, taken, ends, lengths = cells
+    slow = np.flatnonzero(~taken)
+    if 4 * slow.size > values.size:
+        _whole_left = _WHOLE_AFTER_MISS
+        return _whole(data, delimiter, n_columns, rows)
+    if slow.size:
+        stops = ends.take(slow)
+        starts = stops - lengths.take(slow)
+        text = b",".join([data[a:b] for a, b in zip(starts.tolist(), stops.tolist(), strict=True)])
+        found = _numbers(text, slow.size)
+        if found is None:
+            return None
+        values[slow] = found
+    return values.reshape(rows, n_columns)
+
+
+def _numbers(text: bytes, count: int) -> np.ndarray | None:
+    """``count`` comma-separated finite numbers, read by numpy's parser (``PyOS_string_to_double``,
+    as ``float()``), or None for anything else (an empty cell, ``1-2``, nan, spaces, …)."""
+    if text.translate(None, _NUMBER_BYTES + b","):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            values = np.fromstring(text, dtype=np.float64, sep=",")
+        except (ValueError, DeprecationWarning):
+            return None
+    if values.size != count or not np.isfinite(values).all():
+        return None
+    return values
+
+
+def _whole(data: bytes, delimiter: str, n_columns: int, rows: int) -> np.ndarray | None:
+    """Every field of the chunk read by numpy's own text-to-float64 parser, or None.
+
+    ``np.fromstring(…, sep=",")``, in C over the whole chunk, reads each field with CPython's
+    ``PyOS_string_to_double``, the function ``float()`` and ``np.loadtxt`` (the in-memory
+    reader) use: correctly rounded, the same bits for every decimal, long mantissas, exponents and
+    subnormals included. Only the bytes of numbers, delimiters and newlines are taken (so no
+    nan/inf, spaces, quotes or underscores in the data); every newline becomes ``,nan,``, so the
+    row ends are read in the same pass: numpy must read exactly ``rows · (n_columns + 1)`` values
+    with nothing left over (an empty field or ``1-2`` stops it), a nan at the end of every row and
+    finite values everywhere else, which holds only when every line has ``n_columns`` fields.
     """
     sep = delimiter.encode()
-    if len(sep) != 1 or data.translate(None, _NUMBER_BYTES + sep + b"\n"):
+    if data.translate(None, _NUMBER_BYTES + sep + b"\n"):
         return None
     if sep != b",":
         data = data.replace(sep, b",")
@@ -452,7 +512,7 @@ class Arrow:
             raise ValueError("spaces: the numpy reader decides")
         table = self.csv.read_csv(self.pa.py_buffer(data), read_options=self.read,
                                   parse_options=self.parse_options, convert_options=self.convert)
-        if table.num_rows != data.count(b"\n"):
+        if table.num_rows != lines(data):
             raise ValueError("rows are not lines (carriage returns or a missing newline)")
         block = np.empty((table.num_rows, len(self.used)))
         for j, name in enumerate(self.used):
@@ -529,7 +589,7 @@ class Polars:
         frame = self.pl.read_csv(data, has_header=False, schema=self.schema, separator=self.delimiter,
                                  columns=self.used, quote_char=None, truncate_ragged_lines=False,
                                  raise_if_empty=True, ignore_errors=False)
-        if frame.height != data.count(b"\n"):
+        if frame.height != lines(data):
             raise ValueError("rows are not lines")
         frame = frame.select(self.order)  # polars keeps the file's order; ours: y_true, y_pred, weight
         block = frame.to_numpy(order="c")  # an empty cell (null) becomes nan
