@@ -382,3 +382,14 @@ def test_row_sums_by_blocks_of_rows_give_the_whole_tensors_bits(kernel, dtype):
                      else sumorder.SUM_KERNELS[kernel](a)).astype(dtype)
         assert kernels.sum_last(a, kernel).tobytes() == whole.tobytes(), k
         assert kernels.sum_last(a.reshape(-1, 2, k), kernel).reshape(-1).tobytes() == whole.tobytes(), k
+
+
+@pytest.mark.parametrize("kernel", ["tensorflow", "xla", "torch", "numpy"])
+def test_a_row_wider_than_a_block_is_summed_whole(kernel):
+    """(1, N) with N over BLOCK_CELLS (a 1-D binary y that Keras reads as one sample of N outputs)
+    is one row: no block of rows is smaller, so it is summed as given (it recursed without end)."""
+    row = np.random.default_rng(17).random((1, kernels.BLOCK_CELLS + 5))
+    with np.errstate(all="ignore"):
+        whole = (sumorder._xla_sum(row, row.size) if kernel == "xla"
+                 else sumorder.SUM_KERNELS[kernel](row)).astype(row.dtype)
+    assert kernels.sum_last(row, kernel).tobytes() == whole.tobytes()

@@ -233,11 +233,13 @@ def sum_last(a: Array, kernel: str = "numpy", keepdims: bool = False, whole: int
     XLA chooses its reduction by the tensor's size (YNNPACK from 4096 elements).
     """
     a = np.asarray(a)
-    if a.ndim >= 2 and a.size > BLOCK_CELLS and np.issubdtype(a.dtype, np.floating):
+    step = max(1, BLOCK_CELLS // max(a.shape[-1], 1)) if a.ndim else 1
+    if a.ndim >= 2 and a.size > BLOCK_CELLS and a.size // max(a.shape[-1], 1) > step \
+            and np.issubdtype(a.dtype, np.floating):
         # rows are summed independently: a block of rows at a time keeps the emulations'
-        # temporaries small (XLA picks its algorithm by the whole tensor's size, passed on)
+        # temporaries small (XLA picks its algorithm by the whole tensor's size, passed on);
+        # a single row wider than a block is summed whole
         rows = a.reshape(-1, a.shape[-1])
-        step = max(1, BLOCK_CELLS // max(a.shape[-1], 1))
         whole = a.size if whole is None else whole
         out = np.concatenate([sum_last(rows[i:i + step], kernel, whole=whole)
                               for i in range(0, rows.shape[0], step)]).reshape(a.shape[:-1])
