@@ -109,10 +109,7 @@ def compute(
         done, stdin = _stream().try_compute(spec, chosen, options, out, verbose)
         if done:
             return
-    from xentropy_cli.io import source
-
-    with source.lighter():
-        inputs = spec.read(stdin)
+    inputs = spec.read(stdin, "compute")
     result = api.compute_inputs(inputs, chosen, options)  # the Python API's path
     _say_in_memory(verbose, inputs)
     out.warn(result.warnings)
@@ -195,7 +192,7 @@ def explain(
     if example or (not spec.given and sys.stdin.isatty()):
         inputs = examples.get(example or "keras-question")
     else:
-        inputs = (spec if spec.given else replace(spec, sources=("-",))).read(stdin)
+        inputs = (spec if spec.given else replace(spec, sources=("-",))).read(stdin, "explain")
     explanation = api.explain_inputs(inputs, chosen, other, options, rows, classes=shown_classes)
     out.warn(explanation.warnings)
     explanation.emit(out)  # the Python API's path
@@ -259,7 +256,7 @@ def compare(
         done, stdin = _stream().try_compare(spec, chosen, options, out, verbose)
         if done:
             return
-    inputs = spec.read(stdin)
+    inputs = spec.read(stdin, "compare")
     _say_in_memory(verbose, inputs)
     api.compare_inputs(inputs, chosen, options).emit(out)  # the Python API's path
 
@@ -320,7 +317,7 @@ def grad(
 
         inputs = examples.get(example or "keras-question")
     else:
-        inputs = (spec if spec.given else replace(spec, sources=("-",))).read()
+        inputs = (spec if spec.given else replace(spec, sources=("-",))).read(command="grad")
     gradient = api.grad_inputs(inputs, chosen, options, check, cells, surrogate,  # the Python API's path
                                derivative)
     out = render.Output(format, color, output, quiet, strict)

@@ -113,8 +113,12 @@ class ReadSpec:
         """Everything but the sources, as keyword arguments of ``read``."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "sources"}
 
-    def read(self, stdin: typing.BinaryIO | None = None) -> Inputs:
-        return read(list(self.sources), **self.keywords(), stdin=stdin)
+    def read(self, stdin: typing.BinaryIO | None = None, command: str | None = None) -> Inputs:
+        """The inputs; ``command``: whose share of the in-memory cap applies (io.source.held_by)."""
+        if command is None:
+            return read(list(self.sources), **self.keywords(), stdin=stdin)
+        with source.held_by(command):
+            return read(list(self.sources), **self.keywords(), stdin=stdin)
 
 
 def _check_usage(sources: list[str], y_true: str | None, y_pred: str | None, input_format: str) -> None:

@@ -40,11 +40,12 @@ MAX_BINARY_BYTES = 64 << 20  # .npy / .npz (members counted as inflated)
 # peak of the costliest command (explain, grad: every stage of two profiles, or the JSON parse
 # into Python lists first), so 6,000,000 stay under the 500 MB bound (tests/test_process.py)
 MAX_CELLS = 6_000_000
-# compute keeps no stage of a second profile and no explain arrays: about 27 bytes a number at its
-# peak (10.5M numbers: 1-D binary under naive, the costliest layout measured, peaks at 497 MB)
-COMPUTE_SCALE = 1.75  # 10.5M numbers: a 950k × 10 .npz with its labels
+# each command's share of MAX_CELLS: what it holds per number read differs (explain keeps every
+# stage of two profiles, grad a backward pass too), and its costliest layout measured (1-D float64
+# binary logits, under optax or naive) peaks at 446–465 MB at its share (7 profiles measured)
+COMMAND_SHARE = {"compute": 0.85, "explain": 0.8, "compare": 1.0, "grad": 0.5}
 CELLS_ENV = "XENT_MAX_CELLS"
-_SCALE: contextvars.ContextVar[float] = contextvars.ContextVar("xent_memory_scale", default=1.0)
+_SHARE: contextvars.ContextVar[float] = contextvars.ContextVar("xent_cells_share", default=1.0)
 MAX_LINE_BYTES = 4 << 20  # one CSV row or JSON Lines record
 MAX_SPOOL_BYTES = 2 << 30  # stdin copied to a temporary file to be streamed (about 17M rows of a dump)
 SPOOL_ENV = "XENT_MAX_STDIN_MB"
@@ -54,14 +55,14 @@ _LIMIT_HINT = (f"CSV/TSV without quotes is read in chunks at any size; or raise 
 
 
 @contextlib.contextmanager
-def lighter(scale: float = COMPUTE_SCALE) -> Iterator[None]:
-    """Within: a command that holds fewer arrays per number (compute) reads ``scale`` times the
-    default binary size and numbers whole; a limit set in the environment stays as set."""
-    token = _SCALE.set(scale)
+def held_by(command: str) -> Iterator[None]:
+    """Within: numbers are read whole up to ``command``'s share of the cap (``COMMAND_SHARE``);
+    a limit set in the environment stays as set."""
+    token = _SHARE.set(COMMAND_SHARE.get(command, 1.0))
     try:
         yield
     finally:
-        _SCALE.reset(token)
+        _SHARE.reset(token)
 
 
 def max_bytes(binary: bool) -> int:
@@ -72,18 +73,17 @@ def max_bytes(binary: bool) -> int:
         mb = 0
     if mb > 0:
         return int(mb * (1 << 20))
-    # text stays at its cap: its parse into Python objects, not the command, sets its peak
-    return int(MAX_BINARY_BYTES * _SCALE.get()) if binary else MAX_TEXT_BYTES
+    return MAX_BINARY_BYTES if binary else MAX_TEXT_BYTES
 
 
 def max_cells() -> int:
-    """How many numbers xent holds in memory at once: ``XENT_MAX_CELLS`` or ``MAX_CELLS``
-    (times the command's scale, see ``lighter``)."""
+    """How many numbers xent holds in memory at once: ``XENT_MAX_CELLS``, or the command's share
+    of ``MAX_CELLS`` (see ``held_by``)."""
     try:
         n = int(os.environ.get(CELLS_ENV, "") or 0)
     except ValueError:
         n = 0
-    return n if n > 0 else int(MAX_CELLS * _SCALE.get())
+    return n if n > 0 else int(MAX_CELLS * _SHARE.get())
 
 
 def check_cells(count: int, name: str, about: bool = False) -> None:
