@@ -116,3 +116,12 @@ def test_torch_against_keras_on_multi_output_binary_is_told_consistently():
     if d.stage is not None:
         assert "agree within rounding" in d.account
         assert "account for" not in d.account  # no rows "accounting" for a difference of 0
+
+
+def test_a_nan_difference_is_not_shared_out_among_rows():
+    """Row 2's nan p gives keras a nan loss: the account says which row is not finite instead of
+    "Row 2 alone accounts for 0 of the nan difference" (np.nansum of the shares)."""
+    text = _divergence([[1, 0, 0], [0, 1, 0], [0, 0, 1]],
+                       [[0.7, 0.2, 0.1], [np.nan, 0.8, 0.1], [0.2, 0.2, 0.6]], "keras").account
+    assert "Row 2 gives a non-finite contribution, so the difference is nan." in text
+    assert "accounts for" not in text

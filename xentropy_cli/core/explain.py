@@ -194,6 +194,13 @@ def _account(p: Result, q: Result, stage: str | None, rows: tuple[int, ...], con
         return _say(f"The first stage where they part ways is {stage}. ", sentence,
                     f" The values agree within rounding all the same ({machine_text(p.value)} and "
                     f"{machine_text(q.value)}, difference {fmt(difference)}): {why}.")
+    if len(contrib) and not np.isfinite(difference):  # a share of nan or inf says nothing
+        bad = tuple(int(r) for r in np.flatnonzero(~np.isfinite(contrib))[:5])
+        if bad:
+            verb = "gives" if len(bad) == 1 else "give"
+            sentence = _say(sentence, " ", RowRef(bad, capital=True),
+                            f" {verb} a non-finite contribution, so the difference is {fmt(difference)}.")
+        return _say(f"The first stage where they part ways is {stage}. ", sentence)
     if rows and len(contrib):
         share = float(np.nansum(contrib[list(rows)]))
         who = _say(RowRef((row,), capital=True), " alone") if len(rows) == 1 else \
