@@ -153,10 +153,10 @@ def explain(
     quiet: Quiet = False, engine: Engine = "local", scheduler: Scheduler = None, workers: Workers = None,
     verbose: Verbose = False,
 ) -> None:
-    """Every stage, PROFILE beside --against, and where and why they part ways.
+    """Every stage of --profile beside --against, and where and why they part ways.
 
-    With no input and a terminal on stdin it explains the Keras question from the seed
-    (--example keras-question).
+    With no input and a terminal on stdin it explains a built-in example, the Keras question
+    (--example keras-question; --list-examples lists them).
 
     Examples:
 

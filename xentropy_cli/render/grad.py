@@ -383,7 +383,8 @@ def verdict(check: CheckResult) -> str:
     scored = int(check.rows.size)
     word = "passed" if check.passed else "FAILED"
     return (f"gradient check {word}: largest relative error {machine.text(check.max_rel_error)} "
-            f"(rtol {check.rtol:g}), largest absolute error {machine.text(check.max_abs_error)}, "
+            f"(a cell passes within rtol {check.rtol:g} · |gradient| + atol, atol ≈ {check.atol:.3g} for "
+            f"|L| ≤ 1), largest absolute error {machine.text(check.max_abs_error)}, "
             f"{check.n_failed} of {scored} cell{'s' if scored != 1 else ''} failed")
 
 

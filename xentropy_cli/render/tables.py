@@ -312,7 +312,8 @@ def explain_views(inputs, p: Result, q: Result, divergence, limit: int, rows=Non
     head.add_row("loss", loss_line(p.kind, p.reason))
     head.add_row("input", f"{plural(rows.read, 'sample')}, {plural(p.n_classes, 'class', 'classes')}")
     if len(rows.shown) < rows.read:
-        head.add_row("rows", f"showing the {plural(len(rows.shown), 'row')} that contribute most; "
+        verb = "contributes" if len(rows.shown) == 1 else "contribute"
+        head.add_row("rows", f"showing the {plural(len(rows.shown), 'row')} that {verb} most; "
                              f"{rows.read - len(rows.shown):,} not shown (--rows N)")
         for label, where in zip(labels, rows.where, strict=False):
             head.add_row("", f"row {label:,} = {where}")
