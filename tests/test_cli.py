@@ -65,6 +65,18 @@ def test_profiles_json_lists_every_profile(runner):
                                              "reduce"]
 
 
+def test_profiles_csv_is_one_row_per_profile(runner):
+    import csv
+    import io
+
+    result = run(runner, "profiles", "--format", "csv")
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["name"] for r in rows][:2] == ["naive", "keras"] and len(rows) == 9
+    assert rows[0]["eps"] == "" and rows[1]["eps"] == "1e-07" and rows[1]["dtype"] == "float32"
+    assert rows[1]["kernel"] == "tensorflow"
+
+
 def test_unknown_profile_is_a_usage_error_with_the_choices(runner):
     result = run(runner, "explain", "--example", "tiny", "--profile", "kears")
     assert result.exit_code == 2

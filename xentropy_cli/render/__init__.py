@@ -114,6 +114,8 @@ class Output:
             self.write(machine.dumps({"schema": machine.SCHEMA, "command": "profiles",
                                       "xent_version": __version__,
                                       "profiles": [_profile_json(p) for p in profiles]}))
+        elif self.format == "csv":
+            self.write(_profiles_csv(profiles))
         else:
             from xentropy_cli.render import tables
 
@@ -271,6 +273,23 @@ def _profile_json(profile) -> dict[str, Any]:
             "reduction": profile.reduction, "reductions": list(profile.reductions),
             "kernel": profile.kernel, "shapes": profile.shapes(), "agreement": profile.agreement,
             "paths": {k: list(v) for k, v in profile.paths.items()}}
+
+
+_PROFILE_COLUMNS = ("name", "framework", "models", "call", "dtype", "eps", "reduction", "kernel",
+                    "agreement")
+
+
+def _profiles_csv(profiles) -> str:
+    """One line per profile: its scalar fields (JSON holds the stage paths too)."""
+    import csv
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(_PROFILE_COLUMNS)
+    for profile in profiles:
+        fields = _profile_json(profile)
+        writer.writerow(["" if fields[c] is None else fields[c] for c in _PROFILE_COLUMNS])
+    return buffer.getvalue()
 
 
 def _explain_csv(result_p: Result, result_q: Result, divergence, summary, local: list[int]) -> str:
