@@ -569,3 +569,17 @@ def test_check_json_names_where_the_framework_departs():
     assert data["check"]["passed"] is True and data["check"]["compared_with"] == "the true derivative"
     assert [d["code"] for d in data["check"]["framework_departs"]] == ["log_zero_grad"]
     assert data["check"]["framework_departs"][0]["first"] == [1, 1]
+
+
+@pytest.mark.parametrize("profile, label", [("keras-jax", 5), ("keras-numpy", -1)])
+def test_a_label_out_of_range_has_a_zero_gradient_row(profile, label):
+    """JAX's and numpy's one_hot make label 5 (of 2 classes; numpy: −1) an all-zero row, whose loss
+    −0·Σ log p is a constant: its gradient is 0, and the finite differences agree. It was the
+    gradient for class 0, which validation stands in for the label (−0.5, 0.5 here)."""
+    done = CliRunner().invoke(app, ["grad", "-t", f"[{label},1]", "-p", "[[.5,.5],[.5,.5]]", "-P", profile,
+                                    "--loss", "sparse", "--check", "--format", "json"])
+    assert done.exit_code == 0, done.output
+    data = json.loads(done.stdout)
+    assert data["gradient"][0] == [0.0, 0.0]
+    assert data["gradient"][1] == [0.5, -0.5]  # ∂(−log(p₁/Σp))/∂p = (1/Σp, 1/Σp − 1/p₁) = (1, −1), ÷ N = 2
+    assert data["check"]["passed"] is True

@@ -172,7 +172,12 @@ def _targets(result: Result, prep: Prepared) -> Array:
             return y.astype(np.float64)
     y = np.asarray(prep.y_true)
     if y.ndim == 1:
-        return st.one_hot(y, prep.n_classes, np.dtype(np.float64))
+        targets = st.one_hot(y, prep.n_classes, np.dtype(np.float64))
+        # a label out of range one-hots to a zero row (JAX, numpy): the row's loss is −0·Σ log p,
+        # a constant, so its gradient is 0 (validation stood label 0 in for it)
+        if prep.void_rows is not None:
+            targets[np.asarray(prep.void_rows, bool)] = 0.0
+        return targets
     return y.astype(np.float64)
 
 
