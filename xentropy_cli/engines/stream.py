@@ -21,7 +21,9 @@ cells), so values and per-sample losses are bit for bit the in-memory ones, floa
 included (tests/test_stream.py). Not equal: warnings keep their first ``partial.ROW_LIMIT`` rows
 (the in-memory run lists all); a kernel that chose its algorithm by the size of the whole tensor
 (XLA's row sums from 4096 cells, kernels.sum_last(whole=)) would need that size, which a stream
-learns only at its end; no such choice is wired into the pipeline today.
+learns only at its end: keras-jax's normalise makes that choice, so a chunk of fewer than 4096
+cells (a worker's last) can give a few per-sample losses 1 ulp from the in-memory run's (the
+Dask engine pads its shards instead; here it is not done yet).
 
 Memory: a chunk (``CHUNK_BYTES`` of text) and its arrays per process, whatever the file size.
 A bad row anywhere fails the whole run with the in-memory reader's message: no value is printed.
