@@ -308,6 +308,22 @@ def test_reduction_none_rows_are_the_in_memory_rows(tmp_path, streaming):
     got.close()
 
 
+def test_keras_jax_rows_at_the_end_of_each_range_are_the_in_memory_rows(tmp_path, streaming, monkeypatch):
+    """XLA's row sum (keras-jax's normalise) adds a tensor of under 4096 cells another way: the
+    rows left over at the end of each worker's range join its last whole block, so no block is
+    that small where the file is not (they were a block of their own: 1-ulp losses there)."""
+    monkeypatch.setenv("XENT_CHUNK_BYTES", str(256 << 10))  # chunks of ~4,000 rows, 12,000+ cells
+    y, p = data(20_011, seed=21)
+    path = write_csv(tmp_path / "d.csv", y, p, fmt="%.17g")
+    options = Options(reduction="none")
+    got = streamed(path, "keras-jax", options)
+    rows = np.concatenate(list(got.per_sample()))
+    want = in_memory(path, "keras-jax", options)
+    assert rows.shape == want.per_sample.shape == (20_011,)
+    assert np.array_equal(rows.view(np.uint32), want.per_sample.view(np.uint32))
+    got.close()
+
+
 def test_a_bad_cell_deep_in_the_file_is_the_in_memory_error(tmp_path, streaming):
     y, p = data(3000, seed=1)
     path = write_csv(tmp_path / "bad.csv", y, p)

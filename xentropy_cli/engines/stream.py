@@ -20,10 +20,9 @@ a multiple of ALIGN rows starts in the whole file (framework log kernels work on
 cells), so values and per-sample losses are bit for bit the in-memory ones, float32 profiles
 included (tests/test_stream.py). Not equal: warnings keep their first ``partial.ROW_LIMIT`` rows
 (the in-memory run lists all); a kernel that chose its algorithm by the size of the whole tensor
-(XLA's row sums from 4096 cells, kernels.sum_last(whole=)) would need that size, which a stream
-learns only at its end: keras-jax's normalise makes that choice, so a chunk of fewer than 4096
-cells (a worker's last) can give a few per-sample losses 1 ulp from the in-memory run's (the
-Dask engine pads its shards instead; here it is not done yet).
+(XLA's row sums from 4096 cells, kernels.sum_last(whole=), in keras-jax's normalise) would need
+that size, which a stream learns only at its end; so no block is smaller than 4096 cells where the
+file is not: a range's small pieces join the block before them (``_aligned``).
 
 Memory: a chunk (``CHUNK_BYTES`` of text) and its arrays per process, whatever the file size.
 A bad row anywhere fails the whole run with the in-memory reader's message: no value is printed.
@@ -268,6 +267,7 @@ def _aligned(job: Job, start: int, stop: int, rows_before: int, progress: Callab
     row = rows_before + skip
     pending: list[Array] = []
     count = 0
+    held: tuple[Array, int] | None = None  # the last whole block, kept to take the rows left over
     line = job.layout.first_line + rows_before
     for block in _blocks(job, start, stop, line, job.reader, progress, used):
         if skip:
@@ -280,9 +280,22 @@ def _aligned(job: Job, start: int, stop: int, rows_before: int, progress: Callab
         if count >= ALIGN:
             rows = np.concatenate(pending) if len(pending) > 1 else pending[0]
             cut = count // ALIGN * ALIGN
-            yield rows[:cut], row
+            # a small block (see below): y_pred holds at least half the cells of a block
+            if held is not None and rows[:cut].size < 2 * kernels.YNNPACK_FROM:
+                held = (np.concatenate([held[0], rows[:cut]]), held[1])
+            else:
+                if held is not None:
+                    yield held
+                held = (rows[:cut], row)
             row += cut
             pending, count = [rows[cut:]], count - cut
+    if held is not None:
+        # a small block (the piece a range's last chunk leaves, its last rows, the next range's
+        # first ones) joins the whole block before it: a tensor of under 4096 cells is one that
+        # XLA's row sum (keras-jax's normalise) adds another way than the whole file's tensor
+        pending.insert(0, held[0])
+        count += held[0].shape[0]
+        row = held[1]
     need = 0 if last else (-(row + count)) % ALIGN
     if need:
         line = job.layout.first_line + row + count
