@@ -41,6 +41,7 @@ from gen_golden import (  # noqa: E402
     error_text,
     framework_env,
     in_frameworks_venv,
+    keras_loss,
     run_workers,
     versions,
 )
@@ -80,19 +81,18 @@ def _weight(a: dict) -> Any:
     return float(w) if w.ndim == 0 else w  # a scalar weight as users pass it: a Python float
 
 
+def _keras_loss(losses, s):
+    """gen_golden.keras_loss for case ``s``; sparse with label smoothing has no Keras call."""
+    kind = fz.loss_kind(s)
+    if kind == "sparse" and s["label_smoothing"]:
+        raise NoCall
+    return keras_loss(losses, kind, s["from_logits"], s["label_smoothing"])
+
+
 def run_keras3(s, a, slot):
     import keras
 
-    kind = fz.loss_kind(s)
-    cls = {"categorical": keras.losses.CategoricalCrossentropy,
-           "sparse": keras.losses.SparseCategoricalCrossentropy,
-           "binary": keras.losses.BinaryCrossentropy}[kind]
-    kw = {"from_logits": s["from_logits"]}
-    if kind == "sparse":
-        if s["label_smoothing"]:
-            raise NoCall
-    else:
-        kw["label_smoothing"] = s["label_smoothing"]
+    cls, kw = _keras_loss(keras.losses, s)
     out = cls(reduction=None if slot == "none" else slot, **kw)(
         a["y_true"], a["y_pred"], sample_weight=_weight(a))
     return keras.ops.convert_to_numpy(out)
@@ -101,16 +101,7 @@ def run_keras3(s, a, slot):
 def run_tf_keras(s, a, slot):
     import tf_keras
 
-    kind = fz.loss_kind(s)
-    cls = {"categorical": tf_keras.losses.CategoricalCrossentropy,
-           "sparse": tf_keras.losses.SparseCategoricalCrossentropy,
-           "binary": tf_keras.losses.BinaryCrossentropy}[kind]
-    kw = {"from_logits": s["from_logits"]}
-    if kind == "sparse":
-        if s["label_smoothing"]:
-            raise NoCall
-    else:
-        kw["label_smoothing"] = s["label_smoothing"]
+    cls, kw = _keras_loss(tf_keras.losses, s)
     return cls(reduction=slot, **kw)(a["y_true"], a["y_pred"], sample_weight=_weight(a)).numpy()
 
 

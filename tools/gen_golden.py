@@ -152,16 +152,23 @@ def floats(x: Any) -> list[float] | float:
 
 # --- runners: each returns (per_sample, {reduction: value}, dtype of the result) --------------
 
+def keras_loss(losses, kind: str, from_logits: bool, label_smoothing: float):
+    """(loss class, keywords) of ``losses`` (``keras.losses`` or ``tf_keras.losses``) for ``kind``;
+    the sparse loss takes no label smoothing."""
+    cls = {"categorical": losses.CategoricalCrossentropy,
+           "sparse": losses.SparseCategoricalCrossentropy,
+           "binary": losses.BinaryCrossentropy}[kind]
+    kw = {"from_logits": from_logits}
+    if kind != "sparse":
+        kw["label_smoothing"] = label_smoothing
+    return cls, kw
+
+
 def run_keras3(inp, reductions):
     import keras
 
     yt, yp, sw, _ = arrays(inp)
-    cls = {"categorical": keras.losses.CategoricalCrossentropy,
-           "sparse": keras.losses.SparseCategoricalCrossentropy,
-           "binary": keras.losses.BinaryCrossentropy}[inp["kind"]]
-    kw = {"from_logits": inp["from_logits"]}
-    if inp["kind"] != "sparse":
-        kw["label_smoothing"] = inp["label_smoothing"]
+    cls, kw = keras_loss(keras.losses, inp["kind"], inp["from_logits"], inp["label_smoothing"])
 
     def call(reduction):
         out = cls(reduction=reduction, **kw)(yt, yp, sample_weight=sw)
@@ -175,12 +182,7 @@ def run_tf_keras(inp, reductions):
     import tf_keras
 
     yt, yp, sw, _ = arrays(inp)
-    cls = {"categorical": tf_keras.losses.CategoricalCrossentropy,
-           "sparse": tf_keras.losses.SparseCategoricalCrossentropy,
-           "binary": tf_keras.losses.BinaryCrossentropy}[inp["kind"]]
-    kw = {"from_logits": inp["from_logits"]}
-    if inp["kind"] != "sparse":
-        kw["label_smoothing"] = inp["label_smoothing"]
+    cls, kw = keras_loss(tf_keras.losses, inp["kind"], inp["from_logits"], inp["label_smoothing"])
 
     def call(reduction):
         return cls(reduction=reduction, **kw)(yt, yp, sample_weight=sw).numpy()
