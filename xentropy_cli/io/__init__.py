@@ -114,9 +114,8 @@ class ReadSpec:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "sources"}
 
     def read(self, stdin: typing.BinaryIO | None = None, command: str | None = None) -> Inputs:
-        """The inputs; ``command``: whose share of the in-memory cap applies (io.source.held_by)."""
-        if command is None:
-            return read(list(self.sources), **self.keywords(), stdin=stdin)
+        """The inputs; ``command``: whose share of the in-memory cap applies (io.source.held_by;
+        None: the whole cap)."""
         with source.held_by(command):
             return read(list(self.sources), **self.keywords(), stdin=stdin)
 

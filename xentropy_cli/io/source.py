@@ -36,13 +36,12 @@ NEWLINE = b"\n"
 MAX_TEXT_BYTES = 16 << 20  # text read whole (JSON, JSON Lines, CSV not streamed): up to ~22× this at
 # the peak (JSON Lines: a dict per record; quoted CSV: a str per cell), under the 500 MB bound
 MAX_BINARY_BYTES = 64 << 20  # .npy / .npz (members counted as inflated)
-# numbers held in memory at once (y_true, y_pred and weights together): about 60 bytes each at the
-# peak of the costliest command (explain, grad: every stage of two profiles, or the JSON parse
-# into Python lists first), so 6,000,000 stay under the 500 MB bound (tests/test_process.py)
+# numbers held in memory at once (y_true, y_pred and weights together), by the command that reads
+# them whole: its share of MAX_CELLS, since what it holds per number differs (explain keeps every
+# stage of two profiles, grad a backward pass too). The costliest layout measured (1-D float64
+# binary logits, under optax or naive; 7 profiles) peaks at 446–465 MB at each share, under the
+# 500 MB bound (tests/test_process.py)
 MAX_CELLS = 6_000_000
-# each command's share of MAX_CELLS: what it holds per number read differs (explain keeps every
-# stage of two profiles, grad a backward pass too), and its costliest layout measured (1-D float64
-# binary logits, under optax or naive) peaks at 446–465 MB at its share (7 profiles measured)
 COMMAND_SHARE = {"compute": 0.85, "explain": 0.8, "compare": 1.0, "grad": 0.5}
 CELLS_ENV = "XENT_MAX_CELLS"
 _SHARE: contextvars.ContextVar[float] = contextvars.ContextVar("xent_cells_share", default=1.0)
@@ -55,10 +54,10 @@ _LIMIT_HINT = (f"CSV/TSV without quotes is read in chunks at any size; or raise 
 
 
 @contextlib.contextmanager
-def held_by(command: str) -> Iterator[None]:
+def held_by(command: str | None) -> Iterator[None]:
     """Within: numbers are read whole up to ``command``'s share of the cap (``COMMAND_SHARE``);
     a limit set in the environment stays as set."""
-    token = _SHARE.set(COMMAND_SHARE.get(command, 1.0))
+    token = _SHARE.set(COMMAND_SHARE.get(command or "", 1.0))
     try:
         yield
     finally:
