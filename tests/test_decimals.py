@@ -187,3 +187,21 @@ def test_mostly_long_cells_switch_the_next_chunks_to_numpys_parser(monkeypatch):
         got = fastcsv._fast(data, ",", 1, len(cells))
         assert got is not None and np.array_equal(got.view(np.uint64), want.view(np.uint64))
     assert fastcsv._whole_left == fastcsv._WHOLE_AFTER_MISS - 2
+
+
+def test_cells_split_into_many_blocks_give_the_same_bits(monkeypatch):
+    """cells() parses BLOCK cells at a time (and the one-byte cells of one-hot targets apart):
+    with blocks of 997 cells every block boundary falls inside a row, and each cell still gets
+    float()'s bits and the same verdict as in one block."""
+    rng = np.random.default_rng(11)
+    p = rng.dirichlet(np.ones(6) * 0.5, 3_500).astype(np.float32)
+    p = p[(p > 1e-7).all(axis=1)][:3_000]  # smaller ones as float32 reprs have q < -22
+    onehot = np.eye(6, dtype=int)[rng.integers(0, 6, len(p))]
+    cells = [c for t, q in zip(onehot, p, strict=True) for c in [str(v) for v in t] + [str(v) for v in q]]
+    cells[5] = "12345678901234567"  # one cell beyond the fast path
+    whole_values, whole_taken = parse(cells, 12)
+    monkeypatch.setattr(decimals, "BLOCK", 997)
+    values, taken = parse(cells, 12)
+    assert np.array_equal(taken, whole_taken) and not taken[5] and taken.sum() == len(cells) - 1
+    assert np.array_equal(values[taken].view(np.uint64), whole_values[taken].view(np.uint64))
+    assert_taken_cells_are_float(cells, 12)

@@ -250,6 +250,11 @@ def run_main(call, standalone: bool = True):
     code = _flushed(code or 0)
     if not standalone:
         return code
+    # The interpreter's exit collects garbage several times over every object it holds (~0.1 s
+    # after a streamed run, a tenth of reading a 1M-row file); none of it needs collecting now.
+    import gc
+
+    gc.freeze()
     sys.exit(code)
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 _U = np.uint64
 _ALL = _U(0xFFFFFFFFFFFFFFFF)
-BLOCK = 1 << 16  # cells parsed at once
+BLOCK = 1 << 15  # cells parsed at once (their arrays stay in cache and below malloc's mmap threshold)
 WIDTH = 16  # bytes of a cell the vector parser reads; longer cells are not taken
 _TWO53 = _U(1 << 53)
 _POSITION = _U(0x0001020304050607)  # t · this, for t = 1 << 8p, has p in its top byte
