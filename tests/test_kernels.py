@@ -166,9 +166,11 @@ def test_round_to_odd_is_nextafter_towards_the_error():
     with np.errstate(all="ignore"):
         s, err = libm._two_sum(a, b)
     tiny, big = np.finfo(np.float64).tiny, np.finfo(np.float64).max
-    s = np.concatenate([s, [0.0, -0.0, 0.0, 5e-324, -5e-324, tiny, -tiny, big, -big, np.inf, np.nan, 2.0, 1.0]])
-    err = np.concatenate([err, [0.0, 0.0, np.nan, -1e-330, 1e-330, -1e-310, 1e-310, 1.0, -1.0, 1.0, 1.0, -1e-20,
-                                np.nan]])
+    edges = [(0.0, 0.0), (-0.0, 0.0), (0.0, np.nan), (5e-324, -5e-324), (-5e-324, 5e-324), (tiny, -1e-310),
+             (-tiny, 1e-310), (big, 1.0), (-big, -1.0), (np.inf, 1.0), (np.nan, 1.0), (2.0, -1e-20),
+             (1.0, np.nan)]
+    s = np.concatenate([s, [e[0] for e in edges]])
+    err = np.concatenate([err, [e[1] for e in edges]])
     fix = (err != 0) & ((s.view(np.int64) & 1) == 0) & np.isfinite(s)
     with np.errstate(all="ignore"):
         want = np.where(fix, np.nextafter(s, np.where(err > 0, np.inf, -np.inf)), s)
