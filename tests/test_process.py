@@ -758,3 +758,23 @@ def test_the_command_freezes_the_heap_before_the_interpreter_exits():
         assert done.returncode == 0, done.stderr
         count = int(done.stderr.split("frozen ")[1])
         assert (count > 1000) is frozen, (standalone, count)
+
+
+def test_the_command_shortens_openblas_idle_spin_and_a_program_keeps_its_environment(tmp_path):
+    """The xent command (a script named xent) sets OPENBLAS_THREAD_TIMEOUT before numpy loads,
+    unless the user set it; a program importing the package gets no change."""
+    show = ("import os, sys, xentropy_cli\n"
+            "print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'), 'numpy' in sys.modules)\n")
+    script = tmp_path / "xent"
+    script.write_text(show)
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+
+    def run(*args: str, **extra: str) -> str:
+        done = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=60,
+                              env={**env, **extra}, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert run(str(script)) == "4 False"
+    assert run(str(script), OPENBLAS_THREAD_TIMEOUT="30") == "30 False"
+    assert run("-c", show) == "None False"
