@@ -1,22 +1,39 @@
 """Decimal text to float64 with numpy vector operations, exact: the cells of a CSV chunk.
 
 ``cells(data, delimiter, n_columns, rows)`` reads every cell of a chunk of whole lines at once.
-A cell is taken when it is ``[+-]digits[.digits][(e|E)[+-]digits]`` (at least one digit before
-the exponent), at most 16 bytes long, with an integer mantissa M (its digits without the dot)
-of at most 2^53 and a decimal exponent q (the exponent minus the digits after the dot) with
-|q| ≤ 22. Then M and 10^|q| are both exact float64 values and the value is ``M * 10^q`` or
-``M / 10^-q``: one IEEE operation, so correctly rounded, the same bits as ``float(cell)``
-(Clinger's fast path; -0 included). Shortest float32 reprs (≤ 9 digits) and ``%.7g``-style
-cells all qualify down to 1e-22·M. Every other cell (more digits, far exponents, anything that
-is not such a number) is reported as not taken, and the caller reads it with an exact parser.
+A cell is ``[+-]digits[.digits][(e|E)[+-]digits]`` (at least one digit before the exponent);
+M is its integer mantissa (its digits without the dot) and q its decimal exponent (the
+exponent minus the digits after the dot). Two paths take it, both giving the bits of
+``float(cell)``:
 
-How: the cells' ends are the delimiter and newline bytes (``np.flatnonzero``); the 16 bytes
-before each end are gathered as two little-endian 64-bit words (bytes of the previous cell
-masked off), so the last digit of every cell sits in the same byte. Within the words (SWAR:
-eight bytes per integer operation) the exponent, the sign and the dot are found and removed,
-every remaining byte is checked to be a digit, and each word of eight digits becomes its integer
-with three multiply-shift steps (``eight_digits``). Shifts stay below 64 bits and no
-``bitwise_count`` is needed, so numpy ≥ 1.24 gives the same answers.
+- Clinger's fast path, for cells of at most 16 bytes with M ≤ 2^53 and |q| ≤ 22: M and 10^|q|
+  are exact float64 values and the value is ``M * 10^q`` or ``M / 10^-q``, one IEEE operation,
+  so correctly rounded (-0 included). Shortest float32 reprs (≤ 9 digits) and ``%.7g``-style
+  cells all qualify down to 1e-22·M.
+- Eisel–Lemire (``_eisel_lemire``, Go's ``strconv.eiselLemire64``), for the cells that path
+  leaves (the cells over 16 bytes directly, when they are over 1/8 of a chunk) of at most
+  24 bytes after the sign with M < 10^19 (at most 19 digits after any leading zeros):
+  pandas' float64 shortest reprs (17 digits) and ``np.savetxt``'s ``%.18e`` (19 digits, 24
+  bytes). M, normalised, times a 128-bit table value of 10^q (rounded down; computed at import
+  with Python integers) gives the result's 54 leading bits; a second product decides when the
+  first is too close to a rounding boundary. What it cannot decide (a product that stays on the
+  boundary, an exact halfway case such as 1e23, an exact double with q < 0 such as
+  ``6.000000000000000000e+00``) is retried exactly (``_trimmed``: trailing zeros moved to q then
+  Clinger's path, or M = 5^-q·N, or an integer that float64 holds).
+
+Every other cell (20 or more digits, more than 24 bytes, subnormal or infinite results, the
+halfway cases, anything that is not such a number) is reported as not taken, and the caller
+reads it with an exact parser.
+
+How: the cells' ends are the delimiter and newline bytes (``np.flatnonzero``); the 16 (24)
+bytes before each end are gathered as two (three) little-endian 64-bit words (bytes of the
+previous cell masked off), so the last digit of every cell sits in the same byte. Within the
+words (SWAR: eight bytes per integer operation) the exponent, the sign and the dot are found and
+removed, every remaining byte is checked to be a digit, and each word of eight digits becomes
+its integer with three multiply-shift steps (``eight_digits``). The 64×64 → 128-bit products
+are built from 32-bit halves. Shifts stay below 64 bits and no ``bitwise_count`` is needed, so
+numpy ≥ 1.24 gives the same answers; every operation is on integers (or one exact IEEE
+operation), so the bits do not depend on the CPU's vector extensions.
 """
 
 from __future__ import annotations
