@@ -71,6 +71,7 @@ _DIV = np.where(_Q < 0, 10.0 ** np.abs(_Q), 1.0)
 # the last k bytes (k = 0..24) of a 24-byte window, as masks of its three words
 _WIDE_TAILS = np.array([[((1 << 64) - 1) << (8 * min(max(WIDE - k - 8 * j, 0), 8)) & ((1 << 64) - 1)
                          for k in range(WIDE + 1)] for j in range(3)], _U)
+_WIDE_ZEROS = _WIDE_TAILS & _ZERO  # '0' in each of those bytes
 
 
 def _power_of_ten(q: int) -> int:
@@ -326,12 +327,16 @@ def _wide(buf: np.ndarray, padded: bytes, ends: np.ndarray, lengths: np.ndarray,
     count = size - dot.astype(np.intp)  # digits
     taken &= count > 0
     np.clip(count, 0, WIDE, out=count)
-    d0 = w0 ^ (_ZERO & _WIDE_TAILS[0].take(count))
-    d1 = w1 ^ (_ZERO & _WIDE_TAILS[1].take(count))
-    d2 = w2 ^ (_ZERO & _WIDE_TAILS[2].take(count))
-    taken &= _digits(d0)
-    taken &= _digits(d1)
-    taken &= _digits(d2)
+    d0 = w0 ^ _WIDE_ZEROS[0].take(count)
+    d1 = w1 ^ _WIDE_ZEROS[1].take(count)
+    d2 = w2 ^ _WIDE_ZEROS[2].take(count)
+    check = d0 + _SIX  # every byte a digit (see _digits), the three words at once
+    check |= d0
+    check |= d1
+    check |= d1 + _SIX
+    check |= d2
+    check |= d2 + _SIX
+    taken &= (check & _HIGH_NIBBLES) == 0
     top = eight_digits(d0)
     taken &= top < _U(1000)  # M < 10^19: at most 19 digits after the leading zeros
     mantissa = top * _U(10 ** 16)
