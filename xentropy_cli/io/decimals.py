@@ -153,12 +153,14 @@ def cells(data: bytes, delimiter: str, n_columns: int, rows: int) -> tuple[np.nd
         narrow = ~single
     long = lengths > WIDTH
     if 8 * np.count_nonzero(long) > n:  # many long cells (float64 dumps): only Eisel–Lemire reads them
-        narrow = ~long if narrow is None else narrow & ~long
+        np.logical_not(long, out=long)
+        narrow = long if narrow is None else narrow & long
     rest = None if narrow is None else np.flatnonzero(narrow)
     for a in range(0, n if rest is None else rest.size, BLOCK):  # a block at a time: bounded memory
         cut = slice(a, a + BLOCK) if rest is None else rest[a:a + BLOCK]
         values[cut], taken[cut] = _numbers(padded, ends[cut], lengths[cut], any_e)
-    retry = np.flatnonzero(~taken & (lengths <= WIDTH + 1))
+    left = np.flatnonzero(~taken)
+    retry = left[lengths.take(left) <= WIDTH + 1]
     if retry.size:  # a sign: the same window without the cell's first byte
         first = buf.take(ends.take(retry) - lengths.take(retry))
         signed = (first == ord("-")) | (first == ord("+"))
@@ -168,7 +170,7 @@ def cells(data: bytes, delimiter: str, n_columns: int, rows: int) -> tuple[np.nd
             found[first[signed] == ord("-")] *= -1.0  # -0.0 too
             values[again] = found
             taken[again] = ok
-    left = np.flatnonzero(~taken)
+            left = left[~taken.take(left)]
     for a in range(0, left.size, BLOCK):  # longer cells, up to 19 digits: Eisel–Lemire
         cut = left[a:a + BLOCK]
         values[cut], taken[cut] = _wide(buf, padded, ends.take(cut), lengths.take(cut), any_e)
