@@ -6,6 +6,7 @@ Usage (from the repository root):
     python3 bench/run.py                          # everything, medians of 5 alternating runs
     python3 bench/run.py --only layouts --layout pandas_f32   # one section, one file layout
     python3 bench/run.py --only layouts --layout pandas_f32 --commands --repeat 3   # compare, explain
+    python3 bench/run.py --only layouts --layout pandas_f32 --floors   # + pyarrow/polars alone
     python3 bench/run.py --data /tmp/xent-bench   # where the generated files go (~1.3 GB for 1M rows)
 
 Sections: startup, layouts (the realistic files of bench/layouts.py, 1M rows each, against a fresh
@@ -58,6 +59,31 @@ else:
 w = df["weight"].to_numpy() if "weight" in df.columns else 1.0
 print(np.sum(w * l) / len(l))
 """
+
+# The fastest readers installable, with nothing of xent around them: how low a ratio can go here
+# (``--floors``). Each reads the whole file on every core and computes the reference's mean.
+FLOOR_LOSS = """
+names = list(cols)
+p = np.column_stack([cols[n] for n in names if n.startswith(("prob_", "pred_"))])
+if "label" in cols:
+    l = -np.log(p[np.arange(len(p)), cols["label"].astype(np.int64)])
+else:
+    l = -np.sum(np.column_stack([cols[n] for n in names if n.startswith("true_")]) * np.log(p), axis=1)
+w = cols["weight"] if "weight" in cols else 1.0
+print(np.sum(w * l) / len(l))
+"""
+FLOORS = {
+    "pyarrow": "import numpy as np, pyarrow.csv as csv\n"
+               "t = csv.read_csv({path!r}, parse_options=csv.ParseOptions(delimiter={sep!r}))\n"
+               "kinds = {{'int64': np.int64, 'double': np.float64}}  # to_numpy() would import pandas\n"
+               "def column(n):\n"
+               "    return np.concatenate([np.frombuffer(c.buffers()[1], kinds[str(c.type)], len(c),\n"
+               "                                         c.offset * 8) for c in t.column(n).chunks])\n"
+               "cols = {{n: column(n) for n in t.column_names}}\n",
+    "polars": "import numpy as np, polars as pl\n"
+              "t = pl.read_csv({path!r}, separator={sep!r})\n"
+              "cols = {{n: t[n].to_numpy() for n in t.columns}}\n",
+}
 
 RSS = """
 import os, resource, subprocess, sys, time
@@ -246,6 +272,13 @@ def layouts(args, rows: list) -> None:
         if args.pandas_python:
             runs["pandas + numpy"] = ([args.pandas_python, "-c", REFERENCE.format(path=str(path), sep=sep)],
                                       env_with())
+        if args.floors:
+            for library, read in FLOORS.items():
+                python = next((py for py in (args.floor_python, args.fast_python, args.pandas_python)
+                               if py and has(py, library)), None)
+                if python:
+                    runs[f"floor: {library} + numpy, no xent"] = (
+                        [python, "-c", read.format(path=str(path), sep=sep) + FLOOR_LOSS], env_with())
         if not args.commands:
             runs["xent, numpy only"] = ([*xent_command(args.python), "compute", str(path), "-v"],
                                         env_with(XENT_READER="numpy"))
@@ -273,7 +306,8 @@ def layouts(args, rows: list) -> None:
             target = 1.0 if "numpy only" in run else 0.5
             ratio = wall / base if base else float("nan")
             budget = verdict(ratio, target) if base and run.startswith("xent,") else "reported"
-            rows.append((where, f"{run}" + (f" (= {value})" if run.startswith("xent,") else ""), shown,
+            shows_value = run.startswith(("xent,", "floor:"))
+            rows.append((where, f"{run}" + (f" (= {value})" if shows_value else ""), shown,
                          f"{ratio:.2f}" if base else "n/a", budget if base else "no pandas", load()))
 
 
@@ -329,6 +363,10 @@ def main() -> None:
     parser.add_argument("--layout", choices=tuple(WHAT), action="append", help="only these layouts")
     parser.add_argument("--commands", action="store_true",
                         help="compare and explain instead of compute (use with --layout pandas_f32)")
+    parser.add_argument("--floors", action="store_true",
+                        help="also time pyarrow and polars reading the whole file alone (no xent)")
+    parser.add_argument("--floor-python", default=None,
+                        help="an interpreter with polars (and pyarrow) for --floors")
     parser.add_argument("--data", type=Path, default=DATA, help="where the generated files are kept")
     args = parser.parse_args()
     args.fast_python = args.fast_python or default_python("pyarrow") or default_python("polars")

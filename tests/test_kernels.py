@@ -154,6 +154,48 @@ def test_fma64_rounds_once():
     assert a * b + 2.0**-100 == 1 + 2.0**-26 + 2.0**-27
 
 
+def test_round_to_odd_is_nextafter_towards_the_error():
+    """libm._round_to_odd steps s's bit pattern; np.nextafter(s, ±inf) is the definition. Seeded
+    TwoSum pairs over the whole exponent range (subnormals, overflow to inf included) and the
+    edges: ±0, the smallest subnormal and normal, the largest finite, inf, nan errors."""
+    from xentropy_cli.core import libm
+
+    rng = np.random.default_rng(17)
+    a = rng.standard_normal(200_000) * 10.0 ** rng.integers(-320, 308, 200_000)
+    b = rng.standard_normal(200_000) * 10.0 ** rng.integers(-320, 308, 200_000)
+    with np.errstate(all="ignore"):
+        s, err = libm._two_sum(a, b)
+    tiny, big = np.finfo(np.float64).tiny, np.finfo(np.float64).max
+    edges = [(0.0, 0.0), (-0.0, 0.0), (0.0, np.nan), (5e-324, -5e-324), (-5e-324, 5e-324), (tiny, -1e-310),
+             (-tiny, 1e-310), (big, 1.0), (-big, -1.0), (np.inf, 1.0), (np.nan, 1.0), (2.0, -1e-20),
+             (1.0, np.nan)]
+    s = np.concatenate([s, [e[0] for e in edges]])
+    err = np.concatenate([err, [e[1] for e in edges]])
+    fix = (err != 0) & ((s.view(np.int64) & 1) == 0) & np.isfinite(s)
+    with np.errstate(all="ignore"):
+        want = np.where(fix, np.nextafter(s, np.where(err > 0, np.inf, -np.inf)), s)
+        got = libm._round_to_odd(s, err)
+    assert np.array_equal(got.view(np.int64), want.view(np.int64))
+    assert fix.sum() > 50_000  # the step is taken, both ways
+    assert ((got.view(np.int64) - s.view(np.int64)) == -1).sum() > 10_000
+
+
+def test_sequential_sums_add_left_to_right_from_zero():
+    """sumorder._seqsum: ((0 + a₀) + a₁) + …, each addition rounded in the array's dtype, whether
+    it adds a vector per term (few terms) or accumulates (many); -0 alone sums to +0."""
+    rng = np.random.default_rng(23)
+    for shape, axis in (((5_000, 10), 1), ((3, 200), 1), ((40, 7, 3), 1), ((6, 0), 1), ((0, 4), 1)):
+        for dtype in (F32, np.float64):
+            a = (rng.standard_normal(shape) * 10.0 ** rng.integers(-6, 6, shape)).astype(dtype)
+            moved = np.moveaxis(a, axis, 0)
+            want = np.zeros(moved.shape[1:], dtype)
+            for term in moved:
+                want = (want + term).astype(dtype)
+            got = sumorder._seqsum(a, axis)
+            assert got.dtype == dtype and np.array_equal(got, want)
+    assert np.signbit(sumorder._seqsum(np.array([[-0.0, -0.0]]), 1)).tolist() == [False]
+
+
 def test_float64_always_numpy():
     x = np.array([0.9, 1e-300])
     assert kernels.log(x, "tensorflow").tolist() == np.log(x).tolist()

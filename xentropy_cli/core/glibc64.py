@@ -81,7 +81,9 @@ def exp(x: Array) -> Array:
         r2 = r * r
         tmp = fma64(r2 * r2, fma64(r, _EXP_C5, _EXP_C4), fma64(r2, fma64(r, _EXP_C3, _EXP_C2), tail + r))
         out = fma64(_asdouble(sbits), tmp, _asdouble(sbits))
-        out = np.where(np.abs(x) >= 512.0, _exp_large(tmp, sbits, ki), out)
+        large = np.abs(x) >= 512.0
+        if large.any():  # glibc's special case, only where it applies
+            out[large] = _exp_large(tmp[large], sbits[large], ki[large])
         out = np.where(np.abs(x) >= 1024.0, np.where(x > 0, np.inf, 0.0), out)
         out = np.where(np.abs(x) < 2.0**-54, 1.0 + x, out)
         return np.where(np.isnan(x), x, out)
@@ -188,6 +190,19 @@ def log(x: Array) -> Array:
     hi/lo parts; for x within [1 − 2⁻⁴, 1 + 0x1.09p-4] a degree-11 polynomial in r = x − 1 whose
     first term is split exactly (``_log_near_one``)."""
     x = np.asarray(x, F64)
+    near = (x >= 1.0 - 2.0**-4) & (x < 1.0 + float.fromhex("0x1.09p-4"))
+    if near.any():  # each path only on its own elements: the same bits, a fraction of the work
+        out = np.empty_like(x)
+        with np.errstate(all="ignore"):
+            out[near] = _log_near_one(x[near])
+        far = ~near
+        out[far] = _log_far(x[far])
+        return out
+    return _log_far(x)
+
+
+def _log_far(x: Array) -> Array:
+    """``log`` away from 1 (the table path), and its special values."""
     with np.errstate(all="ignore"):
         sub = (x > 0) & (x < np.finfo(F64).tiny)
         ix = np.where(sub, _asuint64(x * 2.0**52) - _U64(52 << 52), _asuint64(np.abs(x)))
@@ -197,15 +212,13 @@ def log(x: Array) -> Array:
         z = _asdouble(ix - (tmp & _U64(0xFFF << 52)))
         invc, logc = _LOG_TAB[i, 0], _LOG_TAB[i, 1]
         r = fma64(z, invc, -1.0)
-        w = fma64(k, _LOG_LN2HI, logc)
+        w = k * _LOG_LN2HI + logc  # k·ln2hi is exact (|k| < 2¹¹, ln2hi has 42 bits): as fma
         hi = w + r
         lo = fma64(k, _LOG_LN2LO, (w - hi) + r)
         r2 = r * r
         a = _LOG_A
         poly = fma64(r2, fma64(r, a[4], a[3]), fma64(r, a[2], a[1]))
         out = fma64(r * r2, poly, fma64(r2, a[0], lo)) + hi
-        near = (x >= 1.0 - 2.0**-4) & (x < 1.0 + float.fromhex("0x1.09p-4"))
-        out = np.where(near, _log_near_one(x), out)
         out = np.where(x == np.inf, np.inf, out)
         out = np.where((x < 0) | np.isnan(x), np.nan, out)
         return np.where(x == 0, -np.inf, out)

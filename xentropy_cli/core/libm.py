@@ -53,10 +53,19 @@ def _two_prod(a: Array, b: Array) -> tuple[Array, Array]:
 
 def _round_to_odd(s: Array, err: Array) -> Array:
     """The value s + err rounded to odd, given s = RN(s + err): s, or its neighbour towards err when
-    s is inexact and its last significand bit is even."""
-    fix = (err != 0) & ((s.view(np.int64) & 1) == 0) & np.isfinite(s)
-    toward = np.where(err > 0, F64(np.inf), F64(-np.inf))
-    return np.where(fix, np.nextafter(s, toward), s)
+    s is inexact and its last significand bit is even (``nextafter(s, ±inf)``).
+
+    The neighbour is one step of s's bit pattern: +1 moves away from zero (err has s's sign), −1
+    towards it (several times faster than ``np.nextafter``). s = 0 never needs the step: TwoSum
+    gives err = 0 whenever s = 0; it is stepped as ``nextafter`` would all the same."""
+    bits = s.view(np.int64)
+    fix = (err != 0) & ((bits & 1) == 0) & np.isfinite(s)
+    away = (err > 0) == (s > 0)
+    stepped = (bits + np.where(away, fix, -fix.astype(np.int64))).view(F64)
+    zero = fix & (s == 0)
+    if zero.any():
+        stepped[zero] = np.where(err[zero] > 0, F64(5e-324), F64(-5e-324))
+    return stepped
 
 
 Operand = Array | np.floating | float  # fma: arrays or single numbers, broadcast

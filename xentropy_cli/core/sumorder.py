@@ -21,6 +21,11 @@ BLOCK_CELLS = 1 << 16  # a multiple of 8·PACKET: packets and tails fall where t
 def _seqsum(a: Array, axis: int) -> Array:
     """((0 + a₀) + a₁) + …, one rounding per addition, along ``axis`` (an accumulator set to 0)."""
     a = np.moveaxis(a, axis, 0)
+    if a.shape[0] <= 64:  # a few terms over many sums (rows of classes): one vector addition per term
+        total = np.zeros(a.shape[1:], a.dtype)
+        for term in a:
+            np.add(total, term, out=total)
+        return total
     zero = np.zeros((1,) + a.shape[1:], a.dtype)
     return np.add.accumulate(np.concatenate([zero, a]), axis=0, dtype=a.dtype)[-1]
 
