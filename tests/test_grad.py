@@ -583,3 +583,19 @@ def test_a_label_out_of_range_has_a_zero_gradient_row(profile, label):
     assert data["gradient"][0] == [0.0, 0.0]
     assert data["gradient"][1] == [0.5, -0.5]  # ∂(−log(p₁/Σp))/∂p = (1/Σp, 1/Σp − 1/p₁) = (1, −1), ÷ N = 2
     assert data["check"]["passed"] is True
+
+
+def test_a_step_that_vanishes_beside_a_subnormal_cell_is_undefined_not_checked():
+    """For probabilities the check's step is h·p: beside p = 5e-324 it rounds to 0, so there is no
+    difference quotient (0/0). That cell is reported undefined; it was scored as checked with a
+    nan quotient, and nan never fails a comparison, so it passed unseen."""
+    from xentropy_cli.core import grad as grad_core
+    from xentropy_cli.core import profiles
+    from xentropy_cli.core.types import Inputs
+
+    y = np.array([[0.0, 1.0], [1.0, 0.0]])
+    p = np.array([[5e-324, 1.0], [0.6, 0.4]])
+    check = grad_core.finite_difference(Inputs(y, p), profiles.get("naive"), cells=4)
+    assert (0, 0) in check.undefined
+    assert not any(r == 0 and c == 0 for r, c in zip(check.rows.tolist(), check.cols.tolist(), strict=True))
+    assert np.isfinite(check.numeric).all()

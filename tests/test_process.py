@@ -515,6 +515,17 @@ def _fds(pid: int) -> list[str]:
         return []
 
 
+def _has_open(pid: int, path: Path) -> bool:
+    """Whether process ``pid`` has ``path`` open (its descriptors come and go while we look)."""
+    for fd in _fds(pid):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(path):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def test_ctrl_c_on_a_blocked_read_is_honoured_within_a_second(tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
@@ -524,9 +535,7 @@ def test_ctrl_c_on_a_blocked_read_is_honoured_within_a_second(tmp_path):
         process = subprocess.Popen(XENT + ["compute", str(fifo)], stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, cwd=ROOT, preexec_fn=_caps)
         deadline = time.monotonic() + 30  # until it has the FIFO open (and so sits in read)
-        while time.monotonic() < deadline and not any(
-                os.path.realpath(f"/proc/{process.pid}/fd/{fd}") == str(fifo)
-                for fd in _fds(process.pid)):
+        while time.monotonic() < deadline and not _has_open(process.pid, fifo):
             time.sleep(0.01)
         time.sleep(0.1)
         sent = time.monotonic()
@@ -749,3 +758,23 @@ def test_the_command_freezes_the_heap_before_the_interpreter_exits():
         assert done.returncode == 0, done.stderr
         count = int(done.stderr.split("frozen ")[1])
         assert (count > 1000) is frozen, (standalone, count)
+
+
+def test_the_command_shortens_openblas_idle_spin_and_a_program_keeps_its_environment(tmp_path):
+    """The xent command (a script named xent) sets OPENBLAS_THREAD_TIMEOUT before numpy loads,
+    unless the user set it; a program importing the package gets no change."""
+    show = ("import os, sys, xentropy_cli\n"
+            "print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'), 'numpy' in sys.modules)\n")
+    script = tmp_path / "xent"
+    script.write_text(show)
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+
+    def run(*args: str, **extra: str) -> str:
+        done = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=60,
+                              env={**env, **extra}, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert run(str(script)) == "4 False"
+    assert run(str(script), OPENBLAS_THREAD_TIMEOUT="30") == "30 False"
+    assert run("-c", show) == "None False"

@@ -12,11 +12,8 @@ command starts no slower for it::
 
 
 
-def _quiet_interrupts() -> None:
-    """When this process is the ``xent`` command (its script, or ``python -m xentropy_cli``), a
-    Ctrl-C while it starts up (importing typer, rich, numpy) ends it with 130 and no traceback;
-    ``errors.run_main`` hands SIGINT back to Python as soon as the command runs. A program that
-    imports the package keeps its own signal handling: nothing is changed for it."""
+def _is_command() -> bool:
+    """Whether this process is the ``xent`` command: its script, or ``python -m xentropy_cli``."""
     import os
     import sys
 
@@ -36,9 +33,15 @@ def _quiet_interrupts() -> None:
             command = name in ("xent", "xent-script.py", "xent.exe") or (
                 name == "__main__.py" and os.path.basename(os.path.dirname(arg)).lower() == "xent.exe")
             break
-    if not command:
-        return
+    return command
+
+
+def _quiet_interrupts() -> None:
+    """A Ctrl-C while the command starts up (importing typer, rich, numpy) ends it with 130 and no
+    traceback; ``errors.run_main`` hands SIGINT back to Python as soon as the command runs."""
     import _signal  # type: ignore[import-not-found]  # the C module: signal.py would import enum
+    import os
+    import sys
 
     def interrupted(signum: int, frame: object) -> None:
         try:
@@ -55,7 +58,18 @@ def _quiet_interrupts() -> None:
         pass
 
 
-_quiet_interrupts()
+def _short_blas_spin() -> None:
+    """OpenBLAS's idle threads spin for ~0.1 s of CPU after numpy's import (on a core the stream
+    workers need) unless told otherwise before it; a shorter spin changes no number: xent's one
+    BLAS call, sklearn's dot, keeps its threads. A value the user set is kept."""
+    import os
+
+    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+
+if _is_command():  # a program that imports the package keeps its own signals and environment
+    _short_blas_spin()
+    _quiet_interrupts()
 
 __version__ = "0.1.0"
 

@@ -124,9 +124,10 @@ def value(s: Sum, kernel: str = "numpy") -> np.floating:
     EXACT_ABOVE values added in the order of ``kernel``'s library (kernels.sum_last)."""
     dtype = np.dtype(s.dtype)
     if s.values is not None and s.n <= EXACT_ABOVE:
-        if kernel != "numpy" and s.values.ndim == 1 and np.issubdtype(dtype, np.floating):
-            return dtype.type(kernels.sum_last(np.asarray(s.values, dtype), kernel))
-        return np.sum(s.values, dtype=dtype)
+        with np.errstate(all="ignore"):  # inf − inf is nan here as in the frameworks, unannounced
+            if kernel != "numpy" and s.values.ndim == 1 and np.issubdtype(dtype, np.floating):
+                return dtype.type(kernels.sum_last(np.asarray(s.values, dtype), kernel))
+            return np.sum(s.values, dtype=dtype)
     if s.values is not None:
         s = _as_expanded(s)
     if s.nan or (s.pinf and s.ninf):
