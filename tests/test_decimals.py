@@ -70,10 +70,14 @@ TAKEN_WIDE = [  # beyond Clinger's path, read by Eisel–Lemire (at most 24 byte
     "9007199254740992", "9007199254740994", "18014398509481983", "18014398509481985",
     "0.0000000000000000001234", "-0.0000000000000000000000", "0e999", "-0e-999", "1e300", "1e-300",
     "3.0517578125e-05", "0.018053696135132764", "1e308", "1.5E+300",
+    # exact doubles Eisel–Lemire leaves undecided, read by _trimmed: trailing zeros then Clinger,
+    # M / 5^3 · 2^-3, integers with an odd part ≤ 2^53
+    "6.190338134765625000e-01", "1.834217343420569750e+15", "2.876230247643199600e+16",
+    "9.007199254740992000e+15", "1.801439850948198400e+16", "9.223372036854775808e+18",
 ]
 NOT_TAKEN = [  # beyond both paths (the exact parser reads them) or not numbers at all
     "1e23",  # 10^23 is exactly halfway between two doubles: Eisel–Lemire cannot decide
-    "9007199254740993",  # 2^53 + 1: halfway
+    "9007199254740993", "9.007199254740993000e+15",  # 2^53 + 1: halfway
     "18014398509481986",  # 2^54 + 2: halfway
     "5e-324", "4.9406564584124654e-324", "2.225073858507201e-308",  # subnormals
     "1e309", "1.7976931348623159e308", "1e400",  # infinite

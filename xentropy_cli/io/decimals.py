@@ -360,7 +360,7 @@ def _trimmed(mantissa: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarra
     6190338134765625·10^-16; exact doubles like these are the values Eisel–Lemire with a table
     rounded down cannot decide for q < 0. Taken when M ≤ 2^53 and |q| ≤ 22, or when
     M·10^q = (M / 5^-q)·2^q with an integer quotient of at most 2^53 (exact, normal), or when
-    M·10^q is an integer below 10^19 that float64 holds exactly."""
+    M·10^q is an integer below 10^19 whose odd part is at most 2^53 (float64 holds it)."""
     mantissa, q = mantissa.copy(), q.copy()
     for k in (16, 8, 4, 2, 1):  # the trailing zeros (at most 19), a binary search
         power = _U(10 ** k)
@@ -379,16 +379,16 @@ def _trimmed(mantissa: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarra
         m, down = mantissa[halves], -q[halves]
         fives = _FIVES.take(down)
         whole = m // fives
-        values[halves] = np.ldexp(whole.astype(np.float64), -down)
+        values[halves] = np.ldexp(whole.astype(np.float64), (-down).astype(np.int32))  # exact: normal
         taken[halves] = (whole * fives == m) & (whole <= _TWO53)
-    # an integer N = M·10^q < 10^19 (2.876230247643199600e+16): exact when float64(N) is N
+    # an integer N = M·10^q < 10^19 (2.876230247643199600e+16): exact when its odd part ≤ 2^53
     integers = np.flatnonzero(~taken & (q >= 0) & (q <= 18))
     if integers.size:
         integers = integers[mantissa[integers] < _POWERS_19.take(19 - q[integers])]
         n = mantissa[integers] * _POWERS_19.take(q[integers])
-        found = n.astype(np.float64)  # below 10^19: converts back without overflow
-        values[integers] = found
-        taken[integers] = found.astype(_U) == n
+        lowest = n & (~n + _U(1))  # the lowest set bit: n = odd · lowest
+        values[integers] = n.astype(np.float64)  # exact where taken
+        taken[integers] = (n // np.maximum(lowest, _U(1))) <= _TWO53
     return taken, values.view(_U)
 
 
