@@ -324,6 +324,25 @@ def test_keras_jax_rows_at_the_end_of_each_range_are_the_in_memory_rows(tmp_path
     got.close()
 
 
+@pytest.mark.parametrize("fmt", [None, "%.18e", "%.20g"])
+def test_float64_dumps_stream_to_the_in_memory_bits(tmp_path, streaming, monkeypatch, fmt):
+    """Unrounded float64 probabilities as pandas (shortest repr) and np.savetxt (%.18e) write them,
+    read by the vector parser's Eisel–Lemire path, and with 20 digits (numpy's own parser): the
+    streamed per-sample losses and value are the in-memory ones, bit for bit."""
+    monkeypatch.setenv("XENT_CHUNK_BYTES", str(64 << 10))
+    rng = np.random.default_rng(61)
+    y = np.eye(K)[rng.integers(0, K, 5_000)]
+    p = rng.dirichlet(np.ones(K) * 0.3, 5_000)
+    path = write_csv(tmp_path / "f64.csv", y, p, fmt=fmt)
+    options = Options(reduction="none")
+    got = streamed(path, "naive", options)
+    rows = np.concatenate(list(got.per_sample()))
+    want = in_memory(path, "naive", options)
+    assert np.array_equal(rows.view(np.uint64), want.per_sample.view(np.uint64))
+    got.close()
+    assert streamed(path).result.value == in_memory(path).value
+
+
 def test_a_bad_cell_deep_in_the_file_is_the_in_memory_error(tmp_path, streaming):
     y, p = data(3000, seed=1)
     path = write_csv(tmp_path / "bad.csv", y, p)

@@ -7,9 +7,10 @@ column options, …): the caller then reads the file in memory, which gives the 
 error.
 
 ``parse(layout, data, first_line)`` turns a chunk of whole lines into an (rows, columns) float64
-block (``_fast``): every cell the vector parser of ``io.decimals`` takes (the common ones: at most
-16 bytes, 2^53 and 10^±22) is one exact IEEE operation, the others go through numpy's own parser
-(the function ``float()`` uses); both correctly rounded, after checking that every line has its
+block (``_fast``): every cell the vector parser of ``io.decimals`` takes (the common ones: up to
+24 bytes and 19 digits, float32 and float64 reprs, ``%.7g``, ``%.18e``) gets ``float()``'s bits
+from integer operations and at most one exact IEEE operation, the others go through numpy's own
+parser (the function ``float()`` uses); both correctly rounded, after checking that every line has its
 fields and only numbers. Anything else (spaces, nan, empty or ragged fields, odd characters): the
 chunk goes through ``io.table`` instead, which reads it, or raises the same error as the in-memory
 reader with the same ``file:line``. Fixed-width lines (``0.%08d``) are read faster still by
@@ -364,12 +365,13 @@ def _fast(data: bytes, delimiter: str, n_columns: int, rows: int) -> np.ndarray 
     """Every field of a chunk of whole lines as float64, or None when the chunk needs a closer look.
 
     Each cell is read exactly as ``float()`` reads it, correctly rounded: by the vector parser
-    (``io.decimals``: at most 16 bytes, mantissa ≤ 2^53, decimal exponent within ±22: one exact
-    IEEE operation) where it can, and the cells it cannot take by numpy's own parser (``_numbers``:
-    CPython's ``PyOS_string_to_double``). None when a line does not have ``n_columns`` cells or a
-    cell is not a finite number of digits, ``.-+eE`` (so no nan/inf, spaces, quotes or
-    underscores). When most cells of a chunk are beyond the vector parser (17-digit float64
-    dumps, ``%.18e``), that chunk and the next ones are read whole by numpy's parser (``_whole``).
+    (``io.decimals``: Clinger's fast path for at most 16 bytes, mantissa ≤ 2^53 and decimal
+    exponent within ±22; Eisel–Lemire for up to 24 bytes and 19 digits) where it can, and the
+    cells it cannot take by numpy's own parser (``_numbers``: CPython's ``PyOS_string_to_double``).
+    None when a line does not have ``n_columns`` cells or a cell is not a finite number of digits,
+    ``.-+eE`` (so no nan/inf, spaces, quotes or underscores). When over a quarter of a chunk's
+    cells are beyond the vector parser (20-digit mantissas, cells over 24 bytes), that chunk and
+    the next ones are read whole by numpy's parser (``_whole``).
     """
     global _whole_left
     if len(delimiter.encode()) != 1:
