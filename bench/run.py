@@ -73,12 +73,14 @@ w = cols["weight"] if "weight" in cols else 1.0
 print(np.sum(w * l) / len(l))
 """
 FLOORS = {
-    "pyarrow": "import numpy as np, pyarrow.csv as csv\n"
-               "t = csv.read_csv({path!r}, parse_options=csv.ParseOptions(delimiter={sep!r}))\n"
-               "kinds = {{'int64': np.int64, 'double': np.float64}}  # to_numpy() would import pandas\n"
-               "def column(n):\n"
-               "    return np.concatenate([np.frombuffer(c.buffers()[1], kinds[str(c.type)], len(c),\n"
-               "                                         c.offset * 8) for c in t.column(n).chunks])\n"
+    "pyarrow": "import numpy as np, pyarrow as pa, pyarrow.csv as csv\n"
+               "names = open({path!r}).readline().rstrip('\\n').split({sep!r})  # all float64, as xent\n"
+               "types = csv.ConvertOptions(column_types=dict.fromkeys(names, pa.float64()))\n"
+               "t = csv.read_csv({path!r}, parse_options=csv.ParseOptions(delimiter={sep!r}),\n"
+               "                 convert_options=types)\n"
+               "def column(n):  # to_numpy() would import pandas\n"
+               "    return np.concatenate([np.frombuffer(c.buffers()[1], np.float64, len(c), c.offset * 8)\n"
+               "                           for c in t.column(n).chunks])\n"
                "cols = {{n: column(n) for n in t.column_names}}\n",
     "polars": "import numpy as np, polars as pl\n"
               "t = pl.read_csv({path!r}, separator={sep!r})\n"
