@@ -125,3 +125,41 @@ def test_a_nan_difference_is_not_shared_out_among_rows():
                        [[0.7, 0.2, 0.1], [np.nan, 0.8, 0.1], [0.2, 0.2, 0.6]], "keras").account
     assert "Row 2 gives a non-finite contribution, so the difference is nan." in text
     assert "accounts for" not in text
+
+
+@pytest.mark.parametrize(("losses", "edges"), [
+    ([2.5e-323, -0.0], [-0.0, 2.5e-323]),  # a few subnormals apart: linspace cannot split them
+    ([1e308, -1e308], list(np.linspace(-0.5e308, 0.5e308, 9) * 2)),  # the span overflows
+    ([1e308, 1e308], [1e308, np.nextafter(1e308, np.inf)]),  # one value
+    ([np.finfo(np.float64).max] * 2, [np.nextafter(np.finfo(np.float64).max, 0), np.finfo(np.float64).max]),
+])
+def test_histogram_edges_increase_and_stay_finite_for_any_span(losses, edges):
+    """np.histogram needs increasing edges: equal bins of a span of subnormals decrease, of a span
+    that overflows are inf (explain used to stop with an internal error, exit 70)."""
+    pairs = np.column_stack([losses, losses])
+    got = explain.histogram(lambda: [pairs])
+    assert got.edges.tolist() == edges
+    assert got.counts[0].sum() == got.counts[1].sum() == len(losses)
+
+
+@pytest.mark.parametrize("args", [
+    ["-t", "[[1e-323,0],[1,0]]", "-p", "[[0.1,0.9],[1,0]]", "--loss", "categorical", "--profile", "naive"],
+    ["-t", "[[1,0],[1,0]]", "-p", "[[0.2,0.8],[0.2,0.8]]", "-w", "[1e308,-1e308]"],
+])
+def test_explain_shows_a_histogram_of_extreme_losses(args):
+    done = CliRunner().invoke(app, ["explain", *args, "--format", "json"])
+    assert done.exit_code == 0, done.output
+    histogram = json.loads(done.stdout)["histogram"]
+    edges = histogram["edges"]
+    assert all(a < b for a, b in zip(edges, edges[1:], strict=False)) and histogram["rows"] == 2
+    assert sum(histogram["counts"]["profile"]) + histogram["non_finite"]["profile"] == 2
+
+
+@pytest.mark.parametrize(("p", "profile"), [([[1e308, 1e308]], "tf-keras"), ([[np.inf, -np.inf]], "keras")])
+def test_explain_keeps_numpys_warnings_to_itself(p, profile):
+    """Rows whose sum overflows, or is inf − inf, are the profile's business (its notices); the
+    suite turns RuntimeWarnings into errors, so one from explain fails here."""
+    import xentropy_cli as xent
+
+    shown = xent.explain([[1, 0]], p, profile)
+    assert shown.text() and shown.to_dict()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from xentropy_cli.core import profiles
+from xentropy_cli.core.quiet import quietly
 from xentropy_cli.core.stages import fmt
 from xentropy_cli.core.types import Array, Result
 
@@ -138,6 +139,7 @@ def contributions(p: Result, q: Result) -> Array:
         return sp - sq
 
 
+@quietly
 def diverge(p: Result, q: Result, y: Array, pred: Array) -> Divergence:
     first = {"y": y, ("z" if p.from_logits else "p"): pred}
     snaps_p, snaps_q = snapshots(p, y, pred), snapshots(q, y, pred)
@@ -366,6 +368,7 @@ def _finite_range(block: Array) -> tuple[float, float] | None:
     return (float(finite.min()), float(finite.max())) if finite.size else None
 
 
+@quietly
 def histogram(blocks, bins: int = BINS) -> Histogram:
     """The Histogram of per-sample loss pairs; ``blocks()`` yields (n, 2) float64 arrays
     (column 0: the profile, column 1: the other) and is called twice (range, then counts), so a
@@ -376,12 +379,7 @@ def histogram(blocks, bins: int = BINS) -> Histogram:
         rows += block.shape[0]
         if found:
             low, high = min(low, found[0]), max(high, found[1])
-    if not np.isfinite(low):
-        edges = np.zeros(0)
-    elif high > low:
-        edges = np.linspace(low, high, bins + 1)
-    else:
-        edges = np.array([low, low + 1.0])
+    edges = _edges(low, high, bins)
     counts = (np.zeros(max(edges.size - 1, 0), np.int64), np.zeros(max(edges.size - 1, 0), np.int64))
     non_finite = [0, 0]
     for block in blocks():
@@ -392,6 +390,23 @@ def histogram(blocks, bins: int = BINS) -> Histogram:
             if edges.size:
                 counts[j][:] += np.histogram(column[finite], edges)[0]
     return Histogram(edges, counts, (non_finite[0], non_finite[1]), rows)
+
+
+def _edges(low: float, high: float, bins: int) -> Array:
+    """``bins`` equal bins from ``low`` to ``high`` (none when nothing is finite), increasing and
+    finite whatever the span: halved when high − low overflows, one bin when a span of a few
+    subnormals cannot be split, one bin of one step above a single value."""
+    if not np.isfinite(low):
+        return np.zeros(0)
+    if high <= low:
+        up = np.nextafter(low, np.inf)
+        return np.array([low, up] if np.isfinite(up) else [np.nextafter(low, -np.inf), low])
+    edges = np.linspace(low, high, bins + 1)
+    if not np.isfinite(edges).all():
+        edges = np.linspace(low / 2, high / 2, bins + 1) * 2
+    if not (np.isfinite(edges).all() and (np.diff(edges) > 0).all()):
+        edges = np.array([low, high])
+    return edges
 
 
 def pairs(p: Result, q: Result) -> Array:

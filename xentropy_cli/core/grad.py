@@ -23,10 +23,7 @@ which depart from the derivative at some edges (nan from 0·(1/0), torch's BCE f
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import ParamSpec, TypeVar
 
 import numpy as np
 
@@ -35,6 +32,7 @@ from xentropy_cli.core import pipeline
 from xentropy_cli.core import stages as st
 from xentropy_cli.core.backward import Departure, departing, departure_notice, group_departures
 from xentropy_cli.core.profiles import Profile
+from xentropy_cli.core.quiet import quietly
 from xentropy_cli.core.types import Array, Inputs, Notice, Options, Result
 from xentropy_cli.core.validate import Prepared, prepare
 from xentropy_cli.errors import UsageError, XentError
@@ -298,21 +296,7 @@ def _notes(setup: _Setup, result: Result, profile: Profile, wrt: str, rules: bw.
 DERIVATIVES = ("framework", "exact")
 
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def _quietly(fn: Callable[_P, _R]) -> Callable[_P, _R]:
-    """``fn`` with numpy's RuntimeWarnings off, as in ``pipeline.run``: log 0, overflow and 0·inf
-    reach the caller as the results' notices, never as warnings of numpy's."""
-    @functools.wraps(fn)
-    def quiet(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with np.errstate(all="ignore"):
-            return fn(*args, **kwargs)
-    return quiet
-
-
-@_quietly
+@quietly
 def gradient(inputs: Inputs, profile: Profile, options: Options | None = None,
              derivative: str = "framework") -> GradResult:
     """∂L/∂(y_pred) of the profile's loss L, every cell: the gradient the profile's framework
@@ -489,7 +473,7 @@ def _batches(rows: Array) -> Array:
     return np.arange(rows.size) - first
 
 
-@_quietly
+@quietly
 def finite_difference(inputs: Inputs, profile: Profile, options: Options | None = None,
                       cells: int | None = None, h: float = 1e-6, rng_seed: int = 0) -> CheckResult:
     """∂L/∂xᵢ ≈ (L(x + hᵢeᵢ) − L(x − hᵢeᵢ)) / (2hᵢ) from ``pipeline.run`` in float64, per cell.
@@ -575,7 +559,7 @@ def _score(analytic: GradResult, rows: Array, cols: Array, numeric: Array, steps
     )
 
 
-@_quietly
+@quietly
 def surrogate(inputs: Inputs, profile: Profile, options: Options | None = None) -> SurrogateResult:
     """L₂ = (1/D)·Σᵢ wᵢ·((sᵢ·Pᵢ − Q̃ᵢ)·zᵢ).sum() with P = softmax(z) treated as a constant.
 
