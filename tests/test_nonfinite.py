@@ -344,6 +344,10 @@ def test_streamed_nan_and_inf_give_the_in_memory_losses_and_warnings(profile, re
         got.close()
     summed = stream.run(stream.plan([str(path)]), stream.Task(profiles.get(profile), Options()))
     whole = pipeline.run(xio.read([str(path)]), profiles.get(profile), Options())
+    # where the first nan/inf loss comes from: the same stage, global row, column and value
+    assert whole.first_non_finite is not None
+    assert repr(summed.result.first_non_finite) == repr(whole.first_non_finite)
+    assert repr(got.result.first_non_finite) == repr(want.first_non_finite)
     assert np.array_equal(_bits(summed.result.value), _bits(whole.value)) or \
         (np.isnan(summed.result.value) and np.isnan(whole.value))
     summed.close()

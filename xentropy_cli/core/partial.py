@@ -70,6 +70,8 @@ class Partial:
     top_losses: tuple[float, ...]
     chunks: int = 1
     classes: tuple[float, ...] | None = None  # sklearn without --labels: the y_true values seen
+    # (stage, global row, column, value) of the first row whose loss is nan or inf (Result's)
+    first_non_finite: tuple[str, int, int | None, float] | None = None
 
 
 class Inconsistent(ValueError):
@@ -148,7 +150,19 @@ def partial_of(result: Result, first_row: int, top_k: int = 0, weights: Array | 
         targets=None if targets is None else sums.of(targets),
         notices=tuple(_notice_part(n, first_row) for n in result.notices),
         top_rows=rows, top_scores=scores, top_losses=losses,
+        first_non_finite=_shifted(result.first_non_finite, first_row),
     )
+
+
+def _shifted(found: tuple[str, int, int | None, float] | None,
+             rows: int) -> tuple[str, int, int | None, float] | None:
+    return None if found is None else (found[0], found[1] + rows, found[2], found[3])
+
+
+def _first(a: Partial, b: Partial) -> tuple[str, int, int | None, float] | None:
+    """The first non-finite row of two partials: the one with the lower global row."""
+    found = [f for f in (a.first_non_finite, b.first_non_finite) if f is not None]
+    return min(found, key=lambda f: f[1]) if found else None
 
 
 def _top(per: Array, first_row: int, k: int, score: Array | None):
@@ -178,7 +192,8 @@ def moved(p: Partial, first_row: int) -> Partial:
         return replace(n, notice=replace(n.notice, rows=tuple(r + shift for r in n.notice.rows)))
 
     return replace(p, first_row=first_row, top_rows=tuple(r + shift for r in p.top_rows),
-                   notices=tuple(notice(n) for n in p.notices))
+                   notices=tuple(notice(n) for n in p.notices),
+                   first_non_finite=_shifted(p.first_non_finite, shift))
 
 
 # --- combining -----------------------------------------------------------------------------------
@@ -198,7 +213,7 @@ def merge(a: Partial, b: Partial) -> Partial:
         weights=_merge_optional(a.weights, b.weights), targets=_merge_optional(a.targets, b.targets),
         notices=_merge_notices(a.notices, b.notices), top_rows=tuple(t[1] for t in top),
         top_scores=tuple(t[0] for t in top), top_losses=tuple(t[2] for t in top),
-        chunks=a.chunks + b.chunks,
+        chunks=a.chunks + b.chunks, first_non_finite=_first(a, b),
     )
 
 
@@ -293,4 +308,4 @@ def result_of(total: Partial, combined: Combined, profile: Profile,
         weighted_sum=combined.weighted_sum,
         divisor=float("nan") if combined.divisor is None else float(combined.divisor),
         n_samples=total.n, n_classes=total.n_classes, notices=combined.notices,
-        reason=total.kind_reason)
+        reason=total.kind_reason, first_non_finite=total.first_non_finite)

@@ -78,7 +78,7 @@ def as_whole(rows: Result, whole: Result) -> Result:
         stages, value = (*rows.stages[:-1], whole.stages[-1]), whole.value
     return replace(rows, stages=stages, value=value, reduction=whole.reduction,
                    weighted_sum=whole.weighted_sum, divisor=whole.divisor, n_samples=whole.n_samples,
-                   notices=whole.notices, reason=whole.reason)
+                   notices=whole.notices, reason=whole.reason, first_non_finite=whole.first_non_finite)
 
 
 def explain_rows(subset: Inputs, profile: Any, other: Any, options: Options, whole_p: Result,
