@@ -72,7 +72,12 @@ Operand = Array | np.floating | float  # fma: arrays or single numbers, broadcas
 
 
 def fma64(a: Operand, b: Operand, c: Operand) -> Array:
-    """fl(a·b + c) in float64 with one rounding: (uh, ul) = a·b, (th, tl) = c + uh, th + RO(tl + ul)."""
+    """fl(a·b + c) in float64 with one rounding: (uh, ul) = a·b, (th, tl) = c + uh, th + RO(tl + ul).
+
+    Exact where Dekker's product is (|a·b| well inside the normal range: its low part ul must not
+    underflow, nor the split overflow) and the result is normal: every operand the glibc and
+    XLA kernels here pass. Against glibc's fma, results in the subnormal range differ in the last
+    bit on about 14 % of random triples, and products near the overflow threshold may too."""
     a, b, c = (np.asarray(v, F64) for v in (a, b, c))
     with np.errstate(all="ignore"):
         uh, ul = _two_prod(a, b)
