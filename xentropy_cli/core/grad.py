@@ -257,19 +257,17 @@ def _backward(result: Result, prep: Prepared, x0: Array, ln_base: float, offset:
     whole = get(result.profile).binary_outputs == "elements" and result.reduction != "none"
     outputs = y.shape[1] if prep.kind == "binary" and not whole else 1
     ctx = bw.Context(rules, prep.kind, y, scale, ln_base, offset, eps, dtype, np.zeros(x0.shape, bool))
-    with np.errstate(all="ignore"):
-        seed = _seed(prep.kind, y, scale, prep.class_weight, outputs)
-        grad = bw.backward(result, seed, ctx, x0) + x0.dtype.type(0)  # −0 reads as 0
-        if flush:
-            grad = np.where(np.abs(grad) < np.finfo(grad.dtype).tiny, grad.dtype.type(0), grad)
+    seed = _seed(prep.kind, y, scale, prep.class_weight, outputs)
+    grad = bw.backward(result, seed, ctx, x0) + x0.dtype.type(0)  # −0 reads as 0
+    if flush:
+        grad = np.where(np.abs(grad) < np.finfo(grad.dtype).tiny, grad.dtype.type(0), grad)
     return _Pass(grad, ctx.clipped, ctx.fired, scale)
 
 
-# --- public functions --------------------------------------------------------------------------
+# --- public functions: each runs @quietly, so nothing in this module raises numpy's warnings ------
 
 def _forward(inputs: Inputs, profile: Profile, setup: _Setup) -> Result:
-    with np.errstate(all="ignore"):
-        return pipeline.run(_float64(inputs), profile, setup.options64)
+    return pipeline.run(_float64(inputs), profile, setup.options64)
 
 
 def _x0(setup: _Setup) -> Array:
@@ -325,8 +323,7 @@ def gradient(inputs: Inputs, profile: Profile, options: Options | None = None,
     departures: tuple[Departure, ...] = ()
     departs = np.zeros(exact.grad.shape, bool)
     if rules is not bw.EXACT:
-        with np.errstate(all="ignore"):
-            model = pipeline.run(inputs, profile, options or Options())
+        model = pipeline.run(inputs, profile, options or Options())
         x0 = np.asarray(model.stages[0].array)
         eps = pipeline.clip_eps(profile, options or Options(), x0.dtype) if setup.eps is not None else None
         framework = _backward(model, setup.prep, x0, ln_base, offset, eps, rules,
@@ -404,9 +401,8 @@ def _evaluate(inputs: Inputs, profile: Profile, setup: _Setup, x: Array) -> Resu
     """pipeline.run in float64 at y_pred = x (given in the prepared shape); None if refused or
     if the step left the domain of probabilities."""
     try:
-        with np.errstate(all="ignore"):
-            result = pipeline.run(replace(inputs, y_pred=x.reshape(np.shape(inputs.y_pred))), profile,
-                                  setup.options64)
+        result = pipeline.run(replace(inputs, y_pred=x.reshape(np.shape(inputs.y_pred))), profile,
+                              setup.options64)
     except XentError:
         return None
     if not inputs.from_logits and any(n.code in _OUT_OF_DOMAIN for n in result.notices):
@@ -460,8 +456,7 @@ def _row_batch(inputs: Inputs, profile: Profile, setup: _Setup, x0: Array, rows:
     f_up = np.asarray(up.per_sample, dtype=np.float64)[rows]
     f_down = np.asarray(down.per_sample, dtype=np.float64)[rows]
     kink = _straddles(up, down)[rows]
-    with np.errstate(all="ignore"):
-        numeric = (f_up - f_down) / (plus - minus) / d if d else np.zeros(rows.size)
+    numeric = (f_up - f_down) / (plus - minus) / d if d else np.zeros(rows.size)
     return [("kink" if kink[k] else "ok" if np.isfinite([f_up[k], f_down[k]]).all() else "undefined",
              float(numeric[k])) for k in range(rows.size)]
 
@@ -528,9 +523,8 @@ def _score(analytic: GradResult, rows: Array, cols: Array, numeric: Array, steps
     exact = analytic.grad[rows, cols]
     abs_err = np.abs(numeric - exact)
     size = np.maximum(np.abs(numeric), np.abs(exact))
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        tol = RTOL * size + ATOL_FACTOR * magnitude / steps
-        rel = np.where(size > 0, abs_err / size, 0.0)
+    tol = RTOL * size + ATOL_FACTOR * magnitude / steps
+    rel = np.where(size > 0, abs_err / size, 0.0)
     failed = abs_err > tol
     worst = None
     if rows.size:
