@@ -14,7 +14,7 @@ import contextvars
 import os
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -64,13 +64,20 @@ def held_by(command: str | None) -> Iterator[None]:
         _SHARE.reset(token)
 
 
+def _env_positive(name: str, parse: Callable[[str], float] = float) -> float:
+    """The positive number set in the environment variable ``name``; 0 when it is unset, not a
+    number (as ``parse`` reads it) or not positive, so the caller's default applies."""
+    try:
+        value = parse(os.environ.get(name, "") or "0")
+    except ValueError:
+        return 0
+    return value if value > 0 else 0
+
+
 def max_bytes(binary: bool) -> int:
     """How many bytes xent reads whole into memory: ``XENT_MAX_INPUT_MB`` or the default."""
-    try:
-        mb = float(os.environ.get(LIMIT_ENV, "") or 0)
-    except ValueError:
-        mb = 0
-    if mb > 0:
+    mb = _env_positive(LIMIT_ENV)
+    if mb:
         return int(mb * (1 << 20))
     return MAX_BINARY_BYTES if binary else MAX_TEXT_BYTES
 
@@ -78,11 +85,7 @@ def max_bytes(binary: bool) -> int:
 def max_cells() -> int:
     """How many numbers xent holds in memory at once: ``XENT_MAX_CELLS``, or the command's share
     of ``MAX_CELLS`` (see ``held_by``)."""
-    try:
-        n = int(os.environ.get(CELLS_ENV, "") or 0)
-    except ValueError:
-        n = 0
-    return n if n > 0 else int(MAX_CELLS * _SHARE.get())
+    return int(_env_positive(CELLS_ENV, int)) or int(MAX_CELLS * _SHARE.get())
 
 
 def check_cells(count: int, name: str, about: bool = False) -> None:
@@ -105,11 +108,8 @@ def count_text_cells(data: bytes, json: bool) -> int:
 
 def max_spool() -> int:
     """How many bytes of stdin xent copies to a temporary file: ``XENT_MAX_STDIN_MB`` or 2 GiB."""
-    try:
-        mb = float(os.environ.get(SPOOL_ENV, "") or 0)
-    except ValueError:
-        mb = 0
-    return int(mb * (1 << 20)) if mb > 0 else MAX_SPOOL_BYTES
+    mb = _env_positive(SPOOL_ENV)
+    return int(mb * (1 << 20)) if mb else MAX_SPOOL_BYTES
 
 
 def max_line() -> int:
