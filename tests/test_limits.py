@@ -45,3 +45,24 @@ def test_the_share_ends_with_the_read(monkeypatch):
     with source.held_by("grad"):
         assert source.max_cells() == int(source.MAX_CELLS * source.COMMAND_SHARE["grad"])
     assert source.max_cells() == source.MAX_CELLS
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-5", "0", "lots", ""])
+def test_a_limit_that_is_not_a_finite_positive_number_leaves_the_default(value, monkeypatch, tmp_path):
+    """XENT_MAX_INPUT_MB=inf stopped every file read with "cannot be read (OverflowError …)"."""
+    for name in (source.LIMIT_ENV, source.SPOOL_ENV, source.CELLS_ENV):
+        monkeypatch.setenv(name, value)
+    assert source.max_bytes(binary=False) == source.MAX_TEXT_BYTES
+    assert source.max_bytes(binary=True) == source.MAX_BINARY_BYTES
+    assert source.max_spool() == source.MAX_SPOOL_BYTES
+    assert source.max_cells() == source.MAX_CELLS
+    path = tmp_path / "two.csv"
+    path.write_text("y_true_0,y_true_1,y_pred_0,y_pred_1\n0,1,0.5,0.5\n")
+    done = CliRunner().invoke(app, ["compute", str(path)])
+    assert done.exit_code == 0, done.output
+    assert float(done.stdout) == pytest.approx(np.log(2.0))  # −log 0.5
+
+
+def test_a_limit_in_megabytes_may_be_fractional(monkeypatch):
+    monkeypatch.setenv(source.LIMIT_ENV, "1.5")
+    assert source.max_bytes(binary=False) == 3 << 19

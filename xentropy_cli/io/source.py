@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import math
 import os
 import stat
 import sys
@@ -66,12 +67,12 @@ def held_by(command: str | None) -> Iterator[None]:
 
 def _env_positive(name: str, parse: Callable[[str], float] = float) -> float:
     """The positive number set in the environment variable ``name``; 0 when it is unset, not a
-    number (as ``parse`` reads it) or not positive, so the caller's default applies."""
+    finite number (as ``parse`` reads it) or not positive, so the caller's default applies."""
     try:
         value = parse(os.environ.get(name, "") or "0")
     except ValueError:
         return 0
-    return value if value > 0 else 0
+    return value if 0 < value < math.inf else 0
 
 
 def max_bytes(binary: bool) -> int:
