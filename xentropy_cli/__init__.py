@@ -11,7 +11,6 @@ command starts no slower for it::
 """
 
 
-
 def _is_command() -> bool:
     """Whether this process is the ``xent`` command: its script, or ``python -m xentropy_cli``."""
     import os
