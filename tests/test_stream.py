@@ -196,6 +196,90 @@ def test_fixed_width_reader_word_that_starts_before_the_line():
     assert got.tolist() == [[12.25, 3.0], [40.75, 1.0]]
 
 
+def _scientific_cell(rnd, digits: int, exponent_digits: int, negative: bool) -> str:
+    """``[-]d.<digits>e±<exponent_digits>``: random mantissa digits and an exponent that keeps the
+    value finite; a few cells are exact halfway cases, subnormals or zero (float() decides those)."""
+    r = rnd.random()
+    lead = "-" if negative else ""
+    if r < 0.03 and digits >= 15 and exponent_digits >= 2:  # 2^53 + 1: halfway between two doubles, exactly
+        return lead + "9.007199254740993".ljust(digits + 2, "0") + "e+" + "15".zfill(exponent_digits)
+    if r < 0.06 and exponent_digits == 3:  # a subnormal
+        return lead + "4.940656458412465442"[:digits + 2] + "e-324"
+    if r < 0.08:
+        return lead + "0." + "0" * digits + "e+" + "0" * exponent_digits
+    top = 10 ** exponent_digits - 1
+    low = 0 if exponent_digits == 1 else 10 ** (exponent_digits - 1)
+    e = rnd.randint(low, min(top, 307))
+    sign = rnd.choice("+-")
+    mantissa = str(rnd.randint(1, 9)) + "." + "".join(rnd.choice("0123456789") for _ in range(digits))
+    return f"{lead}{mantissa}e{sign}{e:0{exponent_digits}d}"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fixed_width_reader_reads_scientific_fields_as_float_does(seed):
+    """``%.Ne`` fields (N = 0..18, exponents of 1–3 digits, negative columns, a plain integer column
+    between them) on fixed-width lines: every cell has float()'s bits."""
+    import random
+
+    rnd = random.Random(seed)
+    formats = [(rnd.randint(1, 18), rnd.randint(1, 3), rnd.random() < 0.3) for _ in range(rnd.randint(1, 6))]
+    formats[0] = (18, 2, False)  # np.savetxt's default %.18e
+    label = rnd.random() < 0.5
+    lines = []
+    for _ in range(rnd.randint(1, 400)):
+        cells = [_scientific_cell(rnd, *f) for f in formats]
+        lines.append(",".join(([str(rnd.randint(0, 9))] if label else []) + cells))
+    data = ("\n".join(lines) + "\n").encode()
+    got = fastcsv._fixed(data, ",", len(formats) + label)
+    assert got is not None
+    want = np.array([[float(c) for c in line.split(",")] for line in lines])
+    assert np.array_equal(got.view(np.int64), want.view(np.int64))
+
+
+def test_fixed_width_reader_reads_savetxt_default_format():
+    rng = np.random.default_rng(5)
+    values = np.concatenate([rng.random((300, 4)) ** rng.integers(1, 40, (300, 4)),
+                             rng.integers(0, 10, (300, 1)).astype(float)], axis=1)
+    values[::7, 1] = np.float32(values[::7, 1])  # float32 values: exact decimals, retried exactly
+    import io as std_io
+
+    out = std_io.StringIO()
+    np.savetxt(out, values, delimiter=",")
+    text = out.getvalue()
+    widths = {len(line) for line in text.splitlines()}
+    got = fastcsv._fixed(text.encode(), ",", 5)
+    if len(widths) > 1:  # an exponent of 3 digits somewhere: other widths
+        assert got is None
+        return
+    assert got is not None
+    want = np.array([[float(c) for c in line.split(",")] for line in text.splitlines()])
+    assert np.array_equal(got.view(np.int64), want.view(np.int64))
+    assert np.array_equal(got, values)
+
+
+def test_fixed_width_reader_declines_scientific_lines_that_do_not_fit():
+    first = b"1.500000000000000000e+00,-2.500000000000000000e-01\n"
+    for second in (b"-1.50000000000000000e+00,2.500000000000000000e-01\n",  # the sign moved
+                   b"1.500000000000000000e+00,+2.500000000000000000e-01\n",
+                   b"1.500000000000000000e+00,-2.500000000000000000e-1\n",  # another width
+                   b"1.500000000000000000e+00,-2.50000000000000000e-001\n",
+                   b"1.500000000000000000e+00,-2.500000000000000000E-01\n",  # E where e was
+                   b"1.500000000000000000e+00,-2.500000000000000000e*01\n"):
+        assert fastcsv._fixed(first + second, ",", 2) is None, second
+    assert fastcsv._fixed(first + first, ",", 2).tolist() == [[1.5, -0.25]] * 2
+    assert fastcsv._fixed(b"1.5e+00,2.50e-01\n", ",", 2).tolist() == [[1.5, 0.25]]
+    assert fastcsv._fixed(b"1.5e+00,2e-01\n", ",", 2) is None  # no dot: not %.Ne (io.decimals reads it)
+
+
+def test_fixed_width_reader_declines_scientific_bytes_that_are_not_digits():
+    line = b"1.234567890123456789e+05"
+    for at in range(len(line)):
+        for bad in (b"/", b":", b"\xca", b" "):
+            cell = bytearray(line)
+            cell[at] = bad[0]
+            assert fastcsv._fixed(line + b"\n" + bytes(cell) + b"\n", ",", 1) is None, (at, bad)
+
+
 @pytest.mark.parametrize("name", ["naive", "keras", "torch", "sklearn"])
 def test_pipeline_chunk_mode_changes_nothing_but_the_unsummed_total(name):
     """run(chunk=True) skips copies and Σ w·l: per-sample bits, stages and warnings are the same.

@@ -345,13 +345,24 @@ def _wide(buf: np.ndarray, padded: bytes, ends: np.ndarray, lengths: np.ndarray,
     mantissa += eight_digits(d1) * _U(100_000_000)
     mantissa += eight_digits(d2)
     q = exponent - after.astype(np.int64)
-    bits, ok = _eisel_lemire(mantissa, q)
-    retry = np.flatnonzero(taken & ~ok)
-    if retry.size:  # undecided (exact values such as 6.000000000000000000e+00 among them)
-        ok[retry], bits[retry] = _trimmed(mantissa[retry], q[retry])
+    bits, ok = scaled(mantissa, q, taken)
     taken &= ok
     bits |= minus.astype(_U) << _U(63)
     return bits.view(np.float64), taken
+
+
+def scaled(mantissa: np.ndarray, q: np.ndarray, wanted: np.ndarray | None = None) -> tuple[np.ndarray,
+                                                                                         np.ndarray]:
+    """(bits, decided): the float64 bits of M·10^q, correctly rounded, for 0 ≤ M < 2^64, where
+    decided: Eisel–Lemire (``_eisel_lemire``), then the exact retries (``_trimmed``) for what it
+    leaves undecided (exact values such as 6.000000000000000000e+00 among them), only where
+    ``wanted`` (default: everywhere). The cells left undecided (halfway cases, subnormal or
+    infinite results) need an exact parser."""
+    bits, ok = _eisel_lemire(mantissa, q)
+    retry = np.flatnonzero(~ok if wanted is None else wanted & ~ok)
+    if retry.size:
+        ok[retry], bits[retry] = _trimmed(mantissa[retry], q[retry])
+    return bits, ok
 
 
 def _trimmed(mantissa: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -23,6 +23,7 @@ CSV readers when they are installed; each is imported only by the process that u
 from __future__ import annotations
 
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterator
@@ -196,11 +197,35 @@ def parse(lay: Layout, data: bytes, first_line: int) -> np.ndarray:
     return block if used == list(range(lay.n_columns)) else block[:, used]
 
 
-# --- fixed-width lines (numbers written with a fixed format, e.g. "%.8f" probabilities) -----------
+# --- fixed-width lines (numbers written with a fixed format, e.g. "%.8f" or "%.18e") -------------
 
 _U = np.uint64
 _ASCII_ZERO = _U(0x3030303030303030)
 _ALL = _U(0xFFFFFFFFFFFFFFFF)
+_SIX = _U(0x0606060606060606)
+_HIGH_NIBBLES = _U(0xF0F0F0F0F0F0F0F0)
+_SIGN_BIT = _U(1 << 63)
+# ``%.Ne`` (np.savetxt's default is %.18e): a sign, one digit, a dot, N ≤ 18 digits, e±exponent
+_SCIENTIFIC = re.compile(rb"(-?)[0-9]\.([0-9]{0,18})([eE])[+-]([0-9]{1,3})")
+
+
+@dataclass(frozen=True)
+class _Scientific:
+    """``count`` fields written as ``[-]d.<digits>e±<exponent>`` (``%.Ne``), ``step`` bytes apart:
+    ``first`` is the offset of the first one's leading digit."""
+
+    first: int
+    step: int
+    count: int
+    columns: np.ndarray  # their indices among the line's fields
+    digits: int  # after the dot
+    exponent: int  # digits of the exponent
+    negative: bool  # a '-' before each (checked as a mark)
+
+    @property
+    def size(self) -> int:
+        """Bytes of each field."""
+        return self.negative + self.digits + 4 + self.exponent
 
 
 @dataclass(frozen=True)
@@ -208,17 +233,18 @@ class _Fixed:
     """Where the digits of every field sit in a line of ``width`` bytes (from the chunk's first)."""
 
     width: int
-    separators: np.ndarray  # byte offsets
-    dots: np.ndarray
+    n_columns: int
+    columns: np.ndarray  # the plain decimal fields (the rest are ``scientific``)
     ends: np.ndarray  # per group of ≤ 8 digits: the offset just after its last digit
     masks: np.ndarray  # per group: the bytes of its 8-byte window that are its digits
     scales: np.ndarray  # per group: 10^(digits of the field's mantissa after it)
-    starts: np.ndarray  # first group of each field
-    divisors: np.ndarray  # per field: 10^(digits after its dot)
+    starts: np.ndarray  # first group of each plain decimal field
+    divisors: np.ndarray  # per plain decimal field: 10^(digits after its dot)
     more: tuple  # (k, fields that have a (k+1)-th group)
-    marks: tuple  # (first offset, step, count, byte): separators, dots, the newline
+    marks: tuple  # (first offset, step, count, byte): separators, dots, e, minus signs, the newline
     single: tuple  # (first offset, step, count, groups): one-digit groups, read as bytes
     wide: tuple  # (first word offset, step, count, groups, masks): groups of 2–8 digits
+    scientific: tuple  # _Scientific runs
     padded: bool  # a word starts before its line's first byte (8 zero bytes go before the data)
 
 
@@ -244,15 +270,33 @@ def _progressions(offsets: list[int]) -> list[tuple[int, int, list[int]]]:
 _PLANS: dict[tuple, _Fixed] = {}
 
 
+def _scientific_runs(found: list[tuple[int, int, tuple[int, int, bool]]]) -> tuple[_Scientific, ...]:
+    """``found`` (leading digit's offset, field, format) as runs of one format at a fixed step."""
+    runs = []
+    for key in sorted({f[2] for f in found}):
+        members = [f for f in found if f[2] == key]
+        for first, step, m in _progressions([f[0] for f in members]):
+            runs.append(_Scientific(first, step, len(m), np.array([members[i][1] for i in m], np.intp), *key))
+    return tuple(runs)
+
+
 def _fixed_plan(line: bytes, sep: int, n_columns: int) -> _Fixed | None:
     body = line[:-1]
     seps = [i for i, c in enumerate(body) if c == sep]
     if len(seps) != n_columns - 1:
         return None
     ends: list[int]
-    ends, masks, scales, starts, divisors, dots = [], [], [], [], [], []
-    for a, b in zip([0] + [x + 1 for x in seps], seps + [len(body)], strict=True):
+    ends, masks, scales, starts, divisors, dots, columns = [], [], [], [], [], [], []
+    found, others = [], []  # scientific fields; (offset, byte) of their e and minus marks
+    for field, (a, b) in enumerate(zip([0] + [x + 1 for x in seps], seps + [len(body)], strict=True)):
         text = body[a:b]
+        match = _SCIENTIFIC.fullmatch(text)
+        if match:
+            lead, n = a + len(match[1]), len(match[2])
+            found.append((lead, field, (n, len(match[4]), bool(match[1]))))
+            dots.append(lead + 1)
+            others += [(lead + 2 + n, match[3][0])] + ([(a, ord("-"))] if match[1] else [])
+            continue
         dot = text.find(b".")
         runs = [(a, b)] if dot < 0 else [(a, a + dot), (a + dot + 1, b)]
         digits = sum(rb - ra for ra, rb in runs)
@@ -260,6 +304,7 @@ def _fixed_plan(line: bytes, sep: int, n_columns: int) -> _Fixed | None:
             return None  # an empty field, or a mantissa that may not be exact in float64
         if dot >= 0:
             dots.append(a + dot)
+        columns.append(field)
         divisors.append(10.0 ** (0 if dot < 0 else b - (a + dot + 1)))
         starts.append(len(ends))
         after = 0
@@ -273,38 +318,38 @@ def _fixed_plan(line: bytes, sep: int, n_columns: int) -> _Fixed | None:
                 after += size
                 end -= size
     counts = np.diff(starts + [len(ends)])
-    more = tuple((k, np.flatnonzero(counts > k)) for k in range(1, int(counts.max())))
+    more = tuple((k, np.flatnonzero(counts > k)) for k in range(1, int(counts.max(initial=1))))
     width = len(line)
     marks = tuple((first, step, len(m), sep) for first, step, m in _progressions(seps))
     marks += tuple((first, step, len(m), ord(".")) for first, step, m in _progressions(dots))
+    for byte in sorted({b for _, b in others}):
+        at = [o for o, b in others if b == byte]
+        marks += tuple((first, step, len(m), byte) for first, step, m in _progressions(at))
     marks += ((width - 1, 1, 1, 10),)
     one = [i for i, m in enumerate(masks) if m == 0xFF << 56]
     single = tuple((first, step, len(m), np.array([one[j] for j in m], np.intp))
                    for first, step, m in _progressions([ends[i] - 1 for i in one]))
     many = [i for i, m in enumerate(masks) if m != 0xFF << 56]
-    padded = any(ends[i] < 8 for i in many)
+    scientific = _scientific_runs(found)
+    padded = (any(ends[i] < 8 for i in many)  # a word (8 bytes ending at a run's end) starts before 0
+              or any(r.digits % 8 and r.first + r.digits < 6 for r in scientific))
     wide = tuple((first + (8 if padded else 0) - 8, step, len(m), np.array([many[j] for j in m], np.intp),
                   np.array([[masks[many[j]]] for j in m], _U))
                  for first, step, m in _progressions([ends[i] for i in many]))
-    return _Fixed(width, np.array(seps, np.intp), np.array(dots, np.intp), np.array(ends, np.intp),
+    return _Fixed(width, n_columns, np.array(columns, np.intp), np.array(ends, np.intp),
                   np.array(masks, _U), np.array(scales), np.array(starts, np.intp), np.array(divisors),
-                  more, marks, single, wide, padded)
-
-
-def _eight_digits(v: np.ndarray) -> np.ndarray:
-    """Eight digit values 0–9, one per byte (first digit lowest), as the integer they spell."""
-    v = (v * _U(2561)) >> _U(8)
-    v = ((v & _U(0x00FF00FF00FF00FF)) * _U(6553601)) >> _U(16)
-    return ((v & _U(0x0000FFFF0000FFFF)) * _U(42949672960001)) >> _U(32)
+                  more, marks, single, wide, scientific, padded)
 
 
 def _fixed(data: bytes, delimiter: str, n_columns: int) -> np.ndarray | None:
     """Every line the same width with every field in the same place: read all fields at once.
 
-    Each run of ≤ 8 digits is read as one little-endian 8-byte word (digit bytes checked, other
-    bytes masked), turned into its integer by three multiply-shift steps, and a field's mantissa
-    M (≤ 15 digits, so exact) is Σ run·10ⁱ; the value is M / 10^(digits after the dot), correctly
-    rounded as for ``_fast``. Anything else (signs, exponents, other widths): None.
+    Plain decimals (``_decimal_fields``): each run of ≤ 8 digits is read as one little-endian
+    8-byte word (digit bytes checked, other bytes masked), turned into its integer by three
+    multiply-shift steps, and a field's mantissa M (≤ 15 digits, so exact) is Σ run·10ⁱ; the value
+    is M / 10^(digits after the dot), correctly rounded as for ``_fast``. ``%.Ne`` fields
+    (``_scientific``, ≤ 19 digits): Eisel–Lemire on M and the exponent, as ``io.decimals``.
+    Anything else (signs that vary, other widths, longer mantissas): None.
     """
     first = data.find(b"\n") + 1
     if first <= 1 or len(data) % first:
@@ -330,29 +375,104 @@ def _read_fixed(data: bytes, delimiter: str, plan: _Fixed) -> np.ndarray | None:
     for first, step, count, byte in plan.marks:  # separators, dots and newlines where they belong
         if (np.ndarray((count, rows), np.uint8, data, first, (step, width)) != byte).any():
             return None
+    base = bytes(8) + data if plan.padded else data  # a word ending at offset e starts at e − 8
+    decimal = _decimal_fields(data, base, plan, rows) if plan.columns.size else None
+    if not plan.scientific:
+        return None if decimal is None else decimal.T
+    if plan.columns.size and decimal is None:
+        return None
+    block = np.empty((plan.n_columns, rows))
+    if decimal is not None:
+        block[plan.columns] = decimal
+    for run in plan.scientific:
+        values = _scientific(data, base, 8 if plan.padded else 0, width, rows, run)
+        if values is None:
+            return None
+        block[run.columns] = values
+    return block.T
+
+
+def _decimal_fields(data: bytes, base: bytes, plan: _Fixed, rows: int) -> np.ndarray | None:
+    """The plain decimal fields (``plan.columns``) as (fields, rows), or None for a byte that is not a
+    digit where the first line has one."""
+    width = plan.width
     runs = np.empty((plan.ends.size, rows))  # (groups, rows)
     for first, step, count, groups in plan.single:  # one digit (a 0/1 target, an integer part)
         ones = np.ndarray((count, rows), np.uint8, data, first, (step, width)) - np.uint8(48)
         if (ones > 9).any():
             return None  # not a digit where the first line has one
         runs[groups] = ones
-    if plan.wide:
-        base = bytes(8) + data if plan.padded else data  # word ending at offset e starts at e − 8
-        for first, step, count, groups, masks in plan.wide:
-            digits = np.ndarray((count, rows), _U, base, first, (step, width)) ^ _ASCII_ZERO
-            if (masks != _ALL).any():
-                digits &= masks
-            # a byte x is a digit iff x ^ '0' ≤ 9: neither it nor it + 6 reaches 16 (a carry from
-            # the byte below only adds to a sum that is already 16 or more: exact)
-            if ((digits | (digits + _U(0x0606060606060606))) & _U(0xF0F0F0F0F0F0F0F0)).any():
-                return None  # a byte that is not a digit where the first line has one
-            runs[groups] = _eight_digits(digits)
+    for first, step, count, groups, masks in plan.wide:
+        digits = np.ndarray((count, rows), _U, base, first, (step, width)) ^ _ASCII_ZERO
+        if (masks != _ALL).any():
+            digits &= masks
+        # a byte x is a digit iff x ^ '0' ≤ 9: neither it nor it + 6 reaches 16 (a carry from
+        # the byte below only adds to a sum that is already 16 or more: exact)
+        if ((digits | (digits + _SIX)) & _HIGH_NIBBLES).any():
+            return None  # a byte that is not a digit where the first line has one
+        runs[groups] = decimals.eight_digits(digits)
     runs *= plan.scales[:, None]
     mantissa = runs[plan.starts]
     for extra, fields in plan.more:  # fields with more than one run of digits
         mantissa[fields] += runs[plan.starts[fields] + extra]
     mantissa /= plan.divisors[:, None]
-    return mantissa.T
+    return mantissa
+
+
+def _scientific(data: bytes, base: bytes, pad: int, width: int, rows: int,
+                run: _Scientific) -> np.ndarray | None:
+    """A run of ``%.Ne`` fields as (fields, rows) float64, float()'s bits, or None for a byte that
+    is not a digit (or an exponent sign) where the first line has one.
+
+    M is the 1 + N digits without the dot (< 10^19, exact in uint64: the leading digit, then
+    words of eight digits, then the last N mod 8 digits as the top bytes of the word that ends
+    with them), q = ±exponent − N, and the value M·10^q comes from ``decimals.scaled``
+    (Eisel–Lemire and its exact retries); the few cells it cannot decide (halfway cases,
+    subnormals) are read by ``float()`` itself.
+    """
+    o, n = run.first, run.digits
+    shape, strides = (run.count, rows), (run.step, width)
+
+    def digit(at: int) -> np.ndarray:
+        return np.ndarray(shape, np.uint8, data, at, strides) - np.uint8(48)
+
+    def word(at: int) -> np.ndarray:
+        return np.ndarray(shape, _U, base, at + pad, strides) ^ _ASCII_ZERO
+
+    lead = digit(o)
+    bad = lead > 9
+    mantissa = lead.astype(_U)
+    check = np.zeros(shape, _U)
+    groups = [(o + 2 + 8 * g, 8) for g in range(n // 8)] + ([(o + n - 6, n % 8)] if n % 8 else [])
+    for at, size in groups:
+        w = word(at)
+        if size < 8:
+            w &= _ALL << _U(8 * (8 - size))
+        check |= w | (w + _SIX)
+        mantissa *= _U(10 ** size)
+        mantissa += decimals.eight_digits(w)
+    sign = np.ndarray(shape, np.uint8, data, o + 3 + n, strides)
+    minus = sign == ord("-")
+    bad |= ~minus & (sign != ord("+"))
+    exponent = np.zeros(shape, np.int64)
+    for j in range(run.exponent):
+        d = digit(o + 4 + n + j)
+        bad |= d > 9
+        exponent *= 10
+        exponent += d
+    if bad.any() or (check & _HIGH_NIBBLES).any():
+        return None
+    np.negative(exponent, out=exponent, where=minus)
+    exponent -= n
+    bits, ok = decimals.scaled(mantissa.ravel(), exponent.ravel())
+    if run.negative:
+        bits |= _SIGN_BIT
+    values = bits.view(np.float64)
+    for i in np.flatnonzero(~ok).tolist():  # rare: halfway cases, subnormal or huge values
+        field, row = divmod(i, rows)
+        start = row * width + o + field * run.step - run.negative
+        values[i] = float(data[start:start + run.size])
+    return values.reshape(shape)
 
 
 _NUMBER_BYTES = b"0123456789.-+eE"
