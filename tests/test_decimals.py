@@ -24,9 +24,20 @@ from xentropy_cli.io import decimals, fastcsv
 
 @pytest.fixture(autouse=True)
 def vector_parser_on(monkeypatch):
-    """_fast reads chunks whole with fromstring for a while after one that was mostly long cells:
-    start every test with the vector parser in use."""
+    """_fast reads chunks whole with fromstring for a while after one that was mostly long cells,
+    and decimals skips its d.ddd… path for a while after a block mostly of other cells: start
+    every test with both in use."""
     monkeypatch.setattr(fastcsv, "_whole_left", 0)
+    monkeypatch.setattr(decimals, "_point_off", 0)
+
+
+@pytest.fixture(params=["d.ddd… path first", "general path only"])
+def paths(request, monkeypatch):
+    """Long cells read by _point then _general (the default), or by _general alone (as after a
+    block of %.18e cells)."""
+    if request.param == "general path only":
+        monkeypatch.setattr(decimals, "_POINT_OFF_BLOCKS", 1 << 30)
+        monkeypatch.setattr(decimals, "_point_off", 1 << 30)
 
 
 def parse(cells: list[str], width: int = 1, sep: str = ","):
@@ -70,6 +81,10 @@ TAKEN_WIDE = [  # beyond Clinger's path, read by Eisel–Lemire (at most 24 byte
     "9007199254740992", "9007199254740994", "18014398509481983", "18014398509481985",
     "0.0000000000000000001234", "-0.0000000000000000000000", "0e999", "-0e-999", "1e300", "1e-300",
     "3.0517578125e-05", "0.018053696135132764", "1e308", "1.5E+300",
+    # d.ddd… (_point): one integer digit, a dot, digits, 2 to 24 bytes, M < 10^19
+    "0.9999999999999999999", "9.999999999999999999", "1.000000000000000000", "0.00000000000000000000",
+    "0.00000000000000000001", "0.0000000000000000000001", "0.0000099999999999999994",
+    "3.248467462870540000", "0.30000000000000004", "4.00000000000000000", "00.0000000000000001",
     # exact doubles Eisel–Lemire leaves undecided, read by _trimmed: trailing zeros then Clinger,
     # M / 5^3 · 2^-3, integers with an odd part ≤ 2^53
     "6.190338134765625000e-01", "1.834217343420569750e+15", "2.876230247643199600e+16",
@@ -84,6 +99,10 @@ NOT_TAKEN = [  # beyond both paths (the exact parser reads them) or not numbers 
     "12345678901234567890", "99999999999999999999", "0.12345678901234567890",  # 20 digits: M ≥ 10^19
     "1.0000000000000000000", "1844674407370955161.6", "18446744073709551615", "18446744073709551616",
     "0.000000000000000000000123", "0.00000000000000000001234",  # 26 and 25 bytes
+    "1.2345678901234567890", "9.9999999999999999999", "0.0000012345678901234567890",  # M ≥ 10^19
+    # a byte other than the dot where d.ddd… has it: XOR with '.' makes '-', '/', ',', '+' digits
+    "8-", "8/", "8+", "1-5", "1/5", "1+5", "0-00000000000000001", "0/00000000000000001",
+    "0+00000000000000001", "0..0000000000000001", "0.000000000000000.1",
     "1e0000005",  # the e is not in the last eight bytes
     "-1.234567890123456789e-305",  # 25 bytes after the sign
     "1e-349", "1e348", "1234e-352",  # the decimal exponent is outside the table
@@ -101,14 +120,14 @@ def test_hand_picked_cells_inside_the_fast_path_are_taken_with_floats_bits():
     assert [bits(v) for v in values] == [bits(-0.0)] * 4
 
 
-def test_hand_picked_long_cells_are_taken_by_eisel_lemire_with_floats_bits():
+def test_hand_picked_long_cells_are_taken_by_eisel_lemire_with_floats_bits(paths):
     taken = assert_taken_cells_are_float(TAKEN_WIDE)
     assert taken.all(), [t for t, ok in zip(TAKEN_WIDE, taken, strict=True) if not ok]
     values, _ = parse(["-0.0000000000000000000000", "-0e-999"])
     assert [bits(v) for v in values] == [bits(-0.0)] * 2
 
 
-def test_hand_picked_cells_beyond_it_are_left_to_the_exact_parser():
+def test_hand_picked_cells_beyond_it_are_left_to_the_exact_parser(paths):
     taken = assert_taken_cells_are_float(NOT_TAKEN)
     assert not taken.any(), [t for t, ok in zip(NOT_TAKEN, taken, strict=True) if ok]
 

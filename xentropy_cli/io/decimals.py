@@ -74,6 +74,25 @@ _WIDE_TAILS = np.array([[((1 << 64) - 1) << (8 * min(max(WIDE - k - 8 * j, 0), 8
 _WIDE_ZEROS = _WIDE_TAILS & _ZERO  # '0' in each of those bytes
 
 
+def _point_zeros() -> np.ndarray:
+    """``_WIDE_ZEROS`` with a '.' as the second byte of the cell (a cell of k bytes starts at byte
+    24 − k of the window): XOR turns ``d.ddd…`` into digit values with the dot as 0. Cells of 0 or
+    1 byte get 0xFF in their last byte, which no digit XORs to a digit."""
+    table = _WIDE_ZEROS.copy()
+    for k in range(WIDE + 1):
+        at = WIDE - k + 1 if k >= 2 else WIDE - 1
+        table[at // 8, k] ^= _U((0xFF if k < 2 else ord("0") ^ ord(".")) << (8 * (at % 8)))
+    return table
+
+
+_POINT_ZEROS = _point_zeros()
+# 9·10^(k − 2) mod 2^64: a cell d.ddd… of k bytes, read with its dot as a 0, spells X = d·10^(k−1) + R
+# and M = d·10^(k−2) + R = X − d·9·10^(k−2) (mod 2^64, exact when M < 2^64)
+_NINES = np.array([9 * 10 ** (k - 2) % (1 << 64) if k >= 2 else 0 for k in range(WIDE + 1)], _U)
+_POINT_OFF_BLOCKS = 16  # blocks read by the general wide path after one that was mostly not d.ddd…
+_point_off = 0
+
+
 def _power_of_ten(q: int) -> int:
     """10^q as a 128-bit integer T, 2^127 ≤ T < 2^128, rounded down: 10^q = T · 2^(e − 127) with
     e = ⌊q·log2(10)⌋ (Go's ``detailedPowersOfTen``, fast_float's table for q ≥ 0)."""
@@ -171,10 +190,80 @@ def cells(data: bytes, delimiter: str, n_columns: int, rows: int) -> tuple[np.nd
             values[again] = found
             taken[again] = ok
             left = left[~taken.take(left)]
-    for a in range(0, left.size, BLOCK):  # longer cells, up to 19 digits: Eisel–Lemire
-        cut = left[a:a + BLOCK]
-        values[cut], taken[cut] = _wide(buf, padded, ends.take(cut), lengths.take(cut), any_e)
+    _long(buf, padded, ends, lengths, left, values, taken, any_e)  # up to 19 digits: Eisel–Lemire
     return values, taken, ends, lengths
+
+
+def _long(buf: np.ndarray, padded: bytes, ends: np.ndarray, lengths: np.ndarray, cells: np.ndarray,
+          values: np.ndarray, taken: np.ndarray, any_e: bool) -> None:
+    """``values`` and ``taken`` of ``cells`` (indices), cells of up to 24 bytes and 19 digits:
+    those written ``d.ddd…`` by ``_point`` (the fewer operations) a block at a time, then all the
+    others at once by ``_general`` (its cost per call is mostly per operation, not per cell).
+    After a block that is mostly not ``d.ddd…`` (``%.18e``, signs), the next
+    ``_POINT_OFF_BLOCKS`` blocks go straight to ``_general``."""
+    global _point_off
+    general = []
+    for a in range(0, cells.size, BLOCK):
+        cut = cells[a:a + BLOCK]
+        if _point_off > 0:
+            _point_off -= 1
+            general.append(cut)
+            continue
+        bits, ok = _point(buf, padded, ends.take(cut), lengths.take(cut))
+        values[cut] = bits.view(np.float64)
+        taken[cut] = ok
+        missed = cut.take(np.flatnonzero(~ok))
+        if 2 * missed.size > cut.size:
+            _point_off = _POINT_OFF_BLOCKS
+        general.append(missed)
+    rest = np.concatenate(general) if len(general) > 1 else general[0] if general else cells
+    for a in range(0, rest.size, BLOCK):
+        cut = rest[a:a + BLOCK]
+        values[cut], taken[cut] = _general(buf, padded, ends.take(cut), lengths.take(cut), any_e)
+
+
+def _point(buf: np.ndarray, padded: bytes, ends: np.ndarray,
+           lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(bits, taken) of the cells ``d.ddd…`` of 2 to 24 bytes (one digit, the dot, digits: pandas'
+    float64 reprs of probabilities) whose digits spell M < 10^19.
+
+    The 24 bytes before each end are three 64-bit words; masked to the cell and XORed with '0'
+    bytes and a '.' where the dot must be (``_POINT_ZEROS``), every byte must be 0–9 and the second
+    byte a dot: that finds the cells of this form (no sign, exponent or second integer digit). The digits,
+    the dot read as 0, spell X = d·10^(k−1) + R for a cell of k bytes; M = X − 9·d·10^(k−2)
+    (mod 2^64: exact, M < 10^19 when k ≤ 20 or X < 10^19) and q = 2 − k, read by ``scaled``."""
+    size = np.minimum(lengths, WIDE)
+    window = np.ndarray((len(padded) - WIDE + 1,), f"V{WIDE}", padded, 0, (1,))[ends]
+    words = window.view("<u8").reshape(ends.size, 3)
+    d = []
+    for k in range(3):
+        w = words[:, k] & _WIDE_TAILS[k].take(size)
+        w ^= _POINT_ZEROS[k].take(size)
+        d.append(w)
+    check = d[0] + _SIX  # every byte a digit (see _digits), the three words at once
+    check |= d[0]
+    for w in d[1:]:
+        check |= w
+        check |= w + _SIX
+    taken = (check & _HIGH_NIBBLES) == 0
+    taken &= lengths <= WIDE
+    top = eight_digits(d[0])
+    taken &= (top < _U(1000)) | (size <= 20)  # M < 10^19
+    mantissa = top * _U(10 ** 16)
+    mantissa += eight_digits(d[1]) * _U(100_000_000)
+    mantissa += eight_digits(d[2])
+    # the cell's first two bytes: d and the dot (the XOR above lets '-', '/', ',' and '+' pass as
+    # digits where the dot must be; an empty cell at the very end reads a clipped index)
+    start = ends - lengths
+    lead = buf.take(start).astype(_U)  # d + '0' (where taken)
+    start += 1
+    taken &= buf.take(start, mode="clip") == ord(".")
+    lead -= _U(ord("0"))
+    lead *= _NINES.take(size)
+    mantissa -= lead
+    bits, ok = scaled(mantissa, (2 - size).astype(np.int64, copy=False), taken)
+    taken &= ok
+    return bits, taken
 
 
 def _numbers(padded: bytes, ends: np.ndarray, lengths: np.ndarray,
@@ -279,8 +368,8 @@ def _exponent(words: list[np.ndarray], size: np.ndarray, taken: np.ndarray,
     return exponent
 
 
-def _wide(buf: np.ndarray, padded: bytes, ends: np.ndarray, lengths: np.ndarray,
-          any_e: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def _general(buf: np.ndarray, padded: bytes, ends: np.ndarray, lengths: np.ndarray,
+             any_e: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(values, taken) of the cells of ``lengths`` bytes ending before ``ends`` in ``buf``
     (``padded`` is ``buf`` after WIDE zero bytes): ``[+-]`` and at most 24 bytes of
     ``digits[.digits][(e|E)[+-]digits]`` whose digits, without the dot, spell M < 10^19, read
