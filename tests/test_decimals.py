@@ -36,8 +36,8 @@ def paths(request, monkeypatch):
     """Long cells read by _point then _general (the default), or by _general alone (as after a
     block of %.18e cells)."""
     if request.param == "general path only":
-        monkeypatch.setattr(decimals, "_POINT_OFF_BLOCKS", 1 << 30)
-        monkeypatch.setattr(decimals, "_point_off", 1 << 30)
+        monkeypatch.setattr(decimals, "_point", lambda buf, padded, ends, lengths, exponent=None: (
+            np.zeros(ends.size, np.uint64), np.zeros(ends.size, bool)))
 
 
 def parse(cells: list[str], width: int = 1, sep: str = ","):
@@ -85,6 +85,9 @@ TAKEN_WIDE = [  # beyond Clinger's path, read by Eisel–Lemire (at most 24 byte
     "0.9999999999999999999", "9.999999999999999999", "1.000000000000000000", "0.00000000000000000000",
     "0.00000000000000000001", "0.0000000000000000000001", "0.0000099999999999999994",
     "3.248467462870540000", "0.30000000000000004", "4.00000000000000000", "00.0000000000000001",
+    # d.ddd…e±dd (_point on the bytes before the exponent)
+    "3.24846746287054e-05", "9.999999999999999999e-99", "1.0e+99", "5.e-30", "1.7976931348623157e+99",
+    "0.000000000000000001e+50", "2.2250738585072014E-30", "7.2057594037927933e+16",
     # exact doubles Eisel–Lemire leaves undecided, read by _trimmed: trailing zeros then Clinger,
     # M / 5^3 · 2^-3, integers with an odd part ≤ 2^53
     "6.190338134765625000e-01", "1.834217343420569750e+15", "2.876230247643199600e+16",
@@ -103,6 +106,9 @@ NOT_TAKEN = [  # beyond both paths (the exact parser reads them) or not numbers 
     # a byte other than the dot where d.ddd… has it: XOR with '.' makes '-', '/', ',', '+' digits
     "8-", "8/", "8+", "1-5", "1/5", "1+5", "0-00000000000000001", "0/00000000000000001",
     "0+00000000000000001", "0..0000000000000001", "0.000000000000000.1",
+    "1.2345678901234567e-0-", "1.2345678901234567e.05", "1.2345678901234567-e05", "1.23456789012345.e-05",
+    "1.2345678901234567ee05", "1.2345678901234567e0-5", "1.23456789012345678901e-05", "1.5e-05e-05",
+    "1.e-05e-05", "e-05", "1e-05e",
     "1e0000005",  # the e is not in the last eight bytes
     "-1.234567890123456789e-305",  # 25 bytes after the sign
     "1e-349", "1e348", "1234e-352",  # the decimal exponent is outside the table

@@ -198,7 +198,8 @@ def _long(buf: np.ndarray, padded: bytes, ends: np.ndarray, lengths: np.ndarray,
           values: np.ndarray, taken: np.ndarray, any_e: bool) -> None:
     """``values`` and ``taken`` of ``cells`` (indices), cells of up to 24 bytes and 19 digits:
     those written ``d.ddd…`` by ``_point`` (the fewer operations) a block at a time, then all the
-    others at once by ``_general`` (its cost per call is mostly per operation, not per cell).
+    others at once (its cost per call is mostly per operation, not per cell): ``d.ddd…e±dd`` by
+    ``_point`` again on the bytes before the exponent, the rest by ``_general``.
     After a block that is mostly not ``d.ddd…`` (``%.18e``, signs), the next
     ``_POINT_OFF_BLOCKS`` blocks go straight to ``_general``."""
     global _point_off
@@ -219,11 +220,37 @@ def _long(buf: np.ndarray, padded: bytes, ends: np.ndarray, lengths: np.ndarray,
     rest = np.concatenate(general) if len(general) > 1 else general[0] if general else cells
     for a in range(0, rest.size, BLOCK):
         cut = rest[a:a + BLOCK]
+        if any_e:  # d.ddd…e±dd (Python's repr below 1e-4, unsigned %.Ne): _point on the d.ddd…
+            e, n = ends.take(cut), lengths.take(cut)
+            exponent, suffix = _suffix(buf, e, n)
+            at = np.flatnonzero(suffix)
+            bits, ok = _point(buf, padded, e.take(at) - 4, n.take(at) - 4, exponent.take(at))
+            values[cut.take(at)] = bits.view(np.float64)
+            taken[cut.take(at)] = ok
+            cut = cut.take(np.flatnonzero(~taken.take(cut)))
         values[cut], taken[cut] = _general(buf, padded, ends.take(cut), lengths.take(cut), any_e)
 
 
-def _point(buf: np.ndarray, padded: bytes, ends: np.ndarray,
-           lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _suffix(buf: np.ndarray, ends: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(exponent, found) of cells of at least 6 bytes that end with ``e±dd`` (or ``E±dd``)."""
+    found = lengths >= 6
+    at = ends - 4  # (indices are clipped: a short cell at the start of a chunk reads something else)
+    found &= (buf.take(at, mode="clip") | np.uint8(0x20)) == ord("e")
+    at += 1
+    sign = buf.take(at, mode="clip")
+    found &= (sign == ord("-")) | (sign == ord("+"))
+    at += 1
+    tens = buf.take(at, mode="clip") - np.uint8(ord("0"))
+    at += 1
+    ones = buf.take(at, mode="clip") - np.uint8(ord("0"))
+    found &= (tens <= 9) & (ones <= 9)
+    exponent = tens.astype(np.int64) * 10 + ones
+    np.negative(exponent, out=exponent, where=sign == ord("-"))
+    return exponent, found
+
+
+def _point(buf: np.ndarray, padded: bytes, ends: np.ndarray, lengths: np.ndarray,
+           exponent: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(bits, taken) of the cells ``d.ddd…`` of 2 to 24 bytes (one digit, the dot, digits: pandas'
     float64 reprs of probabilities) whose digits spell M < 10^19.
 
@@ -231,7 +258,8 @@ def _point(buf: np.ndarray, padded: bytes, ends: np.ndarray,
     bytes and a '.' where the dot must be (``_POINT_ZEROS``), every byte must be 0–9 and the second
     byte a dot: that finds the cells of this form (no sign, exponent or second integer digit). The digits,
     the dot read as 0, spell X = d·10^(k−1) + R for a cell of k bytes; M = X − 9·d·10^(k−2)
-    (mod 2^64: exact, M < 10^19 when k ≤ 20 or X < 10^19) and q = 2 − k, read by ``scaled``."""
+    (mod 2^64: exact, M < 10^19 when k ≤ 20 or X < 10^19) and q = 2 − k (+ ``exponent``), read
+    by ``scaled``."""
     size = np.minimum(lengths, WIDE)
     window = np.ndarray((len(padded) - WIDE + 1,), f"V{WIDE}", padded, 0, (1,))[ends]
     words = window.view("<u8").reshape(ends.size, 3)
@@ -261,7 +289,10 @@ def _point(buf: np.ndarray, padded: bytes, ends: np.ndarray,
     lead -= _U(ord("0"))
     lead *= _NINES.take(size)
     mantissa -= lead
-    bits, ok = scaled(mantissa, (2 - size).astype(np.int64, copy=False), taken)
+    q = (2 - size).astype(np.int64, copy=False)
+    if exponent is not None:
+        q += exponent
+    bits, ok = scaled(mantissa, q, taken)
     taken &= ok
     return bits, taken
 
