@@ -163,15 +163,20 @@ def cells(data: bytes, delimiter: str, n_columns: int, rows: int) -> tuple[np.nd
     padded = bytes(WIDE) + data
     any_e = b"e" in data or b"E" in data  # else no cell has an exponent
     values, taken = np.empty(n), np.zeros(n, bool)
-    single = lengths == 1
     narrow = None  # the cells for Clinger's path (None: all)
-    if 8 * np.count_nonzero(single) > n:  # many one-byte cells (one-hot targets, labels): a digit
-        digit = buf.take(ends[single] - 1) - np.uint8(ord("0"))
-        values[single] = digit
-        taken[single] = digit <= 9
-        narrow = ~single
     long = lengths > WIDTH
-    if 8 * np.count_nonzero(long) > n:  # many long cells (float64 dumps): only Eisel–Lemire reads them
+    many_long = 8 * np.count_nonzero(long) > n  # (float64 dumps): only Eisel–Lemire reads them
+    single = lengths == 1
+    count = np.count_nonzero(single)
+    # many one-byte cells (one-hot targets, labels): a digit; when Clinger's path reads a subset
+    # anyway (many long cells), even a label column of 1 in 16
+    if (16 if many_long else 8) * count > n:
+        ones = single if 4 * count > n else np.flatnonzero(single)  # (a mask is faster when dense)
+        digit = buf.take(ends[ones] - 1) - np.uint8(ord("0"))
+        values[ones] = digit
+        taken[ones] = digit <= 9
+        narrow = ~single
+    if many_long:
         np.logical_not(long, out=long)
         narrow = long if narrow is None else narrow & long
     rest = None if narrow is None else np.flatnonzero(narrow)
@@ -228,7 +233,8 @@ def _long(buf: np.ndarray, padded: bytes, ends: np.ndarray, lengths: np.ndarray,
             values[cut.take(at)] = bits.view(np.float64)
             taken[cut.take(at)] = ok
             cut = cut.take(np.flatnonzero(~taken.take(cut)))
-        values[cut], taken[cut] = _general(buf, padded, ends.take(cut), lengths.take(cut), any_e)
+        if cut.size:
+            values[cut], taken[cut] = _general(buf, padded, ends.take(cut), lengths.take(cut), any_e)
 
 
 def _suffix(buf: np.ndarray, ends: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
