@@ -530,16 +530,23 @@ def _trimmed(mantissa: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def _high(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The high 64 bits of the 128-bit products a·b (from 32-bit halves; the low 64 bits are a * b)."""
+    """The high 64 bits of the 128-bit products a·b (from 32-bit halves, as Hacker's Delight's
+    mulhu; the low 64 bits are a * b): t = a_hi·b_lo + (a_lo·b_lo >> 32) and
+    w = a_lo·b_hi + (t mod 2^32) stay below 2^64, and the high word is
+    a_hi·b_hi + (t >> 32) + (w >> 32)."""
     a_lo, a_hi, b_lo, b_hi = a & _LOW32, a >> _32, b & _LOW32, b >> _32
-    cross = a_lo * b_hi
-    other = a_hi * b_lo
-    middle = ((a_lo * b_lo) >> _32) + (cross & _LOW32) + (other & _LOW32)  # < 3·2^32
-    high = a_hi * b_hi
-    high += cross >> _32
-    high += other >> _32
-    high += middle >> _32
-    return high
+    t = a_lo * b_lo
+    t >>= _32
+    t += a_hi * b_lo
+    w = a_lo
+    w *= b_hi
+    w += t & _LOW32
+    t >>= _32
+    a_hi *= b_hi
+    a_hi += t
+    w >>= _32
+    a_hi += w
+    return a_hi
 
 
 def _leading_zeros(x: np.ndarray) -> np.ndarray:
@@ -567,15 +574,14 @@ def _eisel_lemire(mantissa: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.n
     a subnormal, infinite or out-of-table result. Otherwise round half up to 53 bits. M = 0 is 0.
     """
     zero = mantissa == 0
-    decided = (q >= Q_MIN) & (q <= Q_MAX)
     index = np.maximum(q, Q_MIN)
     np.minimum(index, Q_MAX, out=index)
+    decided = index == q  # q within the table
     index -= Q_MIN
-    zeros = _leading_zeros(mantissa | zero.astype(_U))
+    zeros = _leading_zeros(mantissa | zero)
     man = mantissa << zeros
     exponent = (217706 * q) >> 16
-    exponent += 64 + 1023
-    exponent -= zeros.astype(np.int64)
+    exponent -= zeros.view(np.int64)
     ten = _TEN_HI.take(index)
     high = _high(man, ten)
     low = man * ten
@@ -590,17 +596,18 @@ def _eisel_lemire(mantissa: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.n
         high[wider], low[wider] = merged_hi, merged_lo
     top = high >> _U(63)
     bits = high >> (top + _9)  # 54 bits
-    exponent -= (top ^ _U(1)).astype(np.int64)
-    decided &= ~((low == 0) & ((high & _1FF) == 0) & ((bits & _3) == _U(1)))  # halfway: undecided
+    halfway = low | (high & _1FF)  # 0 and the 54 bits end in 01: halfway, undecided
+    decided &= (halfway != 0) | ((bits & _3) != _U(1))
     bits += bits & _U(1)
     bits >>= _U(1)
     carry = bits >> _U(53)  # rounded up to 2^53
     bits >>= carry
-    exponent += carry.astype(np.int64)
-    decided &= (exponent >= 1) & (exponent <= 0x7FE)  # neither subnormal nor infinite
+    top += carry  # the exponent: ⌊q·log2 10⌋ + 64 + 1023 − z − (1 − top) + carry
+    top += _U(64 + 1023 - 1)
+    exponent += top.view(np.int64)
+    decided &= (exponent - 1).view(_U) < _U(0x7FE)  # neither subnormal nor infinite: 1 to 0x7FE
     bits &= _FRACTION
-    exponent *= ~zero  # M = 0: +0
-    np.clip(exponent, 0, 0x7FF, out=exponent)
-    bits |= exponent.astype(_U) << _U(52)
+    exponent *= ~zero  # M = 0: +0 (the exponent of other undecided cells does not matter)
+    bits |= exponent.view(_U) << _U(52)
     decided |= zero
     return bits, decided
