@@ -133,6 +133,17 @@ def test_hand_picked_long_cells_are_taken_by_eisel_lemire_with_floats_bits(paths
     assert [bits(v) for v in values] == [bits(-0.0)] * 2
 
 
+def test_short_cells_among_mostly_long_ones_take_the_wide_paths(paths):
+    """In a chunk of mostly long cells (float64 dumps) the short ones skip Clinger's path and go
+    to _point / _general with the long ones: still taken, with float()'s bits."""
+    rng = np.random.default_rng(12)
+    long = [repr(float(x)) for x in rng.random(3 * len(TAKEN)) / 7 + 0.01]
+    cells = [c for i, short in enumerate(TAKEN) for c in [short] + long[3 * i:3 * i + 3]]
+    taken = assert_taken_cells_are_float(cells + NOT_TAKEN + long[:2 * len(NOT_TAKEN)])
+    assert taken[:len(cells)].all(), [t for t, ok in zip(cells, taken, strict=False) if not ok]
+    assert not taken[len(cells):len(cells) + len(NOT_TAKEN)].any()
+
+
 def test_hand_picked_cells_beyond_it_are_left_to_the_exact_parser(paths):
     taken = assert_taken_cells_are_float(NOT_TAKEN)
     assert not taken.any(), [t for t, ok in zip(NOT_TAKEN, taken, strict=True) if ok]

@@ -165,7 +165,8 @@ def cells(data: bytes, delimiter: str, n_columns: int, rows: int) -> tuple[np.nd
     values, taken = np.empty(n), np.zeros(n, bool)
     narrow = None  # the cells for Clinger's path (None: all)
     long = lengths > WIDTH
-    many_long = 8 * np.count_nonzero(long) > n  # (float64 dumps): only Eisel–Lemire reads them
+    long_count = np.count_nonzero(long)
+    many_long = 8 * long_count > n  # (float64 dumps): only Eisel–Lemire reads them
     single = lengths == 1
     count = np.count_nonzero(single)
     # many one-byte cells (one-hot targets, labels): a digit; when Clinger's path reads a subset
@@ -176,6 +177,9 @@ def cells(data: bytes, delimiter: str, n_columns: int, rows: int) -> tuple[np.nd
         values[ones] = digit
         taken[ones] = digit <= 9
         narrow = ~single
+    if 2 * long_count > n:  # mostly long cells: the few short ones go the same way (no Clinger pass)
+        _long(buf, padded, ends, lengths, np.flatnonzero(~taken), values, taken, any_e)
+        return values, taken, ends, lengths
     if many_long:
         np.logical_not(long, out=long)
         narrow = long if narrow is None else narrow & long
