@@ -21,6 +21,14 @@ exponent minus the digits after the dot). Two paths take it, both giving the bit
   ``6.000000000000000000e+00``) is retried exactly (``_trimmed``: trailing zeros moved to q then
   Clinger's path, or M = 5^-q·N, or an integer that float64 holds).
 
+The Eisel–Lemire cells are found in two ways. ``_point`` takes the common form ``d.ddd…`` (one
+integer digit, a dot, digits: pandas' float64 reprs of probabilities) with a single test on the
+masked words and no dot removal (M = X − 9·d·10^(k−2), X being the digits with the dot read as
+0), and the same form before a two-digit exponent (``d.ddd…e-05``) with the exponent read from
+four bytes; ``_general`` finds the sign, the exponent and the dot anywhere in the window for the
+rest. In a chunk of mostly long cells (float64 dumps) every cell but the one-byte ones (labels,
+one-hot targets) goes this way, without a Clinger pass.
+
 Every other cell (20 or more digits, more than 24 bytes, subnormal or infinite results, the
 halfway cases, anything that is not such a number) is reported as not taken, and the caller
 reads it with an exact parser.

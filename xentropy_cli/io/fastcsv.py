@@ -13,7 +13,8 @@ from integer operations and at most one exact IEEE operation, the others go thro
 parser (the function ``float()`` uses); both correctly rounded, after checking that every line has its
 fields and only numbers. Anything else (spaces, nan, empty or ragged fields, odd characters): the
 chunk goes through ``io.table`` instead, which reads it, or raises the same error as the in-memory
-reader with the same ``file:line``. Fixed-width lines (``0.%08d``) are read faster still by
+reader with the same ``file:line``. Fixed-width lines (``0.%08d``, and ``np.savetxt``'s default
+``%.18e`` when no value needs a sign or a three-digit exponent) are read faster still by
 ``parse_fixed``.
 
 ``Arrow`` (pyarrow, the ``fast`` extra) and ``Polars`` read the same blocks with those libraries'
