@@ -36,7 +36,7 @@ def paths(request, monkeypatch):
     """Long cells read by _point then _general (the default), or by _general alone (as after a
     block of %.18e cells)."""
     if request.param == "general path only":
-        monkeypatch.setattr(decimals, "_point", lambda buf, padded, ends, lengths, exponent=None: (
+        monkeypatch.setattr(decimals, "_point", lambda buf, padded, ends, lengths, any_e=True: (
             np.zeros(ends.size, np.uint64), np.zeros(ends.size, bool)))
 
 

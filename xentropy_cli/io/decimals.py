@@ -214,11 +214,10 @@ def cells(data: bytes, delimiter: str, n_columns: int, rows: int) -> tuple[np.nd
 def _long(buf: np.ndarray, padded: bytes, ends: np.ndarray, lengths: np.ndarray, cells: np.ndarray,
           values: np.ndarray, taken: np.ndarray, any_e: bool) -> None:
     """``values`` and ``taken`` of ``cells`` (indices), cells of up to 24 bytes and 19 digits:
-    those written ``d.ddd…`` by ``_point`` (the fewer operations) a block at a time, then all the
-    others at once (its cost per call is mostly per operation, not per cell): ``d.ddd…e±dd`` by
-    ``_point`` again on the bytes before the exponent, the rest by ``_general``.
-    After a block that is mostly not ``d.ddd…`` (``%.18e``, signs), the next
-    ``_POINT_OFF_BLOCKS`` blocks go straight to ``_general``."""
+    those written ``d.ddd…`` or ``d.ddd…e±dd`` by ``_point`` (the fewer operations) a block at a
+    time, then all the others at once by ``_general`` (its cost per call is mostly per
+    operation, not per cell). After a block that is mostly of other cells (signs, integers,
+    three-digit exponents), the next ``_POINT_OFF_BLOCKS`` blocks go straight to ``_general``."""
     global _point_off
     general = []
     for a in range(0, cells.size, BLOCK):
@@ -227,7 +226,7 @@ def _long(buf: np.ndarray, padded: bytes, ends: np.ndarray, lengths: np.ndarray,
             _point_off -= 1
             general.append(cut)
             continue
-        bits, ok = _point(buf, padded, ends.take(cut), lengths.take(cut))
+        bits, ok = _point(buf, padded, ends.take(cut), lengths.take(cut), any_e)
         values[cut] = bits.view(np.float64)
         taken[cut] = ok
         missed = cut.take(np.flatnonzero(~ok))
@@ -237,60 +236,36 @@ def _long(buf: np.ndarray, padded: bytes, ends: np.ndarray, lengths: np.ndarray,
     rest = np.concatenate(general) if len(general) > 1 else general[0] if general else cells
     for a in range(0, rest.size, BLOCK):
         cut = rest[a:a + BLOCK]
-        if any_e:  # d.ddd…e±dd (Python's repr below 1e-4, unsigned %.Ne): _point on the d.ddd…
-            e, n = ends.take(cut), lengths.take(cut)
-            exponent, suffix = _suffix(buf, e, n)
-            at = np.flatnonzero(suffix)
-            bits, ok = _point(buf, padded, e.take(at) - 4, n.take(at) - 4, exponent.take(at))
-            values[cut.take(at)] = bits.view(np.float64)
-            taken[cut.take(at)] = ok
-            cut = cut.take(np.flatnonzero(~taken.take(cut)))
-        if cut.size:
-            values[cut], taken[cut] = _general(buf, padded, ends.take(cut), lengths.take(cut), any_e)
-
-
-def _suffix(buf: np.ndarray, ends: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(exponent, found) of cells of at least 6 bytes that end with ``e±dd`` (or ``E±dd``)."""
-    found = lengths >= 6
-    at = ends - 4  # (indices are clipped: a short cell at the start of a chunk reads something else)
-    found &= (buf.take(at, mode="clip") | np.uint8(0x20)) == ord("e")
-    at += 1
-    sign = buf.take(at, mode="clip")
-    found &= (sign == ord("-")) | (sign == ord("+"))
-    at += 1
-    tens = buf.take(at, mode="clip") - np.uint8(ord("0"))
-    at += 1
-    ones = buf.take(at, mode="clip") - np.uint8(ord("0"))
-    found &= (tens <= 9) & (ones <= 9)
-    exponent = tens.astype(np.int64) * 10 + ones
-    np.negative(exponent, out=exponent, where=sign == ord("-"))
-    return exponent, found
+        values[cut], taken[cut] = _general(buf, padded, ends.take(cut), lengths.take(cut), any_e)
 
 
 def _point(buf: np.ndarray, padded: bytes, ends: np.ndarray, lengths: np.ndarray,
-           exponent: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+           any_e: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(bits, taken) of the cells ``d.ddd…`` of 2 to 24 bytes (one digit, the dot, digits: pandas'
-    float64 reprs of probabilities) whose digits spell M < 10^19.
+    float64 reprs of probabilities), also followed by ``e±dd`` (``_suffix``), whose digits spell
+    M < 10^19.
 
     The 24 bytes before each end are three 64-bit words; masked to the cell and XORed with '0'
     bytes and a '.' where the dot must be (``_POINT_ZEROS``), every byte must be 0–9 and the second
-    byte a dot: that finds the cells of this form (no sign, exponent or second integer digit). The digits,
-    the dot read as 0, spell X = d·10^(k−1) + R for a cell of k bytes; M = X − 9·d·10^(k−2)
-    (mod 2^64: exact, M < 10^19 when k ≤ 20 or X < 10^19) and q = 2 − k (+ ``exponent``), read
-    by ``scaled``."""
+    byte a dot: that finds the cells of this form (no sign, other exponent or second integer
+    digit). The digits, the dot read as 0, spell X = d·10^(k−1) + R for k bytes before any
+    exponent; M = X − 9·d·10^(k−2) (mod 2^64: exact, M < 10^19 when k ≤ 20 or X < 10^19) and
+    q = 2 − k + the exponent, read by ``scaled``."""
     size = np.minimum(lengths, WIDE)
     window = np.ndarray((len(padded) - WIDE + 1,), f"V{WIDE}", padded, 0, (1,))[ends]
     words = window.view("<u8").reshape(ends.size, 3)
+    w = [words[:, 0], words[:, 1], words[:, 2]]
+    exponent = _suffix(w, lengths, size) if any_e else None
     d = []
     for k in range(3):
-        w = words[:, k] & _WIDE_TAILS[k].take(size)
-        w ^= _POINT_ZEROS[k].take(size)
-        d.append(w)
+        x = w[k] & _WIDE_TAILS[k].take(size)
+        x ^= _POINT_ZEROS[k].take(size)
+        d.append(x)
     check = d[0] + _SIX  # every byte a digit (see _digits), the three words at once
     check |= d[0]
-    for w in d[1:]:
-        check |= w
-        check |= w + _SIX
+    for x in d[1:]:
+        check |= x
+        check |= x + _SIX
     taken = (check & _HIGH_NIBBLES) == 0
     taken &= lengths <= WIDE
     top = eight_digits(d[0])
@@ -313,6 +288,32 @@ def _point(buf: np.ndarray, padded: bytes, ends: np.ndarray, lengths: np.ndarray
     bits, ok = scaled(mantissa, q, taken)
     taken &= ok
     return bits, taken
+
+
+def _suffix(words: list[np.ndarray], lengths: np.ndarray, size: np.ndarray) -> np.ndarray | None:
+    """The exponent of the cells of at least 6 bytes that end with ``e±dd`` or ``E±dd`` (Python's
+    repr below 1e-4, ``%.Ne``), 0 for the others, None if there is none. For those cells the four
+    bytes leave the window ``words`` (the bytes before them move to its end: a shift by 0 or 32
+    bits across the three words) and ``size``."""
+    t = words[2] >> _32  # the cell's last four bytes, first lowest
+    has = ((t | _CASE) & _BYTE) == ord("e")
+    if not has.any():
+        return None
+    sign = (t >> _8) & _BYTE
+    minus = sign == ord("-")
+    has &= minus | (sign == ord("+"))
+    digits = (t >> _U(16)) ^ _U(0x3030)  # the two digits' values, tens lowest
+    has &= ((digits | (digits + _U(0x0606))) & _U(0xF0F0)) == 0  # both 0–9 (see _digits)
+    has &= lengths >= 6  # (size stays ≥ 2: the tables are indexed by it)
+    value = (digits & _BYTE) * _U(10) + (digits >> _8)
+    exponent = value.view(np.int64) * has
+    np.negative(exponent, out=exponent, where=minus)
+    shift = has.astype(_U) << _U(5)  # (x >> 1) >> (63 − s): x >> (64 − s), and 0 for s = 0
+    words[2] = (words[2] << shift) | ((words[1] >> _U(1)) >> (_U(63) - shift))
+    words[1] = (words[1] << shift) | ((words[0] >> _U(1)) >> (_U(63) - shift))
+    words[0] = words[0] << shift
+    size -= has * 4
+    return exponent
 
 
 def _numbers(padded: bytes, ends: np.ndarray, lengths: np.ndarray,
