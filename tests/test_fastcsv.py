@@ -1,6 +1,7 @@
 """Every chunk parser gives exactly float()'s float64 (correctly rounded) for every cell.
 
-The numpy reader (``fastcsv._fast``), polars and pyarrow (the ``fast`` extra, when installed) on
+The numpy reader (``fastcsv._fast``), the compiled parser (``jitcsv``, llvmlite), polars and
+pyarrow (the ``fast`` extra, when installed) on
 the hard cases of decimal-to-binary conversion: 17–40 digit mantissas, decimals within a hair of
 a midpoint between two doubles, exact midpoints (ties to even), subnormals, the largest finite
 value, exponents with and without sign, signs, and the layouts people write (pandas' shortest
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 from xentropy_cli.io import columns as colmod
-from xentropy_cli.io import fastcsv
+from xentropy_cli.io import fastcsv, jitcsv
 
 HARD = [
     "0", "-0", "0.0", "-0.0", "1", "5.", ".5", "-.5", "1.e5", "00012.50", "1E5", "1e+05", "1e-05",
@@ -94,6 +95,8 @@ def _parsers():
         yield "polars", lambda lay, data, rows: fastcsv.Polars(lay).parse(data)
     if fastcsv.arrow_available():
         yield "pyarrow", lambda lay, data, rows: fastcsv.Arrow(lay).parse(data)
+    if jitcsv.available():
+        yield "llvmlite", lambda lay, data, rows: jitcsv.Jit(lay).parse(data)
 
 
 PARSERS = dict(_parsers())
