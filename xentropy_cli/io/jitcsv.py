@@ -138,6 +138,33 @@ cs.go:
   store i64 0, ptr %q
   %cs.ptr = getelementptr i8, ptr %p, i64 %cs.pos
   %cs.c = load i8, ptr %cs.ptr
+  %od.d8 = sub i8 %cs.c, 48
+  %od.isd = icmp ult i8 %od.d8, 10
+  br i1 %od.isd, label %one_check, label %cs.signs
+
+; a cell of one digit (a label, a one-hot target): its value, at once
+one_check:                                           ; p[pos] is a digit, so pos + 1 < n
+  %oc.p1 = add i64 %cs.pos, 1
+  %oc.ptr = getelementptr i8, ptr %p, i64 %oc.p1
+  %oc.c = load i8, ptr %oc.ptr
+  %oc.col = load i64, ptr %col
+  %oc.lastcol = sub i64 %ncols, 1
+  %oc.last = icmp eq i64 %oc.col, %oc.lastcol
+  %oc.want = select i1 %oc.last, i8 10, i8 %delim
+  %oc.ok = icmp eq i8 %oc.c, %oc.want
+  br i1 %oc.ok, label %one_digit, label %cs.signs
+one_digit:
+  %od.v = uitofp i8 %od.d8 to double
+  %od.ptr = getelementptr double, ptr %out, i64 %cs.cell
+  store double %od.v, ptr %od.ptr
+  %od.col1 = add i64 %oc.col, 1
+  %od.col2 = select i1 %oc.last, i64 0, i64 %od.col1
+  store i64 %od.col2, ptr %col
+  %od.pos2 = add i64 %cs.pos, 2
+  store i64 %od.pos2, ptr %pos
+  br label %next_cell
+
+cs.signs:
   %cs.minus = icmp eq i8 %cs.c, 45
   %cs.plus = icmp eq i8 %cs.c, 43
   %cs.sign = or i1 %cs.minus, %cs.plus
@@ -333,15 +360,20 @@ clinger:
 cl.go:
   %cg.v = uitofp i64 %cl.man to double
   %cg.pos = icmp sge i64 %cl.qq, 0
-  %cg.aq = select i1 %cg.pos, i64 %cl.qq, i64 0
-  %cg.nq0 = sub i64 0, %cl.qq
-  %cg.nq = select i1 %cg.pos, i64 0, i64 %cg.nq0
-  %cg.mp = getelementptr [23 x double], ptr @p10, i64 0, i64 %cg.aq
-  %cg.mul = load double, ptr %cg.mp
-  %cg.dp = getelementptr [23 x double], ptr @p10, i64 0, i64 %cg.nq
-  %cg.div = load double, ptr %cg.dp
-  %cg.v1 = fmul double %cg.v, %cg.mul
-  %cg.v2 = fdiv double %cg.v1, %cg.div
+  br i1 %cg.pos, label %cg.up, label %cg.down
+cg.up:
+  %cu.p = getelementptr [23 x double], ptr @p10, i64 0, i64 %cl.qq
+  %cu.t = load double, ptr %cu.p
+  %cu.v = fmul double %cg.v, %cu.t
+  br label %cg.store
+cg.down:
+  %cd.q = sub i64 0, %cl.qq
+  %cd.p = getelementptr [23 x double], ptr @p10, i64 0, i64 %cd.q
+  %cd.t = load double, ptr %cd.p
+  %cd.v = fdiv double %cg.v, %cd.t
+  br label %cg.store
+cg.store:
+  %cg.v2 = phi double [ %cu.v, %cg.up ], [ %cd.v, %cg.down ]
   %cg.bits = bitcast double %cg.v2 to i64
   %cg.neg = load i64, ptr %neg
   %cg.sb = shl i64 %cg.neg, 63
