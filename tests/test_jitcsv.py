@@ -5,7 +5,9 @@ random ones, are in tests/test_fastcsv.py, which runs this parser too.)"""
 
 from __future__ import annotations
 
+import math
 import random
+import re
 import struct
 from types import SimpleNamespace
 
@@ -160,3 +162,50 @@ def test_the_used_columns_in_y_true_y_pred_weight_order():
     lay = fastcsv.Layout("t.csv", ",", names, colmod.resolve_columns(names, None, None, None), 5, 0, 2, 0)
     got = jitcsv.Jit(lay).parse(b"0.5,0.25,1,0.75,0\n2,0.125,0,0.875,1\n")
     assert got.tolist() == [[1, 0, 0.25, 0.75, 0.5], [0, 1, 0.125, 0.875, 2]]
+
+
+_CELL = re.compile(rb"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _reference(data: bytes, width: int) -> list[float] | None:
+    """What the parser must answer: every cell's float() when every line has ``width`` cells of
+    its grammar and every value is finite, else None (it must refuse)."""
+    values = []
+    for line in data.split(b"\n")[:-1]:
+        cells = line.split(b",")
+        if len(cells) != width or not all(_CELL.fullmatch(c) for c in cells):
+            return None
+        values += [float(c) for c in cells]
+    return values if all(math.isfinite(v) for v in values) else None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_bytes_never_crash_and_get_the_right_answer(seed):
+    """Chunks of random bytes, mostly number bytes (digits, dots, signs, exponents, commas,
+    newlines) and some others: the parser reads each byte at most where the chunk has one, and
+    answers float()'s values exactly when the chunk is numbers of its grammar, else refuses."""
+    rng = random.Random(seed)
+    alphabet = b"0123456789" * 6 + b"..eE+-,,,,\n\n\n" + b" xn\r\t\x00\xff_"
+    taken = refused = 0
+    for _ in range(1500):
+        width = rng.randint(1, 4)
+        size = rng.choice([1, 2, 5, 12, 40, 200])
+        data = bytes(rng.choice(alphabet) for _ in range(size)) + b"\n"
+        if rng.random() < 0.5:  # mostly valid: numbers, with a few bytes changed
+            cells = [rng.choice(["0", "-1.5", "3e-5", "123456789012345678901234", ".5", "7."])
+                     for _ in range(width * rng.randint(1, 5))]
+            rows = [",".join(cells[i:i + width]) for i in range(0, len(cells), width)]
+            data = bytearray(("\n".join(rows) + "\n").encode())
+            for _ in range(rng.randint(0, 2)):
+                data[rng.randrange(len(data) - 1)] = rng.choice(alphabet)
+            data = bytes(data)
+        want = _reference(data, width)
+        try:
+            got = _bits(jitcsv.Jit(_columns(width)).parse(data))
+        except ValueError:
+            assert want is None, data
+            refused += 1
+            continue
+        assert want is not None and got == _bits(want), data
+        taken += 1
+    assert taken > 300 and refused > 300
