@@ -18,16 +18,14 @@ What it needs (it says which interpreters it found and skips what it cannot run)
 
 - ``--python`` (default: this interpreter): numpy + xent installed (``pip install -e .``). The
   numpy-only runs use it with XENT_READER=numpy, so pyarrow is never imported even if installed.
-- ``--fast-python``: an interpreter with xent and the ``fast`` extra (llvmlite, pyarrow). Default:
-  this interpreter if it can import llvmlite (else pyarrow, else polars), else
-  ``.venv-bench/bin/python`` if that exists.
+- ``--fast-python``: an interpreter with xent and the ``fast`` extra (pyarrow). Default: this
+  interpreter if it can import pyarrow, else ``.venv-bench/bin/python`` if that exists.
 - ``--pandas-python``: an interpreter with pandas, for the reference. Default: this one if it
   can import pandas, else ``.venv-bench/bin/python``. Make one with:
   ``python3 -m venv --system-site-packages .venv-bench && .venv-bench/bin/pip install pandas pyarrow
   && .venv-bench/bin/pip install --no-deps -e .``
-- ``--fast-python``: the ``fast`` extra is llvmlite and pyarrow (``pip install -e '.[fast]'``);
-  ``auto`` reads with the compiled parser (io/jitcsv.py) when llvmlite is installed, else with
-  pyarrow, else with polars.
+- ``--fast-python``: the ``fast`` extra is pyarrow (``pip install -e '.[fast]'``); ``auto``
+  reads with pyarrow when it is installed, else with polars.
 - about 2.5 GB free under ``--data`` (default bench/data/, git-ignored; generated once with
   pandas, bench/layouts.py): seven 1M-row layouts (124–275 MB) and the pandas-written file ×10.
 
@@ -373,11 +371,10 @@ def main() -> None:
                         help="an interpreter with polars (and pyarrow) for --floors")
     parser.add_argument("--data", type=Path, default=DATA, help="where the generated files are kept")
     args = parser.parse_args()
-    args.fast_python = (args.fast_python or default_python("llvmlite") or default_python("pyarrow")
-                        or default_python("polars"))
+    args.fast_python = args.fast_python or default_python("pyarrow") or default_python("polars")
     args.pandas_python = args.pandas_python or default_python("pandas")
     print(f"python (numpy only): {args.python}")
-    print(f"python with the fast extra: {args.fast_python or 'none: the fast rows are skipped'}")
+    print(f"python with polars/pyarrow: {args.fast_python or 'none: the fast rows are skipped'}")
     print(f"python with pandas:  {args.pandas_python or 'none: no reference for the 1M-row ratios'}")
     import platform
 

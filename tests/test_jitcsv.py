@@ -139,7 +139,6 @@ def test_a_parser_that_cannot_start_leaves_the_chunks_to_numpy(monkeypatch):
         raise RuntimeError("LLVM IR parsing error")
 
     monkeypatch.setattr(jitcsv, "_compiled", broken)
-    jitcsv.prepare()  # the thread that compiles ahead fails quietly: the Parser finds out itself
     parse = common.Parser(_layout(2), jitcsv.READER)
     assert _bits(parse(b"0.25,0.75\n0.5,0.125\n", 2)) == _bits([0.25, 0.75, 0.5, 0.125])  # not fixed-width
     assert parse.used == {fastcsv.READER_NUMPY} and parse.kind == fastcsv.READER_NUMPY

@@ -224,8 +224,6 @@ def work(job: Job, task: Task, start: int, stop: int, out: Any = None,
     ``last``: this range ends the file (else the chunk that ends it is completed to a multiple
     of ALIGN rows with the first rows of the next range, which that range's worker skips).
     """
-    if job.reader == jitcsv.READER and jitcsv.available():
-        jitcsv.prepare()  # compiled while the lines before this range are counted
     rows_before = fastcsv.count_lines(job.layout.path, job.layout.body_start, start)
     share = Share()
     row = rows_before

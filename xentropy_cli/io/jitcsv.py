@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 import struct
-import threading
 from functools import lru_cache
 from typing import Any
 
@@ -540,32 +539,10 @@ def available() -> bool:
     return importlib.util.find_spec("llvmlite") is not None
 
 
-_COMPILING = threading.Lock()
-
-
-def prepare() -> None:
-    """Compile the parser in a background thread of this process (LLVM runs without the GIL), so
-    a worker counts the lines before its range meanwhile; ``Jit`` then waits for it. Call it
-    after any fork: a forked child would not have the thread."""
-    threading.Thread(target=_warm, daemon=True).start()
-
-
-def _warm() -> None:
-    try:
-        _function()
-    except Exception:  # noqa: BLE001 - Jit asks again, fails the same way, and numpy reads instead
-        pass
-
-
-def _function() -> Any:
-    """The compiled parser, compiled once per process (by whichever thread asks first)."""
-    with _COMPILING:
-        return _compiled()[0]
-
-
 @lru_cache(maxsize=1)
 def _compiled() -> tuple[Any, Any]:
-    """The parser as a ctypes function, and the engine that owns its code (kept alive with it)."""
+    """The parser as a ctypes function (compiled at the first call in this process), and the
+    engine that owns its code (kept alive with it)."""
     import ctypes
 
     import llvmlite.binding as llvm
@@ -604,7 +581,7 @@ class Jit:
     reads the chunk with ``fastcsv.parse``, which decides."""
 
     def __init__(self, lay: fastcsv.Layout, threads: bool = False):
-        self.function = _function()
+        self.function = _compiled()[0]
         self.used = list(lay.used)
         self.n_columns = lay.n_columns
         self.delimiter = lay.delimiter.encode()
