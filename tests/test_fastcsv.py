@@ -151,3 +151,23 @@ def test_columns_come_back_as_y_true_y_pred_weight_whatever_the_file_order(name)
     else:
         got = PARSERS[name](lay, data, 2)
     assert np.array_equal(got, want)
+
+
+def _chunks_by_hand(data: bytes) -> bytes:
+    """What the pieces must add up to: the bytes, with a newline after an unfinished last line."""
+    return data if not data or data.endswith(b"\n") else data + b"\n"
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_chunks_are_whole_lines_that_add_up_to_the_range(tmp_path, seed):
+    rng = random.Random(seed)
+    lines = [b"x" * rng.choice([0, 1, 5, 40, 300]) for _ in range(rng.randint(0, 60))]
+    body = b"\n".join(lines) + (b"\n" if rng.random() < 0.5 else b"")
+    path = tmp_path / "a.csv"
+    path.write_bytes(body)
+    start = rng.choice([0, body.find(b"\n") + 1])
+    size = rng.choice([1, 7, 64, 1 << 20])
+    pieces = list(fastcsv.chunks(str(path), start, len(body), size))
+    assert b"".join(pieces) == _chunks_by_hand(body[start:])
+    assert all(p.endswith(b"\n") and p.count(b"\n") >= 1 for p in pieces)
+    assert all(len(p) <= size or p.index(b"\n") >= size for p in pieces)  # longer: its first line is
