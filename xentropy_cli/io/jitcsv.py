@@ -595,7 +595,7 @@ class Jit:
 
     def parse(self, data: bytes) -> np.ndarray:
         if not data.endswith(b"\n"):
-            raise ValueError("a chunk ends with a newline")
+            raise ValueError("a chunk must end with a newline")
         values = np.empty(len(data) // 2 + 1)  # a cell takes two bytes or more; untouched pages cost nothing
         cells = self._call(data, values, self.hard)
         if cells == -2:  # more cells for float() than the list holds: again, with room for all
