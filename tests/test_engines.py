@@ -141,11 +141,12 @@ def _timed_run(args: list[str], env: dict[str, str]) -> float:
     return time.monotonic() - began
 
 
-@pytest.mark.parametrize("reader", ["pyarrow", "numpy"])
+@pytest.mark.parametrize("reader", ["pyarrow", "numpy", "llvmlite"])
 def test_ctrl_c_during_a_streamed_run_exits_130_every_time(big_csv, reader, tmp_path):
     """SIGINT at ten moments spread over the streaming part of a run (after start-up, before the
     end, both measured here first, the file made longer until the streaming takes a second)."""
     pytest.importorskip("pyarrow")
+    pytest.importorskip(reader if reader != "numpy" else "numpy")
     env = dict(os.environ, XENT_READER=reader, XENT_CHUNK_BYTES="262144", XENT_WORKERS="2")
     start_up = _timed_run(["compute", str(ROOT / "samples" / "keras_question.csv")], env)
     path, body = big_csv, big_csv.read_bytes()

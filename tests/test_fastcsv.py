@@ -1,6 +1,7 @@
 """Every chunk parser gives exactly float()'s float64 (correctly rounded) for every cell.
 
-The numpy reader (``fastcsv._fast``), polars and pyarrow (the ``fast`` extra, when installed) on
+The numpy reader (``fastcsv._fast``), the compiled parser (``jitcsv``, llvmlite), polars and
+pyarrow (the ``fast`` extra, when installed) on
 the hard cases of decimal-to-binary conversion: 17–40 digit mantissas, decimals within a hair of
 a midpoint between two doubles, exact midpoints (ties to even), subnormals, the largest finite
 value, exponents with and without sign, signs, and the layouts people write (pandas' shortest
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 from xentropy_cli.io import columns as colmod
-from xentropy_cli.io import fastcsv
+from xentropy_cli.io import fastcsv, jitcsv
 
 HARD = [
     "0", "-0", "0.0", "-0.0", "1", "5.", ".5", "-.5", "1.e5", "00012.50", "1E5", "1e+05", "1e-05",
@@ -94,6 +95,8 @@ def _parsers():
         yield "polars", lambda lay, data, rows: fastcsv.Polars(lay).parse(data)
     if fastcsv.arrow_available():
         yield "pyarrow", lambda lay, data, rows: fastcsv.Arrow(lay).parse(data)
+    if jitcsv.available():
+        yield "llvmlite", lambda lay, data, rows: jitcsv.Jit(lay).parse(data)
 
 
 PARSERS = dict(_parsers())
@@ -148,3 +151,23 @@ def test_columns_come_back_as_y_true_y_pred_weight_whatever_the_file_order(name)
     else:
         got = PARSERS[name](lay, data, 2)
     assert np.array_equal(got, want)
+
+
+def _chunks_by_hand(data: bytes) -> bytes:
+    """What the pieces must add up to: the bytes, with a newline after an unfinished last line."""
+    return data if not data or data.endswith(b"\n") else data + b"\n"
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_chunks_are_whole_lines_that_add_up_to_the_range(tmp_path, seed):
+    rng = random.Random(seed)
+    lines = [b"x" * rng.choice([0, 1, 5, 40, 300]) for _ in range(rng.randint(0, 60))]
+    body = b"\n".join(lines) + (b"\n" if rng.random() < 0.5 else b"")
+    path = tmp_path / "a.csv"
+    path.write_bytes(body)
+    start = rng.choice([0, body.find(b"\n") + 1])
+    size = rng.choice([1, 7, 64, 1 << 20])
+    pieces = list(fastcsv.chunks(str(path), start, len(body), size))
+    assert b"".join(pieces) == _chunks_by_hand(body[start:])
+    assert all(p.endswith(b"\n") and p.count(b"\n") >= 1 for p in pieces)
+    assert all(len(p) <= size or p.index(b"\n") >= size for p in pieces)  # longer: its first line is

@@ -34,7 +34,7 @@ from xentropy_cli.core.types import Inputs, Options  # noqa: E402
 from xentropy_cli.engines import stream  # noqa: E402
 from xentropy_cli.engines.common import Parser  # noqa: E402
 from xentropy_cli.errors import DataError, XentError  # noqa: E402
-from xentropy_cli.io import fastcsv  # noqa: E402
+from xentropy_cli.io import fastcsv, jitcsv  # noqa: E402
 
 FIXTURE = json.loads((Path(__file__).resolve().parent / "golden" / "shapes.json").read_text())
 PROFILE_OF = {"keras-tensorflow": "keras", "keras-jax": "keras-jax", "keras-torch": "keras-torch",
@@ -281,6 +281,8 @@ def _readers() -> list[str]:
         found.append(fastcsv.READER_ARROW)
     if fastcsv.polars_available():
         found.append(fastcsv.READER_POLARS)
+    if jitcsv.available():
+        found.append(jitcsv.READER)
     return found
 
 

@@ -23,7 +23,7 @@ from xentropy_cli.core import partial, pipeline, profiles, sums
 from xentropy_cli.core.types import Options
 from xentropy_cli.engines import stream
 from xentropy_cli.errors import DataError
-from xentropy_cli.io import fastcsv
+from xentropy_cli.io import fastcsv, jitcsv
 
 K = 4
 
@@ -542,9 +542,10 @@ def test_files_the_chunked_reader_does_not_take_are_read_in_memory(tmp_path):
         assert data_out["reader"] == "in-memory"
 
 
-@pytest.mark.parametrize("reader", ["polars", "pyarrow"])
+@pytest.mark.parametrize("reader", ["polars", "pyarrow", "llvmlite"])
 def test_library_readers_give_the_same_numbers(tmp_path, monkeypatch, reader):
-    available = {"polars": fastcsv.polars_available, "pyarrow": fastcsv.arrow_available}[reader]
+    available = {"polars": fastcsv.polars_available, "pyarrow": fastcsv.arrow_available,
+                 "llvmlite": jitcsv.available}[reader]
     if not available():
         pytest.skip(f"{reader} (a fast reader) is not installed")
     monkeypatch.setattr(stream, "MIN_PART_BYTES", 1)

@@ -14,7 +14,10 @@ from typing import Any
 
 from xentropy_cli.core import partial
 from xentropy_cli.core.types import Array, Inputs, Options, Result
-from xentropy_cli.io import fastcsv
+from xentropy_cli.io import fastcsv, jitcsv
+
+_LIBRARIES: dict[str, Any] = {fastcsv.READER_POLARS: fastcsv.Polars, fastcsv.READER_ARROW: fastcsv.Arrow,
+                              jitcsv.READER: jitcsv.Jit}
 
 
 def declined(error: Exception) -> None:
@@ -25,9 +28,10 @@ def declined(error: Exception) -> None:
 
 
 class Parser:
-    """Chunks of whole lines of one layout, parsed: as fixed-width lines first (the fastest,
-    numpy only), then with polars or pyarrow when that is the ``reader`` (imported at the first
-    chunk that needs it), then with the general numpy parser, which also gives the in-memory
+    """Chunks of whole lines of one layout, parsed: as fixed-width lines first (numpy only), then
+    with the compiled parser (``io.jitcsv``, llvmlite), polars or pyarrow when that is the
+    ``reader`` (imported at the first chunk that needs it; one that cannot start leaves the rest
+    to numpy), then with the general numpy parser, which also gives the in-memory
     reader's errors. Every parser gives numpy's correctly rounded float64, so the choice never
     changes a number. ``used`` collects the names of the parsers that read something. polars is
     not used in a process forked from one that had imported it (its thread pool does not survive
@@ -39,22 +43,23 @@ class Parser:
         if reader == fastcsv.READER_POLARS and not fastcsv.polars_usable():
             reader = fastcsv.READER_ARROW if fastcsv.arrow_available() else fastcsv.READER_NUMPY
         self.lay, self.kind, self.threads = lay, reader, threads
-        self.reader: fastcsv.Polars | fastcsv.Arrow | None = None
+        self.reader: fastcsv.Polars | fastcsv.Arrow | jitcsv.Jit | None = None
         self.used: set[str] = set()
 
     def __call__(self, data: bytes, line: int) -> Array:
         """The rows of ``data`` (whole lines), whose first is line ``line`` of the file."""
         block = fastcsv.parse_fixed(self.lay, data)
         name = fastcsv.READER_FIXED
-        if block is None and self.kind in (fastcsv.READER_POLARS, fastcsv.READER_ARROW):
-            if self.reader is None:
-                library = fastcsv.Polars if self.kind == fastcsv.READER_POLARS else fastcsv.Arrow
-                self.reader = library(self.lay, threads=self.threads)
+        if block is None and self.kind in _LIBRARIES:
             try:
+                if self.reader is None:
+                    self.reader = _LIBRARIES[self.kind](self.lay, threads=self.threads)
                 block, name = self.reader.parse(data), self.kind
             except Exception as error:  # the library's own errors: the numpy reader says what, and where
                 declined(error)
                 block = None
+                if self.reader is None:  # it cannot start here (an llvmlite too old to compile it)
+                    self.kind = fastcsv.READER_NUMPY
         if block is None:
             block, name = fastcsv.parse(self.lay, data, line), fastcsv.READER_NUMPY
         self.used.add(name)

@@ -45,16 +45,16 @@ from xentropy_cli.core.types import Array, Inputs, LossKind, Options, Result
 from xentropy_cli.engines import common, pool
 from xentropy_cli.engines.pool import Progress
 from xentropy_cli.errors import DataError, UsageError, XentError
-from xentropy_cli.io import blocks, fastcsv
+from xentropy_cli.io import blocks, fastcsv, jitcsv
 
 CHUNK_BYTES = 1 << 20  # text per chunk of fixed-width lines (XENT_CHUNK_BYTES overrides)
 # of lines of any width: fewer calls, less per-call cost; numpy's reader keeps peak memory flat
 # from 1M to 10M rows at 2 MiB, not at 4 MiB (bench/README.md)
 WIDE_CHUNK_BYTES = {fastcsv.READER_NUMPY: 2 << 20, fastcsv.READER_POLARS: 4 << 20,
-                    fastcsv.READER_ARROW: 4 << 20}
+                    fastcsv.READER_ARROW: 4 << 20, jitcsv.READER: 2 << 20}
 MIN_PART_BYTES = 4 << 20  # no worker gets less than this
 HEAD_ROWS = 50  # per-sample rows kept for the table view of --reduction none
-READERS = ("auto", "numpy", "polars", "pyarrow")
+READERS = ("auto", "numpy", "polars", "pyarrow", jitcsv.READER)
 ALIGN = 8 * kernels.PACKET  # rows: blocks start at multiples of this (see _aligned)
 
 
@@ -116,7 +116,8 @@ def plan(sources: list[str] | None, *, y_true: str | None = None, y_pred: str | 
     if reader == "auto":
         reader = choose_reader()
         why = {fastcsv.READER_POLARS: "polars is installed", fastcsv.READER_ARROW: "pyarrow is installed",
-               }.get(reader, "neither polars nor pyarrow is installed")
+               jitcsv.READER: "llvmlite is installed",
+               }.get(reader, "neither llvmlite, pyarrow nor polars is installed")
     body = lay.size - lay.body_start
     workers = max(1, min(_env_int("XENT_WORKERS", cores()), body // MIN_PART_BYTES or 1))
     fixed = _looks_fixed(lay)
@@ -142,6 +143,8 @@ def choose_reader() -> str:
     ``fast`` extra), else polars, else numpy's own. polars parses a chunk in half pyarrow's CPU
     time but its import (a 178 MB library, in every worker) costs more than that saves on a
     1M-row file: end to end pyarrow was faster (bench/README.md)."""
+    if jitcsv.available():
+        return jitcsv.READER
     if fastcsv.arrow_available():
         return fastcsv.READER_ARROW
     return fastcsv.READER_POLARS if fastcsv.polars_available() else fastcsv.READER_NUMPY

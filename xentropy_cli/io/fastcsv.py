@@ -155,18 +155,27 @@ def count_lines(path: str, start: int, stop: int, block: int = 1 << 22) -> int:
 
 
 def chunks(path: str, start: int, stop: int, size: int = 1 << 20) -> Iterator[bytes]:
-    """Bytes [start, stop) of ``path`` in pieces of whole lines (each ends with a newline)."""
-    rest = b""
-    for data in _blocks(path, start, stop, size):
-        data = rest + data
-        end = data.rfind(b"\n") + 1
-        if end == 0:
-            rest = data
-            continue
-        rest = data[end:]
-        yield data[:end]
-    if rest:
-        yield rest + b"\n"
+    """Bytes [start, stop) of ``path`` in pieces of whole lines (each ends with a newline; a last
+    line without one gets one). The partial line after a piece's last newline is read again at
+    the start of the next piece, not carried over: one copy of each byte fewer. A line longer
+    than ``size`` is read whole."""
+    with open(path, "rb") as handle:
+        at, piece = start, size
+        while at < stop:
+            handle.seek(at)
+            want = min(piece, stop - at)
+            data = handle.read(want)
+            if not data:
+                return  # the file is shorter than when it was measured
+            end = data.rfind(b"\n") + 1
+            if end == 0:
+                if len(data) < want or at + len(data) == stop:
+                    yield data + b"\n"
+                    return
+                piece *= 2  # a line longer than a piece: read more of it
+                continue
+            yield data if end == len(data) else data[:end]
+            at, piece = at + end, size
 
 
 # --- one chunk ---------------------------------------------------------------------------------

@@ -1,0 +1,210 @@
+"""The compiled parser (``io.jitcsv``, the ``fast`` extra's reader) gives float()'s bits for every
+cell it takes, refuses every chunk outside its grammar, and the streamed reader falls back to numpy
+wherever it refuses or cannot start. (The hard cases every parser must get right, and the seeded
+random ones, are in tests/test_fastcsv.py, which runs this parser too.)"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import struct
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+pytest.importorskip("llvmlite")
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from xentropy_cli.engines import common  # noqa: E402
+from xentropy_cli.io import columns as colmod  # noqa: E402
+from xentropy_cli.io import fastcsv, jitcsv  # noqa: E402
+
+
+def _layout(width: int, delimiter: str = ",") -> fastcsv.Layout:
+    names = [f"true_{i}" for i in range(width // 2)] + [f"pred_{i}" for i in range(width - width // 2)]
+    return fastcsv.Layout("t.csv", delimiter, names, colmod.resolve_columns(names, None, None, None),
+                          width, 0, 2, 0)
+
+
+def _columns(width: int, delimiter: str = ",") -> SimpleNamespace:
+    """What Jit needs of a Layout: every column read, in file order."""
+    return SimpleNamespace(used=list(range(width)), n_columns=width, delimiter=delimiter)
+
+
+def _parse(cells: list[str], width: int = 1, delimiter: str = ",") -> np.ndarray:
+    rows = [delimiter.join(cells[i:i + width]) for i in range(0, len(cells), width)]
+    return jitcsv.Jit(_columns(width, delimiter)).parse(("\n".join(rows) + "\n").encode())
+
+
+def _bits(values) -> list[int]:
+    return [struct.unpack("<q", struct.pack("<d", float(v)))[0] for v in np.ravel(values)]
+
+
+def _same_as_float(cells: list[str], width: int = 1) -> None:
+    got = _parse(cells, width)
+    assert _bits(got) == _bits([float(c) for c in cells]), cells
+
+
+def test_every_path_gives_floats_bits():
+    _same_as_float([
+        "0", "-0", "+0.0", "-0e5", "0e999999999", "7", "-7", "+7", "5.", ".5", "-.5", "+.5",  # zeros, signs
+        "0.018053696", "3.2484673e-05", "0.00013199499868761483",  # Clinger; Eisel–Lemire
+        "6.000000000000000000e+00", "6.190338134765625000e-01",  # exact: trailing zeros moved to q
+        "1e23", "9007199254740993", "1.00000000000000011102230246251565404236316680908203125",  # halfway
+        "123456789012345678901234567890", "0.1000000000000000055511151231257827",  # over 19 digits
+        "0.000000000000000000000000000012345", "00000000000000000000001.5",  # leading zeros
+        "4.9406564584124654e-324", "2.2250738585072011e-308", "1e-320",  # subnormal: float()
+        "1.7976931348623157e308", "1E5", "1e+05", "1e-05", "1e0000000000000000000001",  # exponents
+        "1e-99999999999", "12345678901234567890123e-3",
+    ])
+
+
+def test_cells_of_every_length_end_to_end_and_at_the_end_of_the_chunk():
+    """Every length 1–30 of digit runs, the last line's cells included (the bytes after them are
+    fewer than the 8 the parser reads at a time)."""
+    rng = random.Random(5)
+    cells = []
+    for length in range(1, 31):
+        digits = "".join(rng.choice("0123456789") for _ in range(length))
+        cells += [digits, f"{digits[:1]}.{digits[1:]}", f"0.{digits}", f"{digits}e-{length}"]
+    for width in (1, 3, 4):
+        keep = len(cells) // width * width
+        _same_as_float(cells[:keep], width)
+        _same_as_float(cells[::-1][:keep], width)
+
+
+FORMATS = ["{!r}", "{:.18e}", "{:.17g}", "{:.7g}", "{:.3f}", "{:.12E}", "{:.0f}", "{:.25f}"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_seeded_random_values_in_the_formats_people_write(fmt):
+    rng = np.random.default_rng(20261202)
+    values = rng.standard_normal(30_000) * 10.0 ** rng.integers(-30, 30, 30_000)
+    values[::7] = rng.random(values[::7].size).astype(np.float32)
+    cells = [fmt.format(v) for v in values.tolist()]
+    _same_as_float(cells, 6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=1, max_size=40),
+       st.sampled_from(FORMATS))
+def test_any_finite_float_written_any_way(values, fmt):
+    _same_as_float([fmt.format(v) for v in values])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", "-", "+"]), st.text("0123456789", min_size=1, max_size=26),
+                          st.text("0123456789", max_size=26),
+                          st.one_of(st.none(), st.integers(-400, 400))), min_size=1, max_size=20))
+def test_any_mantissa_and_exponent(parts):
+    cells = [f"{sign}{whole}{'.' + frac if frac else ''}{'' if e is None else f'e{e}'}"
+             for sign, whole, frac, e in parts]
+    cells = [c for c in cells if np.isfinite(float(c))]
+    if cells:
+        _same_as_float(cells)
+
+
+@pytest.mark.parametrize("text", [
+    b"1,2\n3,\n", b"1,2\n,4\n", b"1,2\n3\n", b"1,2,3\n4,5\n", b"1,x\n", b"1,nan\n", b"1,inf\n",
+    b"1,-inf\n", b"1,1e400\n", b"1,-1e400\n", b"1, 2\n", b"1 ,2\n", b"1,\"2\"\n", b"1,2\n\n3,4\n",
+    b"1,2\r\n", b"1,e5\n", b"1,1e\n", b"1,1e+\n", b"1,.\n", b"1,-\n", b"1,+\n", b"1,1..2\n",
+    b"1,1e5e5\n", b"1,1-2\n", b"1,0x10\n", b"1,1_0\n", b"1,1.5.\n", b"1,--1\n", b"1,2", b"1;2\n",
+    b"1,1e123456789x\n", b"1,1e123456789.5\n", "1,\u0661\n".encode(),
+])
+def test_chunks_outside_the_grammar_are_refused(text):
+    with pytest.raises(ValueError):
+        jitcsv.Jit(_layout(2)).parse(text)
+
+
+@pytest.mark.parametrize("text", [b"1,x\n", b"1,nan\n", b"1,1e400\n", b"1,2\n3\n", b"1, 2\n"])
+def test_the_stream_parser_then_answers_as_the_numpy_reader(text):
+    lay = _layout(2)
+    want = _answer(lambda: fastcsv.parse(lay, text, 2))
+    assert _answer(lambda: common.Parser(lay, jitcsv.READER)(text, 2)) == want
+
+
+def _answer(read):
+    try:
+        return ("values", _bits(read()))
+    except Exception as error:  # noqa: BLE001 - the numpy reader's error is the answer to compare
+        return ("error", type(error).__name__, str(error))
+
+
+def test_a_parser_that_cannot_start_leaves_the_chunks_to_numpy(monkeypatch):
+    def broken():
+        raise RuntimeError("LLVM IR parsing error")
+
+    monkeypatch.setattr(jitcsv, "_compiled", broken)
+    parse = common.Parser(_layout(2), jitcsv.READER)
+    assert _bits(parse(b"0.25,0.75\n0.5,0.125\n", 2)) == _bits([0.25, 0.75, 0.5, 0.125])  # not fixed-width
+    assert parse.used == {fastcsv.READER_NUMPY} and parse.kind == fastcsv.READER_NUMPY
+
+
+def test_many_cells_for_float_are_read_after_a_second_pass(monkeypatch):
+    monkeypatch.setattr(jitcsv, "HARD_CELLS", 3)
+    cells = ["1.2345678901234567890123", "0.1", "9007199254740993", "1e23", "2.5"] * 40
+    _same_as_float(cells, 5)
+
+
+def test_tabs_and_semicolons():
+    for delimiter in ("\t", ";"):
+        got = _parse(["1.5", "-2e-3", "0.1", "7"], 2, delimiter)
+        assert _bits(got) == _bits([1.5, -2e-3, 0.1, 7.0])
+
+
+def test_the_used_columns_in_y_true_y_pred_weight_order():
+    names = ["weight", "pred_0", "true_0", "pred_1", "true_1"]
+    lay = fastcsv.Layout("t.csv", ",", names, colmod.resolve_columns(names, None, None, None), 5, 0, 2, 0)
+    got = jitcsv.Jit(lay).parse(b"0.5,0.25,1,0.75,0\n2,0.125,0,0.875,1\n")
+    assert got.tolist() == [[1, 0, 0.25, 0.75, 0.5], [0, 1, 0.125, 0.875, 2]]
+
+
+_CELL = re.compile(rb"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _reference(data: bytes, width: int) -> list[float] | None:
+    """What the parser must answer: every cell's float() when every line has ``width`` cells of
+    its grammar and every value is finite, else None (it must refuse)."""
+    values = []
+    for line in data.split(b"\n")[:-1]:
+        cells = line.split(b",")
+        if len(cells) != width or not all(_CELL.fullmatch(c) for c in cells):
+            return None
+        values += [float(c) for c in cells]
+    return values if all(math.isfinite(v) for v in values) else None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_bytes_never_crash_and_get_the_right_answer(seed):
+    """Chunks of random bytes, mostly number bytes (digits, dots, signs, exponents, commas,
+    newlines) and some others: the parser reads each byte at most where the chunk has one, and
+    answers float()'s values exactly when the chunk is numbers of its grammar, else refuses."""
+    rng = random.Random(seed)
+    alphabet = b"0123456789" * 6 + b"..eE+-,,,,\n\n\n" + b" xn\r\t\x00\xff_"
+    taken = refused = 0
+    for _ in range(1500):
+        width = rng.randint(1, 4)
+        size = rng.choice([1, 2, 5, 12, 40, 200])
+        data = bytes(rng.choice(alphabet) for _ in range(size)) + b"\n"
+        if rng.random() < 0.5:  # mostly valid: numbers, with a few bytes changed
+            cells = [rng.choice(["0", "-1.5", "3e-5", "123456789012345678901234", ".5", "7."])
+                     for _ in range(width * rng.randint(1, 5))]
+            rows = [",".join(cells[i:i + width]) for i in range(0, len(cells), width)]
+            data = bytearray(("\n".join(rows) + "\n").encode())
+            for _ in range(rng.randint(0, 2)):
+                data[rng.randrange(len(data) - 1)] = rng.choice(alphabet)
+            data = bytes(data)
+        want = _reference(data, width)
+        try:
+            got = _bits(jitcsv.Jit(_columns(width)).parse(data))
+        except ValueError:
+            assert want is None, data
+            refused += 1
+            continue
+        assert want is not None and got == _bits(want), data
+        taken += 1
+    assert taken > 300 and refused > 300
