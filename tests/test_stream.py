@@ -661,3 +661,29 @@ def test_a_process_that_used_polars_still_streams(tmp_path, monkeypatch):
     memory_run = json.loads(invoke("compute", path, "--format", "json", env=NEVER).stdout)
     assert runs[0]["value"] == runs[1]["value"] == memory_run["value"]
     assert "polars" in runs[1]["reader"].split("+")
+
+
+@pytest.mark.parametrize("reader", ["numpy", "llvmlite"])
+def test_savetxt_default_lines_go_to_the_fixed_width_reader_unless_the_compiled_one_reads(
+        streaming, tmp_path, monkeypatch, reader):
+    """np.savetxt's %.18e lines are fixed-width: numpy's fixed-width reader takes them (1 MiB
+    chunks), except when llvmlite's compiled parser is the reader (it reads them faster); the
+    value is the in-memory one either way."""
+    if reader == jitcsv.READER and not jitcsv.available():
+        pytest.skip("llvmlite is not installed")
+    monkeypatch.setenv("XENT_READER", reader)
+    monkeypatch.delenv("XENT_CHUNK_BYTES")
+    rng = np.random.default_rng(21)
+    p = rng.dirichlet(np.ones(4), 300)
+    y = rng.integers(0, 4, 300)
+    path = tmp_path / "dump.csv"
+    with open(path, "w") as handle:
+        handle.write("label,prob_0,prob_1,prob_2,prob_3\n")
+        np.savetxt(handle, np.column_stack([y, p]), delimiter=",")
+    job = stream.plan([str(path)])
+    assert job is not None and job.layout.scientific == (reader == "numpy")
+    assert (job.chunk_bytes == stream.CHUNK_BYTES) == (reader == "numpy")
+    out = stream.run(job, stream.Task(profiles.get("naive"), Options()))
+    expected = pipeline.run(io.read([str(path)]), profiles.get("naive"), Options())
+    assert out.result.value == expected.value
+    assert ("numpy-fixed-width" in out.reader) == (reader == "numpy"), out.reader

@@ -60,6 +60,7 @@ class Layout:
     first_line: int  # file line number of the first data line
     size: int
     name: str = ""  # what messages call the file (``<stdin>`` for a copy of stdin); default: path
+    scientific: bool = True  # parse_fixed reads %.Ne fields (False: they are left to the chosen reader)
 
     @property
     def source(self) -> str:
@@ -182,7 +183,7 @@ def chunks(path: str, start: int, stop: int, size: int = 1 << 20) -> Iterator[by
 
 def parse_fixed(lay: Layout, data: bytes) -> np.ndarray | None:
     """The used columns of a chunk whose lines all have one fixed format (see ``_fixed``), or None."""
-    block = _fixed(data, lay.delimiter, lay.n_columns)
+    block = _fixed(data, lay.delimiter, lay.n_columns, lay.scientific)
     if block is None or lay.used == list(range(lay.n_columns)):
         return block
     return block[:, lay.used]
@@ -290,7 +291,7 @@ def _scientific_runs(found: list[tuple[int, int, tuple[int, int, bool]]]) -> tup
     return tuple(runs)
 
 
-def _fixed_plan(line: bytes, sep: int, n_columns: int) -> _Fixed | None:
+def _fixed_plan(line: bytes, sep: int, n_columns: int, scientific: bool = True) -> _Fixed | None:
     body = line[:-1]
     seps = [i for i, c in enumerate(body) if c == sep]
     if len(seps) != n_columns - 1:
@@ -301,6 +302,8 @@ def _fixed_plan(line: bytes, sep: int, n_columns: int) -> _Fixed | None:
     for field, (a, b) in enumerate(zip([0] + [x + 1 for x in seps], seps + [len(body)], strict=True)):
         text = body[a:b]
         match = _SCIENTIFIC.fullmatch(text)
+        if match and not scientific:
+            return None
         if match:
             lead, n = a + len(match[1]), len(match[2])
             found.append((lead, field, (n, len(match[4]), bool(match[1]))))
@@ -351,24 +354,25 @@ def _fixed_plan(line: bytes, sep: int, n_columns: int) -> _Fixed | None:
                   more, marks, single, wide, scientific, padded)
 
 
-def _fixed(data: bytes, delimiter: str, n_columns: int) -> np.ndarray | None:
+def _fixed(data: bytes, delimiter: str, n_columns: int, scientific: bool = True) -> np.ndarray | None:
     """Every line the same width with every field in the same place: read all fields at once.
 
     Plain decimals (``_decimal_fields``): each run of ≤ 8 digits is read as one little-endian
     8-byte word (digit bytes checked, other bytes masked), turned into its integer by three
     multiply-shift steps, and a field's mantissa M (≤ 15 digits, so exact) is Σ run·10ⁱ; the value
     is M / 10^(digits after the dot), correctly rounded as for ``_fast``. ``%.Ne`` fields
-    (``_scientific``, ≤ 19 digits): Eisel–Lemire on M and the exponent, as ``io.decimals``.
-    Anything else (signs that vary, other widths, longer mantissas): None.
+    (``_scientific``, ≤ 19 digits, unless ``scientific`` is False): Eisel–Lemire on M and the
+    exponent, as ``io.decimals``. Anything else (signs that vary, other widths, longer mantissas):
+    None.
     """
     first = data.find(b"\n") + 1
     if first <= 1 or len(data) % first:
         return None
-    key = (delimiter, n_columns, first)
+    key = (delimiter, n_columns, first, scientific)
     cached = _PLANS.get(key)  # the previous chunk's plan: every line is checked against it
     block = None if cached is None else _read_fixed(data, delimiter, cached)
     if block is None:
-        plan = _fixed_plan(data[:first], ord(delimiter), n_columns)
+        plan = _fixed_plan(data[:first], ord(delimiter), n_columns, scientific)
         block = None if plan is None else _read_fixed(data, delimiter, plan)
         if block is not None:
             _PLANS[key] = plan  # type: ignore[assignment]
