@@ -343,15 +343,15 @@ def _fixed_plan(line: bytes, sep: int, n_columns: int, scientific: bool = True) 
     single = tuple((first, step, len(m), np.array([one[j] for j in m], np.intp))
                    for first, step, m in _progressions([ends[i] - 1 for i in one]))
     many = [i for i, m in enumerate(masks) if m != 0xFF << 56]
-    scientific = _scientific_runs(found)
+    exponents = _scientific_runs(found)
     padded = (any(ends[i] < 8 for i in many)  # a word (8 bytes ending at a run's end) starts before 0
-              or any(r.digits % 8 and r.first + r.digits < 6 for r in scientific))
+              or any(r.digits % 8 and r.first + r.digits < 6 for r in exponents))
     wide = tuple((first + (8 if padded else 0) - 8, step, len(m), np.array([many[j] for j in m], np.intp),
                   np.array([[masks[many[j]]] for j in m], _U))
                  for first, step, m in _progressions([ends[i] for i in many]))
     return _Fixed(width, n_columns, np.array(columns, np.intp), np.array(ends, np.intp),
                   np.array(masks, _U), np.array(scales), np.array(starts, np.intp), np.array(divisors),
-                  more, marks, single, wide, scientific, padded)
+                  more, marks, single, wide, exponents, padded)
 
 
 def _fixed(data: bytes, delimiter: str, n_columns: int, scientific: bool = True) -> np.ndarray | None:
