@@ -24,7 +24,7 @@ exponent minus the digits after the dot). Two paths take it, both giving the bit
 The Eisel–Lemire cells are found in two ways. ``_point`` takes the common form ``d.ddd…`` (one
 integer digit, a dot, digits: pandas' float64 reprs of probabilities) with a single test on the
 masked words and no dot removal (M = X − 9·d·10^(k−2), X being the digits with the dot read as
-0), and the same form before a two-digit exponent (``d.ddd…e-05``) with the exponent read from
+0), and the same form before a two-digit exponent (``d.ddd…e-05``), read from the window's last
 four bytes; ``_general`` finds the sign, the exponent and the dot anywhere in the window for the
 rest. In a chunk of mostly long cells (float64 dumps) every cell but the one-byte ones (labels,
 one-hot targets) goes this way, without a Clinger pass.
