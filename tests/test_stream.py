@@ -577,3 +577,29 @@ def test_a_process_that_used_polars_still_streams(tmp_path, monkeypatch):
     memory_run = json.loads(invoke("compute", path, "--format", "json", env=NEVER).stdout)
     assert runs[0]["value"] == runs[1]["value"] == memory_run["value"]
     assert "polars" in runs[1]["reader"].split("+")
+
+
+@pytest.mark.parametrize("header_end", ["\r", "\r\r"])
+def test_a_lone_carriage_return_in_the_head_is_read_as_in_memory(tmp_path, header_end):
+    """The in-memory reader ends a line at a lone \\r (old Mac files); the body must not start one
+    line late (it did: the first row was dropped and the value changed)."""
+    path = tmp_path / "cr.csv"
+    path.write_bytes(f"y_true,y_pred{header_end}1,0.9\r\n0,0.2\r\n1,0.6\r\n".encode())
+    args = ("compute", path, "--reduction", "sum", "--format", "json")
+    streamed_run, memory_run = invoke(*args, env=ALWAYS), invoke(*args, env=NEVER)
+    assert streamed_run.exit_code == memory_run.exit_code == 0
+    want = -math.log(0.9) - math.log(0.8) - math.log(0.6)
+    assert json.loads(streamed_run.stdout)["value"] == json.loads(memory_run.stdout)["value"]
+    assert json.loads(memory_run.stdout)["value"] == pytest.approx(want, rel=1e-12)
+
+
+def test_a_trailing_tab_on_the_last_line_of_a_tsv_is_the_in_memory_error(tmp_path):
+    """A tab after the last cell of a TSV file is an empty extra field for the in-memory reader
+    (a ragged row); the streamed body must keep it instead of trimming it as trailing blank."""
+    path = tmp_path / "t.tsv"
+    path.write_bytes(b"y_true\ty_pred\n1\t0.9\n0\t0.2\n1\t0.6\t\n\n \t\n")
+    args = ("compute", path)
+    streamed_run, memory_run = invoke(*args, env=ALWAYS), invoke(*args, env=NEVER)
+    assert memory_run.exit_code == 1 and "t.tsv:4: row has 3 fields but the header has 2" in memory_run.stderr
+    assert (streamed_run.exit_code, streamed_run.stdout, streamed_run.stderr) == \
+        (memory_run.exit_code, memory_run.stdout, memory_run.stderr)
