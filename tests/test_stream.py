@@ -603,3 +603,16 @@ def test_a_trailing_tab_on_the_last_line_of_a_tsv_is_the_in_memory_error(tmp_pat
     assert memory_run.exit_code == 1 and "t.tsv:4: row has 3 fields but the header has 2" in memory_run.stderr
     assert (streamed_run.exit_code, streamed_run.stdout, streamed_run.stderr) == \
         (memory_run.exit_code, memory_run.stdout, memory_run.stderr)
+
+
+@pytest.mark.parametrize("chunk", ["0", "-5"])
+def test_a_chunk_size_that_is_not_positive_is_the_default(tmp_path, chunk):
+    """XENT_CHUNK_BYTES=0 read no row ("there are no samples"); a negative one was an internal error."""
+    y, p = data(300, seed=5)
+    path = write_csv(tmp_path / "c.csv", y, p, fmt=None)
+    args = ("compute", path, "--format", "json")
+    streamed_run = invoke(*args, env={**ALWAYS, "XENT_CHUNK_BYTES": chunk, "XENT_WORKERS": "-1"})
+    memory_run = invoke(*args, env=NEVER)
+    assert streamed_run.exit_code == memory_run.exit_code == 0, streamed_run.stderr
+    assert json.loads(streamed_run.stdout)["value"] == json.loads(memory_run.stdout)["value"]
+    assert json.loads(streamed_run.stdout)["n_samples"] == 300

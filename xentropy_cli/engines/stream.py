@@ -77,10 +77,12 @@ class Job:
 
 
 def _env_int(name: str, default: int) -> int:
+    """A positive integer from the environment, else ``default`` (a chunk of 0 bytes read no row)."""
     try:
-        return int(os.environ.get(name, "") or default)
+        value = int(os.environ.get(name, "") or default)
     except ValueError:
         return default
+    return value if value > 0 else default
 
 
 cores = pool.cores
