@@ -208,3 +208,15 @@ def test_random_bytes_never_crash_and_get_the_right_answer(seed):
         assert want is not None and got == _bits(want), data
         taken += 1
     assert taken > 300 and refused > 300
+
+
+@pytest.mark.parametrize(("version", "usable"), [("0.43.0", False), ("0.44.0rc2", False), ("0.45.0", True),
+                                                 ("0.47.1", True), ("1.0.0", True)])
+def test_an_llvmlite_too_old_to_compile_the_parser_is_not_chosen(monkeypatch, version, usable):
+    """Below the fast extra's llvmlite>=0.45 (numba 0.60 pins 0.43, which has no new pass manager)
+    "auto" must choose the next reader (pyarrow), not a parser that cannot start (which left every
+    chunk to numpy)."""
+    import importlib.metadata
+
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: version)
+    assert jitcsv.available() is usable

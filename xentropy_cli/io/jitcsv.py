@@ -533,13 +533,26 @@ overflow:
 """.replace("P10", _POWERS)
 
 
+MIN_LLVMLITE = (0, 45)  # the fast extra's pin: the llvmlite this parser is compiled and tested with
+
+
 def available() -> bool:
-    """True when llvmlite can be imported (checked without importing it) on a little-endian
-    machine (the parser reads eight bytes as one little-endian word)."""
+    """True when llvmlite ≥ 0.45 can be imported (checked without importing it) on a
+    little-endian machine (the parser reads eight bytes as one little-endian word). An older
+    llvmlite (numba 0.60 pins 0.43: no new pass manager) would not start, and leave every chunk to
+    numpy: the next reader (pyarrow) reads instead."""
+    import importlib.metadata
     import importlib.util
     import sys
 
-    return sys.byteorder == "little" and importlib.util.find_spec("llvmlite") is not None
+    if sys.byteorder != "little" or importlib.util.find_spec("llvmlite") is None:
+        return False
+    try:
+        version = importlib.metadata.version("llvmlite")
+    except importlib.metadata.PackageNotFoundError:
+        return True  # no metadata: try it (a parser that cannot start leaves the chunks to numpy)
+    parts = [int("".join(c for c in part if c.isdigit()) or 0) for part in version.split(".")[:2]]
+    return tuple(parts) >= MIN_LLVMLITE
 
 
 @lru_cache(maxsize=1)
