@@ -141,10 +141,10 @@ def _looks_fixed(lay: fastcsv.Layout) -> bool:
 
 
 def choose_reader() -> str:
-    """The parser for chunks that are not fixed-width, from what is installed: pyarrow (the
-    ``fast`` extra), else polars, else numpy's own. polars parses a chunk in half pyarrow's CPU
-    time but its import (a 178 MB library, in every worker) costs more than that saves on a
-    1M-row file: end to end pyarrow was faster (bench/README.md)."""
+    """The parser for chunks that are not fixed-width, from what is installed: the compiled
+    parser (llvmlite, the ``fast`` extra), else pyarrow, else polars, else numpy's own. polars
+    parses a chunk in half pyarrow's CPU time but its import (a 178 MB library, in every worker)
+    costs more than that saves on a 1M-row file: end to end pyarrow was faster (bench/README.md)."""
     if jitcsv.available():
         return jitcsv.READER
     if fastcsv.arrow_available():
