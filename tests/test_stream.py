@@ -554,7 +554,9 @@ def test_torch_multi_output_binary_streams_its_elements(tmp_path, streaming, red
     path = write_csv(tmp_path / "multi.csv", y, p)
     options = Options(reduction=reduction)
     memory = in_memory(path, "torch", options, kind="binary")
-    out = streamed(path, "torch", options, kind="binary").result
+    run = streamed(path, "torch", options, kind="binary")
+    run.close()  # its per-sample files (reduction none), left in the temporary folder otherwise
+    out = run.result
     assert memory.kind == out.kind == "binary"
     if reduction == "none":
         return
