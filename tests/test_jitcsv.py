@@ -9,6 +9,7 @@ import math
 import random
 import re
 import struct
+import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -220,3 +221,46 @@ def test_an_llvmlite_too_old_to_compile_the_parser_is_not_chosen(monkeypatch, ve
 
     monkeypatch.setattr(importlib.metadata, "version", lambda name: version)
     assert jitcsv.available() is usable
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mprotect through libc: Linux")
+def test_no_byte_is_read_outside_the_chunk():
+    """Native code: the parser reads no byte before the chunk's first nor past its last (the
+    8-byte words near the end are copied, not read). Each chunk sits against an unreadable
+    page, at its end and at its start: a read outside it would end the process (SIGSEGV)."""
+    import ctypes
+    import mmap
+
+    from xentropy_cli.io import decimals
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    page = mmap.PAGESIZE
+    memory = mmap.mmap(-1, 3 * page)
+    base = ctypes.addressof(ctypes.c_char.from_buffer(memory))
+    assert libc.mprotect(base, page, 0) == 0 and libc.mprotect(base + 2 * page, page, 0) == 0
+    function = jitcsv._compiled()[0]
+    hard, count = np.empty(3 * 64, np.int64), np.zeros(1, np.int64)
+    rng = random.Random(11)
+    alphabet = b"0123456789" * 6 + b"..eE+-,,,\n\n\n" + b" x\r\x00\xff"
+    cells = ["0", "7", "-1.5", "3e-5", "1e12345678", "12345678901234567890123", ".5", "7.", "1e-400",
+             "0.000000000000000000000000001", "123456789.12345678"]
+    answers = set()
+    try:
+        for _ in range(3000):
+            if rng.random() < 0.5:
+                data = bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) + b"\n"
+            else:
+                data = (",".join(rng.choice(cells) for _ in range(rng.randint(1, 9))) + "\n").encode()
+            n = len(data)
+            for at in (2 * page - n, page):  # against the page after it, and the page before it
+                memory[at:at + n] = data
+                out = np.empty(n // 2 + 1)
+                answers.add(function(ctypes.cast(base + at, ctypes.c_char_p), n, rng.randint(1, 3), b",",
+                                     out.ctypes.data, out.size, decimals._TEN_HI.ctypes.data,
+                                     decimals._TEN_LO.ctypes.data, hard.ctypes.data, hard.size // 3,
+                                     count.ctypes.data) >= 0)
+    finally:
+        libc.mprotect(base, 3 * page, mmap.PROT_READ | mmap.PROT_WRITE)
+        memory.close()
+    assert answers == {True, False}  # chunks taken and chunks refused
