@@ -618,3 +618,23 @@ def test_a_chunk_size_that_is_not_positive_is_the_default(tmp_path, chunk):
     assert streamed_run.exit_code == memory_run.exit_code == 0, streamed_run.stderr
     assert json.loads(streamed_run.stdout)["value"] == json.loads(memory_run.stdout)["value"]
     assert json.loads(streamed_run.stdout)["n_samples"] == 300
+
+
+def test_windows_line_ends_are_read_by_the_compiled_parser(tmp_path, monkeypatch):
+    """A CSV written with "\\r\\n" (pandas on Windows): the compiled parser reads it (not numpy
+    after a refusal), with the value of the numpy reader and of the in-memory reader."""
+    if not jitcsv.available():
+        pytest.skip("llvmlite (the fast extra) is not installed")
+    monkeypatch.setattr(stream, "MIN_PART_BYTES", 1)
+    y, p = data(3000, seed=5)
+    path = write_csv(tmp_path / "a.csv", y, p, fmt=None)
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    got = {}
+    for reader in ("llvmlite", "numpy"):
+        run = invoke("compute", path, "--keras-compat", "--format", "json",
+                     env=dict(ALWAYS, XENT_READER=reader))
+        got[reader] = json.loads(run.stdout)
+    whole = invoke("compute", path, "--keras-compat", "--format", "json",
+                   env=dict(ALWAYS, XENT_STREAM_MIN_BYTES=str(1 << 40)))
+    assert "numpy" not in got["llvmlite"]["reader"].split("+")  # no chunk refused
+    assert got["llvmlite"]["value"] == got["numpy"]["value"] == json.loads(whole.stdout)["value"]
