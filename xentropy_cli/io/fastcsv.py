@@ -168,18 +168,21 @@ def chunks(path: str, start: int, stop: int, size: int = 1 << 20) -> Iterator[by
     """Bytes [start, stop) of ``path`` in pieces of whole lines (each ends with a newline; a last
     line without one gets one). The partial line after a piece's last newline is read again at
     the start of the next piece, not carried over: one copy of each byte fewer. A line longer
-    than ``size`` is read whole."""
+    than ``size`` is read whole. A file that has become shorter than ``stop`` is a DataError."""
     with open(path, "rb") as handle:
         at, piece = start, size
         while at < stop:
             handle.seek(at)
             want = min(piece, stop - at)
             data = handle.read(want)
-            if not data:
-                return  # the file is shorter than when it was measured
+            if len(data) < want:  # it was measured longer: a value from part of it would be wrong
+                from xentropy_cli.errors import DataError
+
+                raise DataError("the file changed while it was read (it is shorter now)", where=path,
+                                hint="read a copy that nothing is writing to")
             end = data.rfind(b"\n") + 1
             if end == 0:
-                if len(data) < want or at + len(data) == stop:
+                if at + len(data) == stop:
                     yield data + b"\n"
                     return
                 piece *= 2  # a line longer than a piece: read more of it
