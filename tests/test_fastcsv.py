@@ -171,3 +171,13 @@ def test_chunks_are_whole_lines_that_add_up_to_the_range(tmp_path, seed):
     assert b"".join(pieces) == _chunks_by_hand(body[start:])
     assert all(p.endswith(b"\n") and p.count(b"\n") >= 1 for p in pieces)
     assert all(len(p) <= size or p.index(b"\n") >= size for p in pieces)  # longer: its first line is
+
+
+def test_a_file_that_became_shorter_is_an_error_not_a_value_of_part_of_it(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"1,0.5\n0,0.25\n1,0.75\n")
+    from xentropy_cli.errors import DataError
+
+    with pytest.raises(DataError, match="changed while it was read"):
+        list(fastcsv.chunks(str(path), 0, 30, size=8))  # measured 30 bytes, 20 now
+    assert b"".join(fastcsv.chunks(str(path), 0, 20, size=8)) == path.read_bytes()

@@ -9,6 +9,7 @@ import math
 import random
 import re
 import struct
+import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -111,7 +112,8 @@ def test_any_mantissa_and_exponent(parts):
 @pytest.mark.parametrize("text", [
     b"1,2\n3,\n", b"1,2\n,4\n", b"1,2\n3\n", b"1,2,3\n4,5\n", b"1,x\n", b"1,nan\n", b"1,inf\n",
     b"1,-inf\n", b"1,1e400\n", b"1,-1e400\n", b"1, 2\n", b"1 ,2\n", b"1,\"2\"\n", b"1,2\n\n3,4\n",
-    b"1,2\r\n", b"1,e5\n", b"1,1e\n", b"1,1e+\n", b"1,.\n", b"1,-\n", b"1,+\n", b"1,1..2\n",
+    b"1,2\r\r\n", b"1\r,2\r\n", b"1,2\r3\n", b"1,2\n3,4\r",
+    b"1,e5\n", b"1,1e\n", b"1,1e+\n", b"1,.\n", b"1,-\n", b"1,+\n", b"1,1..2\n",
     b"1,1e5e5\n", b"1,1-2\n", b"1,0x10\n", b"1,1_0\n", b"1,1.5.\n", b"1,--1\n", b"1,2", b"1;2\n",
     b"1,1e123456789x\n", b"1,1e123456789.5\n", "1,\u0661\n".encode(),
 ])
@@ -171,7 +173,7 @@ def _reference(data: bytes, width: int) -> list[float] | None:
     its grammar and every value is finite, else None (it must refuse)."""
     values = []
     for line in data.split(b"\n")[:-1]:
-        cells = line.split(b",")
+        cells = line.removesuffix(b"\r").split(b",")  # "\r\n" ends a line too
         if len(cells) != width or not all(_CELL.fullmatch(c) for c in cells):
             return None
         values += [float(c) for c in cells]
@@ -208,3 +210,66 @@ def test_random_bytes_never_crash_and_get_the_right_answer(seed):
         assert want is not None and got == _bits(want), data
         taken += 1
     assert taken > 300 and refused > 300
+
+
+@pytest.mark.parametrize(("version", "usable"), [("0.43.0", False), ("0.44.0rc2", False), ("0.45.0", True),
+                                                 ("0.47.1", True), ("1.0.0", True)])
+def test_an_llvmlite_too_old_to_compile_the_parser_is_not_chosen(monkeypatch, version, usable):
+    """Below the fast extra's llvmlite>=0.45 (numba 0.60 pins 0.43, which has no new pass manager)
+    "auto" must choose the next reader (pyarrow), not a parser that cannot start (which left every
+    chunk to numpy)."""
+    import importlib.metadata
+
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: version)
+    assert jitcsv.available() is usable
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mprotect through libc: Linux")
+def test_no_byte_is_read_outside_the_chunk():
+    """Native code: the parser reads no byte before the chunk's first nor past its last (the
+    8-byte words near the end are copied, not read). Each chunk sits against an unreadable
+    page, at its end and at its start: a read outside it would end the process (SIGSEGV)."""
+    import ctypes
+    import mmap
+
+    from xentropy_cli.io import decimals
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    page = mmap.PAGESIZE
+    memory = mmap.mmap(-1, 3 * page)
+    base = ctypes.addressof(ctypes.c_char.from_buffer(memory))
+    assert libc.mprotect(base, page, 0) == 0 and libc.mprotect(base + 2 * page, page, 0) == 0
+    function = jitcsv._compiled()[0]
+    hard, count = np.empty(3 * 64, np.int64), np.zeros(1, np.int64)
+    rng = random.Random(11)
+    alphabet = b"0123456789" * 6 + b"..eE+-,,,\n\n\n" + b" x\r\x00\xff"
+    cells = ["0", "7", "-1.5", "3e-5", "1e12345678", "12345678901234567890123", ".5", "7.", "1e-400",
+             "0.000000000000000000000000001", "123456789.12345678"]
+    answers = set()
+    try:
+        for _ in range(3000):
+            if rng.random() < 0.5:
+                data = bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) + b"\n"
+            else:
+                data = (",".join(rng.choice(cells) for _ in range(rng.randint(1, 9))) + "\n").encode()
+            n = len(data)
+            for at in (2 * page - n, page):  # against the page after it, and the page before it
+                memory[at:at + n] = data
+                out = np.empty(n // 2 + 1)
+                answers.add(function(ctypes.cast(base + at, ctypes.c_char_p), n, rng.randint(1, 3), b",",
+                                     out.ctypes.data, out.size, decimals._TEN_HI.ctypes.data,
+                                     decimals._TEN_LO.ctypes.data, hard.ctypes.data, hard.size // 3,
+                                     count.ctypes.data) >= 0)
+    finally:
+        libc.mprotect(base, 3 * page, mmap.PROT_READ | mmap.PROT_WRITE)
+        memory.close()
+    assert answers == {True, False}  # chunks taken and chunks refused
+
+
+def test_windows_line_ends_are_read_as_line_ends():
+    """pandas on Windows writes "\\r\\n": the same values, hard cells (read by float()) included."""
+    cells = ["0.25", "1", "3.2484673e-05", "123456789012345678901234", "7", "1e23"]
+    data = "".join(f"{a},{b}\r\n" for a, b in zip(cells[::2], cells[1::2], strict=True)).encode()
+    got = jitcsv.Jit(_columns(2)).parse(data)
+    assert _bits(got) == _bits([float(c) for c in cells])

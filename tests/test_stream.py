@@ -638,7 +638,9 @@ def test_torch_multi_output_binary_streams_its_elements(tmp_path, streaming, red
     path = write_csv(tmp_path / "multi.csv", y, p)
     options = Options(reduction=reduction)
     memory = in_memory(path, "torch", options, kind="binary")
-    out = streamed(path, "torch", options, kind="binary").result
+    run = streamed(path, "torch", options, kind="binary")
+    run.close()  # its per-sample files (reduction none), left in the temporary folder otherwise
+    out = run.result
     assert memory.kind == out.kind == "binary"
     if reduction == "none":
         return
@@ -687,3 +689,62 @@ def test_savetxt_default_lines_go_to_the_fixed_width_reader_unless_the_compiled_
     expected = pipeline.run(io.read([str(path)]), profiles.get("naive"), Options())
     assert out.result.value == expected.value
     assert ("numpy-fixed-width" in out.reader) == (reader == "numpy"), out.reader
+
+
+@pytest.mark.parametrize("header_end", ["\r", "\r\r"])
+def test_a_lone_carriage_return_in_the_head_is_read_as_in_memory(tmp_path, header_end):
+    """The in-memory reader ends a line at a lone \\r (old Mac files); the body must not start one
+    line late (it did: the first row was dropped and the value changed)."""
+    path = tmp_path / "cr.csv"
+    path.write_bytes(f"y_true,y_pred{header_end}1,0.9\r\n0,0.2\r\n1,0.6\r\n".encode())
+    args = ("compute", path, "--reduction", "sum", "--format", "json")
+    streamed_run, memory_run = invoke(*args, env=ALWAYS), invoke(*args, env=NEVER)
+    assert streamed_run.exit_code == memory_run.exit_code == 0
+    want = -math.log(0.9) - math.log(0.8) - math.log(0.6)
+    assert json.loads(streamed_run.stdout)["value"] == json.loads(memory_run.stdout)["value"]
+    assert json.loads(memory_run.stdout)["value"] == pytest.approx(want, rel=1e-12)
+
+
+def test_a_trailing_tab_on_the_last_line_of_a_tsv_is_the_in_memory_error(tmp_path):
+    """A tab after the last cell of a TSV file is an empty extra field for the in-memory reader
+    (a ragged row); the streamed body must keep it instead of trimming it as trailing blank."""
+    path = tmp_path / "t.tsv"
+    path.write_bytes(b"y_true\ty_pred\n1\t0.9\n0\t0.2\n1\t0.6\t\n\n \t\n")
+    args = ("compute", path)
+    streamed_run, memory_run = invoke(*args, env=ALWAYS), invoke(*args, env=NEVER)
+    assert memory_run.exit_code == 1 and "t.tsv:4: row has 3 fields but the header has 2" in memory_run.stderr
+    assert (streamed_run.exit_code, streamed_run.stdout, streamed_run.stderr) == \
+        (memory_run.exit_code, memory_run.stdout, memory_run.stderr)
+
+
+@pytest.mark.parametrize("chunk", ["0", "-5"])
+def test_a_chunk_size_that_is_not_positive_is_the_default(tmp_path, chunk):
+    """XENT_CHUNK_BYTES=0 read no row ("there are no samples"); a negative one was an internal error."""
+    y, p = data(300, seed=5)
+    path = write_csv(tmp_path / "c.csv", y, p, fmt=None)
+    args = ("compute", path, "--format", "json")
+    streamed_run = invoke(*args, env={**ALWAYS, "XENT_CHUNK_BYTES": chunk, "XENT_WORKERS": "-1"})
+    memory_run = invoke(*args, env=NEVER)
+    assert streamed_run.exit_code == memory_run.exit_code == 0, streamed_run.stderr
+    assert json.loads(streamed_run.stdout)["value"] == json.loads(memory_run.stdout)["value"]
+    assert json.loads(streamed_run.stdout)["n_samples"] == 300
+
+
+def test_windows_line_ends_are_read_by_the_compiled_parser(tmp_path, monkeypatch):
+    """A CSV written with "\\r\\n" (pandas on Windows): the compiled parser reads it (not numpy
+    after a refusal), with the value of the numpy reader and of the in-memory reader."""
+    if not jitcsv.available():
+        pytest.skip("llvmlite (the fast extra) is not installed")
+    monkeypatch.setattr(stream, "MIN_PART_BYTES", 1)
+    y, p = data(3000, seed=5)
+    path = write_csv(tmp_path / "a.csv", y, p, fmt=None)
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    got = {}
+    for reader in ("llvmlite", "numpy"):
+        run = invoke("compute", path, "--keras-compat", "--format", "json",
+                     env=dict(ALWAYS, XENT_READER=reader))
+        got[reader] = json.loads(run.stdout)
+    whole = invoke("compute", path, "--keras-compat", "--format", "json",
+                   env=dict(ALWAYS, XENT_STREAM_MIN_BYTES=str(1 << 40)))
+    assert "numpy" not in got["llvmlite"]["reader"].split("+")  # no chunk refused
+    assert got["llvmlite"]["value"] == got["numpy"]["value"] == json.loads(whole.stdout)["value"]

@@ -77,10 +77,12 @@ class Job:
 
 
 def _env_int(name: str, default: int) -> int:
+    """A positive integer from the environment, else ``default`` (a chunk of 0 bytes read no row)."""
     try:
-        return int(os.environ.get(name, "") or default)
+        value = int(os.environ.get(name, "") or default)
     except ValueError:
         return default
+    return value if value > 0 else default
 
 
 cores = pool.cores
@@ -141,10 +143,10 @@ def _looks_fixed(lay: fastcsv.Layout) -> bool:
 
 
 def choose_reader() -> str:
-    """The parser for chunks that are not fixed-width, from what is installed: pyarrow (the
-    ``fast`` extra), else polars, else numpy's own. polars parses a chunk in half pyarrow's CPU
-    time but its import (a 178 MB library, in every worker) costs more than that saves on a
-    1M-row file: end to end pyarrow was faster (bench/README.md)."""
+    """The parser for chunks that are not fixed-width, from what is installed: the compiled
+    parser (llvmlite, the ``fast`` extra), else pyarrow, else polars, else numpy's own. polars
+    parses a chunk in half pyarrow's CPU time but its import (a 178 MB library, in every worker)
+    costs more than that saves on a 1M-row file: end to end pyarrow was faster (bench/README.md)."""
     if jitcsv.available():
         return jitcsv.READER
     if fastcsv.arrow_available():

@@ -84,13 +84,14 @@ def layout(path: str, true_cols: str | None = None, pred_cols: str | None = None
         head = handle.read(HEAD_BYTES)
         handle.seek(max(0, os.path.getsize(path) - HEAD_BYTES))
         tail = handle.read()
-    # blank lines at the end are skipped by the in-memory reader too: the body stops before them
-    size = os.path.getsize(path) - (len(tail) - len(tail.rstrip(b" \t\r\n")))
+    size = os.path.getsize(path) - (len(tail) - _body_end(tail))
     fmt = source.sniff(source.Raw(path, head, os.path.splitext(path)[1].lower()), input_format)
     if fmt not in ("csv", "tsv"):
         raise NotStreamable(f"{fmt} is read in memory")
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head or b'"' in head:
         raise NotStreamable("UTF-16, binary or quoted text")
+    if head.count(b"\r") != head.count(b"\r\n"):  # a line that ends at a lone \r (old Mac files)
+        raise NotStreamable("carriage returns without newlines")
     skip = len(_BOM) if head.startswith(_BOM) else 0
     cut = head.rfind(b"\n") + 1 if size > len(head) else len(head)
     if cut <= skip:
@@ -115,6 +116,17 @@ def layout(path: str, true_cols: str | None = None, pred_cols: str | None = None
     body = first + 1 if header is not None else first  # index of the first data line
     body_start = skip + sum(len(line.encode()) + 1 for line in lines[:body])
     return Layout(path, delimiter, header, cols, len(names), body_start, body + 1, size, name or "")
+
+
+def _body_end(tail: bytes) -> int:
+    """Where the body ends in ``tail``, the file's last bytes: blank lines at the end are skipped
+    by the in-memory reader too, so the body stops before them, at the end of the last line that
+    is not blank (with its spaces and tabs: a tab there is an empty field of a TSV row), without
+    its \r. (A tail of blanks only: at its first newline, or its end.)"""
+    last = len(tail.rstrip(b" \t\r\n"))
+    newline = tail.find(b"\n", last)
+    end = len(tail) if newline < 0 else newline
+    return end - 1 if end > last and tail[end - 1:end] == b"\r" else end
 
 
 def ranges(lay: Layout, parts: int) -> list[tuple[int, int]]:
@@ -159,18 +171,21 @@ def chunks(path: str, start: int, stop: int, size: int = 1 << 20) -> Iterator[by
     """Bytes [start, stop) of ``path`` in pieces of whole lines (each ends with a newline; a last
     line without one gets one). The partial line after a piece's last newline is read again at
     the start of the next piece, not carried over: one copy of each byte fewer. A line longer
-    than ``size`` is read whole."""
+    than ``size`` is read whole. A file that has become shorter than ``stop`` is a DataError."""
     with open(path, "rb") as handle:
         at, piece = start, size
         while at < stop:
             handle.seek(at)
             want = min(piece, stop - at)
             data = handle.read(want)
-            if not data:
-                return  # the file is shorter than when it was measured
+            if len(data) < want:  # it was measured longer: a value from part of it would be wrong
+                from xentropy_cli.errors import DataError
+
+                raise DataError("the file changed while it was read (it is shorter now)", where=path,
+                                hint="read a copy that nothing is writing to")
             end = data.rfind(b"\n") + 1
             if end == 0:
-                if len(data) < want or at + len(data) == stop:
+                if at + len(data) == stop:
                     yield data + b"\n"
                     return
                 piece *= 2  # a line longer than a piece: read more of it

@@ -7,9 +7,9 @@ releases the GIL. It reads a chunk of whole lines of ``n_columns`` numbers each 
 one-digit cell such as a label at once), and gives ``float()``'s bits for every cell:
 
 - grammar: ``[+-]? digits [. digits] [(e|E) [+-]? digits]`` with at least one mantissa digit,
-  cells separated by the delimiter, lines by ``\n``. Anything else (spaces, quotes, nan, inf, an
-  empty cell, a ragged line, ``\r``) makes the whole chunk return -1: the numpy reader then reads
-  it and decides (a value, or the in-memory reader's error at file:line).
+  cells separated by the delimiter, lines by ``\n`` or ``\r\n``. Anything else (spaces, quotes,
+  nan, inf, an empty cell, a ragged line, a lone ``\r``) makes the whole chunk return -1: the
+  numpy reader then reads it and decides (a value, or the in-memory reader's error at file:line).
 - value: the significant digits M (at most 19, so M < 2^64) and the decimal exponent q. M = 0
   is ±0. M ≤ 2^53 and |q| ≤ 22 (after moving M's trailing zeros into q when needed): one
   correctly rounded IEEE multiply or divide, M and 10^|q| both exact (Clinger's fast path).
@@ -318,11 +318,21 @@ t.more:                                              ; more exponent digits of a
   %tm.d = sub i8 %t.c, 48
   %tm.isd = icmp ult i8 %tm.d, 10
   %tm.skip = and i1 %tm.hard, %tm.isd
-  br i1 %tm.skip, label %tm.step, label %fail
+  br i1 %tm.skip, label %tm.step, label %t.cr
 tm.step:
   %tm.pos1 = add i64 %t.pos, 1
   store i64 %tm.pos1, ptr %pos
   br label %term
+t.cr:                                                ; "\r\n" ends a line too (Windows): read on from the \n
+  %tc.cr = icmp eq i8 %t.c, 13
+  %tc.at = and i1 %tc.cr, %t.last
+  br i1 %tc.at, label %tc.look, label %fail
+tc.look:                                             ; p[pos] is not the chunk's last byte ('\n')
+  %tc.pos1 = add i64 %t.pos, 1
+  %tc.ptr = getelementptr i8, ptr %p, i64 %tc.pos1
+  %tc.c = load i8, ptr %tc.ptr
+  %tc.nl = icmp eq i8 %tc.c, 10
+  br i1 %tc.nl, label %tm.step, label %fail
 t.next:
   %t.col1 = add i64 %t.col, 1
   %t.col2 = select i1 %t.last, i64 0, i64 %t.col1
@@ -503,7 +513,13 @@ h.rec:
   %h.i2 = add i64 %h.i0, 2
   %h.p2 = getelementptr i64, ptr %hard, i64 %h.i2
   %h.end = load i64, ptr %pos
-  %h.stop = sub i64 %h.end, 1
+  %h.sep = sub i64 %h.end, 1
+  %h.bp = getelementptr i8, ptr %p, i64 %h.end
+  %h.before = getelementptr i8, ptr %h.bp, i64 -2
+  %h.b = load i8, ptr %h.before
+  %h.crlf = icmp eq i8 %h.b, 13                      ; the cell ends before a "\r\n"
+  %h.back = zext i1 %h.crlf to i64
+  %h.stop = sub i64 %h.sep, %h.back
   store i64 %h.stop, ptr %h.p2
   %h.n1 = add i64 %h.n, 1
   store i64 %h.n1, ptr %nh
@@ -533,13 +549,26 @@ overflow:
 """.replace("P10", _POWERS)
 
 
+MIN_LLVMLITE = (0, 45)  # the fast extra's pin: the llvmlite this parser is compiled and tested with
+
+
 def available() -> bool:
-    """True when llvmlite can be imported (checked without importing it) on a little-endian
-    machine (the parser reads eight bytes as one little-endian word)."""
+    """True when llvmlite ≥ 0.45 can be imported (checked without importing it) on a
+    little-endian machine (the parser reads eight bytes as one little-endian word). An older
+    llvmlite (numba 0.60 pins 0.43: no new pass manager) would not start, and leave every chunk to
+    numpy: the next reader (pyarrow) reads instead."""
+    import importlib.metadata
     import importlib.util
     import sys
 
-    return sys.byteorder == "little" and importlib.util.find_spec("llvmlite") is not None
+    if sys.byteorder != "little" or importlib.util.find_spec("llvmlite") is None:
+        return False
+    try:
+        version = importlib.metadata.version("llvmlite")
+    except importlib.metadata.PackageNotFoundError:
+        return True  # no metadata: try it (a parser that cannot start leaves the chunks to numpy)
+    parts = [int("".join(c for c in part if c.isdigit()) or 0) for part in version.split(".")[:2]]
+    return tuple(parts) >= MIN_LLVMLITE
 
 
 @lru_cache(maxsize=1)
