@@ -103,6 +103,28 @@ digits:
   ret { i64, i64 } %r1
 }
 
+; The run of digits at p[*pos] taken into the mantissa: M = M·10^k + run, *nd += k, *pos += k;
+; returns k (8: there may be more).
+define internal i64 @digits(ptr %p, i64 %n, ptr %pos, ptr %man, ptr %nd) alwaysinline {
+entry:
+  %at = load i64, ptr %pos
+  %r = call { i64, i64 } @run8(ptr %p, i64 %at, i64 %n)
+  %v = extractvalue { i64, i64 } %r, 0
+  %k = extractvalue { i64, i64 } %r, 1
+  %pp = getelementptr [9 x i64], ptr @u10, i64 0, i64 %k
+  %scale = load i64, ptr %pp
+  %m = load i64, ptr %man
+  %m1 = mul i64 %m, %scale
+  %m2 = add i64 %m1, %v
+  store i64 %m2, ptr %man
+  %d = load i64, ptr %nd
+  %d1 = add i64 %d, %k
+  store i64 %d1, ptr %nd
+  %at1 = add i64 %at, %k
+  store i64 %at1, ptr %pos
+  ret i64 %k
+}
+
 define i64 @xent_parse(ptr noalias %p, i64 %n, i64 %ncols, i8 %delim, ptr noalias %out, i64 %maxcells,
                        ptr noalias %tenhi, ptr noalias %tenlo, ptr noalias %hard, i64 %maxhard,
                        ptr noalias %nhard) {
@@ -177,55 +199,28 @@ cs.signs:
   store i64 %cs.pos1, ptr %first
   br label %int_loop
 
-; the integer digits, 8 at a time: M = M·10^k + run
+; the integer digits, 8 at a time
 int_loop:
-  %il.pos = load i64, ptr %pos
-  %il.r = call { i64, i64 } @run8(ptr %p, i64 %il.pos, i64 %n)
-  %il.v = extractvalue { i64, i64 } %il.r, 0
-  %il.k = extractvalue { i64, i64 } %il.r, 1
-  %il.pp = getelementptr [9 x i64], ptr @u10, i64 0, i64 %il.k
-  %il.scale = load i64, ptr %il.pp
-  %il.man = load i64, ptr %man
-  %il.m1 = mul i64 %il.man, %il.scale
-  %il.m2 = add i64 %il.m1, %il.v
-  store i64 %il.m2, ptr %man
-  %il.nd = load i64, ptr %nd
-  %il.nd1 = add i64 %il.nd, %il.k
-  store i64 %il.nd1, ptr %nd
-  %il.pos1 = add i64 %il.pos, %il.k
-  store i64 %il.pos1, ptr %pos
+  %il.k = call i64 @digits(ptr %p, i64 %n, ptr %pos, ptr %man, ptr %nd)
   %il.more = icmp eq i64 %il.k, 8
   br i1 %il.more, label %int_loop, label %int_end
 int_end:
-  %ie.ptr = getelementptr i8, ptr %p, i64 %il.pos1
+  %ie.pos = load i64, ptr %pos
+  %ie.ptr = getelementptr i8, ptr %p, i64 %ie.pos
   %ie.c = load i8, ptr %ie.ptr
   %ie.dot = icmp eq i8 %ie.c, 46
   br i1 %ie.dot, label %ie.skip, label %mantissa_end
 ie.skip:
-  %ie.next = add i64 %il.pos1, 1
+  %ie.next = add i64 %ie.pos, 1
   store i64 %ie.next, ptr %pos
   br label %frac_loop
 
-; the digits after the dot: also M = M·10^k + run, and q = q − k
+; the digits after the dot, 8 at a time: also q = q − k
 frac_loop:
-  %fl.pos = load i64, ptr %pos
-  %fl.r = call { i64, i64 } @run8(ptr %p, i64 %fl.pos, i64 %n)
-  %fl.v = extractvalue { i64, i64 } %fl.r, 0
-  %fl.k = extractvalue { i64, i64 } %fl.r, 1
-  %fl.pp = getelementptr [9 x i64], ptr @u10, i64 0, i64 %fl.k
-  %fl.scale = load i64, ptr %fl.pp
-  %fl.man = load i64, ptr %man
-  %fl.m1 = mul i64 %fl.man, %fl.scale
-  %fl.m2 = add i64 %fl.m1, %fl.v
-  store i64 %fl.m2, ptr %man
-  %fl.nd = load i64, ptr %nd
-  %fl.nd1 = add i64 %fl.nd, %fl.k
-  store i64 %fl.nd1, ptr %nd
+  %fl.k = call i64 @digits(ptr %p, i64 %n, ptr %pos, ptr %man, ptr %nd)
   %fl.q = load i64, ptr %q
   %fl.q1 = sub i64 %fl.q, %fl.k
   store i64 %fl.q1, ptr %q
-  %fl.pos1 = add i64 %fl.pos, %fl.k
-  store i64 %fl.pos1, ptr %pos
   %fl.more = icmp eq i64 %fl.k, 8
   br i1 %fl.more, label %frac_loop, label %mantissa_end
 
