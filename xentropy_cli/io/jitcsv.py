@@ -125,6 +125,27 @@ entry:
   ret i64 %k
 }
 
+; The byte that ends a cell of column *col: the delimiter, or '\n' after the last column.
+define internal i8 @separator(ptr %col, i64 %ncols, i8 %delim) alwaysinline {
+entry:
+  %c = load i64, ptr %col
+  %lastcol = sub i64 %ncols, 1
+  %last = icmp eq i64 %c, %lastcol
+  %want = select i1 %last, i8 10, i8 %delim
+  ret i8 %want
+}
+
+; The column of the next cell: the next one, or the first after the last.
+define internal void @next_column(ptr %col, i64 %ncols) alwaysinline {
+entry:
+  %c = load i64, ptr %col
+  %c1 = add i64 %c, 1
+  %wrap = icmp eq i64 %c1, %ncols
+  %c2 = select i1 %wrap, i64 0, i64 %c1
+  store i64 %c2, ptr %col
+  ret void
+}
+
 define i64 @xent_parse(ptr noalias %p, i64 %n, i64 %ncols, i8 %delim, ptr noalias %out, i64 %maxcells,
                        ptr noalias %tenhi, ptr noalias %tenlo, ptr noalias %hard, i64 %maxhard,
                        ptr noalias %nhard) {
@@ -170,19 +191,14 @@ one_check:                                           ; p[pos] is a digit, so pos
   %oc.p1 = add i64 %cs.pos, 1
   %oc.ptr = getelementptr i8, ptr %p, i64 %oc.p1
   %oc.c = load i8, ptr %oc.ptr
-  %oc.col = load i64, ptr %col
-  %oc.lastcol = sub i64 %ncols, 1
-  %oc.last = icmp eq i64 %oc.col, %oc.lastcol
-  %oc.want = select i1 %oc.last, i8 10, i8 %delim
+  %oc.want = call i8 @separator(ptr %col, i64 %ncols, i8 %delim)
   %oc.ok = icmp eq i8 %oc.c, %oc.want
   br i1 %oc.ok, label %one_digit, label %cs.signs
 one_digit:
   %od.v = uitofp i8 %od.d8 to double
   %od.ptr = getelementptr double, ptr %out, i64 %cs.cell
   store double %od.v, ptr %od.ptr
-  %od.col1 = add i64 %oc.col, 1
-  %od.col2 = select i1 %oc.last, i64 0, i64 %od.col1
-  store i64 %od.col2, ptr %col
+  call void @next_column(ptr %col, i64 %ncols)
   %od.pos2 = add i64 %cs.pos, 2
   store i64 %od.pos2, ptr %pos
   br label %next_cell
@@ -301,10 +317,7 @@ term:
   %t.pos = load i64, ptr %pos
   %t.ptr = getelementptr i8, ptr %p, i64 %t.pos
   %t.c = load i8, ptr %t.ptr
-  %t.col = load i64, ptr %col
-  %t.lastcol = sub i64 %ncols, 1
-  %t.last = icmp eq i64 %t.col, %t.lastcol
-  %t.want = select i1 %t.last, i8 10, i8 %delim
+  %t.want = call i8 @separator(ptr %col, i64 %ncols, i8 %delim)
   %t.ok = icmp eq i8 %t.c, %t.want
   br i1 %t.ok, label %t.next, label %t.more
 t.more:                                              ; more exponent digits of a huge exponent
@@ -320,7 +333,8 @@ tm.step:
   br label %term
 t.cr:                                                ; "\r\n" ends a line too (Windows): read on from the \n
   %tc.cr = icmp eq i8 %t.c, 13
-  %tc.at = and i1 %tc.cr, %t.last
+  %tc.last = icmp eq i8 %t.want, 10
+  %tc.at = and i1 %tc.cr, %tc.last
   br i1 %tc.at, label %tc.look, label %fail
 tc.look:                                             ; p[pos] is not the chunk's last byte ('\n')
   %tc.pos1 = add i64 %t.pos, 1
@@ -329,9 +343,7 @@ tc.look:                                             ; p[pos] is not the chunk's
   %tc.nl = icmp eq i8 %tc.c, 10
   br i1 %tc.nl, label %tm.step, label %fail
 t.next:
-  %t.col1 = add i64 %t.col, 1
-  %t.col2 = select i1 %t.last, i64 0, i64 %t.col1
-  store i64 %t.col2, ptr %col
+  call void @next_column(ptr %col, i64 %ncols)
   %t.pos1 = add i64 %t.pos, 1
   store i64 %t.pos1, ptr %pos
   %t.nd = load i64, ptr %nd
