@@ -356,12 +356,7 @@ value:
   %v.zero = icmp eq i64 %v.man, 0
   br i1 %v.zero, label %v.zerocell, label %clinger
 v.zerocell:
-  %vz.neg = load i64, ptr %neg
-  %vz.bits = shl i64 %vz.neg, 63
-  %vz.cell = load i64, ptr %cell
-  %vz.ptr = getelementptr i64, ptr %out, i64 %vz.cell
-  store i64 %vz.bits, ptr %vz.ptr
-  br label %next_cell
+  br label %signed
 
 ; Clinger: M ≤ 2^53 and |q| ≤ 22, so M and 10^|q| are exact doubles and one operation rounds once
 clinger:
@@ -393,13 +388,7 @@ cg.down:
 cg.store:
   %cg.v2 = phi double [ %cu.v, %cg.up ], [ %cd.v, %cg.down ]
   %cg.bits = bitcast double %cg.v2 to i64
-  %cg.neg = load i64, ptr %neg
-  %cg.sb = shl i64 %cg.neg, 63
-  %cg.b = or i64 %cg.bits, %cg.sb
-  %cg.cell = load i64, ptr %cell
-  %cg.ptr = getelementptr i64, ptr %out, i64 %cg.cell
-  store i64 %cg.b, ptr %cg.ptr
-  br label %next_cell
+  br label %signed
 cl.no:
   br i1 %cl.stripped, label %eisel, label %strip_loop
 
@@ -495,12 +484,17 @@ assemble:
   %as.e = shl i64 %rd.r, 52
   %as.f = and i64 %rd.m3, 4503599627370495
   %as.b0 = or i64 %as.e, %as.f
-  %as.neg = load i64, ptr %neg
-  %as.s = shl i64 %as.neg, 63
-  %as.b = or i64 %as.b0, %as.s
-  %as.cell = load i64, ptr %cell
-  %as.ptr = getelementptr i64, ptr %out, i64 %as.cell
-  store i64 %as.b, ptr %as.ptr
+  br label %signed
+
+; the value's bits with the cell's sign, into out[cell]
+signed:
+  %sg.bits = phi i64 [ 0, %v.zerocell ], [ %cg.bits, %cg.store ], [ %as.b0, %assemble ]
+  %sg.neg = load i64, ptr %neg
+  %sg.sign = shl i64 %sg.neg, 63
+  %sg.b = or i64 %sg.bits, %sg.sign
+  %sg.cell = load i64, ptr %cell
+  %sg.ptr = getelementptr i64, ptr %out, i64 %sg.cell
+  store i64 %sg.b, ptr %sg.ptr
   br label %next_cell
 
 ; --- a cell for float(): (cell, first byte, the byte after it) ------------------------------------
