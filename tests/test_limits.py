@@ -50,8 +50,9 @@ def test_the_share_ends_with_the_read(monkeypatch):
 @pytest.mark.parametrize("value", ["inf", "nan", "-5", "0", "lots", ""])
 def test_a_limit_that_is_not_a_finite_positive_number_leaves_the_default(value, monkeypatch, tmp_path):
     """XENT_MAX_INPUT_MB=inf stopped every file read with "cannot be read (OverflowError …)"."""
-    for name in (source.LIMIT_ENV, source.SPOOL_ENV, source.CELLS_ENV):
+    for name in (source.LIMIT_ENV, source.SPOOL_ENV, source.CELLS_ENV, "XENT_MAX_LINE_BYTES"):
         monkeypatch.setenv(name, value)
+    assert source.max_line() == source.MAX_LINE_BYTES  # 0 refused every line ("longer than 0 MiB")
     assert source.max_bytes(binary=False) == source.MAX_TEXT_BYTES
     assert source.max_bytes(binary=True) == source.MAX_BINARY_BYTES
     assert source.max_spool() == source.MAX_SPOOL_BYTES

@@ -114,10 +114,8 @@ def max_spool() -> int:
 
 
 def max_line() -> int:
-    try:
-        return int(os.environ.get("XENT_MAX_LINE_BYTES", "") or MAX_LINE_BYTES)
-    except ValueError:
-        return MAX_LINE_BYTES
+    """The longest line read: ``XENT_MAX_LINE_BYTES`` if it is a positive integer, else the default."""
+    return int(_env_positive("XENT_MAX_LINE_BYTES", int)) or MAX_LINE_BYTES
 
 
 def _mb(n: int) -> str:
