@@ -508,3 +508,22 @@ def test_progress_counts_shards_and_rows_on_a_terminal():
     progress = engine.Progress(8, True, stream, start=0.0)
     progress.update(3, 300_000)
     assert stream.getvalue().startswith("\rxent: dask: 3/8 shards, 300,000 rows, ")
+
+
+def test_csv_shards_are_parsed_by_the_reader_the_stream_would_choose(tmp_path, monkeypatch):
+    """With llvmlite installed (the fast extra), a CSV shard's chunks go through the compiled
+    parser, as a streamed file's do; the values are the in-memory reader's."""
+    from xentropy_cli.engines.dask import shards
+    from xentropy_cli.io import jitcsv
+
+    if not jitcsv.available():
+        pytest.skip("llvmlite (the fast extra) is not installed")
+    read: list[int] = []
+    original = jitcsv.Jit.parse
+    monkeypatch.setattr(jitcsv.Jit, "parse",
+                        lambda self, data: read.append(len(data)) or original(self, data))
+    path = tmp_path / "s.csv"
+    path.write_text("label,prob_0,prob_1\n1,0.25,0.75\n0,0.5,0.5\n1,0.125,0.875\n")
+    job = shards.Job(profile="naive", options=Options())
+    blocks = list(shards.delimited_blocks(shards.Shard(0, str(path), "csv"), job, None))
+    assert read and blocks[0][1].y_pred.tolist() == [[0.25, 0.75], [0.5, 0.5], [0.125, 0.875]]

@@ -27,6 +27,18 @@ def declined(error: Exception) -> None:
         raise KeyboardInterrupt from None
 
 
+def choose_reader() -> str:
+    """The parser for chunks that are not fixed-width, from what is installed: the compiled
+    parser (llvmlite, the ``fast`` extra), else pyarrow, else polars, else numpy's own. polars
+    parses a chunk in half pyarrow's CPU time but its import (a 178 MB library, in every worker)
+    costs more than that saves on a 1M-row file: end to end pyarrow was faster (bench/README.md)."""
+    if jitcsv.available():
+        return jitcsv.READER
+    if fastcsv.arrow_available():
+        return fastcsv.READER_ARROW
+    return fastcsv.READER_POLARS if fastcsv.polars_available() else fastcsv.READER_NUMPY
+
+
 class Parser:
     """Chunks of whole lines of one layout, parsed: as fixed-width lines first (numpy only), then
     with the compiled parser (``io.jitcsv``, llvmlite), polars or pyarrow when that is the

@@ -116,7 +116,7 @@ def plan(sources: list[str] | None, *, y_true: str | None = None, y_pred: str | 
         raise UsageError(f"XENT_READER={reader!r} is not a reader", hint=f"choose {', '.join(READERS)}")
     why = f"XENT_READER={reader}"
     if reader == "auto":
-        reader = choose_reader()
+        reader = common.choose_reader()
         why = {fastcsv.READER_POLARS: "polars is installed", fastcsv.READER_ARROW: "pyarrow is installed",
                jitcsv.READER: "llvmlite is installed",
                }.get(reader, "neither llvmlite, pyarrow nor polars is installed")
@@ -140,18 +140,6 @@ def _looks_fixed(lay: fastcsv.Layout) -> bool:
         return fastcsv.parse_fixed(lay, head) is not None
     except Exception:  # noqa: BLE001 - a guess only: the chunks are read by whichever parser fits
         return False
-
-
-def choose_reader() -> str:
-    """The parser for chunks that are not fixed-width, from what is installed: the compiled
-    parser (llvmlite, the ``fast`` extra), else pyarrow, else polars, else numpy's own. polars
-    parses a chunk in half pyarrow's CPU time but its import (a 178 MB library, in every worker)
-    costs more than that saves on a 1M-row file: end to end pyarrow was faster (bench/README.md)."""
-    if jitcsv.available():
-        return jitcsv.READER
-    if fastcsv.arrow_available():
-        return fastcsv.READER_ARROW
-    return fastcsv.READER_POLARS if fastcsv.polars_available() else fastcsv.READER_NUMPY
 
 
 def _scalar_weight(text: str | None) -> Array | None:

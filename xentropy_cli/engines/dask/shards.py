@@ -191,11 +191,11 @@ def delimited_blocks(shard: Shard, job: Job, size: int | None) -> Iterator[tuple
     """(first row in the shard, Inputs) of consecutive blocks of ``size`` rows (None: one block)
     of a CSV/TSV shard, parsed a chunk of lines at a time (engines.common.Parser). Raises
     NotStreamable for what only ``io.read`` reads (the caller then reads the shard whole)."""
-    from xentropy_cli.engines.common import Parser
+    from xentropy_cli.engines.common import Parser, choose_reader
     from xentropy_cli.io import blocks, fastcsv
 
     lay = fastcsv.layout(shard.path, job.true_cols, job.pred_cols, job.weight_col, shard.fmt)
-    parse = Parser(lay, fastcsv.arrow_available())
+    parse = Parser(lay, choose_reader())
     named = lay.header is not None
     pending: list[blocks.Piece] = []
     held = start = 0
