@@ -65,7 +65,7 @@ class Job:
     """A streamed read: the file's layout and what to do with every chunk of it."""
 
     layout: fastcsv.Layout
-    reader: str  # numpy | pyarrow
+    reader: str  # numpy | llvmlite | pyarrow | polars (stream.READERS without auto)
     workers: int
     kind: LossKind = "auto"
     from_logits: bool = False
