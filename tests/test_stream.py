@@ -748,3 +748,17 @@ def test_windows_line_ends_are_read_by_the_compiled_parser(tmp_path, monkeypatch
                    env=dict(ALWAYS, XENT_STREAM_MIN_BYTES=str(1 << 40)))
     assert "numpy" not in got["llvmlite"]["reader"].split("+")  # no chunk refused
     assert got["llvmlite"]["value"] == got["numpy"]["value"] == json.loads(whole.stdout)["value"]
+
+
+@pytest.mark.parametrize("reader, missing", [("llvmlite", "available"), ("pyarrow", "arrow_available"),
+                                             ("polars", "polars_available")])
+def test_a_forced_reader_that_cannot_be_imported_is_a_usage_error(tmp_path, monkeypatch, reader, missing):
+    """XENT_READER=llvmlite without llvmlite read every chunk with numpy while --verbose said
+    llvmlite: now one line, exit 2."""
+    module = jitcsv if reader == "llvmlite" else fastcsv
+    monkeypatch.setattr(module, missing, lambda: False)
+    y, p = data(200, seed=3)
+    path = write_csv(tmp_path / "a.csv", y, p, fmt=None)
+    run = invoke("compute", path, env=dict(ALWAYS, XENT_READER=reader))
+    assert run.exit_code == 2 and run.stdout == ""
+    assert f"XENT_READER={reader} needs" in run.stderr and "cannot import" in run.stderr

@@ -115,6 +115,7 @@ def plan(sources: list[str] | None, *, y_true: str | None = None, y_pred: str | 
     if reader not in READERS:
         raise UsageError(f"XENT_READER={reader!r} is not a reader", hint=f"choose {', '.join(READERS)}")
     why = f"XENT_READER={reader}"
+    _check_installed(reader)
     if reader == "auto":
         reader = common.choose_reader()
         why = {fastcsv.READER_POLARS: "polars is installed", fastcsv.READER_ARROW: "pyarrow is installed",
@@ -131,6 +132,20 @@ def plan(sources: list[str] | None, *, y_true: str | None = None, y_pred: str | 
                weight, _env_int("XENT_CHUNK_BYTES", CHUNK_BYTES if fixed else WIDE_CHUNK_BYTES[reader]),
                f"{why}: {reader} for lines of any width, numpy-fixed-width for fixed-width chunks; "
                f"the head of the file is {'fixed-width' if fixed else 'of any width'}")
+
+
+def _check_installed(reader: str) -> None:
+    """XENT_READER names a library this Python cannot import: a usage error (the chunks would
+    otherwise go to numpy while --verbose named the library)."""
+    usable = {fastcsv.READER_POLARS: fastcsv.polars_available, fastcsv.READER_ARROW: fastcsv.arrow_available,
+              jitcsv.READER: jitcsv.available}.get(reader)
+    if usable is None or usable():
+        return
+    version = ".".join(map(str, jitcsv.MIN_LLVMLITE))
+    needs = f"llvmlite {version} or later" if reader == jitcsv.READER else reader
+    install = "pip install polars" if reader == fastcsv.READER_POLARS else "pip install 'xentropy-cli[fast]'"
+    raise UsageError(f"XENT_READER={reader} needs {needs}, which this Python cannot import",
+                     hint=f"{install}, or leave XENT_READER unset (auto)")
 
 
 def _looks_fixed(lay: fastcsv.Layout) -> bool:
