@@ -218,9 +218,9 @@ def test_an_llvmlite_too_old_to_compile_the_parser_is_not_chosen(monkeypatch, ve
     """Below the fast extra's llvmlite>=0.45 (numba 0.60 pins 0.43, which has no new pass manager)
     "auto" must choose the next reader (pyarrow), not a parser that cannot start (which left every
     chunk to numpy)."""
-    import importlib.metadata
+    import llvmlite
 
-    monkeypatch.setattr(importlib.metadata, "version", lambda name: version)
+    monkeypatch.setattr(llvmlite, "__version__", version)
     assert jitcsv.available() is usable
 
 
