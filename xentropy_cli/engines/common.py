@@ -9,6 +9,7 @@ and the partials are folded by ``core.partial``. A new engine schedules chunks, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -16,8 +17,14 @@ from xentropy_cli.core import partial
 from xentropy_cli.core.types import Array, Inputs, Options, Result
 from xentropy_cli.io import fastcsv, jitcsv
 
-_LIBRARIES: dict[str, Any] = {fastcsv.READER_POLARS: fastcsv.Polars, fastcsv.READER_ARROW: fastcsv.Arrow,
-                              jitcsv.READER: jitcsv.Jit}
+# the parsers of chunks of any width besides numpy's, in the order ``auto`` prefers them: each
+# reader's class, and whether this Python can import its library (checked without loading it;
+# looked up when asked, so a test can stand in for either)
+LIBRARIES: dict[str, tuple[Any, Callable[[], bool]]] = {
+    jitcsv.READER: (jitcsv.Jit, lambda: jitcsv.available()),
+    fastcsv.READER_ARROW: (fastcsv.Arrow, lambda: fastcsv.arrow_available()),
+    fastcsv.READER_POLARS: (fastcsv.Polars, lambda: fastcsv.polars_available()),
+}
 
 
 def declined(error: Exception) -> None:
@@ -32,11 +39,7 @@ def choose_reader() -> str:
     parser (llvmlite, the ``fast`` extra), else pyarrow, else polars, else numpy's own. polars
     parses a chunk in half pyarrow's CPU time but its import (a 178 MB library, in every worker)
     costs more than that saves on a 1M-row file: end to end pyarrow was faster (bench/README.md)."""
-    if jitcsv.available():
-        return jitcsv.READER
-    if fastcsv.arrow_available():
-        return fastcsv.READER_ARROW
-    return fastcsv.READER_POLARS if fastcsv.polars_available() else fastcsv.READER_NUMPY
+    return next((name for name, (_, usable) in LIBRARIES.items() if usable()), fastcsv.READER_NUMPY)
 
 
 class Parser:
@@ -62,10 +65,10 @@ class Parser:
         """The rows of ``data`` (whole lines), whose first is line ``line`` of the file."""
         block = fastcsv.parse_fixed(self.lay, data)
         name = fastcsv.READER_FIXED
-        if block is None and self.kind in _LIBRARIES:
+        if block is None and self.kind in LIBRARIES:
             try:
                 if self.reader is None:
-                    self.reader = _LIBRARIES[self.kind](self.lay, threads=self.threads)
+                    self.reader = LIBRARIES[self.kind][0](self.lay, threads=self.threads)
                 block, name = self.reader.parse(data), self.kind
             except Exception as error:  # the library's own errors: the numpy reader says what, and where
                 declined(error)

@@ -118,9 +118,8 @@ def plan(sources: list[str] | None, *, y_true: str | None = None, y_pred: str | 
     _check_installed(reader)
     if reader == "auto":
         reader = common.choose_reader()
-        why = {fastcsv.READER_POLARS: "polars is installed", fastcsv.READER_ARROW: "pyarrow is installed",
-               jitcsv.READER: "llvmlite is installed",
-               }.get(reader, "neither llvmlite, pyarrow nor polars is installed")
+        why = (f"{reader} is installed" if reader in common.LIBRARIES  # (each named as its library)
+               else "neither llvmlite, pyarrow nor polars is installed")
     if reader == jitcsv.READER:  # it reads %.Ne faster than numpy's fixed-width reader (bench/README.md)
         lay = replace(lay, scientific=False)
     body = lay.size - lay.body_start
@@ -137,9 +136,7 @@ def plan(sources: list[str] | None, *, y_true: str | None = None, y_pred: str | 
 def _check_installed(reader: str) -> None:
     """XENT_READER names a library this Python cannot import: a usage error (the chunks would
     otherwise go to numpy while --verbose named the library)."""
-    usable = {fastcsv.READER_POLARS: fastcsv.polars_available, fastcsv.READER_ARROW: fastcsv.arrow_available,
-              jitcsv.READER: jitcsv.available}.get(reader)
-    if usable is None or usable():
+    if reader not in common.LIBRARIES or common.LIBRARIES[reader][1]():
         return
     version = ".".join(map(str, jitcsv.MIN_LLVMLITE))
     needs = f"llvmlite {version} or later" if reader == jitcsv.READER else reader
