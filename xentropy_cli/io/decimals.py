@@ -140,10 +140,16 @@ def _marks(z: np.ndarray) -> np.ndarray:
     return (~t) >> _7
 
 
-def _digits(d: np.ndarray) -> np.ndarray:
-    """Whether every byte of ``d`` (a byte XOR '0') is 0–9: neither it nor it + 6 reaches 16 (a
-    carry from the byte below only adds to a sum already 16 or more)."""
-    return ((d | (d + _SIX)) & _HIGH_NIBBLES) == 0
+def digits(first: np.ndarray, *more: np.ndarray) -> np.ndarray:
+    """Whether every byte of the words (bytes XOR '0'), element by element, is 0–9: neither it nor
+    it + 6 reaches 16 (a carry from the byte below only adds to a sum already 16 or more)."""
+    check = first + _SIX
+    check |= first
+    for word in more:
+        check |= word
+        check |= word + _SIX
+    check &= _HIGH_NIBBLES
+    return check == 0
 
 
 def _one_or_none(t: np.ndarray) -> np.ndarray:
@@ -261,12 +267,7 @@ def _point(buf: np.ndarray, padded: bytes, ends: np.ndarray, lengths: np.ndarray
         x = w[k] & _WIDE_TAILS[k].take(size)
         x ^= _POINT_ZEROS[k].take(size)
         d.append(x)
-    check = d[0] + _SIX  # every byte a digit (see _digits), the three words at once
-    check |= d[0]
-    for x in d[1:]:
-        check |= x
-        check |= x + _SIX
-    taken = (check & _HIGH_NIBBLES) == 0
+    taken = digits(*d)
     taken &= lengths <= WIDE
     top = eight_digits(d[0])
     taken &= (top < _U(1000)) | (size <= 20)  # M < 10^19
@@ -302,10 +303,10 @@ def _suffix(words: list[np.ndarray], lengths: np.ndarray, size: np.ndarray) -> n
     sign = (t >> _8) & _BYTE
     minus = sign == ord("-")
     has &= minus | (sign == ord("+"))
-    digits = (t >> _U(16)) ^ _U(0x3030)  # the two digits' values, tens lowest
-    has &= ((digits | (digits + _U(0x0606))) & _U(0xF0F0)) == 0  # both 0–9 (see _digits)
+    pair = (t >> _U(16)) ^ _U(0x3030)  # the two digits' values, tens lowest (the bytes above: 0)
+    has &= digits(pair)
     has &= lengths >= 6  # (size stays ≥ 2: the tables are indexed by it)
-    value = (digits & _BYTE) * _U(10) + (digits >> _8)
+    value = (pair & _BYTE) * _U(10) + (pair >> _8)
     exponent = value.view(np.int64) * has
     np.negative(exponent, out=exponent, where=minus)
     shift = has.astype(_U) << _U(5)  # (x >> 1) >> (63 − s): x >> (64 − s), and 0 for s = 0
@@ -343,8 +344,7 @@ def _numbers(padded: bytes, ends: np.ndarray, lengths: np.ndarray,
     taken &= size.astype(_U) - dot - _U(1) < _U(WIDTH)  # a digit besides the dot
     d0 = w0 ^ (_ZERO & _TAIL0.take(size))
     d1 = w1 ^ (_ZERO & _TAIL1.take(size))
-    taken &= _digits(d0)
-    taken &= _digits(d1)
+    taken &= digits(d0, d1)
     mantissa = eight_digits(d0)
     mantissa *= _U(100_000_000)
     mantissa += eight_digits(d1)
@@ -392,7 +392,7 @@ def _exponent(words: list[np.ndarray], size: np.ndarray, taken: np.ndarray,
     ok = (where >= _U(1)) & (count - _U(1) < _7) & _one_or_none(t)
     count = np.clip(count, _U(1), _7).astype(np.intp)
     d = text ^ (_ZERO & _LOW.take(count))
-    ok &= _digits(d)
+    ok &= digits(d)
     value = eight_digits(d << ((_8 - count.astype(_U)) << _3)).astype(np.int64)
     value[minus] *= -1
     moved = _8 - np.maximum(where, _U(1))  # bytes the mantissa moves to reach the window's end
@@ -471,13 +471,7 @@ def _general(buf: np.ndarray, padded: bytes, ends: np.ndarray, lengths: np.ndarr
     d0 = w0 ^ _WIDE_ZEROS[0].take(count)
     d1 = w1 ^ _WIDE_ZEROS[1].take(count)
     d2 = w2 ^ _WIDE_ZEROS[2].take(count)
-    check = d0 + _SIX  # every byte a digit (see _digits), the three words at once
-    check |= d0
-    check |= d1
-    check |= d1 + _SIX
-    check |= d2
-    check |= d2 + _SIX
-    taken &= (check & _HIGH_NIBBLES) == 0
+    taken &= digits(d0, d1, d2)
     top = eight_digits(d0)
     taken &= top < _U(1000)  # M < 10^19: at most 19 digits after the leading zeros
     mantissa = top * _U(10 ** 16)

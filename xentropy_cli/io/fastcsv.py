@@ -228,8 +228,6 @@ def parse(lay: Layout, data: bytes, first_line: int) -> np.ndarray:
 _U = np.uint64
 _ASCII_ZERO = _U(0x3030303030303030)
 _ALL = _U(0xFFFFFFFFFFFFFFFF)
-_SIX = _U(0x0606060606060606)
-_HIGH_NIBBLES = _U(0xF0F0F0F0F0F0F0F0)
 _SIGN_BIT = _U(1 << 63)
 # ``%.Ne`` (np.savetxt's default is %.18e): a sign, one digit, a dot, N ≤ 18 digits, e±exponent
 _SCIENTIFIC = re.compile(rb"(-?)[0-9]\.([0-9]{0,18})([eE])[+-]([0-9]{1,3})")
@@ -432,14 +430,12 @@ def _decimal_fields(data: bytes, base: bytes, plan: _Fixed, rows: int) -> np.nda
             return None  # not a digit where the first line has one
         runs[groups] = ones
     for first, step, count, groups, masks in plan.wide:
-        digits = np.ndarray((count, rows), _U, base, first, (step, width)) ^ _ASCII_ZERO
+        word = np.ndarray((count, rows), _U, base, first, (step, width)) ^ _ASCII_ZERO
         if (masks != _ALL).any():
-            digits &= masks
-        # a byte x is a digit iff x ^ '0' ≤ 9: neither it nor it + 6 reaches 16 (a carry from
-        # the byte below only adds to a sum that is already 16 or more: exact)
-        if ((digits | (digits + _SIX)) & _HIGH_NIBBLES).any():
+            word &= masks
+        if not decimals.digits(word).all():
             return None  # a byte that is not a digit where the first line has one
-        runs[groups] = decimals.eight_digits(digits)
+        runs[groups] = decimals.eight_digits(word)
     runs *= plan.scales[:, None]
     mantissa = runs[plan.starts]
     for extra, fields in plan.more:  # fields with more than one run of digits
@@ -471,13 +467,13 @@ def _scientific(data: bytes, base: bytes, pad: int, width: int, rows: int,
     lead = digit(o)
     bad = lead > 9
     mantissa = lead.astype(_U)
-    check = np.zeros(shape, _U)
+    words = []
     groups = [(o + 2 + 8 * g, 8) for g in range(n // 8)] + ([(o + n - 6, n % 8)] if n % 8 else [])
     for at, size in groups:
         w = word(at)
         if size < 8:
             w &= _ALL << _U(8 * (8 - size))
-        check |= w | (w + _SIX)
+        words.append(w)
         mantissa *= _U(10 ** size)
         mantissa += decimals.eight_digits(w)
     sign = np.ndarray(shape, np.uint8, data, o + 3 + n, strides)
@@ -489,7 +485,7 @@ def _scientific(data: bytes, base: bytes, pad: int, width: int, rows: int,
         bad |= d > 9
         exponent *= 10
         exponent += d
-    if bad.any() or (check & _HIGH_NIBBLES).any():
+    if bad.any() or (words and not decimals.digits(*words).all()):
         return None
     np.negative(exponent, out=exponent, where=minus)
     exponent -= n
