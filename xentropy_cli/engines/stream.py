@@ -45,7 +45,7 @@ from xentropy_cli.core.types import Array, Inputs, LossKind, Options, Result
 from xentropy_cli.engines import common, pool
 from xentropy_cli.engines.pool import Progress
 from xentropy_cli.errors import DataError, UsageError, XentError
-from xentropy_cli.io import blocks, fastcsv, jitcsv
+from xentropy_cli.io import blocks, fastcsv, jitcsv, source
 
 CHUNK_BYTES = 1 << 20  # text per chunk of fixed-width lines (XENT_CHUNK_BYTES overrides)
 # of lines of any width: fewer calls, less per-call cost; numpy's reader keeps peak memory flat
@@ -78,11 +78,7 @@ class Job:
 
 def _env_int(name: str, default: int) -> int:
     """A positive integer from the environment, else ``default`` (a chunk of 0 bytes read no row)."""
-    try:
-        value = int(os.environ.get(name, "") or default)
-    except ValueError:
-        return default
-    return value if value > 0 else default
+    return int(source.env_positive(name, int)) or default
 
 
 cores = pool.cores

@@ -65,7 +65,7 @@ def held_by(command: str | None) -> Iterator[None]:
         _SHARE.reset(token)
 
 
-def _env_positive(name: str, parse: Callable[[str], float] = float) -> float:
+def env_positive(name: str, parse: Callable[[str], float] = float) -> float:
     """The positive number set in the environment variable ``name``; 0 when it is unset, not a
     finite number (as ``parse`` reads it) or not positive, so the caller's default applies."""
     try:
@@ -77,7 +77,7 @@ def _env_positive(name: str, parse: Callable[[str], float] = float) -> float:
 
 def max_bytes(binary: bool) -> int:
     """How many bytes xent reads whole into memory: ``XENT_MAX_INPUT_MB`` or the default."""
-    mb = _env_positive(LIMIT_ENV)
+    mb = env_positive(LIMIT_ENV)
     if mb:
         return int(mb * (1 << 20))
     return MAX_BINARY_BYTES if binary else MAX_TEXT_BYTES
@@ -86,7 +86,7 @@ def max_bytes(binary: bool) -> int:
 def max_cells() -> int:
     """How many numbers xent holds in memory at once: ``XENT_MAX_CELLS``, or the command's share
     of ``MAX_CELLS`` (see ``held_by``)."""
-    return int(_env_positive(CELLS_ENV, int)) or int(MAX_CELLS * _SHARE.get())
+    return int(env_positive(CELLS_ENV, int)) or int(MAX_CELLS * _SHARE.get())
 
 
 def check_cells(count: int, name: str, about: bool = False) -> None:
@@ -109,13 +109,13 @@ def count_text_cells(data: bytes, json: bool) -> int:
 
 def max_spool() -> int:
     """How many bytes of stdin xent copies to a temporary file: ``XENT_MAX_STDIN_MB`` or 2 GiB."""
-    mb = _env_positive(SPOOL_ENV)
+    mb = env_positive(SPOOL_ENV)
     return int(mb * (1 << 20)) if mb else MAX_SPOOL_BYTES
 
 
 def max_line() -> int:
     """The longest line read: ``XENT_MAX_LINE_BYTES`` if it is a positive integer, else the default."""
-    return int(_env_positive("XENT_MAX_LINE_BYTES", int)) or MAX_LINE_BYTES
+    return int(env_positive("XENT_MAX_LINE_BYTES", int)) or MAX_LINE_BYTES
 
 
 def _mb(n: int) -> str:
