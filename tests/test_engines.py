@@ -96,6 +96,101 @@ def test_an_unknown_start_method_is_refused(monkeypatch):
         pool.context()
 
 
+# --- threads: the compiled parser releases the GIL ------------------------------------------------
+
+@pytest.fixture
+def two_threads(monkeypatch):
+    pytest.importorskip("llvmlite")
+    monkeypatch.setenv("XENT_STREAM_MIN_BYTES", "0")
+    monkeypatch.setenv("XENT_CHUNK_BYTES", "8192")
+    monkeypatch.setenv("XENT_WORKERS", "3")
+    monkeypatch.setenv("XENT_READER", "llvmlite")
+    monkeypatch.setattr(stream, "MIN_PART_BYTES", 1)
+
+    def no_processes(*args, **kwargs):
+        raise AssertionError("the compiled parser's ranges are read by threads, not processes")
+
+    monkeypatch.setattr(pool, "start", no_processes)
+
+
+@pytest.mark.parametrize("profile", ["keras", "naive", "torch"])
+def test_threads_give_the_in_memory_bits(tmp_path, two_threads, profile):
+    path = write_csv(tmp_path / "t.csv", 3000, seed=8)
+    job = stream.plan([str(path)])
+    assert job is not None and job.threads and job.workers == 3
+    options = Options(reduction="none")
+    got = stream.run(job, stream.Task(profiles.get(profile), options, keep_rows=True))
+    try:
+        want = pipeline.run(io.read([str(path)]), profiles.get(profile), options)
+        assert np.concatenate(list(got.per_sample())).tobytes() == np.asarray(want.per_sample).tobytes()
+        assert got.workers == 3 and got.reader == "llvmlite"
+        assert [(n.code, n.counts, n.rows[:partial.ROW_LIMIT]) for n in got.result.notices] == \
+            [(n.code, n.counts, n.rows[:partial.ROW_LIMIT]) for n in want.notices]
+    finally:
+        folder = got.rows.folder
+        got.close()
+    assert not os.path.exists(folder)
+
+
+def test_threads_report_the_first_bad_row_in_file_order(tmp_path, two_threads):
+    """Bad cells in the first and the last range: the first one's error, as in memory, although
+    the last range's thread meets its own first (its range is read as the first one is)."""
+    path = write_csv(tmp_path / "b.csv", 3000, seed=4, bad_row=2900)
+    lines = path.read_text().splitlines(keepends=True)
+    lines[900] = lines[900].replace(",0.", ",y.", 1)
+    path.write_text("".join(lines))
+    with pytest.raises(DataError) as streamed_error:
+        stream.run(stream.plan([str(path)]), stream.Task(profiles.get("keras"), Options()))
+    with pytest.raises(DataError) as memory_error:
+        io.read([str(path)])
+    assert streamed_error.value.one_line() == memory_error.value.one_line()
+    assert "b.csv:901:" in streamed_error.value.one_line()
+
+
+def test_threads_stop_at_their_next_chunk_when_the_first_range_fails(monkeypatch):
+    """The first range's failure is raised once every thread has stopped, each at its next chunk."""
+    started, chunks = __import__("threading").Event(), []
+
+    def work_range(job, task, start, stop, path, done, index, progress=None):
+        if index == 0:
+            started.wait(10)
+            raise DataError("the first range is bad", where="x.csv:2")
+        while True:
+            chunks.append(stop)
+            started.set()
+            progress(1)  # raises once the first range has failed
+            time.sleep(0.001)
+
+    monkeypatch.setattr(stream, "_work_range", work_range)
+    job = stream.Job(layout=None, reader="llvmlite", workers=2, threads=True)  # type: ignore[arg-type]
+    with pytest.raises(DataError, match="the first range is bad"):
+        stream._in_threads(job, stream.Task(profiles.get("naive"), Options()), [(0, 5), (5, 10)], None,
+                           pool.Progress(False))
+    assert 1 <= len(chunks) < 1000
+
+
+def test_verbose_says_threads(tmp_path, two_threads):
+    path = write_csv(tmp_path / "v.csv", 3000, seed=9)
+    done = CliRunner().invoke(app, ["compute", str(path), "-v"])
+    assert done.exit_code == 0, done.output
+    assert "streamed in chunks on 3 threads: 3,000 rows in" in done.stderr
+
+
+def test_two_threads_compile_the_parser_once(monkeypatch):
+    jitcsv = pytest.importorskip("xentropy_cli.io.jitcsv")
+    pytest.importorskip("llvmlite")
+    import threading
+
+    jitcsv._compile.cache_clear()
+    got: list = []
+    threads = [threading.Thread(target=lambda: got.append(jitcsv._compiled()[0])) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert got[0] is got[1] and jitcsv._compile.cache_info().misses == 1
+
+
 def test_profiles_pickle_by_name_so_spawned_workers_get_the_same_value():
     import pickle
     from dataclasses import replace

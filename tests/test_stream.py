@@ -54,14 +54,18 @@ def data(n, seed=0, zeros=False, above_one=False):
     return y, p
 
 
-@pytest.fixture
-def streaming(monkeypatch):
-    """Stream every CSV, in 4 KB chunks, on two processes, with the numpy reader."""
+@pytest.fixture(params=["numpy", jitcsv.READER])
+def streaming(monkeypatch, request):
+    """Stream every CSV, in 4 KB chunks, in two parts: on two processes with the numpy reader, and
+    on two threads with the compiled parser (which releases the GIL)."""
+    if request.param == jitcsv.READER and not jitcsv.available():
+        pytest.skip("llvmlite (the compiled parser, which streams on threads) is not installed")
     monkeypatch.setenv("XENT_STREAM_MIN_BYTES", "0")
     monkeypatch.setenv("XENT_CHUNK_BYTES", "4096")
     monkeypatch.setenv("XENT_WORKERS", "2")
-    monkeypatch.setenv("XENT_READER", "numpy")
+    monkeypatch.setenv("XENT_READER", request.param)
     monkeypatch.setattr(stream, "MIN_PART_BYTES", 1)
+    return request.param
 
 
 def streamed(path, profile="naive", options=None, **read):
@@ -471,6 +475,34 @@ def test_ragged_row_is_the_in_memory_error(tmp_path, streaming):
         streamed(path)
     assert stream_error.value.one_line() == memory_error.value.one_line()
     assert "r.csv:701: row has 7 fields but the header has 8" in stream_error.value.one_line()
+
+
+def test_a_block_without_one_of_the_classes_is_read_in_memory(tmp_path, streaming):
+    """scikit-learn takes its classes from all of y_true: a block of a streamed file that lacks
+    one (class 3 is in the last 10 rows only) ends the stream, and the run is read in memory, to
+    its value. The block's own classes used to be the error: "y_true has 3 classes … but y_pred
+    has 4 columns"."""
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 3, 3000)
+    labels[2990] = 3
+    p = np.round(rng.dirichlet(np.ones(K), 3000), 8)
+    path = tmp_path / "classes.csv"
+    path.write_text("label," + ",".join(f"pred_{j}" for j in range(K)) + "\n" + "".join(
+        f"{a}," + ",".join(f"{v:.8f}" for v in row) + "\n" for a, row in zip(labels, p, strict=True)))
+    with pytest.raises(stream.Fallback, match="in a block of rows, y_true has 3 classes"):
+        streamed(path, "sklearn")
+    run = invoke("compute", path, "--profile", "sklearn", "-v", "--format", "json",
+                 env={"XENT_STREAM_MIN_BYTES": "0", "XENT_CHUNK_BYTES": "4096"})
+    assert run.exit_code == 0 and "is read in memory (in a block of rows" in run.stderr
+    written = [float(f"{row[a]:.8f}") for a, row in zip(labels, p, strict=True)]
+    by_hand = math.fsum(-math.log(v) for v in written) / 3000
+    assert json.loads(run.stdout)["value"] == pytest.approx(by_hand, rel=1e-14)
+    assert json.loads(run.stdout)["value"] == in_memory(path, "sklearn").value
+    compared = invoke("compare", path, "--profiles", "naive,sklearn", "--format", "json",
+                      env={"XENT_STREAM_MIN_BYTES": "0", "XENT_CHUNK_BYTES": "4096"})
+    assert compared.exit_code == 0, compared.output
+    rows = {row["profile"]: row for row in json.loads(compared.stdout)["rows"]}
+    assert rows["sklearn"]["value"] == json.loads(run.stdout)["value"]
 
 
 # --- through the command ------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import numpy as np
 from xentropy_cli.core import explain, partial, profiles
 from xentropy_cli.core.profiles import Profile
 from xentropy_cli.core.types import Inputs, Options, Result
+from xentropy_cli.core.validate.shapes import ClassesNotColumns
 from xentropy_cli.errors import XentError
 
 
@@ -70,15 +71,16 @@ def _bigger(a: float, b: float) -> float:
 
 
 def chunk(inputs: Inputs, chosen: list[Profile], options: Options, first_row: int = 0,
-          run: Runner = _run_chunk, known: list[Tally] | None = None) -> list[Tally]:
+          run: Runner = _run_chunk, known: list[Tally] | None = None, whole: bool = True) -> list[Tally]:
     """Every chosen profile on one chunk of rows (``first_row``: its first row among all).
 
     ``run`` computes one profile on the chunk (default ``partial.run_chunk``; an engine passes
     its own when blocks must sit where they sit among all rows). A profile that refuses the
     chunk says why; the textbook formula, run once, is what every profile is measured against.
     ``known``: the tallies of the chunks before, whose first differences need not be looked for
-    again (only earlier stages are compared).
-    """
+    again (only earlier stages are compared). ``whole=False``: the chunk is a block of a larger
+    input, where scikit-learn's classes counted in its rows decide nothing: that refusal is
+    raised (the caller reads all rows at once), not kept as the profile's."""
     before = {t.name: t.first_difference for t in known or ()}
     try:
         base, base_part = run(inputs, profiles.NAIVE, replace(options, reduction=None), first_row)
@@ -92,6 +94,8 @@ def chunk(inputs: Inputs, chosen: list[Profile], options: Options, first_row: in
             else:
                 result, part = run(inputs, profile, options, first_row)
         except XentError as error:
+            if not whole and isinstance(error, ClassesNotColumns):
+                raise
             tallies.append(Tally(profile.name, None, None, float("nan"), error.one_line()))
             continue
         stage, gap = None, float("nan")

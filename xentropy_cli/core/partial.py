@@ -26,7 +26,17 @@ import numpy as np
 from xentropy_cli.core import pipeline, sums
 from xentropy_cli.core import stages as st
 from xentropy_cli.core.profiles import Profile
-from xentropy_cli.core.types import Array, Inputs, Kind, KindReason, Notice, Options, Result, StageResult
+from xentropy_cli.core.types import (
+    Array,
+    Inconsistent,
+    Inputs,
+    Kind,
+    KindReason,
+    Notice,
+    Options,
+    Result,
+    StageResult,
+)
 from xentropy_cli.core.validate import check_reduction
 
 ROW_LIMIT = 1000  # rows kept per warning code (the in-memory run keeps them all)
@@ -72,11 +82,6 @@ class Partial:
     classes: tuple[float, ...] | None = None  # sklearn without --labels: the y_true values seen
     # (stage, global row, column, value) of the first row whose loss is nan or inf (Result's)
     first_non_finite: tuple[str, int, int | None, float] | None = None
-
-
-class Inconsistent(ValueError):
-    """The chunks decided something that depends on all rows differently (the auto loss kind,
-    or scikit-learn's classes taken from y_true): the caller must run on all rows at once."""
 
 
 @dataclass(frozen=True)

@@ -199,3 +199,8 @@ class Result:
     def kind_reason(self) -> str:
         """Why the loss has its kind, in words (the JSON "loss_reason")."""
         return "" if self.reason is None else self.reason.text
+
+
+class Inconsistent(ValueError):
+    """The chunks decided something that depends on all rows differently (the auto loss kind,
+    or scikit-learn's classes taken from y_true): the caller must run on all rows at once."""

@@ -32,9 +32,10 @@ def say(verbose: bool, text: str) -> None:
 
 
 def describe(job: Job, streamed: Streamed) -> str:
-    many = "es" if streamed.workers != 1 else ""
+    workers = (("thread" if job.threads else "process") + ("s" if job.threads else "es")
+               if streamed.workers != 1 else "process")
     return (f"read {job.layout.source} with the {streamed.reader} reader ({job.why}), streamed in "
-            f"chunks on {streamed.workers} process{many}: {streamed.result.n_samples:,} rows in "
+            f"chunks on {streamed.workers} {workers}: {streamed.result.n_samples:,} rows in "
             f"{streamed.seconds:.2f} s")
 
 

@@ -7,13 +7,16 @@ so is a streamed file that turns out to need it (quotes, blank lines inside, chu
 on the auto loss kind or on scikit-learn's classes): the in-memory run then gives the canonical
 result or error. ``engines.commands`` runs xent's commands (compute, explain, compare) on a Job.
 
-A streamed run cuts the body of the file into one byte range per worker process at line
-boundaries. Each worker reads its range in chunks of whole lines, parses them (io.fastcsv:
-fixed-width, pyarrow when installed, general numpy, io.table), runs the ordinary pipeline on
-blocks of whole multiples of ALIGN rows (``core.partial.run_chunk``, reduction ``none``) and folds
-the Partials as it goes; ``--reduction none`` losses go to a temporary file per worker and are
-printed only once every row has been read. The parent merges the workers' Partials and reduces
-them with the profile's rule.
+A streamed run cuts the body of the file into one byte range per worker at line boundaries.
+Each worker reads its range in chunks of whole lines, parses them (io.fastcsv: fixed-width, the
+compiled parser or pyarrow when installed, general numpy, io.table), runs the ordinary pipeline
+on blocks of whole multiples of ALIGN rows (``core.partial.run_chunk``, reduction ``none``) and
+folds the Partials as it goes; ``--reduction none`` losses go to a temporary file per worker and
+are printed only once every row has been read. The first range is read by the calling thread,
+the others by threads of this process when the reader releases the GIL (the compiled parser:
+one import and one compilation for all; ``_in_threads``), else by worker processes
+(``engines.pool``). The calling thread merges the workers' Partials and reduces them with the
+profile's rule.
 
 Equal to the in-memory run: sums are chunk-invariant (``core.sums``) and every block starts where
 a multiple of ALIGN rows starts in the whole file (framework log kernels work on packets of
@@ -24,7 +27,7 @@ included (tests/test_stream.py). Not equal: warnings keep their first ``partial.
 that size, which a stream learns only at its end; so no block is smaller than 4096 cells where the
 file is not: a range's small pieces join the block before them (``_aligned``).
 
-Memory: a chunk (``CHUNK_BYTES`` of text) and its arrays per process, whatever the file size.
+Memory: a chunk (``CHUNK_BYTES`` of text) and its arrays per worker, whatever the file size.
 A bad row anywhere fails the whole run with the in-memory reader's message: no value is printed.
 """
 
@@ -42,6 +45,7 @@ import numpy as np
 from xentropy_cli import engines
 from xentropy_cli.core import kernels, partial
 from xentropy_cli.core.types import Array, Inputs, LossKind, Options, Result
+from xentropy_cli.core.validate.shapes import ClassesNotColumns
 from xentropy_cli.engines import common, pool
 from xentropy_cli.engines.pool import Progress
 from xentropy_cli.errors import DataError, UsageError, XentError
@@ -74,6 +78,7 @@ class Job:
     sample_weight: Array | None = None  # one number given with -w, else None
     chunk_bytes: int = CHUNK_BYTES
     why: str = ""  # how the reader was chosen (--verbose)
+    threads: bool = False  # the workers are threads of this process (the reader releases the GIL)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -126,7 +131,8 @@ def plan(sources: list[str] | None, *, y_true: str | None = None, y_pred: str | 
                None if class_weight is None else vector(class_weight, "--class-weight"),
                weight, _env_int("XENT_CHUNK_BYTES", CHUNK_BYTES if fixed else WIDE_CHUNK_BYTES[reader]),
                f"{why}: {reader} for lines of any width, numpy-fixed-width for fixed-width chunks; "
-               f"the head of the file is {'fixed-width' if fixed else 'of any width'}")
+               f"the head of the file is {'fixed-width' if fixed else 'of any width'}",
+               threads=reader == jitcsv.READER)
 
 
 def _check_installed(reader: str) -> None:
@@ -232,7 +238,8 @@ def work(job: Job, task: Task, start: int, stop: int, out: Any = None,
         if task.compare:
             from xentropy_cli.core import compare
 
-            tally = compare.chunk(inputs, list(task.compare), task.options, first, known=share.tally)
+            tally = compare.chunk(inputs, list(task.compare), task.options, first, known=share.tally,
+                                  whole=False)
             share.tally = tally if share.tally is None else compare.merge(share.tally, tally)
             row = first + block.shape[0]
             continue
@@ -399,7 +406,8 @@ def keep_heap() -> None:
 
 
 def run(job: Job, task: Task, progress: Progress | None = None) -> Streamed:
-    """Run the task over the whole file on ``job.workers`` processes (see engines.pool)."""
+    """Run the task over the whole file on ``job.workers`` threads (``job.threads``) or processes
+    (see engines.pool)."""
     started = time.monotonic()
     shares, rows = _shares(job, task, progress)
     return _combine(job, task, shares, rows, time.monotonic() - started)
@@ -411,6 +419,21 @@ def _shares(job: Job, task: Task, progress: Progress | None = None) -> tuple[lis
     parts = fastcsv.ranges(job.layout, job.workers)
     rows = _RowFiles(len(parts)) if task.keep_rows else None
     progress = progress or Progress(False)
+    try:
+        return (_in_threads if job.threads and len(parts) > 1 else _in_processes)(job, task, parts, rows,
+                                                                                  progress), rows
+    except BaseException:
+        if rows is not None:
+            rows.remove()
+        raise
+    finally:
+        progress.close()
+
+
+def _in_processes(job: Job, task: Task, parts: list[tuple[int, int]], rows: _RowFiles | None,
+                  progress: Progress) -> list[Share]:
+    """Every range's Share, in file order: the first range read by this process, the others each by
+    a worker process (engines.pool)."""
     ctx = pool.context() if len(parts) > 1 else None
     done = ctx.Array("q", len(parts), lock=False) if ctx is not None else [0]
     workers: list[pool.Worker] = []
@@ -426,20 +449,70 @@ def _shares(job: Job, task: Task, progress: Progress | None = None) -> tuple[lis
             mine = _work_range(job, task, *parts[0], rows.paths[0] if rows else None, done, 0, seen)
         except BaseException as error:
             raise _translated(error) from None
-        shares = [mine] + [worker.answer(seen) for worker in workers]
-    except BaseException:
-        if rows is not None:
-            rows.remove()
-        raise
+        return [mine] + [worker.answer(seen) for worker in workers]
     finally:
-        progress.close()
         pool.stop_all(workers)
-    return shares, rows
+
+
+class _Stopped(Exception):
+    """A thread's range left unfinished: the first range failed, and its error is the one raised."""
+
+
+def _in_threads(job: Job, task: Task, parts: list[tuple[int, int]], rows: _RowFiles | None,
+                progress: Progress) -> list[Share]:
+    """Every range's Share, in file order: the first range read by this thread, the others each by
+    a thread of its own. The compiled parser releases the GIL while it reads a chunk, so the
+    threads parse side by side, and the process imports and compiles it once (a worker process
+    does both again, ~0.07 s, before it counts the lines ahead of its range; a thread counts them
+    while the first one compiles). Measured in bench/README.md ("seventh round"). This thread alone
+    shows the progress and takes Ctrl-C; when its range fails, the others stop at their next
+    chunk. A later range's failure is raised once the first range is done, so the error is the
+    first bad row in file order, as with processes."""
+    import threading
+
+    done = [0] * len(parts)
+    failed = threading.Event()
+    answers: list[tuple[bool, Any]] = [(False, None)] * len(parts)
+
+    def read(index: int) -> None:
+        def add(n: int) -> None:
+            done[index] += n
+            if failed.is_set():
+                raise _Stopped
+
+        try:
+            answers[index] = (True, _work_range(job, task, *parts[index], rows.paths[index] if rows else None,
+                                                done, index, add))
+        except BaseException as error:  # noqa: BLE001 - raised by the first thread, after its range
+            answers[index] = (False, error)
+
+    def seen(n: int) -> None:
+        done[0] += n
+        progress.update(sum(done))
+
+    others = [threading.Thread(target=read, args=(i,), name=f"xent-range-{i}", daemon=True)
+              for i in range(1, len(parts))]
+    for thread in others:
+        thread.start()
+    try:
+        mine = _work_range(job, task, *parts[0], rows.paths[0] if rows else None, done, 0, seen)
+    except BaseException as error:
+        failed.set()
+        raise _translated(error) from None
+    finally:
+        for thread in others:
+            thread.join()
+    shares = [mine]
+    for ok, answer in answers[1:]:
+        if not ok:
+            raise _translated(answer) from None
+        shares.append(answer)
+    return shares
 
 
 def _work_range(job: Job, task: Task, start: int, stop: int, path: str | None, done: Any, index: int,
                 progress: Callable[[int], None] | None = None) -> Share:
-    """One process's range of the file (``work``), its per-sample w·l written to ``path``."""
+    """One worker's range of the file (``work``), its per-sample w·l written to ``path``."""
     def add(n: int) -> None:
         done[index] += n
 
@@ -454,6 +527,8 @@ def _work_range(job: Job, task: Task, start: int, stop: int, path: str | None, d
 def _translated(error: BaseException) -> BaseException:
     if isinstance(error, (fastcsv.NotStreamable, partial.Inconsistent)):
         return Fallback(str(error))
+    if isinstance(error, ClassesNotColumns):  # a block may lack a class the file has
+        return Fallback(f"in a block of rows, {error.message}")
     return error
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import struct
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -574,10 +575,18 @@ def available() -> bool:
     return tuple(parts) >= MIN_LLVMLITE
 
 
-@lru_cache(maxsize=1)
+_COMPILING = threading.Lock()  # the stream's threads start their first chunks together
+
+
 def _compiled() -> tuple[Any, Any]:
     """The parser as a ctypes function (compiled at the first call in this process), and the
     engine that owns its code (kept alive with it)."""
+    with _COMPILING:
+        return _compile()
+
+
+@lru_cache(maxsize=1)
+def _compile() -> tuple[Any, Any]:
     import ctypes
 
     import llvmlite.binding as llvm

@@ -88,6 +88,11 @@ def _one_hot_labels(inputs: Inputs, yt: Array, n_classes: int) -> Array:
     return np.argmax(yt, axis=1)
 
 
+class ClassesNotColumns(DataError):
+    """scikit-learn's classes, taken from these rows of y_true, are not one per column of y_pred.
+    Only all the rows decide: a block of a streamed file may lack a class the file has."""
+
+
 def _sorted_labels(inputs: Inputs, values: Array, n_classes: int) -> Array:
     """scikit-learn: the classes are the sorted unique labels (or --labels), one per column."""
     _refuse_non_finite(values, inputs, "y_true", "scikit-learn")
@@ -103,7 +108,7 @@ def _sorted_labels(inputs: Inputs, values: Array, n_classes: int) -> Array:
             raise DataError(f"--labels names {len(classes)} classes {classes.tolist()} but y_pred "
                             f"has {n_classes} columns", where=inputs.source,
                             hint=f"give one label per column of y_pred ({n_classes})")
-        raise DataError(
+        raise ClassesNotColumns(
             f"y_true has {len(classes)} classes {classes.tolist()} but y_pred has "
             f"{n_classes} columns",
             where=inputs.source,
