@@ -191,6 +191,107 @@ def test_two_threads_compile_the_parser_once(monkeypatch):
     assert got[0] is got[1] and jitcsv._compile.cache_info().misses == 1
 
 
+# --- LLVM loads beside the imports -----------------------------------------------------------------
+
+@pytest.fixture
+def fresh_preload(monkeypatch):
+    from xentropy_cli import engines
+
+    monkeypatch.setattr(engines, "_LOADING", None)
+    loaded: list[str] = []
+    monkeypatch.setattr(engines, "_load", loaded.append)
+    return engines, loaded
+
+
+@pytest.mark.parametrize("reader", [None, "auto", "llvmlite"])
+def test_llvm_starts_loading_for_a_run_that_may_use_the_compiled_parser(monkeypatch, fresh_preload, reader):
+    pytest.importorskip("llvmlite")
+    engines, loaded = fresh_preload
+    if reader is None:
+        monkeypatch.delenv("XENT_READER", raising=False)
+    else:
+        monkeypatch.setenv("XENT_READER", reader)
+    engines.preload_compiler()
+    engines.compiler_loaded()
+    from llvmlite.utils import get_library_name
+
+    assert len(loaded) == 1 and os.path.isfile(loaded[0])
+    assert os.path.basename(loaded[0]) == get_library_name()
+    engines.preload_compiler()  # once per process
+    engines.compiler_loaded()
+    assert len(loaded) == 1
+
+
+@pytest.mark.parametrize("reader", ["numpy", "pyarrow", "polars"])
+def test_llvm_is_not_loaded_for_another_reader(monkeypatch, fresh_preload, reader):
+    engines, loaded = fresh_preload
+    monkeypatch.setenv("XENT_READER", reader)
+    engines.preload_compiler()
+    engines.compiler_loaded()
+    assert loaded == [] and engines._LOADING is None
+
+
+def test_llvm_not_installed_starts_nothing(monkeypatch, fresh_preload):
+    import importlib.util
+
+    engines, loaded = fresh_preload
+    monkeypatch.delenv("XENT_READER", raising=False)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    engines.preload_compiler()
+    assert loaded == [] and engines._LOADING is None
+
+
+def test_a_library_that_does_not_load_is_left_to_llvmlite(tmp_path):
+    from xentropy_cli import engines
+
+    junk = tmp_path / "libllvmlite.so"
+    junk.write_bytes(b"not a library")
+    engines._load(str(junk))  # no exception: llvmlite's own load says what is wrong, as before
+
+
+def test_the_compiler_and_a_fork_wait_for_the_loading_thread(monkeypatch, fresh_preload):
+    """jitcsv imports llvmlite.binding, and pool starts a worker, only once the thread is done:
+    a fork while another thread holds the loader's lock would leave the child waiting forever."""
+    import threading
+
+    engines, _ = fresh_preload
+    release, order = threading.Event(), []
+
+    def slow(path):
+        release.wait(10)
+        order.append("loaded")
+
+    monkeypatch.setattr(engines, "_load", slow)
+    monkeypatch.delenv("XENT_READER", raising=False)
+    pytest.importorskip("llvmlite")
+    engines.preload_compiler()
+    assert engines._LOADING is not None and engines._LOADING.is_alive()
+
+    def fork(*args, **kwargs):
+        order.append("fork")
+        raise RuntimeError("stop here")
+
+    ctx = type("Ctx", (), {"Pipe": staticmethod(fork)})()
+    threading.Timer(0.2, release.set).start()
+    with pytest.raises(RuntimeError, match="stop here"):
+        pool.start(ctx, print, ())
+    assert order == ["loaded", "fork"]
+
+
+def test_the_compiler_waits_for_the_loading_thread_before_llvmlite(monkeypatch):
+    pytest.importorskip("llvmlite")
+    from xentropy_cli import engines
+    from xentropy_cli.io import jitcsv
+
+    calls = []
+    monkeypatch.setattr(engines, "compiler_loaded", lambda: calls.append("waited"))
+    jitcsv._compile.cache_clear()
+    try:
+        assert jitcsv._compiled()[0] is not None and calls == ["waited"]
+    finally:
+        jitcsv._compile.cache_clear()
+
+
 def test_profiles_pickle_by_name_so_spawned_workers_get_the_same_value():
     import pickle
     from dataclasses import replace

@@ -95,7 +95,7 @@ def compute(
       cat preds.csv | xent compute - --reduction none --format csv
       xent compute 'preds/*.parquet' --engine dask --keras-compat   # every shard, one value
     """
-    from xentropy_cli import api, render
+    from xentropy_cli import render
 
     chosen, options = setup
     remote = _engine(engine, scheduler, workers, spec)
@@ -109,6 +109,8 @@ def compute(
         done, stdin = _stream().try_compute(spec, chosen, options, out, verbose)
         if done:
             return
+    from xentropy_cli import api  # the in-memory path (a streamed run does without it)
+
     inputs = spec.read(stdin, "compute")
     result = api.compute_inputs(inputs, chosen, options)  # the Python API's path
     _say_in_memory(verbose, inputs)
@@ -126,6 +128,9 @@ def _may_stream(spec) -> bool:
 
 
 def _stream():
+    from xentropy_cli import engines
+
+    engines.preload_compiler()
     from xentropy_cli.engines import commands
 
     return commands

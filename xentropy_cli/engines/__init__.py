@@ -64,6 +64,49 @@ def worth_streaming(sources: list[str] | None) -> bool:
         return False
 
 
+_LOADING: Any = None  # the thread of preload_compiler, once started
+
+
+def preload_compiler() -> None:
+    """Start loading LLVM (llvmlite's shared library, ~180 MB: ~0.02 s in ``dlopen``, which runs
+    without the GIL) on a thread of its own, for a run that may stream with the compiled parser
+    (``XENT_READER`` auto or llvmlite, llvmlite installed): it loads beside numpy's and the
+    engine's imports instead of after them. llvmlite then finds it loaded (``io.jitcsv`` waits
+    for this thread first, and so does a fork: ``compiler_loaded``). A library that does not
+    load leaves llvmlite to say so as before."""
+    global _LOADING
+    if _LOADING is not None or os.environ.get("XENT_READER", "auto") not in ("auto", "llvmlite"):
+        return
+    import importlib.util
+
+    found = importlib.util.find_spec("llvmlite")
+    if found is None or found.origin is None:
+        return
+    from llvmlite.utils import get_library_name  # a module that loads nothing
+
+    path = os.path.join(os.path.dirname(found.origin), "binding", get_library_name())
+    if os.path.isfile(path):
+        import threading
+
+        _LOADING = threading.Thread(target=_load, args=(path,), name="xent-llvm")  # exit waits for it
+        _LOADING.start()
+
+
+def _load(path: str) -> None:
+    import ctypes
+
+    try:
+        ctypes.CDLL(path)
+    except OSError:
+        pass
+
+
+def compiler_loaded() -> None:
+    """Wait until ``preload_compiler``'s thread is done (no-op if it never started)."""
+    if _LOADING is not None:
+        _LOADING.join()
+
+
 STDIN = "<stdin>"
 
 

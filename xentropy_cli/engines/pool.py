@@ -11,7 +11,6 @@ per-sample file and a shared counter of bytes done. The numbers are the same und
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import sys
@@ -30,7 +29,10 @@ class Fallback(Exception):
 
 
 def context() -> Any:
-    """The multiprocessing context: XENT_START_METHOD if set, else the platform's default."""
+    """The multiprocessing context: XENT_START_METHOD if set, else the platform's default.
+    multiprocessing is imported here, not with the module: a run on threads never needs it."""
+    import multiprocessing
+
     method = os.environ.get("XENT_START_METHOD") or None
     if method is not None and method not in multiprocessing.get_all_start_methods():
         raise UsageError(f"XENT_START_METHOD={method!r} is not available here",
@@ -139,6 +141,9 @@ def start(ctx: Any, target: Callable[..., Any], args: tuple,
           translate: Callable[[BaseException], BaseException] = same) -> Worker:
     """Run ``target(*args)`` in a new process of ``ctx``; ``translate`` (a module-level function,
     so that it pickles) maps its failure first."""
+    from xentropy_cli import engines
+
+    engines.compiler_loaded()  # no fork while a thread is inside dlopen (its lock would stay held)
     mine, theirs = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_main, args=(theirs, target, args, translate), daemon=True)
     before = _interrupts(signal.SIG_BLOCK)  # the worker inherits the mask; a Ctrl-C now waits

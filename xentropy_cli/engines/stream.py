@@ -34,7 +34,6 @@ A bad row anywhere fails the whole run with the in-memory reader's message: no v
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -536,6 +535,8 @@ class _RowFiles:
     """One temporary file of per-sample w·l per worker, in a folder removed by ``remove``."""
 
     def __init__(self, n: int):
+        import tempfile
+
         self.folder = tempfile.mkdtemp(prefix="xent-rows-")
         self.paths = [os.path.join(self.folder, f"{i}.bin") for i in range(n)]
 

@@ -589,6 +589,9 @@ def _compiled() -> tuple[Any, Any]:
 def _compile() -> tuple[Any, Any]:
     import ctypes
 
+    from xentropy_cli import engines
+
+    engines.compiler_loaded()
     import llvmlite.binding as llvm
 
     llvm.initialize_native_target()
