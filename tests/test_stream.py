@@ -794,3 +794,43 @@ def test_a_forced_reader_that_cannot_be_imported_is_a_usage_error(tmp_path, monk
     run = invoke("compute", path, env=dict(ALWAYS, XENT_READER=reader))
     assert run.exit_code == 2 and run.stdout == ""
     assert f"XENT_READER={reader} needs" in run.stderr and "cannot import" in run.stderr
+
+
+def test_threads_leave_the_warning_filters_as_they_were(tmp_path, monkeypatch):
+    """Chunks the compiled parser declines (a cell of 1e999 in each) go to numpy's parser, which
+    reads under warnings.catch_warnings: on four threads at once, their swaps of the one list of
+    filters must not interleave (one left "error" in it for the rest of the process)."""
+    import time
+    import warnings
+
+    if not jitcsv.available():
+        pytest.skip("llvmlite (the compiled parser, which streams on threads) is not installed")
+    monkeypatch.setenv("XENT_STREAM_MIN_BYTES", "0")
+    monkeypatch.setenv("XENT_CHUNK_BYTES", "4096")
+    monkeypatch.setenv("XENT_WORKERS", "4")
+    monkeypatch.setenv("XENT_READER", jitcsv.READER)
+    monkeypatch.setattr(stream, "MIN_PART_BYTES", 1)
+    y, p = data(20_000, seed=11)
+    lines = write_csv(tmp_path / "inf.csv", y, p).read_text().split("\n")
+    for i in range(1, len(lines) - 1, 40):  # about one in every chunk
+        cells = lines[i].split(",")
+        cells[K + 1] = "1e999"
+        lines[i] = ",".join(cells)
+    path = tmp_path / "inf.csv"
+    path.write_text("\n".join(lines))
+    want = in_memory(path)
+    strict = warnings.simplefilter
+
+    def slow(*args, **kwargs):  # another thread gets the GIL inside catch_warnings
+        strict(*args, **kwargs)
+        time.sleep(0.001)
+
+    monkeypatch.setattr(warnings, "simplefilter", slow)
+    before = list(warnings.filters)
+    for _ in range(3):
+        job = stream.plan([str(path)])
+        assert job is not None and job.threads and job.workers == 4
+        got = stream.run(job, stream.Task(profiles.get("naive"), Options())).result
+        assert warnings.filters == before
+        assert got.value == want.value or (math.isnan(got.value) and math.isnan(want.value))
+        assert sorted(notices(got)) == sorted(notices(want))  # (the order may differ: docs/json.md)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -502,6 +503,9 @@ def _scientific(data: bytes, base: bytes, pad: int, width: int, rows: int,
 
 _NUMBER_BYTES = b"0123456789.-+eE"
 _ROW_END = b",nan,"  # the only nan numpy can read: the data has no "n"
+# warnings.catch_warnings swaps the process's one list of filters: two threads of a stream
+# (stream._in_threads) entering and leaving it interleaved would leave "error" in it for good
+_STRICT = threading.Lock()
 _WHOLE_AFTER_MISS = 15  # chunks read whole by numpy's parser after one the vector parser mostly missed
 _whole_left = 0
 
@@ -548,7 +552,7 @@ def _numbers(text: bytes, count: int) -> np.ndarray | None:
     as ``float()``), or None for anything else (an empty cell, ``1-2``, nan, spaces, …)."""
     if text.translate(None, _NUMBER_BYTES + b","):
         return None
-    with warnings.catch_warnings():
+    with _STRICT, warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
             values = np.fromstring(text, dtype=np.float64, sep=",")
@@ -576,7 +580,7 @@ def _whole(data: bytes, delimiter: str, n_columns: int, rows: int) -> np.ndarray
         return None
     if sep != b",":
         data = data.replace(sep, b",")
-    with warnings.catch_warnings():
+    with _STRICT, warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
             values = np.fromstring(data.replace(b"\n", _ROW_END), dtype=np.float64, sep=",")
