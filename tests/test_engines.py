@@ -444,3 +444,30 @@ def test_a_local_cluster_leaves_no_scratch_space_behind(tmp_path):
     assert result.returncode == 0, result.stderr
     assert float(result.stdout) == pipeline.run(io.read([str(shard)]), profiles.get("naive")).value
     assert list(temp.iterdir()) == []  # no dask-scratch-space, no xent-dask-* folder
+
+
+@pytest.mark.parametrize("broken", ["raise ImportError('half uninstalled')\n", ""],
+                         ids=["import-fails", "no-utils"])
+def test_an_llvmlite_that_does_not_import_leaves_the_other_readers(tmp_path, broken):
+    """An llvmlite whose import fails, or one without llvmlite.utils (where the preload looks for
+    the library's name): the auto reader streams with another parser, XENT_READER=llvmlite is a
+    usage error, never an internal error."""
+    package = tmp_path / "site" / "llvmlite"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(broken)
+    path = tmp_path / "p.csv"
+    path.write_bytes((ROOT / "samples" / "keras_question.csv").read_bytes())
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"), XENT_STREAM_MIN_BYTES="0")
+    want = subprocess.run([sys.executable, "-m", "xentropy_cli", "compute", str(path)], capture_output=True,
+                          env=dict(env, XENT_READER="numpy"), timeout=120)
+    assert want.returncode == 0 and want.stdout
+    auto = subprocess.run([sys.executable, "-m", "xentropy_cli", "compute", str(path)], capture_output=True,
+                          env=dict(env, XENT_READER="auto"), timeout=120)
+    assert (auto.returncode, auto.stdout, auto.stderr) == (0, want.stdout, want.stderr)
+    named = subprocess.run([sys.executable, "-m", "xentropy_cli", "compute", str(path)], capture_output=True,
+                           env=dict(env, XENT_READER="llvmlite"), timeout=120)
+    if broken:
+        assert named.returncode == 2 and named.stderr.startswith(b"xent: error: XENT_READER=llvmlite needs")
+    else:  # no version to check: tried, and its chunks left to numpy
+        assert (named.returncode, named.stdout) == (0, want.stdout)
+    assert b"internal error" not in auto.stderr + named.stderr

@@ -79,12 +79,15 @@ def preload_compiler() -> None:
         return
     import importlib.util
 
-    found = importlib.util.find_spec("llvmlite")
-    if found is None or found.origin is None:
-        return
-    from llvmlite.utils import get_library_name  # a module that loads nothing
+    try:  # an llvmlite that does not import, or is laid out otherwise: nothing to preload
+        found = importlib.util.find_spec("llvmlite")
+        if found is None or found.origin is None:
+            return
+        from llvmlite.utils import get_library_name  # a module that loads nothing
 
-    path = os.path.join(os.path.dirname(found.origin), "binding", get_library_name())
+        path = os.path.join(os.path.dirname(found.origin), "binding", get_library_name())
+    except Exception:  # noqa: BLE001 - io.jitcsv and the readers' checks say what is wrong, as before
+        return
     if os.path.isfile(path):
         import threading
 

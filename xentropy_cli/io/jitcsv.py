@@ -566,7 +566,10 @@ def available() -> bool:
 
     if sys.byteorder != "little" or importlib.util.find_spec("llvmlite") is None:
         return False
-    import llvmlite
+    try:
+        import llvmlite
+    except Exception:  # noqa: BLE001 - an install that does not import: as if there were none
+        return False
 
     version = getattr(llvmlite, "__version__", "")
     if not version:
