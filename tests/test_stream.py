@@ -834,3 +834,40 @@ def test_threads_leave_the_warning_filters_as_they_were(tmp_path, monkeypatch):
         assert warnings.filters == before
         assert got.value == want.value or (math.isnan(got.value) and math.isnan(want.value))
         assert sorted(notices(got)) == sorted(notices(want))  # (the order may differ: docs/json.md)
+
+
+def test_ctrl_c_while_the_first_range_waits_for_the_others_stops_them(tmp_path, monkeypatch):
+    """SIGINT after the calling thread's range is done, while it waits for the other threads:
+    KeyboardInterrupt, and the other threads stop at their next chunk (not read on to their
+    ranges' ends behind the interrupted run)."""
+    import signal
+    import threading
+    import time
+
+    if not jitcsv.available():
+        pytest.skip("llvmlite (the compiled parser, which streams on threads) is not installed")
+    monkeypatch.setenv("XENT_STREAM_MIN_BYTES", "0")
+    monkeypatch.setenv("XENT_CHUNK_BYTES", "4096")
+    monkeypatch.setenv("XENT_WORKERS", "3")
+    monkeypatch.setenv("XENT_READER", jitcsv.READER)
+    monkeypatch.setattr(stream, "MIN_PART_BYTES", 1)
+    path = write_csv(tmp_path / "p.csv", *data(3000, seed=12))
+    job = stream.plan([str(path)])
+    assert job is not None and job.threads and job.workers == 3
+    real, until = stream.work, time.monotonic() + 20
+
+    def work(job, task, start, stop, out=None, progress=lambda n: None, last=True):
+        if start == job.layout.body_start:
+            return real(job, task, start, stop, out, progress, last)
+        while time.monotonic() < until:  # a range that takes long: a chunk every 10 ms
+            progress(0)
+            time.sleep(0.01)
+        return stream.Share()
+
+    monkeypatch.setattr(stream, "work", work)
+    main = threading.get_ident()
+    threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT)).start()
+    with pytest.raises(KeyboardInterrupt):
+        stream.run(job, stream.Task(profiles.get("naive"), Options()))
+    time.sleep(0.5)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("xent-range-")]

@@ -499,8 +499,12 @@ def _in_threads(job: Job, task: Task, parts: list[tuple[int, int]], rows: _RowFi
         failed.set()
         raise _translated(error) from None
     finally:
-        for thread in others:
-            thread.join()
+        try:
+            for thread in others:
+                thread.join()
+        except BaseException:  # Ctrl-C or SIGTERM while waiting: the others stop too
+            failed.set()
+            raise
     shares = [mine]
     for ok, answer in answers[1:]:
         if not ok:
