@@ -32,10 +32,11 @@ def say(verbose: bool, text: str) -> None:
 
 
 def describe(job: Job, streamed: Streamed) -> str:
-    workers = (("thread" if job.threads else "process") + ("s" if job.threads else "es")
-               if streamed.workers != 1 else "process")
+    on = "processes" if streamed.workers != 1 else "process"
+    if job.threads and streamed.workers != 1:
+        on = "threads"
     return (f"read {job.layout.source} with the {streamed.reader} reader ({job.why}), streamed in "
-            f"chunks on {streamed.workers} {workers}: {streamed.result.n_samples:,} rows in "
+            f"chunks on {streamed.workers} {on}: {streamed.result.n_samples:,} rows in "
             f"{streamed.seconds:.2f} s")
 
 
