@@ -477,32 +477,60 @@ def test_ragged_row_is_the_in_memory_error(tmp_path, streaming):
     assert "r.csv:701: row has 7 fields but the header has 8" in stream_error.value.one_line()
 
 
-def test_a_block_without_one_of_the_classes_is_read_in_memory(tmp_path, streaming):
-    """scikit-learn takes its classes from all of y_true: a block of a streamed file that lacks
-    one (class 3 is in the last 10 rows only) ends the stream, and the run is read in memory, to
-    its value. The block's own classes used to be the error: "y_true has 3 classes … but y_pred
-    has 4 columns"."""
+def _classes_file(path, last_class=3, columns=K):
+    """Labels 0–2, and ``last_class`` once, 10 rows from the end: the blocks before it lack it."""
     rng = np.random.default_rng(2)
     labels = rng.integers(0, 3, 3000)
-    labels[2990] = 3
-    p = np.round(rng.dirichlet(np.ones(K), 3000), 8)
-    path = tmp_path / "classes.csv"
-    path.write_text("label," + ",".join(f"pred_{j}" for j in range(K)) + "\n" + "".join(
+    labels[2990] = last_class
+    p = np.round(rng.dirichlet(np.ones(columns), 3000), 8)
+    path.write_text("label," + ",".join(f"pred_{j}" for j in range(columns)) + "\n" + "".join(
         f"{a}," + ",".join(f"{v:.8f}" for v in row) + "\n" for a, row in zip(labels, p, strict=True)))
-    with pytest.raises(stream.Fallback, match="in a block of rows, y_true has 3 classes"):
-        streamed(path, "sklearn")
-    run = invoke("compute", path, "--profile", "sklearn", "-v", "--format", "json",
-                 env={"XENT_STREAM_MIN_BYTES": "0", "XENT_CHUNK_BYTES": "4096"})
-    assert run.exit_code == 0 and "is read in memory (in a block of rows" in run.stderr
+    return labels, p
+
+
+def test_a_block_without_one_of_the_classes_streams_with_the_files_classes(tmp_path, streaming):
+    """scikit-learn takes its classes from all of y_true. A block that lacks one (class 3 is in
+    the last 10 rows only) used to be the error "y_true has 3 classes … but y_pred has 4
+    columns"; the stream now finds the file's classes in one more pass and runs with them as
+    --labels: the in-memory value and rows, without reading the file in memory (a 0.01 MiB cap)."""
+    path = tmp_path / "classes.csv"
+    labels, p = _classes_file(path)
+    options = Options(reduction="none")
+    got, want = streamed(path, "sklearn", options), in_memory(path, "sklearn", options)
+    try:
+        assert np.concatenate(list(got.per_sample())).tobytes() == np.asarray(want.per_sample).tobytes()
+        assert got.labels.tolist() == [0.0, 1.0, 2.0, 3.0]
+    finally:
+        got.close()
+    env = {"XENT_STREAM_MIN_BYTES": "0", "XENT_CHUNK_BYTES": "4096", "XENT_MAX_INPUT_MB": "0.01",
+           "XENT_READER": streaming}
+    run = invoke("compute", path, "--profile", "sklearn", "-v", "--format", "json", env=env)
+    assert run.exit_code == 0, run.output
+    assert "streamed in chunks" in run.stderr and "in memory" not in run.stderr
     written = [float(f"{row[a]:.8f}") for a, row in zip(labels, p, strict=True)]
-    by_hand = math.fsum(-math.log(v) for v in written) / 3000
+    by_hand = math.fsum(-math.log(v) for v in written) / 3000  # sklearn: −log p[label], no renormalising
     assert json.loads(run.stdout)["value"] == pytest.approx(by_hand, rel=1e-14)
     assert json.loads(run.stdout)["value"] == in_memory(path, "sklearn").value
-    compared = invoke("compare", path, "--profiles", "naive,sklearn", "--format", "json",
-                      env={"XENT_STREAM_MIN_BYTES": "0", "XENT_CHUNK_BYTES": "4096"})
+    compared = invoke("compare", path, "--profiles", "naive,sklearn", "--format", "json", env=env)
     assert compared.exit_code == 0, compared.output
     rows = {row["profile"]: row for row in json.loads(compared.stdout)["rows"]}
     assert rows["sklearn"]["value"] == json.loads(run.stdout)["value"]
+    explained = invoke("explain", path, "--profile", "sklearn", "--against", "naive", "--format", "json",
+                       env=env)
+    assert explained.exit_code == 0, explained.output
+    assert json.loads(explained.stdout)["value"] == json.loads(run.stdout)["value"]
+
+
+def test_classes_that_are_not_one_per_column_over_the_file_are_the_in_memory_error(tmp_path, streaming):
+    path = tmp_path / "three.csv"
+    _classes_file(path, last_class=2)  # classes 0–2 everywhere, 4 columns of y_pred
+    with pytest.raises(DataError) as memory_error:
+        in_memory(path, "sklearn")
+    with pytest.raises(stream.Fallback, match="y_true has 3 classes"):
+        streamed(path, "sklearn")
+    run = invoke("compute", path, "--profile", "sklearn",
+                 env={"XENT_STREAM_MIN_BYTES": "0", "XENT_CHUNK_BYTES": "4096", "XENT_READER": streaming})
+    assert run.exit_code == 1 and run.stderr == f"xent: error: {memory_error.value.one_line()}\n"
 
 
 # --- through the command ------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from xentropy_cli.core import partial
 from xentropy_cli.core.types import Inputs, Options
 from xentropy_cli.engines import common
 from xentropy_cli.engines.pool import Progress
-from xentropy_cli.engines.stream import Fallback, Job, Streamed, Task, _shares, plan, run
+from xentropy_cli.engines.stream import Fallback, Job, Streamed, Task, every_share, plan, run
 from xentropy_cli.errors import DataError
 
 # --- the commands ----------------------------------------------------------------------------------
@@ -31,11 +31,16 @@ def say(verbose: bool, text: str) -> None:
         sys.stderr.flush()
 
 
+def _workers(job: Job, n: int) -> str:
+    """'2 threads', '2 processes' or '1 process'."""
+    if n == 1:
+        return "1 process"
+    return f"{n} {'threads' if job.threads else 'processes'}"
+
+
 def describe(job: Job, streamed: Streamed) -> str:
-    workers = (("thread" if job.threads else "process") + ("s" if job.threads else "es")
-               if streamed.workers != 1 else "process")
     return (f"read {job.layout.source} with the {streamed.reader} reader ({job.why}), streamed in "
-            f"chunks on {streamed.workers} {workers}: {streamed.result.n_samples:,} rows in "
+            f"chunks on {_workers(job, streamed.workers)}: {streamed.result.n_samples:,} rows in "
             f"{streamed.seconds:.2f} s")
 
 
@@ -86,7 +91,8 @@ def explain(job: Job, profile, other, options: Options, rows: int, out, verbose:
         first = run(job, task, _progress(job, out.quiet))
         divisors = (common.share_divisor(first.combined), common.share_divisor(first.combined_q))
         if divisors[0] != divisors[1]:
-            again = run(job, replace(task, divisors=divisors, keep_rows=False), _progress(job, out.quiet))
+            again = run(replace(job, labels=first.labels), replace(task, divisors=divisors, keep_rows=False),
+                        _progress(job, out.quiet))
             first = replace(first, top=again.top)
     except Fallback as why:
         say(verbose, f"{job.layout.source} is read in memory ({why})")
@@ -116,7 +122,7 @@ def _top_inputs(job: Job, streamed: Streamed, rows: int) -> tuple[Inputs, list[t
     weights = [t[4] for t in top if t[4] is not None]
     weight = np.concatenate(weights) if weights else job.sample_weight
     total = streamed.combined.total
-    labels = job.labels
+    labels = streamed.labels
     if labels is None and total.classes is not None:
         labels = np.asarray(total.classes)  # scikit-learn's classes, from every row
     lay = job.layout
@@ -135,7 +141,7 @@ def compare(job: Job, chosen: list, options: Options, out, verbose: bool = False
     started = time.monotonic()
     task = Task(chosen[0], options, compare=tuple(chosen))
     try:
-        shares, _ = _shares(job, task, _progress(job, out.quiet))
+        job, shares, _ = every_share(job, task, _progress(job, out.quiet))
         tallies = [s.tally for s in shares if s.tally is not None]
         if not tallies:
             raise DataError("there are no samples", where=job.layout.source,
@@ -149,9 +155,8 @@ def compare(job: Job, chosen: list, options: Options, out, verbose: bool = False
     rows = compare_core.rows(total, chosen, options, job.layout.source)
     readers = "+".join(sorted(set().union(*(s.readers for s in shares)))) or job.reader
     done = next((r.result for r in rows if r.result is not None), None)
-    many = "es" if len(shares) > 1 else ""
     say(verbose, f"read {job.layout.source} with the {readers} reader, streamed in chunks on "
-                 f"{len(shares)} process{many}: {done.n_samples if done else 0:,} rows, "
+                 f"{_workers(job, len(shares))}: {done.n_samples if done else 0:,} rows, "
                  f"{len(chosen)} profiles, in {time.monotonic() - started:.2f} s")
     out.emit_compare(rows, reader=readers)
     return True

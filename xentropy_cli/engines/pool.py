@@ -28,6 +28,11 @@ class Fallback(Exception):
     """Read this request in memory instead (raised by a worker, passed on by the parent)."""
 
 
+class NeedsClasses(Exception):
+    """A block's y_true lacks one of scikit-learn's classes, which come from every row: find them
+    first, then run again with them (raised by a worker, passed on by the parent)."""
+
+
 def context() -> Any:
     """The multiprocessing context: XENT_START_METHOD if set, else the platform's default.
     multiprocessing is imported here, not with the module: a run on threads never needs it."""
@@ -56,6 +61,8 @@ def portable(error: BaseException) -> tuple:
         return ("xent", type(error).__name__, error.message, error.where, error.hint)
     if isinstance(error, Fallback):
         return ("fallback", str(error))
+    if isinstance(error, NeedsClasses):
+        return ("classes", str(error))
     if isinstance(error, KeyboardInterrupt):
         return ("interrupt",)
     return ("bug", f"{type(error).__name__}: {error}")
@@ -68,6 +75,8 @@ def restored(answer: tuple) -> BaseException:
         return classes.get(answer[1], DataError)(answer[2], where=answer[3], hint=answer[4])
     if kind == "fallback":
         return Fallback(answer[1])
+    if kind == "classes":
+        return NeedsClasses(answer[1])
     if kind == "interrupt":
         return KeyboardInterrupt()
     return RuntimeError(f"in a worker process: {answer[1]}")

@@ -354,6 +354,7 @@ class Streamed:
     combined_q: partial.Combined | None = None
     top: list = field(default_factory=list)
     rows: Any = None  # the _RowFiles behind ``files``
+    labels: Array | None = None  # the classes the run used as --labels (given, or all_classes)
 
     def per_sample(self, block: int = 1 << 16) -> Iterator[Array]:
         """Every per-sample w·l in row order, a block at a time."""
@@ -408,8 +409,39 @@ def run(job: Job, task: Task, progress: Progress | None = None) -> Streamed:
     """Run the task over the whole file on ``job.workers`` threads (``job.threads``) or processes
     (see engines.pool)."""
     started = time.monotonic()
-    shares, rows = _shares(job, task, progress)
-    return _combine(job, task, shares, rows, time.monotonic() - started)
+    job, shares, rows = every_share(job, task, progress)
+    streamed = _combine(job, task, shares, rows, time.monotonic() - started)
+    streamed.labels = job.labels
+    return streamed
+
+
+def every_share(job: Job, task: Task, progress: Progress | None = None
+                ) -> tuple[Job, list[Share], _RowFiles | None]:
+    """Every worker's Share, in file order, and the per-sample files (task.keep_rows), with the job
+    they were computed with: ``job`` itself, or ``job`` with scikit-learn's classes over every row
+    as its labels, when a block's own classes were not one per column (``all_classes``)."""
+    try:
+        return (job, *_shares(job, task, progress))
+    except pool.NeedsClasses as why:
+        job = replace(job, labels=all_classes(job, str(why)))
+        return (job, *_shares(job, task))
+
+
+def all_classes(job: Job, why: str) -> Array:
+    """scikit-learn's classes when a block's own were not one per column of y_pred (``why``): the
+    sorted distinct labels of y_true over every row, one pass over the file. The run is then made
+    with them as ``--labels``, which is what scikit-learn does with all the rows (its classes are
+    ``np.unique(y_true)``). Labels that are not finite integers, or classes that are still not one
+    per column, are the in-memory reader's to report (Fallback)."""
+    found: list[Array] = []
+    for block in _blocks(job, job.layout.body_start, job.layout.size, job.layout.first_line, job.reader,
+                         lambda n: None):
+        found.append(np.unique(blocks.split(block, job.layout.columns)[0]))
+    classes = np.unique(np.concatenate(found)) if found else np.zeros(0)
+    integral = bool(np.all(np.isfinite(classes)) and np.all(classes == np.round(classes)))
+    if not integral or classes.size != len(job.layout.columns.pred_idx):
+        raise Fallback(f"in a block of rows, {why}")
+    return classes
 
 
 def _shares(job: Job, task: Task, progress: Progress | None = None) -> tuple[list[Share], _RowFiles | None]:
@@ -531,7 +563,7 @@ def _translated(error: BaseException) -> BaseException:
     if isinstance(error, (fastcsv.NotStreamable, partial.Inconsistent)):
         return Fallback(str(error))
     if isinstance(error, ClassesNotColumns):  # a block may lack a class the file has
-        return Fallback(f"in a block of rows, {error.message}")
+        return pool.NeedsClasses(error.message)
     return error
 
 
