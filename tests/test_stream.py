@@ -54,6 +54,9 @@ def data(n, seed=0, zeros=False, above_one=False):
     return y, p
 
 
+LOOKS_FIXED = stream._looks_fixed
+
+
 @pytest.fixture(params=["numpy", jitcsv.READER])
 def streaming(monkeypatch, request):
     """Stream every CSV, in 4 KB chunks, in two parts: on two processes with the numpy reader, and
@@ -65,7 +68,20 @@ def streaming(monkeypatch, request):
     monkeypatch.setenv("XENT_WORKERS", "2")
     monkeypatch.setenv("XENT_READER", request.param)
     monkeypatch.setattr(stream, "MIN_PART_BYTES", 1)
+    if request.param == jitcsv.READER:  # threads for these fixed-width files too (see below)
+        monkeypatch.setattr(stream, "_looks_fixed", lambda lay: False)
     return request.param
+
+
+@pytest.mark.parametrize("fmt", ["%.8f", None])
+def test_the_compiled_parser_streams_on_threads_unless_the_lines_are_fixed_width(tmp_path, monkeypatch, fmt):
+    """Fixed-width chunks are numpy's fixed-width reader's, which holds the GIL: processes."""
+    pytest.importorskip("llvmlite")
+    monkeypatch.setenv("XENT_STREAM_MIN_BYTES", "0")
+    monkeypatch.setenv("XENT_READER", jitcsv.READER)
+    path = write_csv(tmp_path / "w.csv", *data(500, seed=3), fmt=fmt)
+    job = stream.plan([str(path)])
+    assert job is not None and job.threads == (fmt is None)
 
 
 def streamed(path, profile="naive", options=None, **read):
@@ -735,6 +751,7 @@ def test_savetxt_default_lines_go_to_the_fixed_width_reader_unless_the_compiled_
         pytest.skip("llvmlite is not installed")
     monkeypatch.setenv("XENT_READER", reader)
     monkeypatch.delenv("XENT_CHUNK_BYTES")
+    monkeypatch.setattr(stream, "_looks_fixed", LOOKS_FIXED)  # the head decides here
     rng = np.random.default_rng(21)
     p = rng.dirichlet(np.ones(4), 300)
     y = rng.integers(0, 4, 300)
@@ -881,7 +898,7 @@ def test_ctrl_c_while_the_first_range_waits_for_the_others_stops_them(tmp_path, 
     monkeypatch.setenv("XENT_WORKERS", "3")
     monkeypatch.setenv("XENT_READER", jitcsv.READER)
     monkeypatch.setattr(stream, "MIN_PART_BYTES", 1)
-    path = write_csv(tmp_path / "p.csv", *data(3000, seed=12))
+    path = write_csv(tmp_path / "p.csv", *data(3000, seed=12), fmt=None)  # not fixed-width: threads
     job = stream.plan([str(path)])
     assert job is not None and job.threads and job.workers == 3
     real, until = stream.work, time.monotonic() + 20

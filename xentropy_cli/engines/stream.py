@@ -77,7 +77,9 @@ class Job:
     sample_weight: Array | None = None  # one number given with -w, else None
     chunk_bytes: int = CHUNK_BYTES
     why: str = ""  # how the reader was chosen (--verbose)
-    threads: bool = False  # the workers are threads of this process (the reader releases the GIL)
+    # the workers are threads of this process: the chunks go to the compiled parser, which
+    # releases the GIL (fixed-width chunks go to numpy's reader, which does not: processes)
+    threads: bool = False
 
 
 def _env_int(name: str, default: int) -> int:
@@ -131,7 +133,7 @@ def plan(sources: list[str] | None, *, y_true: str | None = None, y_pred: str | 
                weight, _env_int("XENT_CHUNK_BYTES", CHUNK_BYTES if fixed else WIDE_CHUNK_BYTES[reader]),
                f"{why}: {reader} for lines of any width, numpy-fixed-width for fixed-width chunks; "
                f"the head of the file is {'fixed-width' if fixed else 'of any width'}",
-               threads=reader == jitcsv.READER)
+               threads=reader == jitcsv.READER and not fixed)
 
 
 def _check_installed(reader: str) -> None:
