@@ -222,6 +222,26 @@ def test_llvm_starts_loading_for_a_run_that_may_use_the_compiled_parser(monkeypa
     assert len(loaded) == 1
 
 
+@pytest.mark.parametrize("lines, fixed", [
+    (["0.12345678,0.87654322", "0.50000000,0.50000000", "0.25000000,0.75000000"], True),
+    (["0.1234568,0.8765432", "0.5,0.5", "0.25,0.75"], False),  # pandas' shortest reprs
+    (["1.000000000000000000e+00,0.000000000000000000e+00"] * 3, False),  # %.18e: the compiled parser's
+    (["0.5,0.5"], False),  # one line: no guess
+])
+def test_llvm_is_not_loaded_for_a_fixed_width_head(tmp_path, monkeypatch, fresh_preload, lines, fixed):
+    """numpy's fixed-width reader takes those lines, on processes: no compilation, and a worker
+    forked from a process that has LLVM loaded starts later."""
+    pytest.importorskip("llvmlite")
+    engines, loaded = fresh_preload
+    monkeypatch.delenv("XENT_READER", raising=False)
+    path = tmp_path / "head.csv"
+    path.write_text("pred_0,pred_1\n" + "\n".join(lines) + "\n")
+    assert engines._fixed_width_head(str(path)) == fixed
+    engines.preload_compiler([str(path)])
+    engines.compiler_loaded()
+    assert len(loaded) == (0 if fixed else 1)
+
+
 @pytest.mark.parametrize("reader", ["numpy", "pyarrow", "polars"])
 def test_llvm_is_not_loaded_for_another_reader(monkeypatch, fresh_preload, reader):
     engines, loaded = fresh_preload

@@ -106,7 +106,7 @@ def compute(
     out = render.Output(format, color, output, quiet, strict)
     stdin = None  # what io.read reads for '-' when the streaming engine read stdin first
     if _may_stream(spec):
-        done, stdin = _stream().try_compute(spec, chosen, options, out, verbose)
+        done, stdin = _stream(spec).try_compute(spec, chosen, options, out, verbose)
         if done:
             return
     from xentropy_cli import api  # the in-memory path (a streamed run does without it)
@@ -127,10 +127,10 @@ def _may_stream(spec) -> bool:
     return engines.may_stream(spec)
 
 
-def _stream():
+def _stream(spec):
     from xentropy_cli import engines
 
-    engines.preload_compiler()
+    engines.preload_compiler(list(spec.sources))
     from xentropy_cli.engines import commands
 
     return commands
@@ -191,7 +191,8 @@ def explain(
         return
     stdin = None
     if not example and _may_stream(spec):
-        done, stdin = _stream().try_explain(spec, chosen, other, options, rows, out, verbose, shown_classes)
+        done, stdin = _stream(spec).try_explain(spec, chosen, other, options, rows, out, verbose,
+                                                shown_classes)
         if done:
             return
     if example or (not spec.given and sys.stdin.isatty()):
@@ -258,7 +259,7 @@ def compare(
         return
     stdin = None
     if _may_stream(spec):
-        done, stdin = _stream().try_compare(spec, chosen, options, out, verbose)
+        done, stdin = _stream(spec).try_compare(spec, chosen, options, out, verbose)
         if done:
             return
     inputs = spec.read(stdin, "compare")

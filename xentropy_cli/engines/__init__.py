@@ -67,16 +67,18 @@ def worth_streaming(sources: list[str] | None) -> bool:
 _LOADING: Any = None  # the thread of preload_compiler, once started
 
 
-def preload_compiler() -> None:
+def preload_compiler(sources: list[str] | None = None) -> None:
     """Start loading LLVM (llvmlite's shared library, ~180 MB: ~0.02 s in ``dlopen``, which runs
     without the GIL) on a thread of its own, for a run that may stream with the compiled parser
-    (``XENT_READER`` auto or llvmlite, llvmlite installed): it loads beside numpy's and the
-    engine's imports instead of after them. llvmlite then finds it loaded (``io.jitcsv`` waits
-    for this thread first, and so does a fork: ``compiler_loaded``). A library that does not
-    load leaves llvmlite to say so as before."""
+    (``XENT_READER`` auto or llvmlite, llvmlite installed, a head that is not fixed-width): it
+    loads beside numpy's and the engine's imports instead of after them. llvmlite then finds it
+    loaded (``io.jitcsv`` waits for this thread first, and so does a fork: ``compiler_loaded``).
+    A library that does not load leaves llvmlite to say so as before."""
     global _LOADING
     if _LOADING is not None or os.environ.get("XENT_READER", "auto") not in ("auto", "llvmlite"):
         return
+    if sources and sources != ["-"] and _fixed_width_head(sources[0]):
+        return  # numpy's fixed-width reader takes such lines, on processes: LLVM would only weigh
     import importlib.util
 
     try:  # an llvmlite that does not import, or is laid out otherwise: nothing to preload
@@ -93,6 +95,21 @@ def preload_compiler() -> None:
 
         _LOADING = threading.Thread(target=_load, args=(path,), name="xent-llvm")  # exit waits for it
         _LOADING.start()
+
+
+def _fixed_width_head(path: str) -> bool:
+    """A guess from the first 64 KiB, without numpy: data lines of one width and no exponent,
+    which numpy's fixed-width reader takes (engines.stream then reads on processes and never
+    compiles; a forked worker of a process that has LLVM loaded started 40 ms later, measured).
+    A wrong guess costs time, never a number."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError:
+        return False
+    lines = head.split(b"\n")[1:-1]  # the header (or a first line), and a line the 64 KiB may cut
+    return (len(lines) >= 2 and len({len(line) for line in lines}) == 1
+            and not any(b"e" in line or b"E" in line for line in lines))
 
 
 def _load(path: str) -> None:
