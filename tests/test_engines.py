@@ -204,20 +204,23 @@ def fresh_preload(monkeypatch):
 
 
 @pytest.mark.parametrize("reader", [None, "auto", "llvmlite"])
-def test_llvm_starts_loading_for_a_run_that_may_use_the_compiled_parser(monkeypatch, fresh_preload, reader):
+def test_llvm_starts_loading_for_a_run_that_may_use_the_compiled_parser(tmp_path, monkeypatch, fresh_preload,
+                                                                        reader):
     pytest.importorskip("llvmlite")
     engines, loaded = fresh_preload
+    csv = tmp_path / "p.csv"
+    csv.write_text("pred_0,pred_1\n0.25,0.75\n0.5,0.5\n0.125,0.875\n")
     if reader is None:
         monkeypatch.delenv("XENT_READER", raising=False)
     else:
         monkeypatch.setenv("XENT_READER", reader)
-    engines.preload_compiler()
+    engines.preload_compiler([str(csv)])
     engines.compiler_loaded()
     from llvmlite.utils import get_library_name
 
     assert len(loaded) == 1 and os.path.isfile(loaded[0])
     assert os.path.basename(loaded[0]) == get_library_name()
-    engines.preload_compiler()  # once per process
+    engines.preload_compiler([str(csv)])  # once per process
     engines.compiler_loaded()
     assert len(loaded) == 1
 
@@ -236,28 +239,58 @@ def test_llvm_is_not_loaded_for_a_fixed_width_head(tmp_path, monkeypatch, fresh_
     monkeypatch.delenv("XENT_READER", raising=False)
     path = tmp_path / "head.csv"
     path.write_text("pred_0,pred_1\n" + "\n".join(lines) + "\n")
-    assert engines._fixed_width_head(str(path)) == fixed
+    assert engines._parsed_by_llvm([str(path)], "auto") == (not fixed)
     engines.preload_compiler([str(path)])
     engines.compiler_loaded()
     assert len(loaded) == (0 if fixed else 1)
 
 
+@pytest.mark.parametrize("name, text, forced", [
+    ("-", "", "auto"),  # stdin: it may never end (it is copied first); loaded when needed
+    ("p.json", '{"y_true": [1], "y_pred": [[0.5, 0.5]]}', "auto"),
+    ("p.npz", "PK\x03\x04", "auto"),
+    ("p.csv", 'a,b\n"0.5",0.5\n0.25,0.75\n', "auto"),  # quoted: read in memory
+    ("p.dat", "pred_0,pred_1\n0.25,0.75\n0.5,0.5\n0.125,0.875\n", "auto"),
+])
+def test_llvm_is_not_loaded_for_what_is_read_in_memory(tmp_path, monkeypatch, fresh_preload, name, text,
+                                                      forced):
+    """Those runs read in memory (or may not stream at all): LLVM's pages would only add to their
+    peak memory (tests/test_process.py holds it under its bounds)."""
+    engines, loaded = fresh_preload
+    monkeypatch.delenv("XENT_READER", raising=False)
+    path = "-" if name == "-" else str(tmp_path / name)
+    if name != "-":
+        (tmp_path / name).write_text(text)
+    engines.preload_compiler([path], forced)
+    engines.compiler_loaded()
+    assert loaded == [] and engines._LOADING is None
+    if name == "p.dat":  # the same text, forced to CSV: loaded
+        pytest.importorskip("llvmlite")
+        engines.preload_compiler([path], "csv")
+        engines.compiler_loaded()
+        assert len(loaded) == 1
+
+
 @pytest.mark.parametrize("reader", ["numpy", "pyarrow", "polars"])
-def test_llvm_is_not_loaded_for_another_reader(monkeypatch, fresh_preload, reader):
+def test_llvm_is_not_loaded_for_another_reader(tmp_path, monkeypatch, fresh_preload, reader):
     engines, loaded = fresh_preload
     monkeypatch.setenv("XENT_READER", reader)
-    engines.preload_compiler()
+    csv = tmp_path / "p.csv"
+    csv.write_text("pred_0,pred_1\n0.25,0.75\n0.5,0.5\n0.125,0.875\n")
+    engines.preload_compiler([str(csv)])
     engines.compiler_loaded()
     assert loaded == [] and engines._LOADING is None
 
 
-def test_llvm_not_installed_starts_nothing(monkeypatch, fresh_preload):
+def test_llvm_not_installed_starts_nothing(tmp_path, monkeypatch, fresh_preload):
     import importlib.util
 
     engines, loaded = fresh_preload
     monkeypatch.delenv("XENT_READER", raising=False)
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
-    engines.preload_compiler()
+    csv = tmp_path / "p.csv"
+    csv.write_text("pred_0,pred_1\n0.25,0.75\n0.5,0.5\n0.125,0.875\n")
+    engines.preload_compiler([str(csv)])
     assert loaded == [] and engines._LOADING is None
 
 
@@ -269,7 +302,7 @@ def test_a_library_that_does_not_load_is_left_to_llvmlite(tmp_path):
     engines._load(str(junk))  # no exception: llvmlite's own load says what is wrong, as before
 
 
-def test_the_compiler_and_a_fork_wait_for_the_loading_thread(monkeypatch, fresh_preload):
+def test_the_compiler_and_a_fork_wait_for_the_loading_thread(tmp_path, monkeypatch, fresh_preload):
     """jitcsv imports llvmlite.binding, and pool starts a worker, only once the thread is done:
     a fork while another thread holds the loader's lock would leave the child waiting forever."""
     import threading
@@ -284,7 +317,9 @@ def test_the_compiler_and_a_fork_wait_for_the_loading_thread(monkeypatch, fresh_
     monkeypatch.setattr(engines, "_load", slow)
     monkeypatch.delenv("XENT_READER", raising=False)
     pytest.importorskip("llvmlite")
-    engines.preload_compiler()
+    csv = tmp_path / "p.csv"
+    csv.write_text("pred_0,pred_1\n0.25,0.75\n0.5,0.5\n0.125,0.875\n")
+    engines.preload_compiler([str(csv)])
     assert engines._LOADING is not None and engines._LOADING.is_alive()
 
     def fork(*args, **kwargs):

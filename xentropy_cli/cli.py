@@ -130,7 +130,7 @@ def _may_stream(spec) -> bool:
 def _stream(spec):
     from xentropy_cli import engines
 
-    engines.preload_compiler(list(spec.sources))
+    engines.preload_compiler(list(spec.sources), spec.input_format)
     from xentropy_cli.engines import commands
 
     return commands

@@ -67,18 +67,21 @@ def worth_streaming(sources: list[str] | None) -> bool:
 _LOADING: Any = None  # the thread of preload_compiler, once started
 
 
-def preload_compiler(sources: list[str] | None = None) -> None:
+def preload_compiler(sources: list[str], input_format: str = "auto") -> None:
     """Start loading LLVM (llvmlite's shared library, ~180 MB: ~0.02 s in ``dlopen``, which runs
-    without the GIL) on a thread of its own, for a run that may stream with the compiled parser
-    (``XENT_READER`` auto or llvmlite, llvmlite installed, a head that is not fixed-width): it
-    loads beside numpy's and the engine's imports instead of after them. llvmlite then finds it
-    loaded (``io.jitcsv`` waits for this thread first, and so does a fork: ``compiler_loaded``).
-    A library that does not load leaves llvmlite to say so as before."""
+    without the GIL) on a thread of its own, for a run that will most likely stream with the
+    compiled parser: ``XENT_READER`` auto or llvmlite, llvmlite installed, one file named or
+    forced as CSV/TSV whose head is not fixed-width or quoted (``_parsed_by_llvm``; a guess:
+    stdin and anything else load it when the parser first needs it). It then loads beside
+    numpy's and the engine's imports instead of after them, and llvmlite finds it loaded
+    (``io.jitcsv`` waits for this thread first, and so does a fork: ``compiler_loaded``). A run
+    that reads in memory after all carries the library's pages. A library that does not load
+    leaves llvmlite to say so as before."""
     global _LOADING
     if _LOADING is not None or os.environ.get("XENT_READER", "auto") not in ("auto", "llvmlite"):
         return
-    if sources and sources != ["-"] and _fixed_width_head(sources[0]):
-        return  # numpy's fixed-width reader takes such lines, on processes: LLVM would only weigh
+    if not _parsed_by_llvm(sources, input_format):
+        return
     import importlib.util
 
     try:  # an llvmlite that does not import, or is laid out otherwise: nothing to preload
@@ -97,19 +100,31 @@ def preload_compiler(sources: list[str] | None = None) -> None:
         _LOADING.start()
 
 
-def _fixed_width_head(path: str) -> bool:
-    """A guess from the first 64 KiB, without numpy: data lines of one width and no exponent,
-    which numpy's fixed-width reader takes (engines.stream then reads on processes and never
-    compiles; a forked worker of a process that has LLVM loaded started 40 ms later, measured).
-    A wrong guess costs time, never a number."""
+_DELIMITED = (".csv", ".tsv", ".tab", ".txt")
+
+
+def _parsed_by_llvm(sources: list[str], input_format: str) -> bool:
+    """A guess, without numpy, from the name and the first 64 KiB: one CSV/TSV file that is not
+    quoted (those are read in memory) and whose data lines are not of one width without an
+    exponent (numpy's fixed-width reader takes those, on processes: engines.stream never
+    compiles, and a worker forked from a process with LLVM loaded started 40 ms later,
+    measured). A wrong guess costs time, never a number."""
+    if len(sources) != 1 or sources[0] == "-":
+        return False
+    named = os.path.splitext(sources[0])[1].lower() in _DELIMITED
+    if not (input_format in ("csv", "tsv") or (input_format == "auto" and named)):
+        return False
     try:
-        with open(path, "rb") as handle:
+        with open(sources[0], "rb") as handle:
             head = handle.read(1 << 16)
     except OSError:
         return False
+    if b'"' in head or b"\x00" in head:
+        return False
     lines = head.split(b"\n")[1:-1]  # the header (or a first line), and a line the 64 KiB may cut
-    return (len(lines) >= 2 and len({len(line) for line in lines}) == 1
-            and not any(b"e" in line or b"E" in line for line in lines))
+    fixed = (len(lines) >= 2 and len({len(line) for line in lines}) == 1
+             and not any(b"e" in line or b"E" in line for line in lines))
+    return not fixed
 
 
 def _load(path: str) -> None:

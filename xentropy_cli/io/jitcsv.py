@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import struct
+import sys
 import threading
 from functools import lru_cache
 from typing import Any
@@ -620,7 +621,33 @@ def _compile() -> tuple[Any, Any]:
     signature = ctypes.CFUNCTYPE(i64, ctypes.c_char_p, i64, i64, ctypes.c_char, pointer, i64, pointer,
                                  pointer, pointer, i64, pointer)
     function = signature(engine.get_function_address("xent_parse"))
+    _release_llvm_code()
     return function, engine
+
+
+def _release_llvm_code() -> None:
+    """Give back the pages of LLVM's own machine code that compiling touched (Linux): 50–76 MB of
+    the process's resident memory, more right after llvmlite was installed (its file then sits in
+    large page-cache folios, mapped whole). The parser's code lives elsewhere (the engine's
+    memory); these pages are clean copies of the library file, so ``MADV_DONTNEED`` only unmaps
+    them and LLVM reads them back if it runs again (as it does at exit). Only ``r-xp`` mappings:
+    never written, unlike the relocated data."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        from llvmlite.utils import get_library_name
+
+        name, libc = get_library_name(), ctypes.CDLL(None, use_errno=True)
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                fields = line.split()
+                if len(fields) >= 6 and fields[1] == "r-xp" and fields[5].endswith("/" + name):
+                    start, stop = (int(x, 16) for x in fields[0].split("-"))
+                    libc.madvise(ctypes.c_void_p(start), ctypes.c_size_t(stop - start), 4)  # MADV_DONTNEED
+    except (OSError, ImportError, ValueError, AttributeError):
+        pass
 
 
 class Jit:
