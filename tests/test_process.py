@@ -781,3 +781,39 @@ def test_the_command_shortens_openblas_idle_spin_and_a_program_keeps_its_environ
     assert run(str(script)) == "4 False"
     assert run(str(script), OPENBLAS_THREAD_TIMEOUT="30") == "30 False"
     assert run("-c", show) == "None False"
+
+
+def test_a_run_that_loaded_llvm_ends_with_its_output_whole_and_nothing_left(tmp_path):
+    """Once LLVM is loaded the command ends by os._exit after the atexit handlers (LLVM's C++
+    destructors would read its code back into memory): the output file is whole, the warnings
+    are on stderr, stdin's spooled copy and the per-sample files are gone, the exit code is the
+    run's, and peak memory is a streamed run's."""
+    pytest.importorskip("llvmlite")
+    rng = np.random.default_rng(31)
+    p = rng.dirichlet(np.ones(4), 20_000)
+    p[::997, 0] = 0.0  # log 0: a warning
+    y = rng.integers(0, 4, 20_000)
+    body = "label,prob_0,prob_1,prob_2,prob_3\n" + "".join(f"{a}," + ",".join(repr(float(v)) for v in row) + "\n"
+                                          for a, row in zip(y, p, strict=True))
+    path = tmp_path / "p.csv"
+    path.write_text(body)
+    work = tmp_path / "tmp"
+    work.mkdir()
+    env = {"XENT_STREAM_MIN_BYTES": "0", "XENT_READER": "llvmlite", "XENT_CHUNK_BYTES": "65536",
+           "TMPDIR": str(work)}
+    out = tmp_path / "rows.csv"
+    done = xent(["compute", path, "--reduction", "none", "--format", "csv", "-o", out, "-v"], env=env)
+    assert done.returncode == 0, done.stderr
+    assert "streamed in chunks" in done.stderr and "warning:" in done.stderr
+    from xentropy_cli import io as xio
+    from xentropy_cli.core import pipeline, profiles
+    from xentropy_cli.core.types import Options
+
+    want = pipeline.run(xio.read([str(path)]), profiles.get("naive"), Options(reduction="none"))
+    rows = out.read_text().splitlines()
+    assert len(rows) == 20_001 and float(rows[-1].split(",")[-1]) == float(want.per_sample[-1])
+    with open(path, "rb") as stdin:  # stdin: copied to a temporary file first, removed at exit
+        piped = xent(["compute", "-", "--strict"], stdin=stdin, env={**env, "XENT_STREAM_MIN_BYTES": "1000"})
+    assert piped.returncode == 1 and "warning" in piped.stderr  # --strict: the warning is exit 1
+    assert list(work.iterdir()) == []
+    assert done.peak_rss < 200 << 20 and piped.peak_rss < 200 << 20
