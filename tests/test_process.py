@@ -793,8 +793,8 @@ def test_a_run_that_loaded_llvm_ends_with_its_output_whole_and_nothing_left(tmp_
     p = rng.dirichlet(np.ones(4), 20_000)
     p[::997, 0] = 0.0  # log 0: a warning
     y = rng.integers(0, 4, 20_000)
-    body = "label,prob_0,prob_1,prob_2,prob_3\n" + "".join(f"{a}," + ",".join(repr(float(v)) for v in row) + "\n"
-                                          for a, row in zip(y, p, strict=True))
+    body = "label,prob_0,prob_1,prob_2,prob_3\n" + "".join(
+        f"{a}," + ",".join(repr(float(v)) for v in row) + "\n" for a, row in zip(y, p, strict=True))
     path = tmp_path / "p.csv"
     path.write_text(body)
     work = tmp_path / "tmp"
