@@ -67,8 +67,8 @@ def _short_blas_spin() -> None:
 
 
 if _is_command():  # a program that imports the package keeps its own signals and environment
+    _quiet_interrupts()  # first: a Ctrl-C in _short_blas_spin's os.environ was a traceback (CI)
     _short_blas_spin()
-    _quiet_interrupts()
 
 __version__ = "0.1.0"
 
