@@ -266,9 +266,6 @@ def _end_before_llvm_teardown(code: int) -> None:
     the C library's exit, whose run of LLVM's C++ destructors reads its code back into memory:
     201 MB peak instead of 159 on the headline file, with llvmlite installed minutes before
     (bench/README.md). Any other process (the Python API, tests) returns and exits as usual."""
-    import atexit
-    import os
-    import sys
     import threading
 
     from xentropy_cli import _is_command
@@ -278,14 +275,7 @@ def _end_before_llvm_teardown(code: int) -> None:
     for thread in threading.enumerate():
         if thread is not threading.current_thread() and not thread.daemon:
             thread.join()
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if stream is not None:
-                stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(code)
+    _end(code)
 
 
 def _late_interrupts() -> None:
@@ -348,10 +338,7 @@ def _interrupted(code: int = EXIT_INTERRUPTED) -> None:
     arrives. Further SIGINTs and SIGTERMs are ignored, and the process ends here (after the atexit
     handlers, which remove temporary files): pyarrow re-sends a SIGINT it caught, and one arriving
     while the interpreter shuts down would otherwise end it by signal."""
-    import atexit
-    import os
     import signal
-    import sys
 
     for name in ("SIGINT", "SIGTERM"):
         try:
@@ -359,6 +346,16 @@ def _interrupted(code: int = EXIT_INTERRUPTED) -> None:
         except (ValueError, OSError, AttributeError):  # not the main thread
             pass
     _newline()
+    _end(code)
+
+
+def _end(code: int) -> None:
+    """The atexit handlers (temporary files go), stdout and stderr flushed, then ``os._exit``:
+    no interpreter teardown, whatever happens in between."""
+    import atexit
+    import os
+    import sys
+
     try:
         atexit._run_exitfuncs()
         for stream in (sys.stdout, sys.stderr):
