@@ -412,9 +412,7 @@ def run(job: Job, task: Task, progress: Progress | None = None) -> Streamed:
     (see engines.pool)."""
     started = time.monotonic()
     job, shares, rows = every_share(job, task, progress)
-    streamed = _combine(job, task, shares, rows, time.monotonic() - started)
-    streamed.labels = job.labels
-    return streamed
+    return _combine(job, task, shares, rows, time.monotonic() - started)
 
 
 def every_share(job: Job, task: Task, progress: Progress | None = None
@@ -474,10 +472,7 @@ def _in_processes(job: Job, task: Task, parts: list[tuple[int, int]], rows: _Row
         workers = [pool.start(ctx, _work_range, (job, task, a, b, rows.paths[i] if rows else None, done, i),
                               _translated) for i, (a, b) in enumerate(parts) if i]
 
-        def seen(n: int = 0) -> None:
-            done[0] += n
-            progress.update(sum(done))
-
+        seen = _first_range_progress(done, progress)
         try:
             mine = _work_range(job, task, *parts[0], rows.paths[0] if rows else None, done, 0, seen)
         except BaseException as error:
@@ -485,6 +480,15 @@ def _in_processes(job: Job, task: Task, parts: list[tuple[int, int]], rows: _Row
         return [mine] + [worker.answer(seen) for worker in workers]
     finally:
         pool.stop_all(workers)
+
+
+def _first_range_progress(done: Any, progress: Progress) -> Callable[..., None]:
+    """The first range's progress callback: its bytes into ``done[0]``, the bar to all ranges'."""
+    def seen(n: int = 0) -> None:
+        done[0] += n
+        progress.update(sum(done))
+
+    return seen
 
 
 class _Stopped(Exception):
@@ -519,16 +523,13 @@ def _in_threads(job: Job, task: Task, parts: list[tuple[int, int]], rows: _RowFi
         except BaseException as error:  # noqa: BLE001 - raised by the first thread, after its range
             answers[index] = (False, error)
 
-    def seen(n: int) -> None:
-        done[0] += n
-        progress.update(sum(done))
-
     others = [threading.Thread(target=read, args=(i,), name=f"xent-range-{i}", daemon=True)
               for i in range(1, len(parts))]
     for thread in others:
         thread.start()
     try:
-        mine = _work_range(job, task, *parts[0], rows.paths[0] if rows else None, done, 0, seen)
+        mine = _work_range(job, task, *parts[0], rows.paths[0] if rows else None, done, 0,
+                           _first_range_progress(done, progress))
     except BaseException as error:
         failed.set()
         raise _translated(error) from None
@@ -613,6 +614,6 @@ def _combine(job: Job, task: Task, shares: list[Share], rows: _RowFiles | None,
     if keep:
         head = next(_rows_of(keep, dtype, HEAD_ROWS), head)[:HEAD_ROWS].copy()
     streamed = Streamed(partial.result_of(total, combined, profile, head), combined, readers,
-                        len(shares), seconds, keep, dtype, combined_q, rows=rows)
+                        len(shares), seconds, keep, dtype, combined_q, rows=rows, labels=job.labels)
     streamed.top = sorted((t for s in shares for t in s.top), key=lambda t: (-t[0], t[1]))[:task.top_k]
     return streamed
