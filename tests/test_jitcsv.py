@@ -273,3 +273,66 @@ def test_windows_line_ends_are_read_as_line_ends():
     data = "".join(f"{a},{b}\r\n" for a, b in zip(cells[::2], cells[1::2], strict=True)).encode()
     got = jitcsv.Jit(_columns(2)).parse(data)
     assert _bits(got) == _bits([float(c) for c in cells])
+
+
+# --- the object code shipped for x86-64 Linux (io/jit/) -----------------------------------------
+
+def test_the_package_ships_the_parsers_object_code_for_its_ir():
+    """x86-64 Linux loads the parser's object code instead of generating it; the file is named by
+    the IR's digest, so an IR changed without ``tools/gen_jit_object.py`` fails here."""
+    import llvmlite.binding as llvm
+
+    triple = llvm.get_process_triple()
+    shipped = jitcsv._shipped_object(triple)
+    if triple == jitcsv.SHIPPED_TRIPLE:
+        assert shipped is not None, "run tools/gen_jit_object.py: the shipped object is not this IR's"
+        assert [p.name for p in jitcsv.shipped_object_path(triple).parent.iterdir()] == [
+            jitcsv.shipped_object_path(triple).name]  # no stale object beside it
+    else:
+        assert shipped is None
+
+
+def test_the_shipped_object_and_the_compiled_ir_read_every_cell_alike():
+    """The loaded object code and the IR compiled here (what other platforms run) give the same
+    bits on seeded random cells of every kind, and the same refusals."""
+    import llvmlite.binding as llvm
+
+    shipped = jitcsv._shipped_object(llvm.get_process_triple())
+    if shipped is None:
+        pytest.skip("no object code shipped for this platform: every run compiles")
+    loaded, compiled = jitcsv._engine(shipped), jitcsv._engine(None)
+    rng = random.Random(20261203)
+    kinds = [lambda: repr(rng.random()), lambda: f"{rng.random():.7g}", lambda: f"{rng.random():.18e}",
+             lambda: repr(float(np.float32(rng.random()))), lambda: str(rng.randint(0, 9)),
+             lambda: f"{rng.uniform(-1e300, 1e300):.17g}", lambda: f"{rng.random() * 10.0 ** -310:.17g}",
+             lambda: "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 30))),
+             lambda: rng.choice(["1e23", "9007199254740993", "-0", ".5", "7.", "1e-400", "x", ""])]
+    for width in (1, 3, 11):
+        for _ in range(60):
+            cells = [rng.choice(kinds)() for _ in range(width * rng.randint(1, 40))]
+            rows = (",".join(cells[i:i + width]) for i in range(0, len(cells), width))
+            data = ("\n".join(rows) + "\n").encode()
+            answers = []
+            for function in (loaded[0], compiled[0]):
+                parser = jitcsv.Jit(_columns(width))
+                parser.function = function
+                answers.append(_answer(lambda parser=parser, data=data: parser.parse(data)))
+            assert answers[0] == answers[1], data
+
+
+@pytest.mark.parametrize("damage", ["truncated", "changed", "empty"])
+def test_a_damaged_object_file_is_not_loaded_but_compiled(tmp_path, monkeypatch, damage):
+    """LLVM crashes on a damaged object (measured: SIGSEGV), so its digest is checked first."""
+    import llvmlite.binding as llvm
+
+    stored = jitcsv.object_code()
+    flipped = stored[:40] + bytes([stored[40] ^ 1]) + stored[41:]
+    broken = {"truncated": stored[:-100], "changed": flipped, "empty": b""}[damage]
+    path = tmp_path / "xent_parse.o"
+    path.write_bytes(broken)
+    monkeypatch.setattr(jitcsv, "shipped_object_path", lambda triple: path)
+    assert jitcsv._shipped_object(llvm.get_process_triple()) is None
+    path.write_bytes(stored)
+    assert jitcsv._shipped_object(llvm.get_process_triple()) == stored[32:]
+    monkeypatch.setenv("XENT_JIT_OBJECT", "0")
+    assert jitcsv._shipped_object(llvm.get_process_triple()) is None

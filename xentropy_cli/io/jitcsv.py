@@ -1,7 +1,9 @@
 """A compiled parser for chunks of CSV/TSV numbers (the ``fast`` extra's reader): llvmlite JIT.
 
 The function below, in LLVM IR, is compiled once per process by llvmlite (LLVM's code generator:
-~0.03 s, and ~0.03 s to import llvmlite; no C compiler is needed) and called through ctypes, which
+~0.03 s, and ~0.03 s to import llvmlite; no C compiler is needed), or, on x86-64 Linux, its object
+code made from this IR by ``tools/gen_jit_object.py`` and shipped in ``io/jit/`` is loaded by
+llvmlite instead (~2 ms: the same code for a generic x86-64 CPU). It is called through ctypes, which
 releases the GIL. It reads a chunk of whole lines of ``n_columns`` numbers each into a
 (rows, n_columns) float64 array, one pass over the bytes (eight digits at a time as one word; a
 one-digit cell such as a label at once), and gives ``float()``'s bits for every cell:
@@ -24,11 +26,14 @@ one-digit cell such as a label at once), and gives ``float()``'s bits for every 
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import struct
 import sys
 import threading
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,6 +41,7 @@ import numpy as np
 from xentropy_cli.io import decimals, fastcsv
 
 READER = "llvmlite"
+SHIPPED_TRIPLE = "x86_64-unknown-linux-gnu"  # the one triple whose object code the package carries
 HARD_CELLS = 4096  # room for cells left to float() (a chunk that has more is parsed again)
 
 # 10^0 … 10^22 as doubles (exact: float() of an integer rounds correctly, and these need no rounding)
@@ -591,21 +597,51 @@ def _compiled() -> tuple[Any, Any]:
 
 @lru_cache(maxsize=1)
 def _compile() -> tuple[Any, Any]:
-    import ctypes
-
     from xentropy_cli import engines
 
     engines.compiler_loaded()
     import llvmlite.binding as llvm
 
+    function, engine = _engine(_shipped_object(llvm.get_process_triple()))
+    _release_llvm_code()
+    return function, engine
+
+
+def _engine(shipped: bytes | None) -> tuple[Any, Any]:
+    """The parser as a ctypes function and the engine that owns its code: ``shipped`` object
+    code loaded, or (None) the IR compiled."""
+    import ctypes
+
+    import llvmlite.binding as llvm
+
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
-    machine = llvm.Target.from_default_triple().create_target_machine(opt=2)
+    machine = _machine(llvm)
+    if shipped is None:
+        engine = llvm.create_mcjit_compiler(_optimized(llvm, machine), machine)
+    else:
+        engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), machine)
+        engine.add_object_file(llvm.ObjectFileRef.from_data(shipped))
+    engine.finalize_object()
+    i64, pointer = ctypes.c_int64, ctypes.c_void_p
+    signature = ctypes.CFUNCTYPE(i64, ctypes.c_char_p, i64, i64, ctypes.c_char, pointer, i64, pointer,
+                                 pointer, pointer, i64, pointer)
+    return signature(engine.get_function_address("xent_parse")), engine
+
+
+def _machine(llvm: Any) -> Any:
+    """The target machine: the process's triple, its generic CPU (no host features, so object
+    code made here runs on every CPU of the triple)."""
+    return llvm.Target.from_triple(llvm.get_process_triple()).create_target_machine(opt=2)
+
+
+def _optimized(llvm: Any, machine: Any) -> Any:
+    """The parser's IR as a verified module for ``machine``, after the passes that matter here
+    (inlining run8, variables into registers, folding), not -O2's full pipeline: half the
+    compile time for ~5 % less speed on a 1M-row file."""
     module = llvm.parse_assembly(_IR)
     module.triple, module.data_layout = machine.triple, str(machine.target_data)
     module.verify()
-    # the passes that matter here (inlining run8, variables into registers, folding), not -O2's
-    # full pipeline: half the compile time for ~5 % less speed on a 1M-row file
     builder = llvm.create_pass_builder(machine, llvm.create_pipeline_tuning_options(speed_level=1))
     inline = llvm.create_new_module_pass_manager()
     inline.add_always_inliner_pass()
@@ -615,14 +651,41 @@ def _compile() -> tuple[Any, Any]:
     simplify.add_instruction_combine_pass()
     simplify.add_simplify_cfg_pass()
     simplify.run(module.get_function("xent_parse"), builder)
-    engine = llvm.create_mcjit_compiler(module, machine)
-    engine.finalize_object()
-    i64, pointer = ctypes.c_int64, ctypes.c_void_p
-    signature = ctypes.CFUNCTYPE(i64, ctypes.c_char_p, i64, i64, ctypes.c_char, pointer, i64, pointer,
-                                 pointer, pointer, i64, pointer)
-    function = signature(engine.get_function_address("xent_parse"))
-    _release_llvm_code()
-    return function, engine
+    return module
+
+
+def object_code() -> bytes:
+    """The parser as an object file for this process's triple, as ``_engine`` would compile it,
+    behind the SHA-256 of its bytes (``tools/gen_jit_object.py`` writes it into the package)."""
+    import llvmlite.binding as llvm
+
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    machine = _machine(llvm)
+    code = bytes(machine.emit_object(_optimized(llvm, machine)))
+    return hashlib.sha256(code).digest() + code
+
+
+def shipped_object_path(triple: str) -> Path:
+    """Where the package keeps the parser's object code for ``triple``: named by the IR's
+    digest, so an IR that changed finds none and is compiled."""
+    digest = hashlib.sha256(_IR.encode()).hexdigest()[:16]
+    return Path(__file__).with_name("jit") / f"xent_parse-{triple}-{digest}.o"
+
+
+def _shipped_object(triple: str) -> bytes | None:
+    """The object code shipped for this triple and this IR, if any and whole (LLVM crashes on a
+    damaged object, so its digest is checked first): loading it takes ~2 ms where generating the
+    code takes ~30 ms, on the run's critical path (bench/README.md). Only x86-64 Linux ships one,
+    the one platform tested here; the others compile. ``XENT_JIT_OBJECT=0`` compiles anyway."""
+    if os.environ.get("XENT_JIT_OBJECT", "1") == "0":
+        return None
+    try:
+        stored = shipped_object_path(triple).read_bytes()
+    except OSError:
+        return None
+    digest, code = stored[:32], stored[32:]
+    return code if code and hashlib.sha256(code).digest() == digest else None
 
 
 def _release_llvm_code() -> None:
