@@ -322,17 +322,17 @@ def test_the_shipped_object_and_the_compiled_ir_read_every_cell_alike():
 
 @pytest.mark.parametrize("damage", ["truncated", "changed", "empty"])
 def test_a_damaged_object_file_is_not_loaded_but_compiled(tmp_path, monkeypatch, damage):
-    """LLVM crashes on a damaged object (measured: SIGSEGV), so its digest is checked first."""
+    """LLVM crashes on a damaged object (measured: SIGSEGV), so its CRC-32 is checked first."""
     import llvmlite.binding as llvm
 
     stored = jitcsv.object_code()
-    flipped = stored[:40] + bytes([stored[40] ^ 1]) + stored[41:]
+    flipped = stored[:40] + bytes([stored[40] ^ 1]) + stored[41:]  # one bit of the code
     broken = {"truncated": stored[:-100], "changed": flipped, "empty": b""}[damage]
     path = tmp_path / "xent_parse.o"
     path.write_bytes(broken)
     monkeypatch.setattr(jitcsv, "shipped_object_path", lambda triple: path)
     assert jitcsv._shipped_object(llvm.get_process_triple()) is None
     path.write_bytes(stored)
-    assert jitcsv._shipped_object(llvm.get_process_triple()) == stored[32:]
+    assert jitcsv._shipped_object(llvm.get_process_triple()) == stored[4:]
     monkeypatch.setenv("XENT_JIT_OBJECT", "0")
     assert jitcsv._shipped_object(llvm.get_process_triple()) is None

@@ -26,7 +26,6 @@ one-digit cell such as a label at once), and gives ``float()``'s bits for every 
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import struct
@@ -656,26 +655,26 @@ def _optimized(llvm: Any, machine: Any) -> Any:
 
 def object_code() -> bytes:
     """The parser as an object file for this process's triple, as ``_engine`` would compile it,
-    behind the SHA-256 of its bytes (``tools/gen_jit_object.py`` writes it into the package)."""
+    behind the CRC-32 of its bytes (``tools/gen_jit_object.py`` writes it into the package)."""
     import llvmlite.binding as llvm
 
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     machine = _machine(llvm)
     code = bytes(machine.emit_object(_optimized(llvm, machine)))
-    return hashlib.sha256(code).digest() + code
+    return _checksum(code) + code
 
 
 def shipped_object_path(triple: str) -> Path:
     """Where the package keeps the parser's object code for ``triple``: named by the IR's
     digest, so an IR that changed finds none and is compiled."""
-    digest = hashlib.sha256(_IR.encode()).hexdigest()[:16]
+    digest = _checksum(_IR.encode()).hex()
     return Path(__file__).with_name("jit") / f"xent_parse-{triple}-{digest}.o"
 
 
 def _shipped_object(triple: str) -> bytes | None:
     """The object code shipped for this triple and this IR, if any and whole (LLVM crashes on a
-    damaged object, so its digest is checked first): loading it takes ~2 ms where generating the
+    damaged object, so its CRC-32 is checked first): loading it takes ~2 ms where generating the
     code takes ~30 ms, on the run's critical path (bench/README.md). Only x86-64 Linux ships one,
     the one platform tested here; the others compile. ``XENT_JIT_OBJECT=0`` compiles anyway."""
     if os.environ.get("XENT_JIT_OBJECT", "1") == "0":
@@ -684,8 +683,16 @@ def _shipped_object(triple: str) -> bytes | None:
         stored = shipped_object_path(triple).read_bytes()
     except OSError:
         return None
-    digest, code = stored[:32], stored[32:]
-    return code if code and hashlib.sha256(code).digest() == digest else None
+    digest, code = stored[:4], stored[4:]
+    return code if code and _checksum(code) == digest else None
+
+
+def _checksum(data: bytes) -> bytes:
+    """CRC-32 (zlib is loaded by then; hashlib would load OpenSSL: 2.5 ms of every run): it
+    catches a truncated or damaged file and an edited IR, which is all it is for."""
+    import zlib
+
+    return zlib.crc32(data).to_bytes(4, "little")
 
 
 def _release_llvm_code() -> None:
