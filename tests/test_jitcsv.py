@@ -61,7 +61,15 @@ def test_every_path_gives_floats_bits():
         "4.9406564584124654e-324", "2.2250738585072011e-308", "1e-320",  # subnormal: float()
         "1.7976931348623157e308", "1E5", "1e+05", "1e-05", "1e0000000000000000000001",  # exponents
         "1e-99999999999", "12345678901234567890123e-3",
+        "0.", "0.e5", "9.e-3", "3.2484673e-05", "7.0", "0.0000000000000000001", "1.0000000000000000000001",
+        "0.00000000000000000000000000000000000000000000012345678901234567",  # a digit and a dot first
     ])
+
+
+@pytest.mark.parametrize("cell", ["5.e", "0.e+", "1..5", "2.5.", "0.x", "3.-1"])
+def test_a_digit_and_a_dot_then_anything_else_is_refused(cell):
+    with pytest.raises(ValueError):
+        _parse([cell, "0.5"], 2)
 
 
 def test_cells_of_every_length_end_to_end_and_at_the_end_of_the_chunk():

@@ -6,7 +6,8 @@ code made from this IR by ``tools/gen_jit_object.py`` and shipped in ``io/jit/``
 llvmlite instead (~2 ms: the same code for a generic x86-64 CPU). It is called through ctypes, which
 releases the GIL. It reads a chunk of whole lines of ``n_columns`` numbers each into a
 (rows, n_columns) float64 array, one pass over the bytes (eight digits at a time as one word; a
-one-digit cell such as a label at once), and gives ``float()``'s bits for every cell:
+one-digit cell such as a label at once; a digit and a dot, as in ``0.0180537`` or ``3.2e-05``,
+straight to the digits after the dot), and gives ``float()``'s bits for every cell:
 
 - grammar: ``[+-]? digits [. digits] [(e|E) [+-]? digits]`` with at least one mantissa digit,
   cells separated by the delimiter, lines by ``\n`` or ``\r\n``. Anything else (spaces, quotes,
@@ -193,6 +194,17 @@ cs.go:
   %od.isd = icmp ult i8 %od.d8, 10
   br i1 %od.isd, label %one_check, label %cs.signs
 
+; one digit and a dot (most probabilities, every %e cell): straight to the digits after the dot
+digit_dot:
+  %dd.p2 = add i64 %cs.pos, 2
+  %dd.m = zext i8 %od.d8 to i64
+  store i64 0, ptr %neg
+  store i64 %cs.pos, ptr %first
+  store i64 %dd.m, ptr %man
+  store i64 1, ptr %nd
+  store i64 %dd.p2, ptr %pos
+  br label %frac_loop
+
 ; a cell of one digit (a label, a one-hot target): its value, at once
 one_check:                                           ; p[pos] is a digit, so pos + 1 < n
   %oc.p1 = add i64 %cs.pos, 1
@@ -200,7 +212,10 @@ one_check:                                           ; p[pos] is a digit, so pos
   %oc.c = load i8, ptr %oc.ptr
   %oc.want = call i8 @separator(ptr %col, i64 %ncols, i8 %delim)
   %oc.ok = icmp eq i8 %oc.c, %oc.want
-  br i1 %oc.ok, label %one_digit, label %cs.signs
+  br i1 %oc.ok, label %one_digit, label %oc.dot
+oc.dot:
+  %od.dot = icmp eq i8 %oc.c, 46
+  br i1 %od.dot, label %digit_dot, label %cs.signs
 one_digit:
   %od.v = uitofp i8 %od.d8 to double
   %od.ptr = getelementptr double, ptr %out, i64 %cs.cell
