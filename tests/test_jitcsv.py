@@ -63,10 +63,25 @@ def test_every_path_gives_floats_bits():
         "1e-99999999999", "12345678901234567890123e-3",
         "0.", "0.e5", "9.e-3", "3.2484673e-05", "7.0", "0.0000000000000000001", "1.0000000000000000000001",
         "0.00000000000000000000000000000000000000000000012345678901234567",  # a digit and a dot first
+        "0.0", "0.00000000", "0.000000000", "0.000000001", "0.0e5", "0.00000000e-5", "0.00082726736",
+        "0.000000000123456789012345678901", "0.00000000012345678901234567", "0.0001234567890123456789",
+        "0.000123456789012345678", "0.00001", "0.0000000000000000000000000000000000000000000000000001",
     ])
 
 
-@pytest.mark.parametrize("cell", ["5.e", "0.e+", "1..5", "2.5.", "0.x", "3.-1"])
+def test_zeros_after_the_dot_of_every_length_mid_chunk_and_at_its_end():
+    """After "0." the parser takes up to eight zeros in one word: every count of zeros, then
+    digits or not, then an exponent or not, with fewer than eight bytes left or more."""
+    cells = [f"0.{'0' * zeros}{digits}{exponent}" for zeros in range(13)
+             for digits in ("", "7", "1234567", "12345678", "123456789012345678901")
+             for exponent in ("", "e-3", "E5")]
+    for cell in cells:
+        _same_as_float([cell], 1)  # alone: the chunk ends right after it
+        _same_as_float([cell, "0.5", cell], 3)
+    _same_as_float(cells, 1)
+
+
+@pytest.mark.parametrize("cell", ["5.e", "0.e+", "1..5", "2.5.", "0.x", "3.-1", "0.00000000x", "0.0-"])
 def test_a_digit_and_a_dot_then_anything_else_is_refused(cell):
     with pytest.raises(ValueError):
         _parse([cell, "0.5"], 2)
