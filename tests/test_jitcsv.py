@@ -359,3 +359,27 @@ def test_a_damaged_object_file_is_not_loaded_but_compiled(tmp_path, monkeypatch,
     assert jitcsv._shipped_object(llvm.get_process_triple()) == stored[4:]
     monkeypatch.setenv("XENT_JIT_OBJECT", "0")
     assert jitcsv._shipped_object(llvm.get_process_triple()) is None
+
+
+def test_an_object_that_llvm_does_not_take_leaves_the_ir_to_compile(monkeypatch):
+    """A whole object file without the parser in it (as an LLVM that read it otherwise would
+    see): the run compiles the IR and reads as always."""
+    import llvmlite.binding as llvm
+
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    machine = jitcsv._machine(llvm)
+    module = llvm.parse_assembly("define i64 @other() {\n  ret i64 0\n}\n")
+    module.triple, module.data_layout = machine.triple, str(machine.target_data)
+    other = bytes(machine.emit_object(module))
+    with pytest.raises(RuntimeError):
+        jitcsv._engine(other)
+    monkeypatch.setattr(jitcsv, "_shipped_object", lambda triple: other)
+    jitcsv._compile.cache_clear()
+    try:
+        function = jitcsv._compiled()[0]
+        parser = jitcsv.Jit(_columns(2))
+        parser.function = function
+        assert _bits(parser.parse(b"0.25,3.2484673e-05\n")) == _bits([0.25, 3.2484673e-05])
+    finally:
+        jitcsv._compile.cache_clear()

@@ -639,7 +639,13 @@ def _compile() -> tuple[Any, Any]:
     engines.compiler_loaded()
     import llvmlite.binding as llvm
 
-    function, engine = _engine(_shipped_object(llvm.get_process_triple()))
+    shipped = _shipped_object(llvm.get_process_triple())
+    try:
+        function, engine = _engine(shipped)
+    except Exception:  # noqa: BLE001 - an LLVM that does not take the shipped object: compile, as elsewhere
+        if shipped is None:
+            raise
+        function, engine = _engine(None)
     _release_llvm_code()
     return function, engine
 
@@ -663,7 +669,10 @@ def _engine(shipped: bytes | None) -> tuple[Any, Any]:
     i64, pointer = ctypes.c_int64, ctypes.c_void_p
     signature = ctypes.CFUNCTYPE(i64, ctypes.c_char_p, i64, i64, ctypes.c_char, pointer, i64, pointer,
                                  pointer, pointer, i64, pointer)
-    return signature(engine.get_function_address("xent_parse")), engine
+    address = engine.get_function_address("xent_parse")
+    if not address:
+        raise RuntimeError("the parser's code has no xent_parse")
+    return signature(address), engine
 
 
 def _machine(llvm: Any) -> Any:
