@@ -364,11 +364,7 @@ def test_a_damaged_object_file_is_not_loaded_but_compiled(tmp_path, monkeypatch,
 def test_an_object_that_llvm_does_not_take_leaves_the_ir_to_compile(monkeypatch):
     """A whole object file without the parser in it (as an LLVM that read it otherwise would
     see): the run compiles the IR and reads as always."""
-    import llvmlite.binding as llvm
-
-    llvm.initialize_native_target()
-    llvm.initialize_native_asmprinter()
-    machine = jitcsv._machine(llvm)
+    llvm, machine = jitcsv._target()
     module = llvm.parse_assembly("define i64 @other() {\n  ret i64 0\n}\n")
     module.triple, module.data_layout = machine.triple, str(machine.target_data)
     other = bytes(machine.emit_object(module))

@@ -655,11 +655,7 @@ def _engine(shipped: bytes | None) -> tuple[Any, Any]:
     code loaded, or (None) the IR compiled."""
     import ctypes
 
-    import llvmlite.binding as llvm
-
-    llvm.initialize_native_target()
-    llvm.initialize_native_asmprinter()
-    machine = _machine(llvm)
+    llvm, machine = _target()
     if shipped is None:
         engine = llvm.create_mcjit_compiler(_optimized(llvm, machine), machine)
     else:
@@ -675,10 +671,14 @@ def _engine(shipped: bytes | None) -> tuple[Any, Any]:
     return signature(address), engine
 
 
-def _machine(llvm: Any) -> Any:
-    """The target machine: the process's triple, its generic CPU (no host features, so object
-    code made here runs on every CPU of the triple)."""
-    return llvm.Target.from_triple(llvm.get_process_triple()).create_target_machine(opt=2)
+def _target() -> tuple[Any, Any]:
+    """llvmlite's binding, ready, and the target machine: the process's triple, its generic CPU
+    (no host features, so object code made here runs on every CPU of the triple)."""
+    import llvmlite.binding as llvm
+
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    return llvm, llvm.Target.from_triple(llvm.get_process_triple()).create_target_machine(opt=2)
 
 
 def _optimized(llvm: Any, machine: Any) -> Any:
@@ -703,11 +703,7 @@ def _optimized(llvm: Any, machine: Any) -> Any:
 def object_code() -> bytes:
     """The parser as an object file for this process's triple, as ``_engine`` would compile it,
     behind the CRC-32 of its bytes (``tools/gen_jit_object.py`` writes it into the package)."""
-    import llvmlite.binding as llvm
-
-    llvm.initialize_native_target()
-    llvm.initialize_native_asmprinter()
-    machine = _machine(llvm)
+    llvm, machine = _target()
     code = bytes(machine.emit_object(_optimized(llvm, machine)))
     return _checksum(code) + code
 
