@@ -174,6 +174,13 @@ def test_verbose_says_threads(tmp_path, two_threads):
     done = CliRunner().invoke(app, ["compute", str(path), "-v"])
     assert done.exit_code == 0, done.output
     assert "streamed in chunks on 3 threads: 3,000 rows in" in done.stderr
+    import llvmlite.binding as llvm
+
+    from xentropy_cli.io import jitcsv
+
+    made = "its shipped object code loaded" if llvm.get_process_triple() == jitcsv.SHIPPED_TRIPLE \
+        else "compiled from its IR"
+    assert f"; the llvmlite parser: {made})" in done.stderr
 
 
 def test_two_threads_compile_the_parser_once(monkeypatch):

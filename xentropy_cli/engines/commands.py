@@ -39,9 +39,16 @@ def _workers(job: Job, n: int) -> str:
 
 
 def describe(job: Job, streamed: Streamed) -> str:
-    return (f"read {job.layout.source} with the {streamed.reader} reader ({job.why}), streamed in "
-            f"chunks on {_workers(job, streamed.workers)}: {streamed.result.n_samples:,} rows in "
-            f"{streamed.seconds:.2f} s")
+    return (f"read {job.layout.source} with the {streamed.reader} reader ({job.why}{_made(job)}), "
+            f"streamed in chunks on {_workers(job, streamed.workers)}: {streamed.result.n_samples:,} "
+            f"rows in {streamed.seconds:.2f} s")
+
+
+def _made(job: Job) -> str:
+    """How the compiled parser was made, when this process made it (its threads read)."""
+    from xentropy_cli.io import jitcsv
+
+    return f"; the llvmlite parser: {jitcsv.MADE}" if job.threads and jitcsv.MADE else ""
 
 
 def _progress(job: Job, quiet: bool) -> Progress:

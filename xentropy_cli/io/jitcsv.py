@@ -623,6 +623,7 @@ def available() -> bool:
 
 
 _COMPILING = threading.Lock()  # the stream's threads start their first chunks together
+MADE: str | None = None  # how this process got the parser, for --verbose (None: not yet)
 
 
 def _compiled() -> tuple[Any, Any]:
@@ -639,13 +640,16 @@ def _compile() -> tuple[Any, Any]:
     engines.compiler_loaded()
     import llvmlite.binding as llvm
 
+    global MADE
     shipped = _shipped_object(llvm.get_process_triple())
     try:
         function, engine = _engine(shipped)
+        MADE = "compiled from its IR" if shipped is None else "its shipped object code loaded"
     except Exception:  # noqa: BLE001 - an LLVM that does not take the shipped object: compile, as elsewhere
         if shipped is None:
             raise
         function, engine = _engine(None)
+        MADE = "compiled from its IR (the shipped object code did not load)"
     _release_llvm_code()
     return function, engine
 
