@@ -69,6 +69,17 @@ def test_every_path_gives_floats_bits():
     ])
 
 
+def test_nineteen_digits_after_zeros_are_read_by_the_parser_and_twenty_by_float():
+    """Zeros after "0." are not significant digits: 19 digits after them still fit M exactly
+    (the parser decides), 20 go to float() (the hard list), as without the zeros."""
+    for zeros in (0, 1, 3, 8, 9, 12):
+        for digits, hard in (("1234567890123456789", 0), ("12345678901234567891", 1)):
+            cell = f"0.{'0' * zeros}{digits}"
+            parser = jitcsv.Jit(_columns(1))
+            got = parser.parse(f"{cell}\n".encode())
+            assert _bits(got) == _bits([float(cell)]) and int(parser.hard_count[0]) == hard, cell
+
+
 def test_zeros_after_the_dot_of_every_length_mid_chunk_and_at_its_end():
     """After "0." the parser takes up to eight zeros in one word: every count of zeros, then
     digits or not, then an exponent or not, with fewer than eight bytes left or more."""

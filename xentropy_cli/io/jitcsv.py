@@ -197,8 +197,9 @@ cs.go:
 
 ; one digit and a dot (most probabilities, every %e cell): straight to the digits after the dot;
 ; after "0." the zeros that follow (up to 8, found in one word) go to q, not into the runs of
-; digits, so 0.0008272674 takes one run of eight instead of two. nd counts the "0" alone: a cell
-; with more than 19 digits counts its leading zeros again from first, which is past them.
+; digits, so 0.0008272674 takes one run of eight instead of two. nd counts one zero of them all,
+; and first is that zero (the last one skipped, or the "0"): a cell of more than 19 digits that
+; counts its leading zeros again from first subtracts the one nd counted.
 digit_dot:
   %dd.p2 = add i64 %cs.pos, 2
   %dd.m = zext i8 %od.d8 to i64
@@ -224,7 +225,10 @@ zs.whole:
   %zs.pos = add i64 %dd.p2, %zs.z
   %zs.q = sub i64 0, %zs.z
   store i64 %zs.q, ptr %q
-  store i64 %zs.pos, ptr %first
+  %zs.none = icmp eq i64 %zs.z, 0
+  %zs.last = sub i64 %zs.pos, 1
+  %zs.first = select i1 %zs.none, i64 %cs.pos, i64 %zs.last
+  store i64 %zs.first, ptr %first
   store i64 %zs.pos, ptr %pos
   br label %frac_loop
 
