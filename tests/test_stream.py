@@ -589,6 +589,20 @@ def test_command_prints_no_value_when_a_row_is_bad(tmp_path):
     assert "gap.csv:852:9: column pred_0 is empty: a missing value" in result.stderr
 
 
+def test_a_file_too_large_to_read_whole_gets_its_column_error_not_the_size_limit(tmp_path):
+    """The streamed reader cannot take a file whose columns name no predictions; the in-memory
+    reader would refuse it for its size alone, so the column error is what the user sees, as for
+    a small file."""
+    path = tmp_path / "cols.csv"
+    path.write_text("y,p0,p1\n" + "1,0.25,0.75\n" * 50_000)  # 600 KB
+    small = invoke("compute", path, env={"XENT_MAX_INPUT_MB": "10"})
+    large = invoke("compute", path, env={"XENT_MAX_INPUT_MB": "0.1", "XENT_STREAM_MIN_BYTES": "0"})
+    assert "no y_pred columns among 'y', 'p0', 'p1'" in small.stderr
+    assert large.exit_code == small.exit_code != 0
+    assert large.stderr == small.stderr
+    assert "beyond the" not in large.stderr
+
+
 def test_verbose_names_the_reader(tmp_path):
     y, p = data(300, seed=3)
     path = write_csv(tmp_path / "v.csv", y, p, fmt=None)  # shortest repr: lines of any width

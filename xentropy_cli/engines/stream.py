@@ -106,7 +106,11 @@ def plan(sources: list[str] | None, *, y_true: str | None = None, y_pred: str | 
             return None
         weight = _scalar_weight(sample_weight)
         lay = fastcsv.layout(path, true_cols, pred_cols, weight_col, input_format, name)
-    except (fastcsv.NotStreamable, XentError, OSError):
+    except (fastcsv.NotStreamable, OSError):
+        return None  # the in-memory reader says what is wrong, in its words
+    except XentError:
+        if os.path.getsize(path) > source.max_bytes(binary=False):
+            raise  # the in-memory reader would only say the file is too large to read whole
         return None  # the in-memory reader says what is wrong, in its words
     if weight is not None and lay.columns.weight_idx is not None:
         return None
