@@ -174,12 +174,9 @@ def test_verbose_says_threads(tmp_path, two_threads):
     done = CliRunner().invoke(app, ["compute", str(path), "-v"])
     assert done.exit_code == 0, done.output
     assert "streamed in chunks on 3 threads: 3,000 rows in" in done.stderr
-    import llvmlite.binding as llvm
+    from xentropy_cli import objload
 
-    from xentropy_cli.io import jitcsv
-
-    made = "its shipped object code loaded" if llvm.get_process_triple() == jitcsv.SHIPPED_TRIPLE \
-        else "compiled from its IR"
+    made = "its shipped object code, mapped without LLVM" if objload.supported() else "compiled from its IR"
     assert f"; the llvmlite parser: {made})" in done.stderr
 
 
@@ -205,6 +202,7 @@ def fresh_preload(monkeypatch):
     from xentropy_cli import engines
 
     monkeypatch.setattr(engines, "_LOADING", None)
+    monkeypatch.setenv("XENT_JIT_OBJECT", "0")  # LLVM compiles, so it is preloaded (not on x86-64 Linux else)
     loaded: list[str] = []
     monkeypatch.setattr(engines, "_load", loaded.append)
     return engines, loaded
@@ -301,6 +299,21 @@ def test_llvm_not_installed_starts_nothing(tmp_path, monkeypatch, fresh_preload)
     assert loaded == [] and engines._LOADING is None
 
 
+def test_llvm_is_not_loaded_where_the_shipped_object_code_is_mapped(tmp_path, monkeypatch, fresh_preload):
+    """x86-64 Linux maps the parser's object code without LLVM (objload): nothing to preload."""
+    pytest.importorskip("llvmlite")
+    from xentropy_cli import objload
+
+    engines, loaded = fresh_preload
+    monkeypatch.delenv("XENT_JIT_OBJECT")
+    monkeypatch.delenv("XENT_READER", raising=False)
+    csv = tmp_path / "p.csv"
+    csv.write_text("pred_0,pred_1\n0.25,0.75\n0.5,0.5\n0.125,0.875\n")
+    engines.preload_compiler([str(csv)])
+    engines.compiler_loaded()
+    assert len(loaded) == (0 if objload.supported() else 1)
+
+
 def test_a_library_that_does_not_load_is_left_to_llvmlite(tmp_path):
     from xentropy_cli import engines
 
@@ -342,6 +355,7 @@ def test_the_compiler_and_a_fork_wait_for_the_loading_thread(tmp_path, monkeypat
 
 def test_the_compiler_waits_for_the_loading_thread_before_llvmlite(monkeypatch):
     pytest.importorskip("llvmlite")
+    monkeypatch.setenv("XENT_JIT_OBJECT", "0")
     from xentropy_cli import engines
     from xentropy_cli.io import jitcsv
 

@@ -72,7 +72,8 @@ def preload_compiler(sources: list[str], input_format: str = "auto") -> None:
     without the GIL) on a thread of its own, for a run that will most likely stream with the
     compiled parser: ``XENT_READER`` auto or llvmlite, llvmlite installed, one file named or
     forced as CSV/TSV whose head is not fixed-width or quoted (``_parsed_by_llvm``; a guess:
-    stdin and anything else load it when the parser first needs it). It then loads beside
+    stdin and anything else load it when the parser first needs it), and no shipped object code
+    that ``io.jitcsv`` maps without LLVM (``_maps_shipped_object``: x86-64 Linux). It then loads beside
     numpy's and the engine's imports instead of after them, and llvmlite finds it loaded
     (``io.jitcsv`` waits for this thread first, and so does a fork: ``compiler_loaded``). A run
     that reads in memory after all carries the library's pages. A library that does not load
@@ -80,7 +81,7 @@ def preload_compiler(sources: list[str], input_format: str = "auto") -> None:
     global _LOADING
     if _LOADING is not None or os.environ.get("XENT_READER", "auto") not in ("auto", "llvmlite"):
         return
-    if not _parsed_by_llvm(sources, input_format):
+    if not _parsed_by_llvm(sources, input_format) or _maps_shipped_object():
         return
     import importlib.util
 
@@ -98,6 +99,22 @@ def preload_compiler(sources: list[str], input_format: str = "auto") -> None:
 
         _LOADING = threading.Thread(target=_load, args=(path,), name="xent-llvm")  # exit waits for it
         _LOADING.start()
+
+
+def _maps_shipped_object() -> bool:
+    """True where ``io.jitcsv`` will map the parser's shipped object code without LLVM
+    (``objload``): x86-64 Linux, an object in ``io/jit/``, ``XENT_JIT_OBJECT`` not 0. Nothing is
+    to preload then. A guess (an object made from another IR is compiled, and LLVM then loads
+    when the parser needs it)."""
+    from xentropy_cli import objload
+
+    if not objload.supported() or os.environ.get("XENT_JIT_OBJECT", "1") == "0":
+        return False
+    folder = os.path.join(os.path.dirname(os.path.dirname(__file__)), "io", "jit")
+    try:
+        return any(name.endswith(".o") for name in os.listdir(folder))
+    except OSError:
+        return False
 
 
 _DELIMITED = (".csv", ".tsv", ".tab", ".txt")

@@ -1,9 +1,10 @@
 """A compiled parser for chunks of CSV/TSV numbers (the ``fast`` extra's reader): llvmlite JIT.
 
 The function below, in LLVM IR, is compiled once per process by llvmlite (LLVM's code generator:
-~0.03 s, and ~0.03 s to import llvmlite; no C compiler is needed), or, on x86-64 Linux, its object
-code made from this IR by ``tools/gen_jit_object.py`` and shipped in ``io/jit/`` is loaded by
-llvmlite instead (~2 ms: the same code for a generic x86-64 CPU). It is called through ctypes, which
+~0.03 s, and ~0.02 s to import llvmlite's binding; no C compiler is needed), or, on x86-64 Linux,
+its object code made from this IR by ``tools/gen_jit_object.py`` and shipped in ``io/jit/`` is
+mapped into the process by ``objload`` without loading LLVM at all (~1 ms: the same code for a
+generic x86-64 CPU; LLVM loads it where the kernel refuses). It is called through ctypes, which
 releases the GIL. It reads a chunk of whole lines of ``n_columns`` numbers each into a
 (rows, n_columns) float64 array, one pass over the bytes (eight digits at a time as one word; a
 one-digit cell such as a label at once; a digit and a dot, as in ``0.0180537`` or ``3.2e-05``,
@@ -39,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from xentropy_cli import objload
 from xentropy_cli.io import decimals, fastcsv
 
 READER = "llvmlite"
@@ -639,16 +641,23 @@ def _compiled() -> tuple[Any, Any]:
 
 @lru_cache(maxsize=1)
 def _compile() -> tuple[Any, Any]:
+    global MADE
+    if objload.supported() and (shipped := _shipped_object(SHIPPED_TRIPLE)) is not None:
+        try:
+            function = _mapped(shipped)
+            MADE = "its shipped object code, mapped without LLVM"
+            return function, None
+        except (OSError, ValueError):  # a kernel that refuses executable memory: LLVM decides
+            pass
     from xentropy_cli import engines
 
     engines.compiler_loaded()
     import llvmlite.binding as llvm
 
-    global MADE
     shipped = _shipped_object(llvm.get_process_triple())
     try:
         function, engine = _engine(shipped)
-        MADE = "compiled from its IR" if shipped is None else "its shipped object code loaded"
+        MADE = "compiled from its IR" if shipped is None else "its shipped object code loaded by LLVM"
     except Exception:  # noqa: BLE001 - an LLVM that does not take the shipped object: compile, as elsewhere
         if shipped is None:
             raise
@@ -658,11 +667,24 @@ def _compile() -> tuple[Any, Any]:
     return function, engine
 
 
+def _mapped(shipped: bytes) -> Any:
+    """The parser as a ctypes function, from its ``shipped`` object code mapped here without LLVM
+    (``objload``: ~0.3 ms where importing llvmlite's binding takes ~20 ms)."""
+    return _signature()(objload.load(shipped, "xent_parse", {"memcpy": objload.memcpy_address()}))
+
+
+def _signature() -> Any:
+    """The parser's C signature for ctypes (the IR's first line names the arguments)."""
+    import ctypes
+
+    i64, pointer = ctypes.c_int64, ctypes.c_void_p
+    return ctypes.CFUNCTYPE(i64, ctypes.c_char_p, i64, i64, ctypes.c_char, pointer, i64, pointer,
+                            pointer, pointer, i64, pointer)
+
+
 def _engine(shipped: bytes | None) -> tuple[Any, Any]:
     """The parser as a ctypes function and the engine that owns its code: ``shipped`` object
     code loaded, or (None) the IR compiled."""
-    import ctypes
-
     llvm, machine = _target()
     if shipped is None:
         engine = llvm.create_mcjit_compiler(_optimized(llvm, machine), machine)
@@ -670,13 +692,10 @@ def _engine(shipped: bytes | None) -> tuple[Any, Any]:
         engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), machine)
         engine.add_object_file(llvm.ObjectFileRef.from_data(shipped))
     engine.finalize_object()
-    i64, pointer = ctypes.c_int64, ctypes.c_void_p
-    signature = ctypes.CFUNCTYPE(i64, ctypes.c_char_p, i64, i64, ctypes.c_char, pointer, i64, pointer,
-                                 pointer, pointer, i64, pointer)
     address = engine.get_function_address("xent_parse")
     if not address:
         raise RuntimeError("the parser's code has no xent_parse")
-    return signature(address), engine
+    return _signature()(address), engine
 
 
 def _target() -> tuple[Any, Any]:
