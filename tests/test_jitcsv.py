@@ -312,7 +312,7 @@ def test_windows_line_ends_are_read_as_line_ends():
 # --- the object code shipped for x86-64 Linux (io/jit/) -----------------------------------------
 
 def test_the_package_ships_the_parsers_object_code_for_its_ir():
-    """x86-64 Linux loads the parser's object code instead of generating it; the file is named by
+    """x86-64 Linux maps the parser's object code instead of generating it; the file is named by
     the IR's digest, so an IR changed without ``tools/gen_jit_object.py`` fails here."""
     import llvmlite.binding as llvm
 

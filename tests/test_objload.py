@@ -85,6 +85,7 @@ def _relocation_types(code: bytes) -> list[int]:
     ("no symbol", "the object has no 'parse'"),
     ("no memcpy", "the object calls 'memcpy', which is not given"),
     ("relocation", "relocation type 2 \\(only R_X86_64_64 is applied\\)"),
+    ("alignment", "a section aligned to 1099511627776 bytes"),
 ])
 def test_what_it_cannot_map_it_refuses(code, damage, message):
     """Each refusal is a ValueError: jitcsv then asks LLVM, as it did before objload."""
@@ -95,6 +96,12 @@ def test_what_it_cannot_map_it_refuses(code, damage, message):
         code = code[:200]
     elif damage == "no memcpy":
         externals = {}
+    elif damage == "alignment":  # a damaged header must not ask for terabytes of memory
+        sections = objload._sections(code)
+        offset, = struct.unpack_from("<Q", code, 0x28)
+        index = min(objload._layout(sections))
+        at = offset + index * 64 + 48  # sh_addralign
+        code = code[:at] + struct.pack("<Q", 1 << 40) + code[at + 8:]
     elif damage == "relocation":
         first = _relocation_types(code)[0]
         code = code[:first] + struct.pack("<I", 2) + code[first + 4:]  # R_X86_64_PC32
@@ -109,6 +116,7 @@ def test_a_kernel_that_refuses_executable_memory_leaves_the_parser_to_llvm(monke
         raise OSError(13, "mprotect refused executable memory")
 
     monkeypatch.setattr(objload, "_protect", refuse)
+    monkeypatch.setattr(jitcsv, "MADE", jitcsv.MADE)  # restored after: --verbose tests read it
     jitcsv._compile.cache_clear()
     try:
         function, engine = jitcsv._compiled()
@@ -120,11 +128,33 @@ def test_a_kernel_that_refuses_executable_memory_leaves_the_parser_to_llvm(monke
 
 
 def test_a_run_that_maps_the_parser_never_imports_llvm():
-    """What objload is for: a fresh process gets the parser without ``llvmlite.binding`` (~20 ms
-    and ~60 MB of every streamed run, bench/README.md)."""
+    """What objload is for: a fresh process gets the parser without ``llvmlite.binding`` (its
+    import and LLVM's library: ~10 ms and ~20 MB of a streamed run, bench/README.md)."""
     script = ("import sys\nfrom types import SimpleNamespace\nfrom xentropy_cli.io import jitcsv\n"
               "parser = jitcsv.Jit(SimpleNamespace(used=[0, 1], n_columns=2, delimiter=','))\n"
               "print(parser.parse(b'0.0180537,7\\n').tolist(), jitcsv.MADE,\n"
               "      'llvmlite.binding' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout == "[[0.0180537, 7.0]] its shipped object code, mapped without LLVM False\n"
+
+
+def test_damaged_objects_are_refused_with_a_value_error_never_anything_else():
+    """Seeded damage to the shipped object's headers and tables (behind its CRC, which the run
+    checks first): ``load`` maps it or raises ValueError, which sends the run to LLVM; never a
+    MemoryError, OverflowError or crash. The damaged code is never called."""
+    import random
+
+    shipped = jitcsv._shipped_object(jitcsv.SHIPPED_TRIPLE)
+    assert shipped is not None
+    rng = random.Random(20261203)
+    headers, = struct.unpack_from("<Q", shipped, 0x28)
+    for _ in range(400):
+        damaged = bytearray(shipped)
+        for _ in range(rng.randint(1, 3)):
+            at = rng.choice([rng.randrange(64), rng.randrange(headers, len(shipped)),
+                             rng.randrange(len(shipped))])
+            damaged[at] = rng.randrange(256) if rng.random() < 0.5 else damaged[at] ^ (1 << rng.randrange(8))
+        try:
+            objload.load(bytes(damaged), "xent_parse", _libc_memcpy())
+        except ValueError:
+            pass

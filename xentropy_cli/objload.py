@@ -4,8 +4,10 @@ The compiled parser's shipped object code (``io/jit/``, made by LLVM for its JIT
 model) needs no linker: its sections are laid out in one anonymous mapping, each relocation is
 ``R_X86_64_64``, an absolute address written as S + A (the symbol's address plus the addend),
 and the mapping is then made read + execute (never writable and executable at once). Asking
-LLVM to do the same (``import llvmlite.binding``) costs ~20 ms and ~60 MB of resident memory at
-every run that streams with the parser (bench/README.md).
+LLVM to do the same costs ``import llvmlite.binding`` (20–45 ms of Python) and LLVM's library in
+memory: a streamed run on the headline file takes ~10 ms and ~20 MB of peak memory less without
+them (bench/README.md). It lives here, not in ``io``, so that ``engines`` can ask ``supported()``
+before numpy is imported.
 
 Anything else (another machine or file type, another relocation, a symbol not given) raises
 ValueError; memory the kernel will not make executable raises OSError. The caller then asks
@@ -32,6 +34,8 @@ _SHF_ALLOC = 0x2
 _R_X86_64_64 = 1
 _PROT_READ, _PROT_WRITE, _PROT_EXEC = 1, 2, 4
 _MAP_PRIVATE, _MAP_ANONYMOUS = 0x02, 0x20
+_PAGE = 4096  # x86-64's page, the least mmap gives
+_MAX_BYTES = 1 << 24  # the parser's code and tables take 4 KB; a damaged header could ask for any size
 
 
 def supported() -> bool:
@@ -41,18 +45,17 @@ def supported() -> bool:
 
 def load(code: bytes, symbol: str, externals: dict[str, int]) -> int:
     """The address of ``symbol`` in the relocatable ELF object ``code``, mapped read + execute
-    with its relocations applied; ``externals`` gives the addresses of the symbols it calls."""
+    with its relocations applied; ``externals`` gives the addresses of the symbols it calls.
+    Everything is resolved before any memory is mapped, so a refusal leaves nothing behind."""
     try:
         sections = _sections(code)
         placed = _layout(sections)
         symbols = _symbols(code, sections)
-        relocations = [(placed[target] + offset, symbols[index], addend)
-                       for target, offset, index, addend in _relocations(code, sections, placed)]
+        entry = _defined(symbol, symbols, sections, placed)
+        patches = [(placed[section] + offset, _target(symbols[index], sections, placed, externals), addend)
+                   for section, offset, index, addend in _relocations(code, sections, placed)]
     except (struct.error, IndexError) as error:
         raise ValueError(f"a damaged object file: {error}") from None
-    found = [entry for entry in symbols if entry[0] == symbol and entry[1] in placed]
-    if not found:
-        raise ValueError(f"the object has no {symbol!r}")
     size = max(start + sections[index][5] for index, start in placed.items())
     image = bytearray(size)
     for index, start in placed.items():
@@ -60,22 +63,38 @@ def load(code: bytes, symbol: str, externals: dict[str, int]) -> int:
             offset, length = sections[index][4], sections[index][5]
             image[start:start + length] = code[offset:offset + length]
     base = _map(size)
+    try:
+        for at, (external, value), addend in patches:
+            target = value if external is not None else base + value
+            struct.pack_into("<Q", image, at, (target + addend) % 2**64)
+        ctypes.memmove(base, (ctypes.c_char * size).from_buffer(image), size)
+        _protect(base, size, _PROT_READ | _PROT_EXEC)
+    except BaseException:
+        _libc().munmap(base, size)
+        raise
+    return base + entry
 
-    def address(entry: tuple[str, int, int]) -> int:
-        name, section, value = entry
-        if section == 0:
-            if name not in externals:
-                raise ValueError(f"the object calls {name!r}, which is not given")
-            return externals[name]
-        if section not in placed:
-            raise ValueError(f"a symbol in section {section}, which is not mapped")
-        return base + placed[section] + value
 
-    for at, target, addend in relocations:
-        struct.pack_into("<Q", image, at, (address(target) + addend) % 2**64)
-    ctypes.memmove(base, bytes(image), size)
-    _protect(base, size, _PROT_READ | _PROT_EXEC)
-    return address(found[0])
+def _defined(name: str, symbols: list[tuple[str, int, int]], sections: list[tuple[int, ...]],
+             placed: dict[int, int]) -> int:
+    """Where the symbol ``name`` defined in a mapped section starts in the mapping."""
+    for entry_name, section, value in symbols:
+        if entry_name == name and section in placed and value < sections[section][5]:
+            return placed[section] + value
+    raise ValueError(f"the object has no {name!r}")
+
+
+def _target(entry: tuple[str, int, int], sections: list[tuple[int, ...]], placed: dict[int, int],
+            externals: dict[str, int]) -> tuple[str | None, int]:
+    """A relocation's symbol as (None, its offset in the mapping) or (its name, its address)."""
+    name, section, value = entry
+    if section == 0:
+        if name not in externals:
+            raise ValueError(f"the object calls {name!r}, which is not given")
+        return name, externals[name]
+    if section not in placed or value > sections[section][5]:
+        raise ValueError(f"a symbol in section {section}, which is not mapped")
+    return None, placed[section] + value
 
 
 def _sections(code: bytes) -> list[tuple[int, ...]]:
@@ -103,9 +122,15 @@ def _layout(sections: list[tuple[int, ...]]) -> dict[int, int]:
     for index, header in enumerate(sections):
         if header[2] & _SHF_ALLOC and header[1] != _SHT_X86_64_UNWIND and header[5]:
             align = max(header[8], 1)
+            if align & (align - 1) or align > _PAGE:  # the mapping itself is only page-aligned
+                raise ValueError(f"a section aligned to {align} bytes")
             end = -(-end // align) * align
             placed[index] = end
             end += header[5]
+            if end > _MAX_BYTES:
+                raise ValueError("more code and data than a parser has")
+    if not placed:
+        raise ValueError("the object has no code")
     return placed
 
 
@@ -146,6 +171,7 @@ def _libc() -> ctypes.CDLL:
     libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
                           ctypes.c_long]
     libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
     return libc
 
 

@@ -108,11 +108,11 @@ def _maps_shipped_object() -> bool:
     when the parser needs it)."""
     from xentropy_cli import objload
 
-    if not objload.supported() or os.environ.get("XENT_JIT_OBJECT", "1") == "0":
+    if not objload.supported() or os.environ.get("XENT_JIT_OBJECT", "1") == "0":  # as jitcsv._shipped_object
         return False
     folder = os.path.join(os.path.dirname(os.path.dirname(__file__)), "io", "jit")
-    try:
-        return any(name.endswith(".o") for name in os.listdir(folder))
+    try:  # named as jitcsv.shipped_object_path names it, without the IR's CRC (that needs jitcsv: numpy)
+        return any(name.startswith("xent_parse-x86_64-") for name in os.listdir(folder))
     except OSError:
         return False
 

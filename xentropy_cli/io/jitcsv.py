@@ -3,7 +3,7 @@
 The function below, in LLVM IR, is compiled once per process by llvmlite (LLVM's code generator:
 ~0.03 s, and ~0.02 s to import llvmlite's binding; no C compiler is needed), or, on x86-64 Linux,
 its object code made from this IR by ``tools/gen_jit_object.py`` and shipped in ``io/jit/`` is
-mapped into the process by ``objload`` without loading LLVM at all (~1 ms: the same code for a
+mapped into the process by ``objload`` without loading LLVM at all (<1 ms: the same code for a
 generic x86-64 CPU; LLVM loads it where the kernel refuses). It is called through ctypes, which
 releases the GIL. It reads a chunk of whole lines of ``n_columns`` numbers each into a
 (rows, n_columns) float64 array, one pass over the bytes (eight digits at a time as one word; a
@@ -647,8 +647,8 @@ def _compile() -> tuple[Any, Any]:
             function = _mapped(shipped)
             MADE = "its shipped object code, mapped without LLVM"
             return function, None
-        except (OSError, ValueError):  # a kernel that refuses executable memory: LLVM decides
-            pass
+        except (OSError, ValueError):  # memory the kernel will not make executable, or an object
+            pass  # objload cannot map (tests/test_objload.py fails then): LLVM decides, as elsewhere
     from xentropy_cli import engines
 
     engines.compiler_loaded()
@@ -669,7 +669,7 @@ def _compile() -> tuple[Any, Any]:
 
 def _mapped(shipped: bytes) -> Any:
     """The parser as a ctypes function, from its ``shipped`` object code mapped here without LLVM
-    (``objload``: ~0.3 ms where importing llvmlite's binding takes ~20 ms)."""
+    (``objload``: under 1 ms, where importing llvmlite's binding takes 20–45 ms)."""
     return _signature()(objload.load(shipped, "xent_parse", {"memcpy": objload.memcpy_address()}))
 
 
