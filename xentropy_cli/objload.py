@@ -64,8 +64,8 @@ def load(code: bytes, symbol: str, externals: dict[str, int]) -> int:
             image[start:start + length] = code[offset:offset + length]
     base = _map(size)
     try:
-        for at, (external, value), addend in patches:
-            target = value if external is not None else base + value
+        for at, (outside, value), addend in patches:
+            target = value if outside else base + value
             struct.pack_into("<Q", image, at, (target + addend) % 2**64)
         ctypes.memmove(base, (ctypes.c_char * size).from_buffer(image), size)
         _protect(base, size, _PROT_READ | _PROT_EXEC)
@@ -85,16 +85,16 @@ def _defined(name: str, symbols: list[tuple[str, int, int]], sections: list[tupl
 
 
 def _target(entry: tuple[str, int, int], sections: list[tuple[int, ...]], placed: dict[int, int],
-            externals: dict[str, int]) -> tuple[str | None, int]:
-    """A relocation's symbol as (None, its offset in the mapping) or (its name, its address)."""
+            externals: dict[str, int]) -> tuple[bool, int]:
+    """A relocation's symbol as (True, its address outside) or (False, its offset in the mapping)."""
     name, section, value = entry
     if section == 0:
         if name not in externals:
             raise ValueError(f"the object calls {name!r}, which is not given")
-        return name, externals[name]
+        return True, externals[name]
     if section not in placed or value > sections[section][5]:
         raise ValueError(f"a symbol in section {section}, which is not mapped")
-    return None, placed[section] + value
+    return False, placed[section] + value
 
 
 def _sections(code: bytes) -> list[tuple[int, ...]]:

@@ -103,18 +103,12 @@ def preload_compiler(sources: list[str], input_format: str = "auto") -> None:
 
 def _maps_shipped_object() -> bool:
     """True where ``io.jitcsv`` will map the parser's shipped object code without LLVM
-    (``objload``): x86-64 Linux, an object in ``io/jit/``, ``XENT_JIT_OBJECT`` not 0. Nothing is
-    to preload then. A guess (an object made from another IR is compiled, and LLVM then loads
-    when the parser needs it)."""
+    (``objload``): x86-64 Linux, ``XENT_JIT_OBJECT`` not 0 (as ``jitcsv._shipped_object`` reads
+    it). Nothing is to preload then. A guess: jitcsv finds and checks the object itself (it needs
+    numpy), and where it has none (a damaged install) LLVM loads when the parser needs it."""
     from xentropy_cli import objload
 
-    if not objload.supported() or os.environ.get("XENT_JIT_OBJECT", "1") == "0":  # as jitcsv._shipped_object
-        return False
-    folder = os.path.join(os.path.dirname(os.path.dirname(__file__)), "io", "jit")
-    try:  # named as jitcsv.shipped_object_path names it, without the IR's CRC (that needs jitcsv: numpy)
-        return any(name.startswith("xent_parse-x86_64-") for name in os.listdir(folder))
-    except OSError:
-        return False
+    return objload.supported() and os.environ.get("XENT_JIT_OBJECT", "1") != "0"
 
 
 _DELIMITED = (".csv", ".tsv", ".tab", ".txt")
